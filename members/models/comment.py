@@ -1,0 +1,92 @@
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from dongha76.fields import recorded_by_field
+
+from branches.models import Organisation
+from members.models.member import Member
+
+
+
+class ResidenceComment(models.Model):
+    """The yearly comment (phiếu nhận xét) of the residential cell on a referred member, sent back to the workplace."""
+
+    class Verdict(models.TextChoices):
+        GOOD = "good", _("Good: sets an example at the place of residence")
+        FAIR = "fair", _("Fair: fulfils the duties")
+        LIMITED = "limited", _("Limited: falls short of the duties")
+
+    member = models.ForeignKey(
+        Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="residence_comments"
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    residential_cell = models.ForeignKey(
+        Organisation,
+        verbose_name=_("residential cell"),
+        on_delete=models.PROTECT,
+        related_name="residence_comments",
+        limit_choices_to={"kind": Organisation.Kind.RESIDENTIAL_CELL},
+    )
+    # The same criteria for everyone, as on the uniform form.
+    keeps_contact = models.BooleanField(_("keeps contact with the cell committee"), default=True)
+    citizen_example = models.BooleanField(_("sets an example in citizen duties at the place of residence"), default=True)
+    attends_meetings = models.BooleanField(_("attends the cell's meetings"), default=True)
+    joins_movements = models.BooleanField(_("takes part in local movements"), default=True)
+    verdict = models.CharField(_("verdict"), max_length=10, choices=Verdict.choices)
+    text = models.TextField(_("comment"), blank=True)
+    written_on = models.DateField(_("written on"))
+    sent_on = models.DateField(_("sent to the workplace on"), null=True, blank=True)
+    received_on = models.DateField(_("received by the workplace on"), null=True, blank=True)
+    written_by = recorded_by_field(_("written by"))
+    sent_by = recorded_by_field(_("sent by"))
+    received_by = recorded_by_field(_("receipt recorded by"))
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("residence comment")
+        verbose_name_plural = _("residence comments")
+        ordering = ["-year", "member"]
+        indexes = [models.Index(fields=["residential_cell", "year"], name="comment_cell_year")]
+        constraints = [
+            models.UniqueConstraint(fields=["member", "year"], name="one_comment_per_member_and_year"),
+            models.CheckConstraint(
+                condition=Q(sent_on__isnull=True) | Q(sent_on__gte=F("written_on")), name="comment_sent_after_written"
+            ),
+            models.CheckConstraint(
+                condition=Q(received_on__isnull=True) | Q(sent_on__isnull=False, received_on__gte=F("sent_on")),
+                name="comment_received_after_sent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} – {self.year}"
+
+
+class YearEndRating(models.Model):
+    """The year-end quality rating (xếp loại chất lượng) the member's own cell decides; the comment is one input."""
+
+    class Level(models.TextChoices):
+        EXCELLENT = "excellent", _("Excellently fulfilled duties")
+        GOOD = "good", _("Well fulfilled duties")
+        FULFILLED = "fulfilled", _("Fulfilled duties")
+        NOT_FULFILLED = "not_fulfilled", _("Did not fulfil duties")
+
+    member = models.ForeignKey(Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="ratings")
+    year = models.PositiveSmallIntegerField(_("year"))
+    level = models.CharField(_("rating"), max_length=15, choices=Level.choices)
+    decided_on = models.DateField(_("decided on"))
+    recorded_by = recorded_by_field(_("recorded by"))
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("year-end rating")
+        verbose_name_plural = _("year-end ratings")
+        ordering = ["-year", "member"]
+        constraints = [models.UniqueConstraint(fields=["member", "year"], name="one_rating_per_member_and_year")]
+
+    def __str__(self) -> str:
+        return f"{self.member} – {self.year}: {self.get_level_display()}"

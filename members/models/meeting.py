@@ -1,0 +1,80 @@
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from branches.models import Organisation
+from dongha76.fields import recorded_by_field
+from members.models.member import Member
+from members.periods import HalfYear
+
+
+class Meeting(models.Model):
+    """A meeting of a residential cell with its referred members (once per half-year, and when needed)."""
+
+    class Kind(models.TextChoices):
+        PERIODIC = "periodic", _("Periodic meeting")
+        AD_HOC = "ad_hoc", _("Ad hoc meeting")
+
+    residential_cell = models.ForeignKey(
+        Organisation,
+        verbose_name=_("residential cell"),
+        on_delete=models.PROTECT,
+        related_name="meetings",
+        limit_choices_to={"kind": Organisation.Kind.RESIDENTIAL_CELL},
+    )
+    held_on = models.DateField(_("held on"))
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.PERIODIC)
+    # The half-year the meeting counts for; usually the one of held_on, but a late meeting may make up the previous one.
+    year = models.PositiveSmallIntegerField(_("year"))
+    half = models.PositiveSmallIntegerField(_("half-year"), choices=[(1, _("First half")), (2, _("Second half"))])
+    summary = models.TextField(_("summary of content"), blank=True)
+    recorded_by = recorded_by_field(_("recorded by"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords(excluded_fields=["created_at"])
+
+    class Meta:
+        verbose_name = _("meeting")
+        verbose_name_plural = _("meetings")
+        ordering = ["-held_on", "-pk"]
+        indexes = [models.Index(fields=["residential_cell", "year", "half"], name="meeting_cell_half_year")]
+        constraints = [
+            models.CheckConstraint(condition=Q(half__in=[1, 2]), name="meeting_half_is_1_or_2"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.residential_cell} – {self.held_on:%d/%m/%Y}"
+
+    @property
+    def half_year(self) -> HalfYear:
+        return HalfYear(self.year, self.half)
+
+
+class Attendance(models.Model):
+    class Status(models.TextChoices):
+        PRESENT = "present", _("Present")
+        EXCUSED = "excused", _("Excused absence")
+        ABSENT = "absent", _("Absent")
+
+    meeting = models.ForeignKey(
+        Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="attendances"
+    )
+    member = models.ForeignKey(Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="attendances")
+    status = models.CharField(_("attendance"), max_length=10, choices=Status.choices)
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("attendance")
+        verbose_name_plural = _("attendances")
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "member"], name="one_attendance_per_meeting_and_member"),
+            models.CheckConstraint(
+                condition=~Q(status="excused", reason=""), name="attendance_excused_needs_reason"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} – {self.get_status_display()}"

@@ -1,0 +1,171 @@
+import datetime
+
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from branches.models import Organisation
+from dongha76.fields import recorded_by_field
+from dongha76.text import search_key
+
+national_id_validator = RegexValidator(r"^\d{12}$", _("A national ID (CCCD) has exactly 12 digits."))
+card_number_validator = RegexValidator(
+    r"^[0-9A-Za-z./-]{4,20}$", _("A party card number has 4 to 20 digits or letters, without spaces.")
+)
+
+
+class MemberQuerySet(models.QuerySet):
+    def in_subtree(self, organisation: Organisation) -> "MemberQuerySet":
+        return self.filter(home_organisation__path__startswith=organisation.path)
+
+    def members_on(self, day: datetime.date) -> "MemberQuerySet":
+        """Admitted on or before ``day`` and not gone from the party on or before it."""
+        return self.filter(Q(admitted_on__lte=day), Q(left_on__isnull=True) | Q(left_on__gt=day))
+
+    def working_on(self, day: datetime.date) -> "MemberQuerySet":
+        return self.filter(Q(retired_on__isnull=True) | Q(retired_on__gt=day))
+
+    def exempt_on(self, day: datetime.date, kind: str) -> "MemberQuerySet":
+        return self.filter(Exists(Exemption.objects.in_force_on(day).filter(member=OuterRef("pk"), kind=kind)))
+
+    def not_exempt_on(self, day: datetime.date, kind: str) -> "MemberQuerySet":
+        return self.exclude(Exists(Exemption.objects.in_force_on(day).filter(member=OuterRef("pk"), kind=kind)))
+
+    def eligible_on(self, day: datetime.date) -> "MemberQuerySet":
+        """Working members of a workplace cell, not exempt from introduction: those the regulation must introduce."""
+        return (
+            self.members_on(day)
+            .working_on(day)
+            .exclude(home_organisation__kind__in=[Organisation.Kind.RESIDENTIAL_CELL, Organisation.Kind.OUTSIDE])
+            .not_exempt_on(day, Exemption.Kind.INTRODUCTION)
+        )
+
+    def search(self, text: str) -> "MemberQuerySet":
+        key = search_key(text)
+        if not key:
+            return self
+        return self.filter(Q(search_name__contains=key) | Q(card_number__startswith=text.strip()))
+
+
+class Member(models.Model):
+    class Gender(models.TextChoices):
+        MALE = "male", _("Male")
+        FEMALE = "female", _("Female")
+
+    class LeftReason(models.TextChoices):
+        LEFT_PARTY = "left_party", _("Left the party")
+        DIED = "died", _("Died")
+
+    card_number = models.CharField(
+        _("party card number"), max_length=20, unique=True, validators=[card_number_validator]
+    )
+    full_name = models.CharField(_("full name"), max_length=100)
+    # Lower-case, accents removed, đ -> d: what people type. Kept in sync by save() for every write path.
+    search_name = models.CharField(max_length=100, db_index=True, editable=False)
+    date_of_birth = models.DateField(_("date of birth"))
+    gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices)
+    national_id = models.CharField(
+        _("national ID (CCCD)"), max_length=12, blank=True, validators=[national_id_validator]
+    )
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    admitted_on = models.DateField(_("admitted to the party on"))
+    official_on = models.DateField(_("official member since"), null=True, blank=True)
+    home_organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("home cell"),
+        on_delete=models.PROTECT,
+        related_name="home_members",
+        help_text=_("The cell the member belongs to: a workplace cell, a residential cell or an outside organisation."),
+    )
+    # Working (đang công tác) until retired_on; as a date so that figures can be taken as of any past day.
+    retired_on = models.DateField(_("retired on"), null=True, blank=True)
+    working = models.GeneratedField(
+        expression=Q(retired_on__isnull=True), output_field=models.BooleanField(_("working")), db_persist=True
+    )
+    residential_address = models.CharField(_("residential address"), max_length=255, blank=True)
+    left_on = models.DateField(_("left the party on"), null=True, blank=True)
+    left_reason = models.CharField(_("reason for leaving"), max_length=20, choices=LeftReason.choices, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["search_name", "working", "created_at", "updated_at"])
+    objects = MemberQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("party member")
+        verbose_name_plural = _("party members")
+        ordering = ["search_name", "card_number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["national_id"], condition=~Q(national_id=""), name="member_national_id_unique_when_given"
+            ),
+            models.CheckConstraint(
+                condition=Q(left_on__isnull=True, left_reason="") | Q(left_on__isnull=False) & ~Q(left_reason=""),
+                name="member_left_reason_iff_left_on",
+            ),
+            models.CheckConstraint(
+                condition=Q(official_on__isnull=True) | Q(official_on__gte=models.F("admitted_on")),
+                name="member_official_after_admitted",
+            ),
+            models.CheckConstraint(
+                condition=Q(left_on__isnull=True) | Q(left_on__gte=models.F("admitted_on")),
+                name="member_left_after_admitted",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} ({self.card_number})"
+
+    def save(self, *args, **kwargs) -> None:
+        self.search_name = search_key(self.full_name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "full_name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "search_name"}
+        super().save(*args, **kwargs)
+
+    def is_member_on(self, day: datetime.date) -> bool:
+        return self.admitted_on <= day and (self.left_on is None or self.left_on > day)
+
+    def is_working_on(self, day: datetime.date) -> bool:
+        return self.retired_on is None or self.retired_on > day
+
+
+class ExemptionQuerySet(models.QuerySet):
+    def in_force_on(self, day: datetime.date) -> "ExemptionQuerySet":
+        return self.filter(Q(started_on__lte=day), Q(ended_on__isnull=True) | Q(ended_on__gt=day))
+
+
+class Exemption(models.Model):
+    """A period during which a member is exempt, so that figures as of a past day stay true after it is lifted."""
+
+    class Kind(models.TextChoices):
+        INTRODUCTION = "introduction", _("Exempt from introduction")
+        ACTIVITIES = "activities", _("Exempt from residence activities")
+
+    member = models.ForeignKey(Member, verbose_name=_("member"), on_delete=models.CASCADE, related_name="exemptions")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    reason = models.CharField(_("reason"), max_length=255)
+    started_on = models.DateField(_("exempt since"))
+    ended_on = models.DateField(_("exemption lifted on"), null=True, blank=True)
+    recorded_by = recorded_by_field(_("recorded by"))
+
+    history = HistoricalRecords()
+    objects = ExemptionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("exemption")
+        verbose_name_plural = _("exemptions")
+        ordering = ["member", "-started_on"]
+        constraints = [
+            # The two kinds exclude each other: a member exempt from introduction is not referred at all.
+            models.UniqueConstraint(fields=["member"], condition=Q(ended_on__isnull=True), name="one_open_exemption"),
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True) | Q(ended_on__gt=models.F("started_on")),
+                name="exemption_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.member}"

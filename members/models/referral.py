@@ -1,0 +1,195 @@
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from dongha76.fields import recorded_by_field
+
+from branches.models import Organisation
+from members.models.member import Member
+
+
+class ReferralQuerySet(models.QuerySet):
+    def active_on(self, day: datetime.date) -> "ReferralQuerySet":
+        """Introduced on or before ``day`` and not ended on or before it."""
+        return self.filter(Q(introduced_on__lte=day), Q(ended_on__isnull=True) | Q(ended_on__gt=day))
+
+    def received_as_of(self, day: datetime.date) -> "ReferralQuerySet":
+        return self.active_on(day).filter(received_on__lte=day)
+
+    def awaiting_reception_on(self, day: datetime.date) -> "ReferralQuerySet":
+        return self.active_on(day).filter(Q(received_on__isnull=True) | Q(received_on__gt=day))
+
+    def awaiting_placement_on(self, day: datetime.date) -> "ReferralQuerySet":
+        return self.received_as_of(day).filter(Q(placed_on__isnull=True) | Q(placed_on__gt=day))
+
+    def placed_as_of(self, day: datetime.date) -> "ReferralQuerySet":
+        return self.active_on(day).filter(placed_on__lte=day)
+
+    def stalled_on(self, day: datetime.date, days: int = 30) -> "ReferralQuerySet":
+        """Introduced more than ``days`` days before ``day`` and still not received."""
+        return self.awaiting_reception_on(day).filter(introduced_on__lt=day - datetime.timedelta(days=days))
+
+
+
+class Referral(models.Model):
+    """One introduction of a member to the ward where they live, and what became of it.
+
+    The state is derived from the dates (introduced, received, placed, reported, ended) and never stored on its own, so
+    any figure can be computed as of any day.
+    """
+
+    class State(models.TextChoices):
+        INTRODUCED = "introduced", _("Awaiting reception")
+        RECEIVED = "received", _("Received, awaiting placement")
+        PLACED = "placed", _("Placed in a residential cell")
+        REPORTED = "reported", _("Reported to the cell")
+        ENDED = "ended", _("Ended")
+
+    class EndReason(models.TextChoices):
+        MOVED_RESIDENCE = "moved_residence", _("Moved residence")
+        CHANGED_WORKPLACE = "changed_workplace", _("Changed workplace")
+        RETIRED = "retired", _("Retired")
+        LEFT_PARTY = "left_party", _("Left the party")
+        DIED = "died", _("Died")
+        EXEMPTED = "exempted", _("Exempted")
+        OTHER = "other", _("Other")
+
+    member = models.ForeignKey(Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="referrals")
+    issuing_organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("introduced by organisation"),
+        on_delete=models.PROTECT,
+        related_name="issued_referrals",
+    )
+    receiving_ward = models.ForeignKey(
+        Organisation,
+        verbose_name=_("receiving ward"),
+        on_delete=models.PROTECT,
+        related_name="received_referrals",
+        limit_choices_to={"kind": Organisation.Kind.WARD},
+    )
+    letter_number = models.CharField(_("letter number"), max_length=30, blank=True)
+    introduced_on = models.DateField(_("introduced on"))
+    received_on = models.DateField(_("received on"), null=True, blank=True)
+    residential_cell = models.ForeignKey(
+        Organisation,
+        verbose_name=_("residential cell"),
+        on_delete=models.PROTECT,
+        related_name="placed_referrals",
+        null=True,
+        blank=True,
+        limit_choices_to={"kind": Organisation.Kind.RESIDENTIAL_CELL},
+    )
+    placed_on = models.DateField(_("placed on"), null=True, blank=True)
+    reported_on = models.DateField(_("reported to the cell on"), null=True, blank=True)
+    ended_on = models.DateField(_("ended on"), null=True, blank=True)
+    end_reason = models.CharField(_("end reason"), max_length=20, choices=EndReason.choices, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+
+    introduced_by = recorded_by_field(_("introduction recorded by"))
+    received_by = recorded_by_field(_("reception recorded by"))
+    placed_by = recorded_by_field(_("placement recorded by"))
+    reported_by = recorded_by_field(_("report recorded by"))
+    ended_by = recorded_by_field(_("end recorded by"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["created_at", "updated_at"])
+    objects = ReferralQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("referral")
+        verbose_name_plural = _("referrals")
+        ordering = ["-introduced_on", "-pk"]
+        indexes = [
+            models.Index(fields=["receiving_ward", "introduced_on"], name="referral_ward_introduced"),
+            models.Index(fields=["issuing_organisation", "introduced_on"], name="referral_issuer_introduced"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["member"], condition=Q(ended_on__isnull=True), name="one_open_referral"),
+            models.CheckConstraint(
+                condition=Q(received_on__isnull=True) | Q(received_on__gte=F("introduced_on")),
+                name="referral_received_after_introduced",
+            ),
+            models.CheckConstraint(
+                condition=Q(placed_on__isnull=True) | Q(received_on__isnull=False, placed_on__gte=F("received_on")),
+                name="referral_placed_after_received",
+            ),
+            models.CheckConstraint(
+                condition=Q(reported_on__isnull=True) | Q(placed_on__isnull=False, reported_on__gte=F("placed_on")),
+                name="referral_reported_after_placed",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True) | Q(ended_on__gte=F("introduced_on")),
+                name="referral_ended_after_introduced",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True, end_reason="") | Q(ended_on__isnull=False) & ~Q(end_reason=""),
+                name="referral_end_reason_iff_ended",
+            ),
+            models.CheckConstraint(
+                condition=Q(residential_cell__isnull=True, placed_on__isnull=True)
+                | Q(residential_cell__isnull=False, placed_on__isnull=False),
+                name="referral_cell_iff_placed",
+            ),
+            # The residential cell belonging to the receiving ward is enforced by a database trigger too
+            # (migration 0002): it needs another row, which a CHECK cannot read.
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} → {self.receiving_ward}"
+
+    def state_on(self, day: datetime.date | None = None) -> "Referral.State":
+        day = day or datetime.date.today()
+        if self.ended_on and self.ended_on <= day:
+            return self.State.ENDED
+        if self.reported_on and self.reported_on <= day:
+            return self.State.REPORTED
+        if self.placed_on and self.placed_on <= day:
+            return self.State.PLACED
+        if self.received_on and self.received_on <= day:
+            return self.State.RECEIVED
+        return self.State.INTRODUCED
+
+    @property
+    def state(self) -> "Referral.State":
+        return self.state_on()
+
+    @property
+    def is_open(self) -> bool:
+        return self.ended_on is None
+
+    def clean(self) -> None:
+        super().clean()
+        errors = {}
+        if self.receiving_ward_id and self.receiving_ward.kind != Organisation.Kind.WARD:
+            errors["receiving_ward"] = _("The receiving organisation must be a ward/commune committee.")
+        if self.residential_cell_id:
+            cell = self.residential_cell
+            if cell.kind != Organisation.Kind.RESIDENTIAL_CELL:
+                errors["residential_cell"] = _("Choose a residential cell.")
+            elif cell.parent_id != self.receiving_ward_id:
+                errors["residential_cell"] = _("This residential cell does not belong to the receiving ward.")
+        order = [
+            ("received_on", self.received_on, "introduced_on", self.introduced_on, _("introduction")),
+            ("placed_on", self.placed_on, "received_on", self.received_on, _("reception")),
+            ("reported_on", self.reported_on, "placed_on", self.placed_on, _("placement")),
+            ("ended_on", self.ended_on, "introduced_on", self.introduced_on, _("introduction")),
+        ]
+        for field, value, _earlier_field, earlier, earlier_name in order:
+            if value is None or field in errors:
+                continue
+            if earlier is None:
+                errors[field] = _("This step cannot be recorded before the %(step)s.") % {"step": earlier_name}
+            elif value < earlier:
+                errors[field] = _("This date cannot be before the date of the %(step)s.") % {"step": earlier_name}
+        if self.placed_on and not self.residential_cell_id and "residential_cell" not in errors:
+            errors["residential_cell"] = _("Choose the residential cell the member is placed in.")
+        if self.ended_on and not self.end_reason:
+            errors["end_reason"] = _("Give the reason the referral ended.")
+        if errors:
+            raise ValidationError(errors)

@@ -12,8 +12,11 @@ from django.core.validators import RegexValidator
 from django.db import models, transaction
 from django.db.models import Q, Value
 from django.db.models.functions import Concat, Substr
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+
+PATH_STEP_DIGITS = 8  # room for 100 million organisations; 30 levels fit in the path column
 
 
 class OrganisationQuerySet(models.QuerySet):
@@ -83,7 +86,7 @@ class Organisation(models.Model):
     valid_from = models.DateField(_("valid from"), default=datetime.date(2000, 1, 1))
     valid_to = models.DateField(_("valid to"), null=True, blank=True, help_text=_("First day it no longer exists."))
     address = models.CharField(_("address"), max_length=255, blank=True)
-    # Primary keys from the root down, each followed by "/": "1/", "1/7/", "1/7/42/". Maintained by save().
+    # Primary keys from the root down, each followed by "/": "00000001/00000007/". Maintained by save().
     path = models.CharField(max_length=255, db_index=True, editable=False, default="")
 
     history = HistoricalRecords(excluded_fields=["path"])
@@ -107,6 +110,25 @@ class Organisation(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @transaction.atomic
+    def save(self, *args, **kwargs) -> None:
+        manager = type(self).objects
+        # The stored path, not the one in memory: this instance may predate a move of one of its ancestors.
+        old_path = manager.filter(pk=self.pk).values_list("path", flat=True).first() or "" if self.pk else ""
+        super().save(*args, **kwargs)
+        parent_path = manager.values_list("path", flat=True).get(pk=self.parent_id) if self.parent_id else ""
+        # Zero-padded so that ordering by path lists parents before children and siblings in creation order.
+        new_path = f"{parent_path}{self.pk:0{PATH_STEP_DIGITS}d}/"
+        if new_path == old_path:
+            return
+        manager.filter(pk=self.pk).update(path=new_path)
+        if old_path:
+            # Moved under another parent: re-root the whole subtree in one statement.
+            manager.filter(path__startswith=old_path).exclude(pk=self.pk).update(
+                path=Concat(Value(new_path), Substr("path", len(old_path) + 1))
+            )
+        self.path = new_path
 
     @property
     def is_residential_cell(self) -> bool:
@@ -145,24 +167,6 @@ class Organisation(models.Model):
                         {"kind": _("Its subordinate organisations could not stand under this kind of organisation.")}
                     )
 
-    @transaction.atomic
-    def save(self, *args, **kwargs) -> None:
-        old_path = self.path
-        super().save(*args, **kwargs)
-        parent_path = ""
-        if self.parent_id:
-            parent_path = type(self).objects.values_list("path", flat=True).get(pk=self.parent_id)
-        new_path = f"{parent_path}{self.pk}/"
-        if new_path == old_path:
-            return
-        type(self).objects.filter(pk=self.pk).update(path=new_path)
-        if old_path:
-            # Moved under another parent: re-root the whole subtree in one statement.
-            type(self).objects.filter(path__startswith=old_path).exclude(pk=self.pk).update(
-                path=Concat(Value(new_path), Substr("path", len(old_path) + 1))
-            )
-        self.path = new_path
-
 
 class Officer(models.Model):
     """A user's post at an organisation: the basis of every scope check."""
@@ -180,7 +184,7 @@ class Officer(models.Model):
         Organisation, verbose_name=_("organisation"), on_delete=models.PROTECT, related_name="officers"
     )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
-    started_on = models.DateField(_("started on"), default=datetime.date.today)
+    started_on = models.DateField(_("started on"), default=timezone.localdate)
     ended_on = models.DateField(_("ended on"), null=True, blank=True)
 
     history = HistoricalRecords()
@@ -191,7 +195,9 @@ class Officer(models.Model):
         ordering = ["organisation__path", "user__username"]
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "organisation"], condition=Q(ended_on__isnull=True), name="one_open_post_per_user_and_org"
+                fields=["user", "organisation"],
+                condition=Q(ended_on__isnull=True),
+                name="one_open_post_per_user_and_org",
             ),
             models.CheckConstraint(
                 condition=Q(ended_on__isnull=True) | Q(ended_on__gte=models.F("started_on")),

@@ -3,6 +3,7 @@
 import datetime
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from branches.models import Officer, Organisation
 
@@ -11,7 +12,7 @@ def officer_posts_for(user, *, day: datetime.date | None = None) -> QuerySet[Off
     """The posts a user holds on ``day`` (today by default), with their organisations, highest in the tree first."""
     if not user.is_authenticated:
         return Officer.objects.none()
-    day = day or datetime.date.today()
+    day = day or timezone.localdate()
     return (
         Officer.objects.filter(user=user, started_on__lte=day)
         .filter(Q(ended_on__isnull=True) | Q(ended_on__gt=day))

@@ -1,22 +1,31 @@
-"""
-URL configuration for dongha76 project.
+"""Root URLs: the admin, accounts, language switching and the home page.
 
-The `urlpatterns` list routes URLs to views. For more information please see:
-    https://docs.djangoproject.com/en/5.2/topics/http/urls/
-Examples:
-Function views
-    1. Add an import:  from my_app import views
-    2. Add a URL to urlpatterns:  path('', views.home, name='home')
-Class-based views
-    1. Add an import:  from other_app.views import Home
-    2. Add a URL to urlpatterns:  path('', Home.as_view(), name='home')
-Including another URLconf
-    1. Import the include() function: from django.urls import include, path
-    2. Add a URL to urlpatterns:  path('blog/', include('blog.urls'))
+Each app adds its own pages under its prefix, e.g. ``path("members/", include("members.urls"))``, with URL names
+``<app>:<thing>-<action>``.
 """
+
 from django.contrib import admin
-from django.urls import path
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+from dongha76 import views
+
+admin.site.site_header = _("dongha76 – Residence activities")
+admin.site.site_title = _("dongha76 – Residence activities")
+admin.site.index_title = _("Administration")
+
+accounts_urlpatterns = [
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("password_change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+]
 
 urlpatterns = [
-    path('admin/', admin.site.urls),
+    path("", views.home, name="home"),
+    path("accounts/", include(accounts_urlpatterns)),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    # The apps' own pages come here: branches/, members/, reports/.
 ]

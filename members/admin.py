@@ -1,3 +1,295 @@
-from django.contrib import admin
+"""Admin of members, referrals, meetings and comments, for city staff and support.
 
-# Register your models here.
+The admin is a repair tool: the everyday workflow goes through the services and the app's own pages. Where a step has
+a "recorded by" field, the admin fills it with the signed-in user when the step's date is set or changed here.
+"""
+
+from django.contrib import admin
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from dongha76.text import search_key
+from members.models import Attendance, Exemption, Meeting, Member, Referral, ResidenceComment, YearEndRating
+
+
+class RecordedByMixin:
+    """Set the "recorded by" field of each step whose date (or, for ``None``, the row itself) is new or changed."""
+
+    # {trigger field, or None for "when the row is added": recorded-by field}
+    recorded_by_fields: dict[str | None, str] = {}
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), *self.recorded_by_fields.values()]
+
+    def save_model(self, request, obj, form, change):
+        for trigger, by_field in self.recorded_by_fields.items():
+            if trigger is None:
+                touched = not change
+            else:
+                touched = trigger in form.changed_data and getattr(obj, trigger) is not None
+            if touched:
+                setattr(obj, by_field, request.user)
+        super().save_model(request, obj, form, change)
+
+
+class MemberNameSearchMixin:
+    """Search rows by their member's name typed without accents ("nguyen van duc") or card number."""
+
+    search_fields = ["member__search_name", "member__card_number"]
+
+    def search_condition(self, term: str, key: str) -> Q:
+        return Q(member__search_name__contains=key) | Q(member__card_number__startswith=term)
+
+    def get_search_results(self, request, queryset, search_term):
+        key = search_key(search_term)
+        if not key:
+            return queryset, False
+        return queryset.filter(self.search_condition(search_term.strip(), key)), False
+
+
+class MemberStatusListFilter(admin.SimpleListFilter):
+    title = _("status")
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [("working", _("Working")), ("retired", _("Retired")), ("left", _("No longer a member"))]
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()
+        if self.value() == "working":
+            return queryset.members_on(today).working_on(today)
+        if self.value() == "retired":
+            return queryset.members_on(today).filter(retired_on__lte=today)
+        if self.value() == "left":
+            return queryset.filter(left_on__lte=today)
+        return queryset
+
+
+class ReferralStateListFilter(admin.SimpleListFilter):
+    """The state derived from the dates, as of today."""
+
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [
+            (Referral.State.INTRODUCED, Referral.State.INTRODUCED.label),
+            (Referral.State.RECEIVED, Referral.State.RECEIVED.label),
+            (Referral.State.PLACED, _("Placed (reported or not)")),
+            (Referral.State.ENDED, Referral.State.ENDED.label),
+        ]
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()
+        match self.value():
+            case Referral.State.INTRODUCED:
+                return queryset.awaiting_reception_on(today)
+            case Referral.State.RECEIVED:
+                return queryset.awaiting_placement_on(today)
+            case Referral.State.PLACED:
+                return queryset.placed_as_of(today)
+            case Referral.State.ENDED:
+                return queryset.filter(ended_on__lte=today)
+        return queryset
+
+
+class ExemptionInline(admin.TabularInline):
+    model = Exemption
+    fields = ["kind", "reason", "started_on", "ended_on", "recorded_by"]
+    readonly_fields = ["recorded_by"]
+    extra = 0
+
+
+class ReferralInline(admin.TabularInline):
+    """The member's referrals, to read; they are changed on their own page."""
+
+    model = Referral
+    fields = ["issuing_organisation", "receiving_ward", "introduced_on", "received_on", "placed_on", "ended_on"]
+    readonly_fields = fields
+    show_change_link = True
+    can_delete = False
+    extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("issuing_organisation", "receiving_ward")
+
+
+@admin.register(Member)
+class MemberAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "full_name",
+        "card_number",
+        "home_organisation",
+        "date_of_birth",
+        "admitted_on",
+        "retired_on",
+        "left_on",
+    ]
+    list_filter = [
+        MemberStatusListFilter,
+        "gender",
+        "home_organisation__kind",
+        "home_organisation__sector",
+        "left_reason",
+    ]
+    search_fields = ["search_name", "card_number"]
+    search_help_text = _("Name, with or without accents, or the start of the party card number.")
+    list_select_related = ["home_organisation"]
+    autocomplete_fields = ["home_organisation"]
+    readonly_fields = ["search_name", "working", "created_at", "updated_at"]
+    date_hierarchy = "admitted_on"
+    inlines = [ExemptionInline, ReferralInline]
+    fieldsets = [
+        (None, {"fields": ["full_name", "card_number", "date_of_birth", "gender", "national_id", "phone"]}),
+        (_("Party"), {"fields": ["home_organisation", "admitted_on", "official_on", "retired_on", "working"]}),
+        (_("Residence"), {"fields": ["residential_address"]}),
+        (_("Leaving the party"), {"fields": ["left_on", "left_reason"]}),
+        (_("Technical"), {"fields": ["search_name", "created_at", "updated_at"], "classes": ["collapse"]}),
+    ]
+
+    def get_search_results(self, request, queryset, search_term):
+        """Fold the query as the names are folded: "nguyen van duc" finds "Nguyễn Văn Đức"."""
+        if not search_key(search_term):
+            return queryset, False
+        return queryset.search(search_term), False
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is Exemption:
+            for exemption in formset.save(commit=False):
+                if exemption.pk is None:
+                    exemption.recorded_by = request.user
+                exemption.save()
+            for exemption in formset.deleted_objects:
+                exemption.delete()
+            formset.save_m2m()
+            return
+        super().save_formset(request, form, formset, change)
+
+
+@admin.register(Exemption)
+class ExemptionAdmin(MemberNameSearchMixin, RecordedByMixin, SimpleHistoryAdmin):
+    list_display = ["member", "kind", "reason", "started_on", "ended_on", "recorded_by"]
+    list_filter = ["kind", "ended_on"]
+    list_select_related = ["member", "recorded_by"]
+    autocomplete_fields = ["member"]
+    date_hierarchy = "started_on"
+    recorded_by_fields = {None: "recorded_by"}
+
+
+@admin.register(Referral)
+class ReferralAdmin(MemberNameSearchMixin, RecordedByMixin, SimpleHistoryAdmin):
+    list_display = [
+        "member",
+        "issuing_organisation",
+        "receiving_ward",
+        "letter_number",
+        "introduced_on",
+        "received_on",
+        "placed_on",
+        "ended_on",
+        "state_display",
+    ]
+    list_filter = [
+        ReferralStateListFilter,
+        ("receiving_ward", admin.RelatedOnlyFieldListFilter),
+        "end_reason",
+        "issuing_organisation__sector",
+    ]
+    search_fields = ["member__search_name", "member__card_number", "letter_number"]
+    list_select_related = ["member", "issuing_organisation", "receiving_ward"]
+    autocomplete_fields = ["member", "issuing_organisation", "receiving_ward", "residential_cell"]
+    readonly_fields = ["state_display", "created_at", "updated_at"]
+    date_hierarchy = "introduced_on"
+    fieldsets = [
+        (None, {"fields": ["member", "state_display"]}),
+        (
+            _("Introduction"),
+            {"fields": ["issuing_organisation", "receiving_ward", "letter_number", "introduced_on", "introduced_by"]},
+        ),
+        (_("Reception"), {"fields": ["received_on", "received_by"]}),
+        (_("Placement"), {"fields": ["residential_cell", "placed_on", "placed_by", "reported_on", "reported_by"]}),
+        (_("End"), {"fields": ["ended_on", "end_reason", "ended_by"]}),
+        (None, {"fields": ["notes", "created_at", "updated_at"]}),
+    ]
+    recorded_by_fields = {
+        "introduced_on": "introduced_by",
+        "received_on": "received_by",
+        "placed_on": "placed_by",
+        "reported_on": "reported_by",
+        "ended_on": "ended_by",
+    }
+
+    def search_condition(self, term: str, key: str) -> Q:
+        return super().search_condition(term, key) | Q(letter_number=term)
+
+    @admin.display(description=_("state"))
+    def state_display(self, obj: Referral) -> str:
+        if obj.pk is None:
+            return "–"
+        return obj.state.label
+
+
+class AttendanceInline(admin.TabularInline):
+    model = Attendance
+    fields = ["member", "status", "reason"]
+    autocomplete_fields = ["member"]
+    extra = 0
+
+
+@admin.register(Meeting)
+class MeetingAdmin(RecordedByMixin, SimpleHistoryAdmin):
+    list_display = ["residential_cell", "held_on", "kind", "year", "half", "attendance_count"]
+    list_filter = ["kind", "year", "half"]
+    search_fields = ["residential_cell__code", "residential_cell__name"]
+    list_select_related = ["residential_cell"]
+    autocomplete_fields = ["residential_cell"]
+    readonly_fields = ["created_at"]
+    date_hierarchy = "held_on"
+    inlines = [AttendanceInline]
+    recorded_by_fields = {None: "recorded_by"}
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _present=Count("attendances", filter=Q(attendances__status=Attendance.Status.PRESENT)),
+                _attendances=Count("attendances"),
+            )
+        )
+
+    @admin.display(description=_("present / recorded"))
+    def attendance_count(self, obj: Meeting) -> str:
+        return f"{obj._present} / {obj._attendances}"
+
+
+@admin.register(Attendance)
+class AttendanceAdmin(MemberNameSearchMixin, SimpleHistoryAdmin):
+    list_display = ["member", "meeting", "status", "reason"]
+    list_filter = ["status", "meeting__kind", "meeting__year", "meeting__half"]
+    list_select_related = ["member", "meeting__residential_cell"]
+    autocomplete_fields = ["member", "meeting"]
+
+
+@admin.register(ResidenceComment)
+class ResidenceCommentAdmin(MemberNameSearchMixin, RecordedByMixin, SimpleHistoryAdmin):
+    list_display = ["member", "year", "residential_cell", "verdict", "written_on", "sent_on", "received_on"]
+    list_filter = ["year", "verdict", ("residential_cell", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["member", "residential_cell"]
+    autocomplete_fields = ["member", "residential_cell"]
+    date_hierarchy = "written_on"
+    recorded_by_fields = {"written_on": "written_by", "sent_on": "sent_by", "received_on": "received_by"}
+
+
+@admin.register(YearEndRating)
+class YearEndRatingAdmin(MemberNameSearchMixin, RecordedByMixin, SimpleHistoryAdmin):
+    list_display = ["member", "year", "level", "decided_on"]
+    list_filter = ["year", "level"]
+    list_select_related = ["member"]
+    autocomplete_fields = ["member"]
+    recorded_by_fields = {None: "recorded_by"}

@@ -3,11 +3,9 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from dongha76.fields import recorded_by_field
-
 from branches.models import Organisation
+from dongha76.fields import recorded_by_field
 from members.models.member import Member
-
 
 
 class ResidenceComment(models.Model):
@@ -31,7 +29,9 @@ class ResidenceComment(models.Model):
     )
     # The same criteria for everyone, as on the uniform form.
     keeps_contact = models.BooleanField(_("keeps contact with the cell committee"), default=True)
-    citizen_example = models.BooleanField(_("sets an example in citizen duties at the place of residence"), default=True)
+    citizen_example = models.BooleanField(
+        _("sets an example in citizen duties at the place of residence"), default=True
+    )
     attends_meetings = models.BooleanField(_("attends the cell's meetings"), default=True)
     joins_movements = models.BooleanField(_("takes part in local movements"), default=True)
     verdict = models.CharField(_("verdict"), max_length=10, choices=Verdict.choices)

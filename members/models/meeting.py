@@ -71,9 +71,7 @@ class Attendance(models.Model):
         verbose_name_plural = _("attendances")
         constraints = [
             models.UniqueConstraint(fields=["meeting", "member"], name="one_attendance_per_meeting_and_member"),
-            models.CheckConstraint(
-                condition=~Q(status="excused", reason=""), name="attendance_excused_needs_reason"
-            ),
+            models.CheckConstraint(condition=~Q(status="excused", reason=""), name="attendance_excused_needs_reason"),
         ]
 
     def __str__(self) -> str:

@@ -3,12 +3,12 @@ import datetime
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from dongha76.fields import recorded_by_field
-
 from branches.models import Organisation
+from dongha76.fields import recorded_by_field
 from members.models.member import Member
 
 
@@ -32,7 +32,6 @@ class ReferralQuerySet(models.QuerySet):
     def stalled_on(self, day: datetime.date, days: int = 30) -> "ReferralQuerySet":
         """Introduced more than ``days`` days before ``day`` and still not received."""
         return self.awaiting_reception_on(day).filter(introduced_on__lt=day - datetime.timedelta(days=days))
-
 
 
 class Referral(models.Model):
@@ -128,6 +127,16 @@ class Referral(models.Model):
                 name="referral_ended_after_introduced",
             ),
             models.CheckConstraint(
+                # Nothing is received, placed or reported after the referral ended.
+                condition=Q(ended_on__isnull=True)
+                | (
+                    (Q(received_on__isnull=True) | Q(received_on__lte=F("ended_on")))
+                    & (Q(placed_on__isnull=True) | Q(placed_on__lte=F("ended_on")))
+                    & (Q(reported_on__isnull=True) | Q(reported_on__lte=F("ended_on")))
+                ),
+                name="referral_steps_before_end",
+            ),
+            models.CheckConstraint(
                 condition=Q(ended_on__isnull=True, end_reason="") | Q(ended_on__isnull=False) & ~Q(end_reason=""),
                 name="referral_end_reason_iff_ended",
             ),
@@ -144,7 +153,7 @@ class Referral(models.Model):
         return f"{self.member} → {self.receiving_ward}"
 
     def state_on(self, day: datetime.date | None = None) -> "Referral.State":
-        day = day or datetime.date.today()
+        day = day or timezone.localdate()
         if self.ended_on and self.ended_on <= day:
             return self.State.ENDED
         if self.reported_on and self.reported_on <= day:
@@ -187,6 +196,16 @@ class Referral(models.Model):
                 errors[field] = _("This step cannot be recorded before the %(step)s.") % {"step": earlier_name}
             elif value < earlier:
                 errors[field] = _("This date cannot be before the date of the %(step)s.") % {"step": earlier_name}
+        if self.ended_on and "ended_on" not in errors:
+            for field in ("received_on", "placed_on", "reported_on"):
+                step = getattr(self, field)
+                if step and step > self.ended_on:
+                    errors["ended_on"] = _(
+                        "The referral cannot end before a step already recorded on it (%(date)s)."
+                    ) % {"date": step.strftime("%d/%m/%Y")}
+                    break
+        if self.end_reason and not self.ended_on:
+            errors["end_reason"] = _("Give an end reason only when the referral has ended, with its date.")
         if self.placed_on and not self.residential_cell_id and "residential_cell" not in errors:
             errors["residential_cell"] = _("Choose the residential cell the member is placed in.")
         if self.ended_on and not self.end_reason:

@@ -1,0 +1,1 @@
+"""Demo data of the Đông Hà city party organisation: see builder.seed_demo."""

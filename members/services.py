@@ -1,0 +1,667 @@
+"""Every write that matters about members: the member record, exemptions, the referral workflow (introduce, receive,
+place, report, end), meetings and attendance, residence comments and year-end ratings.
+
+Rules of this module:
+- keyword-only, typed, atomic; ``by`` is the user recording the step (stored in the ``*_by`` field and in history);
+- the rules live in the models (``clean()`` and constraints) and are checked with ``validate_model()``; what needs
+  other rows or today's date (an open referral, an exemption in force, a date in the future) is checked here;
+- a workflow step re-reads its row with ``select_for_update()`` and checks the state of the *locked* row, so two users
+  recording the same step at the same moment give one step and one clear message;
+- every failure is a ``ValidationError`` keyed by field; a constraint the database still enforces after our checks
+  passed (a race) is turned into the same kind of error.
+"""
+
+import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from branches.models import Organisation
+from dongha76.services import (
+    ConstraintMessage,
+    Errors,
+    User,
+    day_text,
+    integrity_errors_as_validation,
+    reject_unknown_fields,
+    save_recorded,
+    validate_model,
+)
+from members.models import Attendance, Exemption, Meeting, Member, Referral, ResidenceComment, YearEndRating
+from members.periods import HalfYear
+
+Kind = Organisation.Kind
+
+# What to say when a constraint (or the trigger of migration 0002) would be broken, and on which field.
+MEMBER_MESSAGES: dict[str, ConstraintMessage] = {
+    "member_national_id_unique_when_given": ConstraintMessage(
+        "national_id",
+        _("Another member already has this national ID."),
+        markers=("members_member.national_id", "(national_id)"),
+    ),
+    "card_number": ConstraintMessage(
+        "card_number",
+        _("Another member already has this party card number."),
+        markers=("members_member.card_number", "(card_number)"),
+    ),
+    "member_left_reason_iff_left_on": ConstraintMessage(
+        "left_reason", _("Give both the date and the reason for leaving the party, or neither.")
+    ),
+    "member_official_after_admitted": ConstraintMessage(
+        "official_on", _("A member becomes official on or after the day of admission.")
+    ),
+    "member_left_after_admitted": ConstraintMessage(
+        "left_on", _("The day of leaving the party cannot be before the admission.")
+    ),
+}
+EXEMPTION_MESSAGES: dict[str, ConstraintMessage] = {
+    "one_open_exemption": ConstraintMessage(
+        "kind",
+        _("This member already has an exemption in force; lift it first."),
+        markers=("members_exemption.member_id",),
+    ),
+    "exemption_ends_after_start": ConstraintMessage("ended_on", _("An exemption is lifted after the day it started.")),
+}
+REFERRAL_MESSAGES: dict[str, ConstraintMessage] = {
+    "one_open_referral": ConstraintMessage(
+        "member",
+        _("This member already has an open referral; end it before introducing the member again."),
+        markers=("members_referral.member_id",),
+    ),
+    "referral_cell_in_ward": ConstraintMessage(
+        "residential_cell", _("This residential cell does not belong to the receiving ward.")
+    ),
+    "referral_received_after_introduced": ConstraintMessage(
+        "received_on", _("This date cannot be before the date of the introduction.")
+    ),
+    "referral_placed_after_received": ConstraintMessage(
+        "placed_on", _("This date cannot be before the date of the reception.")
+    ),
+    "referral_reported_after_placed": ConstraintMessage(
+        "reported_on", _("This date cannot be before the date of the placement.")
+    ),
+    "referral_ended_after_introduced": ConstraintMessage(
+        "ended_on", _("This date cannot be before the date of the introduction.")
+    ),
+    "referral_end_reason_iff_ended": ConstraintMessage(
+        "end_reason", _("Give an end reason only when the referral has ended, and always then.")
+    ),
+    "referral_cell_iff_placed": ConstraintMessage(
+        "residential_cell", _("A placement needs both the residential cell and the date.")
+    ),
+}
+ATTENDANCE_MESSAGES: dict[str, ConstraintMessage] = {
+    "one_attendance_per_meeting_and_member": ConstraintMessage(
+        "member",
+        _("This member's attendance at this meeting is already recorded."),
+        markers=("members_attendance.meeting_id",),
+    ),
+    "attendance_excused_needs_reason": ConstraintMessage("reason", _("Give the reason for the excused absence.")),
+}
+COMMENT_MESSAGES: dict[str, ConstraintMessage] = {
+    "one_comment_per_member_and_year": ConstraintMessage(
+        "year",
+        _("This member already has a residence comment for this year."),
+        markers=("members_residencecomment.member_id",),
+    ),
+    "comment_sent_after_written": ConstraintMessage(
+        "sent_on", _("A comment is sent on or after the day it was written.")
+    ),
+    "comment_received_after_sent": ConstraintMessage(
+        "received_on", _("A comment is received on or after the day it was sent.")
+    ),
+}
+RATING_MESSAGES: dict[str, ConstraintMessage] = {
+    "one_rating_per_member_and_year": ConstraintMessage(
+        "year",
+        _("This member already has a year-end rating for this year."),
+        markers=("members_yearendrating.member_id",),
+    ),
+}
+
+MEMBER_FIELDS = frozenset(
+    {
+        "card_number",
+        "full_name",
+        "date_of_birth",
+        "gender",
+        "national_id",
+        "phone",
+        "admitted_on",
+        "official_on",
+        "home_organisation",
+        "retired_on",
+        "residential_address",
+        "left_on",
+        "left_reason",
+    }
+)
+# A member belongs to a cell: a workplace cell, a residential cell (retired members) or an outside organisation.
+MEMBER_HOME_KINDS = (Kind.CELL, Kind.GRASSROOTS_CELL, Kind.RESIDENTIAL_CELL, Kind.OUTSIDE)
+# Who issues an introduction letter: the member's grassroots organisation, or the outside organisation.
+ISSUING_KINDS = (Kind.COMMITTEE, Kind.GRASSROOTS_CELL, Kind.WARD, Kind.OUTSIDE)
+
+
+def _check_not_in_future(errors: Errors, field: str, day: datetime.date | None) -> None:
+    today = timezone.localdate()
+    if day is not None and day > today:
+        errors.add(field, _("This date is in the future (today is %(today)s)."), code="future", today=day_text(today))
+
+
+def _lock_member(member: Member) -> Member:
+    return Member.objects.select_for_update().get(pk=member.pk)
+
+
+def _lock_referral(referral: Referral) -> Referral:
+    return Referral.objects.select_for_update().get(pk=referral.pk)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Members
+
+
+def _validate_member(member: Member) -> None:
+    errors = Errors()
+    _check_not_in_future(errors, "admitted_on", member.admitted_on)
+    _check_not_in_future(errors, "left_on", member.left_on)
+    _check_not_in_future(errors, "retired_on", member.retired_on)
+    if member.home_organisation_id and member.home_organisation.kind not in MEMBER_HOME_KINDS:
+        errors.add(
+            "home_organisation",
+            _("A member belongs to a cell or an outside organisation, not to a %(kind)s."),
+            code="home_not_a_cell",
+            kind=member.home_organisation.get_kind_display(),
+        )
+    if member.date_of_birth and member.admitted_on and member.date_of_birth >= member.admitted_on:
+        errors.add("date_of_birth", _("The date of birth must be before the admission."), code="born_after_admitted")
+    validate_model(member, MEMBER_MESSAGES, errors=errors)
+
+
+@transaction.atomic
+def member_create(*, by: User | None, **fields: Any) -> Member:
+    reject_unknown_fields(fields, MEMBER_FIELDS)
+    member = Member(**fields)
+    _validate_member(member)
+    with integrity_errors_as_validation(MEMBER_MESSAGES):
+        save_recorded(member, by=by)
+    return member
+
+
+@transaction.atomic
+def member_update(*, member: Member, by: User | None, **fields: Any) -> Member:
+    """Change a member's record. Returns the member as saved (read again under a row lock)."""
+    reject_unknown_fields(fields, MEMBER_FIELDS)
+    member = _lock_member(member)
+    for name, value in fields.items():
+        setattr(member, name, value)
+    _validate_member(member)
+    with integrity_errors_as_validation(MEMBER_MESSAGES):
+        save_recorded(member, by=by)
+    return member
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Exemptions
+
+
+@transaction.atomic
+def exemption_set(*, member: Member, kind: str, reason: str, started_on: datetime.date, by: User | None) -> Exemption:
+    """Exempt a member from ``started_on``. An exemption of the other kind in force is lifted on that day."""
+    member = _lock_member(member)
+    errors = Errors()
+    _check_not_in_future(errors, "started_on", started_on)
+    if member.left_on is not None:
+        errors.add(
+            "member", _("This member left the party on %(date)s."), code="left_party", date=day_text(member.left_on)
+        )
+    if started_on < member.admitted_on:
+        errors.add(
+            "started_on",
+            _("This date cannot be before the admission (%(date)s)."),
+            code="before_admission",
+            date=day_text(member.admitted_on),
+        )
+    current = Exemption.objects.select_for_update().filter(member=member, ended_on__isnull=True).first()
+    if current is not None and current.kind == kind:
+        errors.add(
+            "kind",
+            _("This member is already exempt (%(kind)s) since %(date)s."),
+            code="already_exempt",
+            kind=current.get_kind_display(),
+            date=day_text(current.started_on),
+        )
+    elif current is not None and started_on <= current.started_on:
+        errors.add(
+            "started_on",
+            _("The new exemption must start after the one in force (since %(date)s)."),
+            code="before_current_exemption",
+            date=day_text(current.started_on),
+        )
+    if kind == Exemption.Kind.INTRODUCTION:
+        open_referral = Referral.objects.filter(member=member, ended_on__isnull=True).first()
+        if open_referral is not None:
+            errors.add(
+                "kind",
+                _(
+                    "This member has an open referral to %(ward)s; end it (reason: exempted) before exempting the "
+                    "member from introduction."
+                ),
+                code="open_referral",
+                ward=str(open_referral.receiving_ward),
+            )
+    errors.raise_if_any()
+    if current is not None:
+        current.ended_on = started_on
+        validate_model(current, EXEMPTION_MESSAGES)
+        save_recorded(current, by=by)
+    exemption = Exemption(member=member, kind=kind, reason=reason, started_on=started_on, recorded_by=by)
+    validate_model(exemption, EXEMPTION_MESSAGES)
+    with integrity_errors_as_validation(EXEMPTION_MESSAGES):
+        save_recorded(exemption, by=by)
+    return exemption
+
+
+@transaction.atomic
+def exemption_clear(*, member: Member, ended_on: datetime.date, by: User | None) -> Exemption:
+    """Lift the exemption in force: ``ended_on`` is the first day the member is no longer exempt."""
+    member = _lock_member(member)
+    exemption = Exemption.objects.select_for_update().filter(member=member, ended_on__isnull=True).first()
+    errors = Errors()
+    if exemption is None:
+        errors.add("member", _("This member has no exemption in force."), code="not_exempt")
+    _check_not_in_future(errors, "ended_on", ended_on)
+    errors.raise_if_any()
+    exemption.ended_on = ended_on
+    validate_model(exemption, EXEMPTION_MESSAGES)
+    save_recorded(exemption, by=by)
+    return exemption
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Referrals
+
+
+def _check_open(errors: Errors, referral: Referral, field: str) -> None:
+    if referral.ended_on is not None:
+        errors.add(
+            field,
+            _("This referral ended on %(date)s; nothing more can be recorded on it."),
+            code="ended",
+            date=day_text(referral.ended_on),
+        )
+
+
+def _save_referral(referral: Referral, *, by: User | None, errors: Errors | None = None) -> Referral:
+    validate_model(referral, REFERRAL_MESSAGES, errors=errors)
+    with integrity_errors_as_validation(REFERRAL_MESSAGES):
+        save_recorded(referral, by=by)
+    return referral
+
+
+@transaction.atomic
+def referral_introduce(
+    *,
+    member: Member,
+    issuing_organisation: Organisation,
+    receiving_ward: Organisation,
+    letter_number: str,
+    introduced_on: datetime.date,
+    by: User | None,
+    notes: str = "",
+) -> Referral:
+    """Record the introduction letter of a working member to the ward where they live."""
+    member = _lock_member(member)  # two introductions of the same member wait for each other
+    # The organisations as they are now (an instance kept in a form may predate a move or a merger).
+    issuing_organisation = Organisation.objects.get(pk=issuing_organisation.pk)
+    receiving_ward = Organisation.objects.get(pk=receiving_ward.pk)
+    errors = Errors()
+    if member.left_on is not None:
+        errors.add(
+            "member", _("This member left the party on %(date)s."), code="left_party", date=day_text(member.left_on)
+        )
+    elif not member.is_working_on(introduced_on):
+        errors.add(
+            "member",
+            _("This member retired on %(date)s; a retired member joins a residential cell instead."),
+            code="retired",
+            date=day_text(member.retired_on),
+        )
+    elif member.home_organisation.kind == Kind.RESIDENTIAL_CELL:
+        errors.add(
+            "member",
+            _("This member belongs to a residential cell and lives there: there is nothing to introduce."),
+            code="residential_member",
+        )
+    exemption = (
+        Exemption.objects.in_force_on(introduced_on).filter(member=member, kind=Exemption.Kind.INTRODUCTION).first()
+    )
+    if exemption is not None:
+        errors.add(
+            "member",
+            _("This member is exempt from introduction since %(date)s."),
+            code="exempt",
+            date=day_text(exemption.started_on),
+        )
+    open_referral = Referral.objects.filter(member=member, ended_on__isnull=True).first()
+    if open_referral is not None:
+        errors.add(
+            "member",
+            _("This member already has an open referral to %(ward)s, introduced on %(date)s; end it first."),
+            code="one_open_referral",
+            ward=str(open_referral.receiving_ward),
+            date=day_text(open_referral.introduced_on),
+        )
+    _check_not_in_future(errors, "introduced_on", introduced_on)
+    previous_end = Referral.objects.filter(member=member).aggregate(last=Max("ended_on"))["last"]
+    if previous_end is not None and introduced_on < previous_end:
+        # Two referrals of one member must not overlap, or the member would count twice on the days between.
+        errors.add(
+            "introduced_on",
+            _("The member's previous referral ended on %(date)s; a new introduction cannot be dated before it."),
+            code="before_previous_end",
+            date=day_text(previous_end),
+        )
+    if introduced_on < member.admitted_on:
+        errors.add(
+            "introduced_on",
+            _("This date cannot be before the member's admission to the party (%(date)s)."),
+            code="before_admission",
+            date=day_text(member.admitted_on),
+        )
+    if issuing_organisation.kind not in ISSUING_KINDS:
+        errors.add(
+            "issuing_organisation",
+            _("An introduction is issued by a grassroots organisation or an outside organisation."),
+            code="issuer_kind",
+        )
+    elif not member.home_organisation.is_within(issuing_organisation):
+        errors.add(
+            "issuing_organisation",
+            _("This member does not belong to %(organisation)s."),
+            code="issuer_not_home",
+            organisation=str(issuing_organisation),
+        )
+    if receiving_ward.kind == Kind.WARD and not receiving_ward.is_valid_on(introduced_on):
+        errors.add(
+            "receiving_ward",
+            _("This ward/commune did not exist on %(date)s."),
+            code="ward_not_valid",
+            date=day_text(introduced_on),
+        )
+    referral = Referral(
+        member=member,
+        issuing_organisation=issuing_organisation,
+        receiving_ward=receiving_ward,
+        letter_number=letter_number,
+        introduced_on=introduced_on,
+        introduced_by=by,
+        notes=notes,
+    )
+    return _save_referral(referral, by=by, errors=errors)
+
+
+@transaction.atomic
+def referral_receive(*, referral: Referral, received_on: datetime.date, by: User | None) -> Referral:
+    """The ward records the reception in its tracking book. Returns the referral as saved."""
+    referral = _lock_referral(referral)
+    errors = Errors()
+    _check_open(errors, referral, "received_on")
+    if referral.received_on is not None:
+        errors.add(
+            "received_on",
+            _("This referral was already received on %(date)s."),
+            code="already_received",
+            date=day_text(referral.received_on),
+        )
+    _check_not_in_future(errors, "received_on", received_on)
+    referral.received_on = received_on
+    referral.received_by = by
+    return _save_referral(referral, by=by, errors=errors)
+
+
+@transaction.atomic
+def referral_place(
+    *, referral: Referral, residential_cell: Organisation, placed_on: datetime.date, by: User | None
+) -> Referral:
+    """The ward passes the member to a residential cell of its own. Returns the referral as saved."""
+    referral = _lock_referral(referral)
+    residential_cell = Organisation.objects.get(pk=residential_cell.pk)
+    errors = Errors()
+    _check_open(errors, referral, "placed_on")
+    if referral.placed_on is not None:
+        errors.add(
+            "placed_on",
+            _("This member was already placed in %(cell)s on %(date)s."),
+            code="already_placed",
+            cell=str(referral.residential_cell),
+            date=day_text(referral.placed_on),
+        )
+    _check_not_in_future(errors, "placed_on", placed_on)
+    if residential_cell.kind == Kind.RESIDENTIAL_CELL and not residential_cell.is_valid_on(placed_on):
+        errors.add(
+            "residential_cell",
+            _("This residential cell did not exist on %(date)s."),
+            code="cell_not_valid",
+            date=day_text(placed_on),
+        )
+    referral.residential_cell = residential_cell
+    referral.placed_on = placed_on
+    referral.placed_by = by
+    return _save_referral(referral, by=by, errors=errors)
+
+
+@transaction.atomic
+def referral_report(*, referral: Referral, reported_on: datetime.date, by: User | None) -> Referral:
+    """The member has reported to the residential cell. Returns the referral as saved."""
+    referral = _lock_referral(referral)
+    errors = Errors()
+    _check_open(errors, referral, "reported_on")
+    if referral.reported_on is not None:
+        errors.add(
+            "reported_on",
+            _("This member already reported to the cell on %(date)s."),
+            code="already_reported",
+            date=day_text(referral.reported_on),
+        )
+    _check_not_in_future(errors, "reported_on", reported_on)
+    referral.reported_on = reported_on
+    referral.reported_by = by
+    return _save_referral(referral, by=by, errors=errors)
+
+
+@transaction.atomic
+def referral_end(
+    *, referral: Referral, ended_on: datetime.date, end_reason: str, by: User | None, notes: str = ""
+) -> Referral:
+    """End a referral with its reason; ``notes`` are added to the referral's notes. Returns the referral as saved."""
+    referral = _lock_referral(referral)
+    errors = Errors()
+    if referral.ended_on is not None:
+        errors.add(
+            "ended_on",
+            _("This referral already ended on %(date)s."),
+            code="already_ended",
+            date=day_text(referral.ended_on),
+        )
+    _check_not_in_future(errors, "ended_on", ended_on)
+    if not end_reason:
+        errors.add("end_reason", _("Give the reason the referral ended."), code="required")
+    referral.ended_on = ended_on
+    referral.end_reason = end_reason
+    referral.ended_by = by
+    if notes:
+        referral.notes = f"{referral.notes}\n{notes}" if referral.notes else notes
+    return _save_referral(referral, by=by, errors=errors)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Meetings and attendance
+
+
+@transaction.atomic
+def meeting_create(
+    *,
+    residential_cell: Organisation,
+    held_on: datetime.date,
+    by: User | None,
+    kind: str = Meeting.Kind.PERIODIC,
+    half_year: HalfYear | None = None,
+    summary: str = "",
+) -> Meeting:
+    """Record a meeting of a residential cell; it counts for the half-year of ``held_on`` unless told otherwise."""
+    errors = Errors()
+    if residential_cell.kind != Kind.RESIDENTIAL_CELL:
+        errors.add("residential_cell", _("Choose a residential cell."), code="not_residential_cell")
+    _check_not_in_future(errors, "held_on", held_on)
+    half_year = half_year or HalfYear.of(held_on)
+    if half_year > HalfYear.of(held_on):
+        errors.add("half", _("A meeting cannot count for a half-year that has not begun."), code="half_year_in_future")
+    meeting = Meeting(
+        residential_cell=residential_cell,
+        held_on=held_on,
+        kind=kind,
+        year=half_year.year,
+        half=half_year.half,
+        summary=summary,
+        recorded_by=by,
+    )
+    validate_model(meeting, errors=errors)
+    save_recorded(meeting, by=by)
+    return meeting
+
+
+@transaction.atomic
+def attendance_record(
+    *, meeting: Meeting, member: Member, status: str, by: User | None, reason: str = ""
+) -> Attendance:
+    """Record (or correct) whether a member attended a meeting of the residential cell they are placed in."""
+    errors = Errors()
+    belongs = (
+        member.home_organisation_id == meeting.residential_cell_id
+        or Referral.objects.placed_as_of(meeting.held_on)
+        .filter(member=member, residential_cell=meeting.residential_cell_id)
+        .exists()
+    )
+    if not belongs:
+        errors.add(
+            "member",
+            _("This member was not placed in %(cell)s on %(date)s."),
+            code="not_in_cell",
+            cell=str(meeting.residential_cell),
+            date=day_text(meeting.held_on),
+        )
+    attendance = Attendance.objects.select_for_update().filter(meeting=meeting, member=member).first() or Attendance(
+        meeting=meeting, member=member
+    )
+    attendance.status = status
+    attendance.reason = reason
+    validate_model(attendance, ATTENDANCE_MESSAGES, errors=errors)
+    with integrity_errors_as_validation(ATTENDANCE_MESSAGES):
+        save_recorded(attendance, by=by)
+    return attendance
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Residence comments and year-end ratings
+
+
+@transaction.atomic
+def residence_comment_write(
+    *,
+    member: Member,
+    year: int,
+    residential_cell: Organisation,
+    verdict: str,
+    written_on: datetime.date,
+    by: User | None,
+    text: str = "",
+    keeps_contact: bool = True,
+    citizen_example: bool = True,
+    attends_meetings: bool = True,
+    joins_movements: bool = True,
+) -> ResidenceComment:
+    errors = Errors()
+    if residential_cell.kind != Kind.RESIDENTIAL_CELL:
+        errors.add("residential_cell", _("Choose a residential cell."), code="not_residential_cell")
+    _check_not_in_future(errors, "written_on", written_on)
+    if written_on.year < year:
+        errors.add("written_on", _("A comment on a year cannot be written before that year."), code="before_year")
+    comment = ResidenceComment(
+        member=member,
+        year=year,
+        residential_cell=residential_cell,
+        verdict=verdict,
+        written_on=written_on,
+        text=text,
+        keeps_contact=keeps_contact,
+        citizen_example=citizen_example,
+        attends_meetings=attends_meetings,
+        joins_movements=joins_movements,
+        written_by=by,
+    )
+    validate_model(comment, COMMENT_MESSAGES, errors=errors)
+    with integrity_errors_as_validation(COMMENT_MESSAGES):
+        save_recorded(comment, by=by)
+    return comment
+
+
+@transaction.atomic
+def residence_comment_send(*, comment: ResidenceComment, sent_on: datetime.date, by: User | None) -> ResidenceComment:
+    """The ward sends the comment to the member's workplace. Returns the comment as saved."""
+    comment = ResidenceComment.objects.select_for_update().get(pk=comment.pk)
+    errors = Errors()
+    if comment.sent_on is not None:
+        errors.add(
+            "sent_on",
+            _("This comment was already sent on %(date)s."),
+            code="already_sent",
+            date=day_text(comment.sent_on),
+        )
+    _check_not_in_future(errors, "sent_on", sent_on)
+    comment.sent_on = sent_on
+    comment.sent_by = by
+    validate_model(comment, COMMENT_MESSAGES, errors=errors)
+    save_recorded(comment, by=by)
+    return comment
+
+
+@transaction.atomic
+def residence_comment_receive(
+    *, comment: ResidenceComment, received_on: datetime.date, by: User | None
+) -> ResidenceComment:
+    """The workplace records that the comment arrived. Returns the comment as saved."""
+    comment = ResidenceComment.objects.select_for_update().get(pk=comment.pk)
+    errors = Errors()
+    if comment.received_on is not None:
+        errors.add(
+            "received_on",
+            _("This comment was already received on %(date)s."),
+            code="already_received",
+            date=day_text(comment.received_on),
+        )
+    elif comment.sent_on is None:
+        errors.add("received_on", _("This comment has not been sent yet."), code="not_sent")
+    _check_not_in_future(errors, "received_on", received_on)
+    comment.received_on = received_on
+    comment.received_by = by
+    validate_model(comment, COMMENT_MESSAGES, errors=errors)
+    save_recorded(comment, by=by)
+    return comment
+
+
+@transaction.atomic
+def year_end_rating_record(
+    *, member: Member, year: int, level: str, decided_on: datetime.date, by: User | None
+) -> YearEndRating:
+    errors = Errors()
+    _check_not_in_future(errors, "decided_on", decided_on)
+    if decided_on.year < year:
+        errors.add("decided_on", _("A rating of a year cannot be decided before that year."), code="before_year")
+    rating = YearEndRating(member=member, year=year, level=level, decided_on=decided_on, recorded_by=by)
+    validate_model(rating, RATING_MESSAGES, errors=errors)
+    with integrity_errors_as_validation(RATING_MESSAGES):
+        save_recorded(rating, by=by)
+    return rating

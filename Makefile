@@ -1,0 +1,49 @@
+# The two commands of the README: `make run` and `make test`. Everything else is for developers and CI.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint format bench messages check-migrations clean
+
+# Installs are stamped so that a second `make run` starts at once; they run again when a requirements file changes.
+$(VENV)/.runtime: requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+run: $(VENV)/.runtime
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo --if-empty
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: $(VENV)/.dev
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# Speed and memory, measured outside the test suite (see bench/README.md).
+bench: $(VENV)/.dev
+	$(PY) bench/seed_demo.py
+
+# Refresh the Vietnamese catalogue after changing user-facing text, translate, then compile.
+messages: $(VENV)/.dev
+	$(PY) manage.py makemessages --locale vi --no-location --ignore .venv --ignore tests --ignore bench
+	$(PY) manage.py compilemessages --locale vi --ignore .venv
+
+check-migrations: $(VENV)/.runtime
+	$(PY) manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

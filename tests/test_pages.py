@@ -127,6 +127,21 @@ def test_login_page_renders_the_form_in_vietnamese(client):
     assert "Mật khẩu" in content  # Django's own Vietnamese label: the Vietnamese catalogue is active
 
 
+def test_an_english_browser_still_gets_the_vietnamese_ui(client):
+    response = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+
+    content = response.content.decode()
+    assert '<html lang="vi">' in content
+    assert "Đăng nhập" in content
+
+
+def test_the_chosen_language_cookie_wins(client, settings):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    assert '<html lang="en">' in client.get(reverse("login")).content.decode()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"  # not offered: back to Vietnamese
+    assert '<html lang="vi">' in client.get(reverse("login")).content.decode()
+
+
 def test_anonymous_home_redirects_to_login(client):
     response = client.get(reverse("home"))
 

@@ -607,6 +607,19 @@ class DemoBuilder:
         weak_cells = set(self.rng.sample([c.pk for c in cells], 4))  # cells that often skip a half-year
         by_cell = self.placements_by_cell()
         meetings, rosters = [], []
+
+        def add(cell, held_on, kind, half_year, summaries):
+            meeting = Meeting(
+                residential_cell=cell,
+                held_on=held_on,
+                kind=kind,
+                year=half_year.year,
+                half=half_year.half,
+                summary=self.rng.choice(summaries),
+            )
+            meetings.append(meeting)
+            rosters.append((meeting, self.roster(by_cell[cell.pk], held_on)))
+
         for half_year in half_years_between(HalfYear(2017, 1), HalfYear.of(self.today)):
             if half_year.half == 1:
                 window = (Day(half_year.year, 5, 10), Day(half_year.year, 6, 28))
@@ -620,31 +633,12 @@ class DemoBuilder:
                     if window[0] > self.today or self.chance(0.35):
                         continue  # not held yet: the half-year is not over
                     held_on = self.day_between(window[0], self.today)
-                meeting = Meeting(
-                    residential_cell=cell,
-                    held_on=held_on,
-                    kind=Meeting.Kind.PERIODIC,
-                    year=half_year.year,
-                    half=half_year.half,
-                    summary=self.rng.choice(catalogue.MEETING_SUMMARIES),
-                )
-                meetings.append(meeting)
-                rosters.append((meeting, self.roster(by_cell[cell.pk], held_on)))
+                add(cell, held_on, Meeting.Kind.PERIODIC, half_year, catalogue.MEETING_SUMMARIES)
             if half_year.half == 2:
                 for cell in self.rng.sample(cells, 8):
                     held_on = self.day_between(Day(half_year.year, 9, 1), Day(half_year.year, 10, 20))
-                    if held_on > self.today:
-                        continue
-                    meeting = Meeting(
-                        residential_cell=cell,
-                        held_on=held_on,
-                        kind=Meeting.Kind.AD_HOC,
-                        year=half_year.year,
-                        half=half_year.half,
-                        summary=self.rng.choice(catalogue.AD_HOC_SUMMARIES),
-                    )
-                    meetings.append(meeting)
-                    rosters.append((meeting, self.roster(by_cell[cell.pk], held_on)))
+                    if held_on <= self.today:
+                        add(cell, held_on, Meeting.Kind.AD_HOC, half_year, catalogue.AD_HOC_SUMMARIES)
         return meetings, rosters
 
     def build_attendance(self, rosters) -> list[Attendance]:

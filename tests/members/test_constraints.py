@@ -9,19 +9,9 @@ from django.db import IntegrityError, transaction
 
 from members import services
 from members.models import Attendance, Meeting, Member, Referral, ResidenceComment, YearEndRating
-from tests.factories import make_member, make_referral, make_tree, make_user, member_fields
+from tests.factories import make_member, make_referral, member_fields
 
 D = datetime.date
-
-
-@pytest.fixture
-def tree():
-    return make_tree()
-
-
-@pytest.fixture
-def user():
-    return make_user()
 
 
 @pytest.fixture

@@ -20,16 +20,6 @@ MARCH_1 = D(2024, 3, 1)
 
 
 @pytest.fixture
-def tree():
-    return make_tree()
-
-
-@pytest.fixture
-def user():
-    return make_user()
-
-
-@pytest.fixture
 def member(tree):
     return make_member(tree.cell, full_name="Lê Văn Hùng", admitted_on=D(2010, 2, 3))
 

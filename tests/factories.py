@@ -22,7 +22,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
-from branches.models import Organisation
+from branches.models import Officer, Organisation
 from members.models import Member, Referral
 
 _serial = itertools.count(1)
@@ -110,3 +110,10 @@ def make_referral(member: Member, *, receiving_ward: Organisation, **fields: Any
     fields.setdefault("introduced_on", datetime.date(2024, 3, 1))
     fields.setdefault("letter_number", f"{next_serial()}-GT/ĐU")
     return Referral.objects.create(member=member, receiving_ward=receiving_ward, **fields)
+
+
+def make_officer(organisation: Organisation, *, role: str = "secretary", username: str | None = None, **user_fields):
+    """A user holding a post at ``organisation`` since 2000 (so the post is held on every test date)."""
+    user = make_user(username, **user_fields)
+    Officer.objects.create(user=user, organisation=organisation, role=role, started_on=datetime.date(2000, 1, 1))
+    return user

@@ -1,0 +1,71 @@
+"""What a user's posts let them see and do: computed once per request, applied by the selectors.
+
+A post at the root organisation (city committee staff) sees and does everything; a post elsewhere reaches that
+organisation's subtree, in the way its kind of organisation works under the regulation:
+
+- workplace side (a grassroots committee, a grassroots cell, a subordinate cell; a ward for its own agency cell):
+  the members whose home cell is in the subtree, their referrals, meetings and comments;
+- residence side (a ward): referrals addressed to it, its residential cells, their meetings and comments;
+- a residential cell: the referred members placed in it and its meetings.
+
+Viewers read; every other role also writes. Superusers are treated as city staff.
+"""
+
+import dataclasses
+import datetime
+
+from django.utils import timezone
+
+from branches.models import Officer, Organisation
+from branches.selectors import officer_posts_for
+
+Kind = Organisation.Kind
+WORKPLACE_KINDS = (Kind.COMMITTEE, Kind.GRASSROOTS_CELL, Kind.CELL, Kind.WARD)
+
+
+@dataclasses.dataclass(frozen=True)
+class Access:
+    posts: tuple[Officer, ...]
+    is_superuser: bool = False
+
+    def _organisations(self, kinds, *, write: bool) -> tuple[Organisation, ...]:
+        return tuple(
+            post.organisation
+            for post in self.posts
+            if post.organisation.kind in kinds and (post.can_write or not write)
+        )
+
+    def is_city(self, *, write: bool = False) -> bool:
+        return self.is_superuser or bool(self._organisations((Kind.ROOT,), write=write))
+
+    def workplace_paths(self, *, write: bool = False) -> tuple[str, ...]:
+        """Subtrees whose members this user manages as their workplace committee."""
+        return tuple(org.path for org in self._organisations(WORKPLACE_KINDS, write=write))
+
+    def ward_paths(self, *, write: bool = False) -> tuple[str, ...]:
+        """Subtrees of the wards whose residence side this user runs."""
+        return tuple(org.path for org in self._organisations((Kind.WARD,), write=write))
+
+    def residential_cell_ids(self, *, write: bool = False) -> tuple[int, ...]:
+        return tuple(org.pk for org in self._organisations((Kind.RESIDENTIAL_CELL,), write=write))
+
+    @property
+    def organisations(self) -> tuple[Organisation, ...]:
+        return tuple(post.organisation for post in self.posts)
+
+    @property
+    def has_any(self) -> bool:
+        return self.is_superuser or bool(self.posts)
+
+
+def access_for(user, *, day: datetime.date | None = None) -> Access:
+    """The user's access today, cached on the user object for the rest of the request."""
+    if not getattr(user, "is_authenticated", False):
+        return Access(posts=())
+    day = day or timezone.localdate()
+    cached = getattr(user, "_dongha76_access", None)
+    if cached is not None and cached[0] == day:
+        return cached[1]
+    access = Access(posts=tuple(officer_posts_for(user, day=day)), is_superuser=user.is_superuser)
+    user._dongha76_access = (day, access)
+    return access

@@ -1,0 +1,12 @@
+"""URLs of the members app: names are ``members:<thing>-<action>``. Each view module keeps its own patterns."""
+
+from members.views import books, cells, people, referrals
+
+app_name = "members"
+
+urlpatterns = [
+    *people.urlpatterns,
+    *referrals.urlpatterns,
+    *cells.urlpatterns,
+    *books.urlpatterns,
+]

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench messages check-migrations clean
+.PHONY: run test e2e lint format bench messages check-migrations clean
 
 # Installs are stamped so that a second `make run` starts at once; they run again when a requirements file changes.
 $(VENV)/.runtime: requirements.txt
@@ -24,6 +24,10 @@ run: $(VENV)/.runtime
 
 test: $(VENV)/.dev
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# Only the browser tests (they also run in `make test`); they need Debian's chromium (apt-get install -y chromium).
+e2e: $(VENV)/.dev
+	$(VENV)/bin/pytest tests/e2e $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

@@ -66,3 +66,8 @@ def residential_cells_of(ward: Organisation, *, day: datetime.date) -> QuerySet[
     return (
         Organisation.objects.valid_on(day).filter(parent=ward, kind=Organisation.Kind.RESIDENTIAL_CELL).order_by("path")
     )
+
+
+def root_of(organisation: Organisation) -> Organisation:
+    """The top of the organisation's tree (the organisation itself for a root or an outside organisation)."""
+    return Organisation.objects.get(pk=int(organisation.path.split("/")[0]))

@@ -15,11 +15,14 @@ MAX_WIDTH = 60
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def safe_text(value):
-    """A text that begins like a formula gets a leading apostrophe-equivalent: Excel shows it and never runs it."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+def looks_like_formula(value) -> bool:
+    return isinstance(value, str) and value.startswith(FORMULA_STARTS)
+
+
+def keep_as_text(cell) -> None:
+    """A text that begins like a formula (=, +, -, @) stays text: Excel shows it as typed and never evaluates it."""
+    cell.data_type = "s"
+    cell.quotePrefix = True
 
 
 def write_sheet(workbook: Workbook, *, title: str, heading: str, headers: Sequence[str], rows: Iterable[Sequence]):
@@ -34,7 +37,10 @@ def write_sheet(workbook: Workbook, *, title: str, heading: str, headers: Sequen
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for row in rows:
-        sheet.append([safe_text(value) for value in row])
+        sheet.append(list(row))
+        for cell in sheet[sheet.max_row]:
+            if looks_like_formula(cell.value):
+                keep_as_text(cell)
         for i, value in enumerate(row[: len(widths)]):
             widths[i] = max(widths[i], len(_as_text(value)))
     for row in sheet.iter_rows(min_row=4):

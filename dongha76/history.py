@@ -36,7 +36,8 @@ def history_of(instance, *, related: tuple[str, ...] = ()) -> list[HistoryEntry]
     """Newest first. One query for the records (with the users and ``related`` foreign keys), none per record."""
     records = list(instance.history.select_related("history_user", *related).order_by("-history_date", "-pk"))
     entries = []
-    for newer, older in zip(records, [*records[1:], None], strict=True):
+    # Each record is compared with the one before it; the oldest with nothing. Rows loaded in bulk have no record.
+    for newer, older in zip(records, [*records[1:], None][: len(records)], strict=True):
         changes: tuple[Change, ...] = ()
         if older is not None and newer.history_type == "~":
             delta = newer.diff_against(older)

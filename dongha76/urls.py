@@ -9,7 +9,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
-from dongha76 import views
+from members.views.todo import home
 
 admin.site.site_header = _("dongha76 – Residence activities")
 admin.site.site_title = _("dongha76 – Residence activities")
@@ -23,9 +23,9 @@ accounts_urlpatterns = [
 ]
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", home, name="home"),
     path("accounts/", include(accounts_urlpatterns)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    # The apps' own pages come here: branches/, members/, reports/.
+    path("", include("members.urls")),
 ]

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from branches.models import Organisation
+from branches.selectors import grassroots_of
 from dongha76.services import (
     ConstraintMessage,
     Errors,
@@ -201,6 +202,79 @@ def member_update(*, member: Member, by: User | None, **fields: Any) -> Member:
     with integrity_errors_as_validation(MEMBER_MESSAGES):
         save_recorded(member, by=by)
     return member
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Members of outside organisations
+
+
+def _outside_errors(errors: Errors, exc: Exception, renamed: dict[str, str]) -> Exception:
+    """``errors`` found beforehand and those of a step (fields renamed to the arguments of the caller), as one
+    ``ValidationError``."""
+    combined = {field: [error] for field, error in errors.items()}
+    for field, field_errors in exc.update_error_dict({}).items():
+        combined.setdefault(renamed.get(field, field), field_errors)
+    return type(exc)(combined)
+
+
+@transaction.atomic
+def outside_member_register(
+    *,
+    by: User | None,
+    outside_organisation: Organisation,
+    receiving_ward: Organisation,
+    letter_number: str,
+    introduced_on: datetime.date,
+    received_on: datetime.date,
+    **member_fields: Any,
+) -> Referral:
+    """The ward registers a member of an outside organisation together with the introduction letter it received: the
+    member (home: the outside organisation), the referral issued by that organisation, and its reception. All or
+    nothing: any refusal leaves no member and no referral behind. Errors are keyed by this function's arguments."""
+    # Imported here to keep this section self-contained in the module.
+    from django.core.exceptions import ValidationError
+
+    reject_unknown_fields(member_fields, MEMBER_FIELDS - {"home_organisation"})
+    errors = Errors()
+    if outside_organisation.kind != Kind.OUTSIDE:
+        errors.add(
+            "outside_organisation",
+            _("Choose an organisation outside the city's party organisation."),
+            code="not_outside",
+        )
+    if receiving_ward.kind != Kind.WARD:
+        errors.add("receiving_ward", _("The receiving organisation must be a ward/commune committee."), code="not_ward")
+    _check_not_in_future(errors, "introduced_on", introduced_on)
+    _check_not_in_future(errors, "received_on", received_on)
+    if received_on < introduced_on:
+        errors.add(
+            "received_on", _("This date cannot be before the date of the introduction."), code="before_introduced"
+        )
+    admitted_on = member_fields.get("admitted_on")
+    if admitted_on and introduced_on < admitted_on:
+        errors.add(
+            "introduced_on",
+            _("This date cannot be before the member's admission to the party (%(date)s)."),
+            code="before_admission",
+            date=day_text(admitted_on),
+        )
+    try:
+        member = member_create(by=by, home_organisation=outside_organisation, **member_fields)
+    except ValidationError as exc:
+        raise _outside_errors(errors, exc, {"home_organisation": "outside_organisation"}) from exc
+    errors.raise_if_any()
+    try:
+        referral = referral_introduce(
+            member=member,
+            issuing_organisation=outside_organisation,
+            receiving_ward=receiving_ward,
+            letter_number=letter_number,
+            introduced_on=introduced_on,
+            by=by,
+        )
+        return referral_receive(referral=referral, received_on=received_on, by=by)
+    except ValidationError as exc:
+        raise _outside_errors(errors, exc, {"issuing_organisation": "outside_organisation"}) from exc
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -495,6 +569,56 @@ def referral_end(
     if notes:
         referral.notes = f"{referral.notes}\n{notes}" if referral.notes else notes
     return _save_referral(referral, by=by, errors=errors)
+
+
+@transaction.atomic
+def referral_end_moved(
+    *,
+    referral: Referral,
+    ended_on: datetime.date,
+    by: User | None,
+    new_ward: Organisation | None = None,
+    letter_number: str = "",
+    notes: str = "",
+) -> tuple[Referral, Referral | None]:
+    """The member moved residence: end the referral and, when the new ward is known, introduce the member to it in
+    the same step (the new letter is dated the day the old referral ends, so the two never overlap)."""
+    ended = referral_end(
+        referral=referral, ended_on=ended_on, end_reason=Referral.EndReason.MOVED_RESIDENCE, by=by, notes=notes
+    )
+    if new_ward is None:
+        return ended, None
+    member = Member.objects.select_related("home_organisation").get(pk=ended.member_id)
+    issuer = grassroots_of(member.home_organisation) or ended.issuing_organisation
+    introduced = referral_introduce(
+        member=member,
+        issuing_organisation=issuer,
+        receiving_ward=new_ward,
+        letter_number=letter_number,
+        introduced_on=ended_on,
+        by=by,
+    )
+    return ended, introduced
+
+
+@transaction.atomic
+def member_retire(
+    *, member: Member, retired_on: datetime.date, by: User | None, transfer_to: Organisation | None = None
+) -> Member:
+    """The member retires: the open referral ends (reason: retired) and, when ``transfer_to`` is given, the member's
+    home becomes that residential cell, where retired members live and meet as its own members."""
+    member = _lock_member(member)
+    errors = Errors()
+    if transfer_to is not None and transfer_to.kind != Kind.RESIDENTIAL_CELL:
+        errors.add("transfer_to", _("Choose a residential cell."), code="not_residential_cell")
+    errors.raise_if_any()
+    open_referral = Referral.objects.filter(member=member, ended_on__isnull=True).first()
+    if open_referral is not None:
+        referral_end(referral=open_referral, ended_on=retired_on, end_reason=Referral.EndReason.RETIRED, by=by)
+    fields = {"retired_on": retired_on}
+    if transfer_to is not None:
+        fields["home_organisation"] = transfer_to
+    return member_update(member=member, by=by, **fields)
 
 
 # ---------------------------------------------------------------------------------------------------------------------

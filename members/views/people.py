@@ -1,3 +1,258 @@
-"""(being written)"""
+"""The member screens: the list (search, filters, Excel export), the member's file, creating and editing a member
+(workplace side), registering a member of an outside organisation (ward side), and exemptions.
 
-urlpatterns = []
+Every lookup goes through the scope selectors: a member the user may not see, or may not change, answers 404.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_tables2 import RequestConfig
+
+from branches.models import Organisation
+from dongha76.excel import XLSX_CONTENT_TYPE, new_workbook, workbook_bytes, write_sheet
+from dongha76.history import history_of
+from dongha76.services import day_text
+from members import services
+from members.filters import MemberFilter
+from members.forms_people import (
+    ExemptionClearForm,
+    ExemptionSetForm,
+    MemberEditForm,
+    MemberForm,
+    OutsideMemberForm,
+    add_service_errors,
+)
+from members.models import Exemption
+from members.selectors import (
+    can_register_outside_members,
+    member_file,
+    member_home_cells,
+    member_list,
+    members_editable_by,
+    outside_organisations,
+    visible_members,
+    wards_receiving_for,
+)
+from members.tables import MemberTable, referral_state_label, working_status_label
+
+PER_PAGE = 50
+
+
+def _filtered_members(request: HttpRequest, day) -> MemberFilter:
+    return MemberFilter(request.GET, queryset=member_list(request.user, day=day), request=request, day=day)
+
+
+@login_required
+def member_list_view(request: HttpRequest) -> HttpResponse:
+    day = timezone.localdate()
+    filterset = _filtered_members(request, day)
+    table = MemberTable(filterset.qs)
+    RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
+    export_query = request.GET.copy()
+    export_query.pop("page", None)
+    return render(
+        request,
+        "members/member_list.html",
+        {
+            "day": day,
+            "filter": filterset,
+            "table": table,
+            "export_query": export_query.urlencode(),
+            "can_create": member_home_cells(request.user, day=day).exists(),
+            "can_register_outside": can_register_outside_members(request.user),
+        },
+    )
+
+
+@login_required
+def member_export(request: HttpRequest) -> HttpResponse:
+    """The list as the user filtered (and sorted) it, as a workbook."""
+    day = timezone.localdate()
+    filterset = _filtered_members(request, day)
+    table = MemberTable(filterset.qs)
+    RequestConfig(request, paginate=False).configure(table)
+    heading = _("Party members as of %(day)s") % {"day": day_text(day)}
+    described = filterset.describe()
+    if described:
+        heading = f"{heading} ({'; '.join(described)})"
+    headers = [
+        _("No."),
+        _("Card number"),
+        _("Full name"),
+        _("Date of birth"),
+        _("Gender"),
+        _("Home cell"),
+        _("Working / retired"),
+        _("Exemption"),
+        _("Referral today"),
+        _("Receiving ward"),
+        _("Residential cell"),
+    ]
+    exemption_labels = dict(Exemption.Kind.choices)
+    rows = (
+        [
+            number,
+            member.card_number,
+            member.full_name,
+            member.date_of_birth,
+            member.get_gender_display(),
+            member.home_organisation.name,
+            working_status_label(member, day),
+            str(exemption_labels.get(member.exemption_kind, "")),
+            referral_state_label(member.referral_state),
+            member.referral_ward_name or "",
+            member.referral_cell_name or "",
+        ]
+        for number, member in enumerate((row.record for row in table.rows), start=1)
+    )
+    workbook = new_workbook()
+    write_sheet(workbook, title=_("Party members"), heading=heading, headers=headers, rows=rows)
+    response = HttpResponse(workbook_bytes(workbook), content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="dang-vien-{day:%d-%m-%Y}.xlsx"'
+    return response
+
+
+@login_required
+def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    member = get_object_or_404(visible_members(request.user).select_related("home_organisation"), pk=pk)
+    file = member_file(request.user, member)
+    return render(
+        request,
+        "members/member_detail.html",
+        {
+            "member": member,
+            "file": file,
+            "day": timezone.localdate(),
+            "history": history_of(member, related=("home_organisation",)),
+        },
+    )
+
+
+@login_required
+def member_create(request: HttpRequest) -> HttpResponse:
+    cells = member_home_cells(request.user)
+    if not cells.exists():
+        raise Http404
+    form = MemberForm(request.POST or None, home_choices=cells)
+    if request.method == "POST" and form.is_valid():
+        try:
+            member = services.member_create(by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("The member %(member)s has been added.") % {"member": member})
+            return redirect("members:member-detail", pk=member.pk)
+    return render(request, "members/member_form.html", {"form": form, "member": None})
+
+
+@login_required
+def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    member = get_object_or_404(members_editable_by(request.user).select_related("home_organisation"), pk=pk)
+    if member.home_organisation.kind == Organisation.Kind.OUTSIDE:
+        choices = outside_organisations(including=member.home_organisation)
+    else:
+        choices = member_home_cells(request.user, including=member.home_organisation)
+    form = MemberEditForm(request.POST or None, home_choices=choices, initial=MemberEditForm.initial_for(member))
+    if request.method == "POST" and form.is_valid():
+        changed = {name: form.cleaned_data[name] for name in form.changed_data}
+        try:
+            member = services.member_update(member=member, by=request.user, **changed)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("The record of %(member)s has been saved.") % {"member": member})
+            return redirect("members:member-detail", pk=member.pk)
+    return render(request, "members/member_form.html", {"form": form, "member": member})
+
+
+@login_required
+def outside_member_register(request: HttpRequest) -> HttpResponse:
+    if not can_register_outside_members(request.user):
+        raise Http404
+    form = OutsideMemberForm(
+        request.POST or None,
+        outside_choices=outside_organisations(),
+        ward_choices=wards_receiving_for(request.user),
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            referral = services.outside_member_register(
+                by=request.user,
+                outside_organisation=data["outside_organisation"],
+                receiving_ward=data["receiving_ward"],
+                letter_number=data["letter_number"],
+                introduced_on=data["introduced_on"],
+                received_on=data["received_on"],
+                **{name: data[name] for name in OutsideMemberForm.MEMBER_FIELDS},
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("%(member)s has been registered and the reception recorded at %(ward)s.")
+                % {"member": referral.member, "ward": referral.receiving_ward},
+            )
+            return redirect("members:member-detail", pk=referral.member_id)
+    return render(request, "members/outside_member_form.html", {"form": form})
+
+
+@login_required
+def exemption_set(request: HttpRequest, pk: int) -> HttpResponse:
+    member = get_object_or_404(members_editable_by(request.user), pk=pk)
+    form = ExemptionSetForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            exemption = services.exemption_set(member=member, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("%(member)s: %(kind)s since %(day)s.")
+                % {"member": member, "kind": exemption.get_kind_display(), "day": day_text(exemption.started_on)},
+            )
+            return redirect("members:member-detail", pk=member.pk)
+    return render(
+        request, "members/exemption_form.html", {"form": form, "member": member, "title": _("Set an exemption")}
+    )
+
+
+@login_required
+def exemption_clear(request: HttpRequest, pk: int) -> HttpResponse:
+    member = get_object_or_404(members_editable_by(request.user), pk=pk)
+    form = ExemptionClearForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            exemption = services.exemption_clear(member=member, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("%(member)s: the exemption is lifted from %(day)s.")
+                % {"member": member, "day": day_text(exemption.ended_on)},
+            )
+            return redirect("members:member-detail", pk=member.pk)
+    return render(
+        request, "members/exemption_form.html", {"form": form, "member": member, "title": _("Lift the exemption")}
+    )
+
+
+urlpatterns = [
+    path("members/", member_list_view, name="member-list"),
+    path("members/export.xlsx", member_export, name="member-export"),
+    path("members/new/", member_create, name="member-create"),
+    path("members/outside/new/", outside_member_register, name="outside-member-register"),
+    path("members/<int:pk>/", member_detail, name="member-detail"),
+    path("members/<int:pk>/edit/", member_edit, name="member-edit"),
+    path("members/<int:pk>/exemption/", exemption_set, name="exemption-set"),
+    path("members/<int:pk>/exemption/clear/", exemption_clear, name="exemption-clear"),
+]

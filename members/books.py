@@ -1,0 +1,253 @@
+"""The tracking book (sổ theo dõi) of an organisation for a year, as the paper book has it.
+
+Two parts, depending on the side the organisation works on:
+
+- the workplace side (a grassroots committee, a grassroots cell, a ward for its own agency cell, the root city-wide)
+  keeps the introductions it issued: referrals whose issuing organisation lies in its subtree, introduced that year;
+- the ward side (a ward, the root city-wide) keeps the receptions and placements: referrals addressed to the wards of
+  its subtree that were received or placed that year, and apart from them the referrals introduced to those wards
+  that are still not received (the ones a paper book misses).
+
+The rows are read from the referrals the user may see (``visible_referrals``), a fixed number of queries whatever the
+size of the book. The screen and the workbook use the same parts and the same row builders.
+"""
+
+import dataclasses
+import datetime
+
+from django.db.models import Count, Q, QuerySet
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from branches.models import Organisation
+from dongha76.excel import new_workbook, workbook_bytes, write_sheet
+from members.models import Referral
+
+Kind = Organisation.Kind
+
+# Organisations that keep a tracking book, and the parts each kind keeps.
+WORKPLACE_BOOK_KINDS = (Kind.ROOT, Kind.COMMITTEE, Kind.GRASSROOTS_CELL, Kind.WARD)
+WARD_BOOK_KINDS = (Kind.ROOT, Kind.WARD)
+BOOK_KINDS = WORKPLACE_BOOK_KINDS
+
+# The years a book can be asked for (a date must exist on both ends of the year).
+FIRST_YEAR = 1930
+LAST_YEAR = 9998
+
+BOOK_TITLE = gettext_lazy("Tracking book of working party members introduced to residence activities")
+
+
+@dataclasses.dataclass(frozen=True)
+class BookPart:
+    """One part of the book: its rows (referrals, in the order of the paper book) and their totals."""
+
+    key: str  # "issued", "received" or "not_received"
+    title: str
+    referrals: list[Referral]
+    totals: dict[str, int]
+
+    @property
+    def count(self) -> int:
+        return len(self.referrals)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrackingBook:
+    organisation: Organisation
+    year: int
+    issued: BookPart | None  # the workplace side, when the organisation issues introductions
+    received: BookPart | None  # the ward side, when the organisation receives them
+    not_received: BookPart | None  # the ward side: introduced and still not received
+
+    @property
+    def parts(self) -> tuple[BookPart, ...]:
+        return tuple(part for part in (self.issued, self.received, self.not_received) if part is not None)
+
+    @property
+    def first_day(self) -> datetime.date:
+        return datetime.date(self.year, 1, 1)
+
+    @property
+    def last_day(self) -> datetime.date:
+        return datetime.date(self.year, 12, 31)
+
+
+def keeps_book(organisation: Organisation) -> bool:
+    return organisation.kind in BOOK_KINDS
+
+
+def book_organisations(organisations: QuerySet[Organisation]) -> QuerySet[Organisation]:
+    """Among ``organisations`` (those the user may see), the ones that keep a tracking book, in tree order."""
+    return organisations.filter(kind__in=BOOK_KINDS).order_by("path")
+
+
+def _rows(referrals: QuerySet[Referral]) -> QuerySet[Referral]:
+    return referrals.select_related("member", "issuing_organisation", "receiving_ward", "residential_cell")
+
+
+def issued_in(referrals: QuerySet[Referral], *, organisation: Organisation, year: int) -> QuerySet[Referral]:
+    """Introductions issued by the organisation or any organisation under it during ``year``, by date."""
+    return (
+        referrals.filter(issuing_organisation__path__startswith=organisation.path)
+        .filter(introduced_on__gte=datetime.date(year, 1, 1), introduced_on__lte=datetime.date(year, 12, 31))
+        .order_by("introduced_on", "pk")
+    )
+
+
+def received_or_placed_in(
+    referrals: QuerySet[Referral], *, organisation: Organisation, year: int
+) -> QuerySet[Referral]:
+    """Referrals addressed to the wards of the subtree that were received or placed during ``year``, by date."""
+    first, last = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
+    return (
+        referrals.filter(receiving_ward__path__startswith=organisation.path)
+        .filter(Q(received_on__gte=first, received_on__lte=last) | Q(placed_on__gte=first, placed_on__lte=last))
+        .order_by("received_on", "placed_on", "pk")
+    )
+
+
+def not_received_by(referrals: QuerySet[Referral], *, organisation: Organisation, year: int) -> QuerySet[Referral]:
+    """Referrals introduced to the wards of the subtree by the end of ``year`` and still open and not received."""
+    return (
+        referrals.filter(receiving_ward__path__startswith=organisation.path)
+        .filter(introduced_on__lte=datetime.date(year, 12, 31), received_on__isnull=True, ended_on__isnull=True)
+        .order_by("introduced_on", "pk")
+    )
+
+
+def _totals(referrals: QuerySet[Referral], **counts: Q) -> dict[str, int]:
+    """Counts of ``referrals`` in one query: ``lines`` plus one count per named condition."""
+    return referrals.order_by().aggregate(
+        lines=Count("pk"), **{name: Count("pk", filter=condition) for name, condition in counts.items()}
+    )
+
+
+def tracking_book(
+    *, organisation: Organisation, year: int, referrals: QuerySet[Referral], day: datetime.date
+) -> TrackingBook:
+    """The book of ``organisation`` for ``year``, read from ``referrals`` (the ones the user may see); ``day`` is today,
+    from which the referrals not received count their days of waiting (``waiting_days``).
+
+    Five queries at most: the rows and the totals of the two parts, and the list of referrals not received.
+    """
+    first, last = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
+    issued = received = not_received = None
+    if organisation.kind in WORKPLACE_BOOK_KINDS:
+        rows = issued_in(referrals, organisation=organisation, year=year)
+        issued = BookPart(
+            key="issued",
+            title=_("Introductions issued"),
+            referrals=list(_rows(rows)),
+            totals=_totals(
+                rows,
+                received=Q(received_on__isnull=False),
+                placed=Q(placed_on__isnull=False),
+                ended=Q(ended_on__isnull=False),
+            ),
+        )
+    if organisation.kind in WARD_BOOK_KINDS:
+        rows = received_or_placed_in(referrals, organisation=organisation, year=year)
+        received = BookPart(
+            key="received",
+            title=_("Receptions and placements"),
+            referrals=list(_rows(rows)),
+            totals=_totals(
+                rows,
+                received=Q(received_on__gte=first, received_on__lte=last),
+                placed=Q(placed_on__gte=first, placed_on__lte=last),
+                from_outside=Q(issuing_organisation__kind=Kind.OUTSIDE),
+                ended=Q(ended_on__isnull=False),
+            ),
+        )
+        waiting = list(_rows(not_received_by(referrals, organisation=organisation, year=year)))
+        for referral in waiting:
+            referral.waiting_days = (day - referral.introduced_on).days
+        not_received = BookPart(
+            key="not_received",
+            title=_("Introduced and not received yet"),
+            referrals=waiting,
+            totals={"lines": len(waiting)},
+        )
+    return TrackingBook(
+        organisation=organisation, year=year, issued=issued, received=received, not_received=not_received
+    )
+
+
+# -- the workbook ---------------------------------------------------------------------------------------------------
+
+
+def _short(day: datetime.date | None) -> str:
+    return date_format(day, "SHORT_DATE_FORMAT") if day else ""
+
+
+def end_note(referral: Referral) -> str:
+    """The notes column: the end (date and reason) when the referral ended, then the notes written on it."""
+    parts = []
+    if referral.ended_on:
+        parts.append(
+            _("Ended on %(date)s: %(reason)s")
+            % {"date": _short(referral.ended_on), "reason": referral.get_end_reason_display()}
+        )
+    if referral.notes:
+        parts.append(referral.notes)
+    return "; ".join(parts)
+
+
+def _columns(part: BookPart) -> list[tuple[str, object]]:
+    """The columns of a part in the workbook: (header, function of the referral giving the cell's value)."""
+    issued = part.key == "issued"
+    columns = [
+        (_("Full name"), lambda r: r.member.full_name),
+        (_("Date of birth"), lambda r: r.member.date_of_birth),
+        (_("Party card number"), lambda r: r.member.card_number),
+    ]
+    if issued:
+        columns.append((_("Introduced to"), lambda r: r.receiving_ward.name))
+    else:
+        columns.append((_("Introduced by"), lambda r: r.issuing_organisation.name))
+    if part.key == "not_received":
+        columns.append((_("Introduced to"), lambda r: r.receiving_ward.name))
+    columns += [
+        (_("Letter number"), lambda r: r.letter_number),
+        (_("Letter date"), lambda r: r.introduced_on),
+    ]
+    if part.key != "not_received":
+        columns += [
+            (_("Received on"), lambda r: r.received_on),
+            (_("Residential cell"), lambda r: r.residential_cell.name if r.residential_cell_id else ""),
+            (_("Placed on"), lambda r: r.placed_on),
+            (_("Reported on"), lambda r: r.reported_on),
+        ]
+    if part.key == "not_received":
+        columns.append((_("Days waiting"), lambda r: r.waiting_days))
+    columns.append((_("Notes"), end_note))
+    return columns
+
+
+def book_workbook(book: TrackingBook) -> bytes:
+    """The book as a workbook: one sheet per part, headed by the organisation and the year."""
+    workbook = new_workbook()
+    for part in book.parts:
+        columns = _columns(part)
+        heading = _("%(title)s – %(organisation)s – year %(year)s: %(part)s") % {
+            "title": BOOK_TITLE,
+            "organisation": book.organisation.name,
+            "year": book.year,
+            "part": part.title,
+        }
+        write_sheet(
+            workbook,
+            title=part.title,
+            heading=heading,
+            headers=[_("No."), *(header for header, _value in columns)],
+            rows=[
+                [number, *(value(referral) for _header, value in columns)]
+                for number, referral in enumerate(part.referrals, start=1)
+            ],
+        )
+    return workbook_bytes(workbook)
+
+
+def book_filename(book: TrackingBook) -> str:
+    return f"so-theo-doi-{book.organisation.code}-{book.year}.xlsx"

@@ -1,0 +1,130 @@
+"""Forms of the member screens: the member record, members of outside organisations, exemptions.
+
+Fields only check their own format (a date is a date, a national ID has 12 digits); every rule that needs the
+database or today's date is the service's, and its messages are put next to the fields by ``add_service_errors``.
+"""
+
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from members.models import Exemption, Member
+
+DATE_FORMAT = "%d/%m/%Y"
+
+
+def date_input() -> forms.DateInput:
+    """A text box for dd/mm/yyyy (a browser's type=date ignores the Vietnamese order of day and month)."""
+    return forms.DateInput(
+        format=DATE_FORMAT,
+        attrs={"type": "text", "placeholder": "dd/mm/yyyy", "inputmode": "numeric", "autocomplete": "off"},
+    )
+
+
+def member_field(name: str, **kwargs) -> forms.Field:
+    """The form field of a member's model field, with its label, validators and help text."""
+    field = Member._meta.get_field(name)
+    if field.get_internal_type() == "DateField":
+        kwargs.setdefault("widget", date_input())
+    return field.formfield(**kwargs)
+
+
+def add_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Put a service's ``ValidationError`` on the form: next to the field it names, else at the top of the form."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, errors in error.error_dict.items():
+        form.add_error(field if field in form.fields and field != NON_FIELD_ERRORS else None, errors)
+
+
+class MemberForm(forms.Form):
+    """A member's record on the workplace side. ``home_choices`` are the cells the user may put the member in."""
+
+    card_number = member_field("card_number")
+    full_name = member_field("full_name")
+    date_of_birth = member_field("date_of_birth")
+    gender = member_field("gender")
+    national_id = member_field("national_id")
+    phone = member_field("phone")
+    admitted_on = member_field("admitted_on")
+    official_on = member_field("official_on")
+    home_organisation = forms.ModelChoiceField(queryset=None, label=_("Home cell"))
+    residential_address = member_field("residential_address")
+
+    def __init__(self, *args, home_choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["home_organisation"].queryset = home_choices
+        self.fields["home_organisation"].help_text = Member._meta.get_field("home_organisation").help_text
+
+
+class MemberEditForm(MemberForm):
+    """Editing also records retirement and leaving the party."""
+
+    retired_on = member_field("retired_on")
+    left_on = member_field("left_on")
+    left_reason = member_field("left_reason")
+
+    @classmethod
+    def initial_for(cls, member: Member) -> dict:
+        return {name: getattr(member, name) for name in cls.base_fields}
+
+
+class OutsideMemberForm(forms.Form):
+    """A member of an outside organisation, registered by the ward with the introduction letter it received."""
+
+    card_number = member_field("card_number")
+    full_name = member_field("full_name")
+    date_of_birth = member_field("date_of_birth")
+    gender = member_field("gender")
+    national_id = member_field("national_id")
+    phone = member_field("phone")
+    admitted_on = member_field("admitted_on")
+    residential_address = member_field("residential_address")
+    outside_organisation = forms.ModelChoiceField(queryset=None, label=_("Outside organisation"))
+    letter_number = forms.CharField(label=_("Letter number"), max_length=30)
+    introduced_on = forms.DateField(label=_("Introduced on"), widget=date_input())
+    receiving_ward = forms.ModelChoiceField(queryset=None, label=_("Receiving ward"))
+    received_on = forms.DateField(label=_("Received on"), widget=date_input())
+
+    MEMBER_FIELDS = (
+        "card_number",
+        "full_name",
+        "date_of_birth",
+        "gender",
+        "national_id",
+        "phone",
+        "admitted_on",
+        "residential_address",
+    )
+
+    def __init__(self, *args, outside_choices, ward_choices, **kwargs):
+        kwargs.setdefault("initial", {"received_on": timezone.localdate()})
+        super().__init__(*args, **kwargs)
+        self.fields["outside_organisation"].queryset = outside_choices
+        self.fields["receiving_ward"].queryset = ward_choices
+        if len(ward_choices) == 1:
+            self.fields["receiving_ward"].initial = ward_choices[0]
+
+
+class ExemptionSetForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind of exemption"), choices=Exemption.Kind.choices)
+    reason = forms.CharField(label=_("Reason"), max_length=255)
+    started_on = forms.DateField(label=_("Exempt since"), widget=date_input())
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("initial", {"started_on": timezone.localdate()})
+        super().__init__(*args, **kwargs)
+
+
+class ExemptionClearForm(forms.Form):
+    ended_on = forms.DateField(
+        label=_("Exemption lifted on"),
+        widget=date_input(),
+        help_text=_("The first day the member is no longer exempt."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("initial", {"ended_on": timezone.localdate()})
+        super().__init__(*args, **kwargs)

@@ -1,0 +1,127 @@
+"""Forms of the referral workflow. They parse and check fields; the rules are the services'."""
+
+from crispy_forms.helper import FormHelper
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from branches.models import Organisation
+from members.models import Referral
+
+
+def date_field(label, *, required: bool = True, initial_today: bool = True) -> forms.DateField:
+    """A dd/mm/yyyy text box (a type=date input would ignore the Vietnamese format on many phones)."""
+    return forms.DateField(
+        label=label,
+        required=required,
+        initial=timezone.localdate if initial_today else None,
+        widget=forms.DateInput(
+            format="%d/%m/%Y",
+            attrs={"placeholder": "dd/mm/yyyy", "inputmode": "numeric", "autocomplete": "off"},
+        ),
+        error_messages={"invalid": _("Enter a date as dd/mm/yyyy.")},
+    )
+
+
+class OrganisationChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Organisation) -> str:
+        return obj.name
+
+
+class WorkflowForm(forms.Form):
+    """A form whose crispy helper renders the fields and no <form> tag (the template owns the tag and buttons)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+    def add_service_errors(self, error, field_map: dict[str, str] | None = None) -> None:
+        """Show a service's ValidationError next to the matching fields (the rest above the form)."""
+        field_map = field_map or {}
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error)
+            return
+        for field, errors in error.error_dict.items():
+            target = field_map.get(field, field)
+            self.add_error(target if target in self.fields else None, errors)
+
+
+class IntroduceForm(WorkflowForm):
+    receiving_ward = OrganisationChoiceField(label=_("Receiving ward"), queryset=Organisation.objects.none())
+    letter_number = forms.CharField(label=_("Letter number"), max_length=30)
+    introduced_on = date_field(_("Introduced on"))
+    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, wards, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["receiving_ward"].queryset = wards
+
+
+class ReceiveForm(WorkflowForm):
+    received_on = date_field(_("Received on"))
+
+
+class PlaceForm(WorkflowForm):
+    residential_cell = OrganisationChoiceField(label=_("Residential cell"), queryset=Organisation.objects.none())
+    placed_on = date_field(_("Placed on"))
+
+    def __init__(self, *args, cells, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["residential_cell"].queryset = cells
+
+
+class PlaceManyForm(PlaceForm):
+    referrals = forms.ModelMultipleChoiceField(
+        label=_("Members to place"), queryset=Referral.objects.none(), widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, referrals, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["referrals"].queryset = referrals
+        self.fields["referrals"].label_from_instance = lambda r: f"{r.member.full_name} ({r.member.card_number})"
+
+
+class ReportForm(WorkflowForm):
+    reported_on = date_field(_("Reported to the cell on"))
+
+
+class EndForm(WorkflowForm):
+    ended_on = date_field(_("Ended on"))
+    end_reason = forms.ChoiceField(label=_("End reason"), choices=[("", "---------"), *Referral.EndReason.choices])
+    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    # "Moved residence": introduce to the new ward in the same step.
+    new_ward = OrganisationChoiceField(
+        label=_("Introduce to the new ward"),
+        queryset=Organisation.objects.none(),
+        required=False,
+        help_text=_("Only when the member moved residence within the city: a new letter is issued in the same step."),
+    )
+    new_letter_number = forms.CharField(label=_("Number of the new letter"), max_length=30, required=False)
+    # "Retired": the member's home becomes the residential cell.
+    transfer_home = forms.BooleanField(
+        label=_("Transfer the member's home cell to the residential cell"),
+        required=False,
+        help_text=_("Only when the member retired: retired members belong to their residential cell."),
+    )
+
+    def __init__(self, *args, wards=None, can_introduce=False, can_transfer=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if can_introduce and wards is not None:
+            self.fields["new_ward"].queryset = wards
+        else:
+            del self.fields["new_ward"]
+            del self.fields["new_letter_number"]
+        if not can_transfer:
+            del self.fields["transfer_home"]
+
+    def clean(self):
+        data = super().clean()
+        reason = data.get("end_reason")
+        if data.get("new_ward") and reason != Referral.EndReason.MOVED_RESIDENCE:
+            self.add_error("new_ward", _("A new ward is given only when the member moved residence."))
+        if data.get("new_ward") and not data.get("new_letter_number"):
+            self.add_error("new_letter_number", _("Give the number of the new letter."))
+        if data.get("transfer_home") and reason != Referral.EndReason.RETIRED:
+            self.add_error("transfer_home", _("The home cell is transferred only when the member retired."))
+        return data

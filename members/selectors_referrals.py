@@ -1,0 +1,147 @@
+"""Reads for the referral workflow: the to-do counts, the referral list, the letter numbers."""
+
+import dataclasses
+import datetime
+import re
+
+from django.db.models import Exists, OuterRef, QuerySet
+
+from branches.access import access_for
+from branches.models import Organisation
+from branches.selectors import in_subtrees, residential_cells_of, wards_on
+from members.models import Member, Referral
+from members.selectors import (
+    members_introducible_by,
+    referrals_endable_by,
+    referrals_receivable_by,
+    visible_members,
+    visible_referrals,
+)
+
+STALLED_AFTER_DAYS = 30
+
+
+def referral_list(user) -> QuerySet[Referral]:
+    """The referrals a user sees, with what the list shows and what the user may do on each row, in one query."""
+    return (
+        visible_referrals(user)
+        .select_related("member", "issuing_organisation", "receiving_ward", "residential_cell")
+        .annotate(
+            can_receive=Exists(referrals_receivable_by(user).filter(pk=OuterRef("pk"))),
+            can_end=Exists(referrals_endable_by(user).filter(pk=OuterRef("pk"))),
+        )
+    )
+
+
+def referral_for(user, pk: int) -> Referral:
+    """One referral in the user's scope, with its relations (raises Referral.DoesNotExist outside it)."""
+    return (
+        referral_list(user)
+        .select_related(
+            "member__home_organisation", "introduced_by", "received_by", "placed_by", "reported_by", "ended_by"
+        )
+        .get(pk=pk)
+    )
+
+
+def eligible_not_introduced(members: QuerySet[Member], day: datetime.date) -> QuerySet[Member]:
+    return (
+        members.members_on(day)
+        .eligible_on(day)
+        .exclude(Exists(Referral.objects.active_on(day).filter(member=OuterRef("pk"))))
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class ToDo:
+    """The counts of the home page; each is the size of the list its link opens."""
+
+    awaiting_reception: int
+    awaiting_placement: int
+    stalled: int
+    not_reported: int
+    eligible_not_introduced: int
+    receivable: list[Referral]  # the first few awaiting reception that the user may receive in one click
+    shows_residence_side: bool
+    shows_workplace_side: bool
+    can_place: bool
+
+
+def todo_for(user, *, day: datetime.date, receivable_shown: int = 10) -> ToDo:
+    access = access_for(user)
+    referrals = visible_referrals(user)
+    residence_side = access.is_city() or bool(access.ward_paths()) or bool(access.residential_cell_ids())
+    workplace_side = access.is_city() or bool(access.workplace_paths())
+    receivable = list(
+        referrals_receivable_by(user)
+        .awaiting_reception_on(day)
+        .select_related("member", "issuing_organisation", "receiving_ward")
+        .order_by("introduced_on", "pk")[:receivable_shown]
+    )
+    return ToDo(
+        awaiting_reception=referrals.awaiting_reception_on(day).count(),
+        awaiting_placement=referrals.awaiting_placement_on(day).count(),
+        stalled=referrals.stalled_on(day, days=STALLED_AFTER_DAYS).count(),
+        not_reported=referrals.placed_as_of(day).filter(reported_on__isnull=True).count(),
+        eligible_not_introduced=(eligible_not_introduced(visible_members(user), day).count() if workplace_side else 0),
+        receivable=receivable,
+        shows_residence_side=residence_side,
+        shows_workplace_side=workplace_side,
+        can_place=may_record_residence_steps(user),
+    )
+
+
+def may_record_residence_steps(user) -> bool:
+    """Whether the user runs the residence side somewhere (the rule of ``referrals_receivable_by``)."""
+    access = access_for(user)
+    return access.is_city(write=True) or bool(access.ward_paths(write=True))
+
+
+def member_to_introduce(user, pk: int) -> Member:
+    return members_introducible_by(user).select_related("home_organisation").get(pk=pk)
+
+
+def wards_for_introduction(user, member: Member, *, day: datetime.date) -> QuerySet[Organisation]:
+    """Any ward of the city for the member's own workplace committee; for a ward registering a member of an outside
+    organisation, its own wards only."""
+    access = access_for(user)
+    wards = wards_on(day)
+    if access.is_city(write=True) or member.home_organisation.kind != Organisation.Kind.OUTSIDE:
+        return wards
+    return wards.filter(in_subtrees("", access.ward_paths(write=True)))
+
+
+def next_letter_number(issuer: Organisation, year: int) -> str:
+    """The next number of the organisation's yearly sequence of introduction letters ("12-GT/ĐU" after "11-GT/ĐU")."""
+    numbers = Referral.objects.filter(issuing_organisation=issuer, introduced_on__year=year).values_list(
+        "letter_number", flat=True
+    )
+    highest = 0
+    suffix = "-GT/ĐU"
+    for number in numbers:
+        match = re.match(r"\s*(\d+)(.*)$", number or "")
+        if match and int(match.group(1)) >= highest:
+            highest, suffix = int(match.group(1)), match.group(2) or suffix
+    return f"{highest + 1}{suffix}"
+
+
+def cells_for_placement(referral: Referral, *, day: datetime.date) -> QuerySet[Organisation]:
+    return residential_cells_of(referral.receiving_ward, day=day)
+
+
+def referrals_awaiting_placement(user, *, day: datetime.date) -> QuerySet[Referral]:
+    return (
+        referrals_receivable_by(user)
+        .awaiting_placement_on(day)
+        .select_related("member", "receiving_ward", "issuing_organisation")
+        .order_by("receiving_ward__name", "received_on", "pk")
+    )
+
+
+def placement_cells_for(user, *, day: datetime.date) -> QuerySet[Organisation]:
+    """The residential cells of the wards whose referrals the user may place."""
+    access = access_for(user)
+    cells = Organisation.objects.valid_on(day).filter(kind=Organisation.Kind.RESIDENTIAL_CELL)
+    if access.is_city(write=True):
+        return cells.select_related("parent").order_by("path")
+    return cells.filter(in_subtrees("parent", access.ward_paths(write=True))).select_related("parent").order_by("path")

@@ -1,0 +1,325 @@
+"""The referral workflow: list, detail, introduce (and print the letter), receive, place, report, end.
+
+Views translate HTTP into selector and service calls. Every object is looked up in a queryset scoped to the user:
+out of scope answers 404; so does a step the user may not record.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+from django_tables2 import RequestConfig
+
+from branches.access import access_for
+from branches.models import Organisation
+from branches.selectors import grassroots_of, root_of, visible_organisations, wards_on
+from dongha76.history import history_of
+from members import services
+from members.forms_referrals import (
+    EndForm,
+    IntroduceForm,
+    PlaceForm,
+    PlaceManyForm,
+    ReceiveForm,
+    ReportForm,
+)
+from members.models import Referral
+from members.referral_lists import ReferralFilter, ReferralTable
+from members.selectors import members_introducible_by, referrals_endable_by, referrals_receivable_by
+from members.selectors_referrals import (
+    cells_for_placement,
+    may_record_residence_steps,
+    member_to_introduce,
+    next_letter_number,
+    placement_cells_for,
+    referral_for,
+    referral_list,
+    referrals_awaiting_placement,
+    wards_for_introduction,
+)
+
+Kind = Organisation.Kind
+
+
+def _scoped_or_404(queryset, pk):
+    try:
+        return queryset.get(pk=pk)
+    except queryset.model.DoesNotExist as error:
+        raise Http404 from error
+
+
+def _referral_or_404(user, pk):
+    try:
+        return referral_for(user, pk)
+    except Referral.DoesNotExist as error:
+        raise Http404 from error
+
+
+def _next_url(request, default: str) -> str:
+    """Where to go after a step: the page it was started from (e.g. the to-do list), if it is on this site."""
+    target = request.POST.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return default
+
+
+@login_required
+def referral_list_view(request: HttpRequest) -> HttpResponse:
+    access = access_for(request.user)
+    organisations = visible_organisations(access)
+    referral_filter = ReferralFilter(
+        request.GET or None,
+        queryset=referral_list(request.user),
+        wards=wards_on(timezone.localdate()).filter(pk__in=organisations.values("pk"))
+        if not access.is_city()
+        else wards_on(timezone.localdate()),
+        issuers=organisations.filter(kind__in=[*Organisation.GRASSROOTS_KINDS, Kind.OUTSIDE]).order_by("name"),
+    )
+    table = ReferralTable(referral_filter.qs)
+    RequestConfig(request, paginate={"per_page": 50}).configure(table)
+    context = {"filter": referral_filter, "table": table, "can_place": may_record_residence_steps(request.user)}
+    return render(request, "members/referral_list.html", context)
+
+
+@login_required
+def referral_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    referral = _referral_or_404(request.user, pk)
+    today = timezone.localdate()
+    return render(
+        request,
+        "members/referral_detail.html",
+        {
+            "referral": referral,
+            "state": referral.state_on(today),
+            "history": history_of(referral, related=("member", "receiving_ward", "residential_cell")),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def referral_introduce(request: HttpRequest, member_pk: int) -> HttpResponse:
+    try:
+        member = member_to_introduce(request.user, member_pk)
+    except members_introducible_by(request.user).model.DoesNotExist as error:
+        raise Http404 from error
+    today = timezone.localdate()
+    issuer = grassroots_of(member.home_organisation)
+    wards = wards_for_introduction(request.user, member, day=today)
+    initial = {"letter_number": next_letter_number(issuer, today.year) if issuer else ""}
+    form = IntroduceForm(request.POST or None, wards=wards, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            referral = services.referral_introduce(
+                member=member,
+                issuing_organisation=issuer,
+                by=request.user,
+                **form.cleaned_data,
+            )
+        except ValidationError as error:
+            form.add_service_errors(error, {"member": "__all__", "issuing_organisation": "__all__"})
+        else:
+            messages.success(
+                request,
+                _("%(name)s is introduced to %(ward)s.") % {"name": member.full_name, "ward": referral.receiving_ward},
+            )
+            return redirect("members:referral-detail", pk=referral.pk)
+    return render(request, "members/referral_introduce.html", {"form": form, "member": member, "issuer": issuer})
+
+
+@login_required
+def referral_letter(request: HttpRequest, pk: int) -> HttpResponse:
+    """The introduction letter (mẫu 1-76 style) with its tear-off return slip, for printing on A4."""
+    referral = _referral_or_404(request.user, pk)
+    root = root_of(referral.issuing_organisation)
+    return render(request, "members/referral_letter.html", {"referral": referral, "root": root})
+
+
+def _workflow_step(request, pk, *, queryset, form_class, title, run, success, form_kwargs=None, field_map=None):
+    """GET shows the step's form; POST records it through the service; errors re-render the form."""
+    referral = _scoped_or_404(queryset.select_related("member", "receiving_ward", "residential_cell"), pk)
+    kwargs = (form_kwargs or (lambda r: {}))(referral)
+    form = form_class(request.POST or None, **kwargs)
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = run(referral, form.cleaned_data)
+        except ValidationError as error:
+            form.add_service_errors(error, field_map)
+        else:
+            messages.success(request, success(referral, result))
+            return redirect(_next_url(request, reverse("members:referral-detail", args=[referral.pk])))
+    context = {"form": form, "referral": referral, "title": title, "next": request.GET.get("next", "")}
+    return render(request, "members/referral_step.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def referral_receive(request: HttpRequest, pk: int) -> HttpResponse:
+    return _workflow_step(
+        request,
+        pk,
+        queryset=referrals_receivable_by(request.user),
+        form_class=ReceiveForm,
+        title=_("Receive"),
+        run=lambda r, data: services.referral_receive(referral=r, received_on=data["received_on"], by=request.user),
+        success=lambda r, _result: _("Reception of %(name)s recorded.") % {"name": r.member.full_name},
+        field_map={"ended_on": "__all__"},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def referral_place(request: HttpRequest, pk: int) -> HttpResponse:
+    today = timezone.localdate()
+    return _workflow_step(
+        request,
+        pk,
+        queryset=referrals_receivable_by(request.user),
+        form_class=PlaceForm,
+        form_kwargs=lambda r: {"cells": cells_for_placement(r, day=today)},
+        title=_("Place in a residential cell"),
+        run=lambda r, data: services.referral_place(
+            referral=r, residential_cell=data["residential_cell"], placed_on=data["placed_on"], by=request.user
+        ),
+        success=lambda r, result: (
+            _("%(name)s is placed in %(cell)s.") % {"name": r.member.full_name, "cell": result.residential_cell}
+        ),
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def referral_report(request: HttpRequest, pk: int) -> HttpResponse:
+    return _workflow_step(
+        request,
+        pk,
+        queryset=referrals_receivable_by(request.user),
+        form_class=ReportForm,
+        title=_("Reported to the cell"),
+        run=lambda r, data: services.referral_report(referral=r, reported_on=data["reported_on"], by=request.user),
+        success=lambda r, _result: _("%(name)s reported to the cell.") % {"name": r.member.full_name},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def referral_end(request: HttpRequest, pk: int) -> HttpResponse:
+    today = timezone.localdate()
+    can_introduce = members_introducible_by(request.user)
+
+    def form_kwargs(referral):
+        return {
+            "wards": wards_on(today).exclude(pk=referral.receiving_ward_id),
+            "can_introduce": can_introduce.filter(pk=referral.member_id).exists(),
+            "can_transfer": referral.residential_cell_id is not None,
+        }
+
+    def run(referral, data):
+        if data["end_reason"] == Referral.EndReason.MOVED_RESIDENCE and data.get("new_ward"):
+            return services.referral_end_moved(
+                referral=referral,
+                ended_on=data["ended_on"],
+                new_ward=data["new_ward"],
+                letter_number=data["new_letter_number"],
+                notes=data["notes"],
+                by=request.user,
+            )[1]
+        if data["end_reason"] == Referral.EndReason.RETIRED and data.get("transfer_home"):
+            services.member_retire(
+                member=referral.member,
+                retired_on=data["ended_on"],
+                transfer_to=referral.residential_cell,
+                by=request.user,
+            )
+            return None
+        services.referral_end(
+            referral=referral,
+            ended_on=data["ended_on"],
+            end_reason=data["end_reason"],
+            notes=data["notes"],
+            by=request.user,
+        )
+        return None
+
+    def success(referral, new_referral):
+        if new_referral is not None:
+            return _("The referral ended; %(name)s is introduced to %(ward)s.") % {
+                "name": referral.member.full_name,
+                "ward": new_referral.receiving_ward,
+            }
+        return _("The referral of %(name)s ended.") % {"name": referral.member.full_name}
+
+    return _workflow_step(
+        request,
+        pk,
+        queryset=referrals_endable_by(request.user).filter(ended_on__isnull=True),
+        form_class=EndForm,
+        form_kwargs=form_kwargs,
+        title=_("End the referral"),
+        run=run,
+        success=success,
+        field_map={
+            "receiving_ward": "new_ward",
+            "letter_number": "new_letter_number",
+            "introduced_on": "ended_on",
+            "retired_on": "ended_on",
+            "member": "__all__",
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def referral_place_many(request: HttpRequest) -> HttpResponse:
+    """Place several received members at once: all of them, or none with every problem listed."""
+    today = timezone.localdate()
+    waiting = referrals_awaiting_placement(request.user, day=today)
+    form = PlaceManyForm(request.POST or None, referrals=waiting, cells=placement_cells_for(request.user, day=today))
+    if request.method == "POST" and form.is_valid():
+        problems = []
+        try:
+            with transaction.atomic():
+                for referral in form.cleaned_data["referrals"]:
+                    try:
+                        services.referral_place(
+                            referral=referral,
+                            residential_cell=form.cleaned_data["residential_cell"],
+                            placed_on=form.cleaned_data["placed_on"],
+                            by=request.user,
+                        )
+                    except ValidationError as error:
+                        problems.extend(f"{referral.member.full_name}: {message}" for message in error.messages)
+                if problems:
+                    raise ValidationError(problems)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            count = len(form.cleaned_data["referrals"])
+            messages.success(
+                request,
+                _("%(count)s members placed in %(cell)s.")
+                % {"count": count, "cell": form.cleaned_data["residential_cell"]},
+            )
+            return redirect("members:referral-place-many")
+    selected = set(request.POST.getlist("referrals"))
+    return render(request, "members/referral_place_many.html", {"form": form, "waiting": waiting, "selected": selected})
+
+
+urlpatterns = [
+    path("referrals/", referral_list_view, name="referral-list"),
+    path("referrals/place/", referral_place_many, name="referral-place-many"),
+    path("referrals/<int:pk>/", referral_detail, name="referral-detail"),
+    path("referrals/<int:pk>/letter/", referral_letter, name="referral-letter"),
+    path("referrals/<int:pk>/receive/", referral_receive, name="referral-receive"),
+    path("referrals/<int:pk>/place/", referral_place, name="referral-place"),
+    path("referrals/<int:pk>/report/", referral_report, name="referral-report"),
+    path("referrals/<int:pk>/end/", referral_end, name="referral-end"),
+    path("members/<int:member_pk>/introduce/", referral_introduce, name="referral-introduce"),
+]

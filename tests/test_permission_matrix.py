@@ -1,0 +1,188 @@
+"""Who may open what: every URL of the app, for each demo role, against one object inside and one outside the role's
+scope. Outside the scope is always 404 (existence is not revealed); inside, a page answers 200 to the roles the
+regulation gives it to and 404 to the others.
+
+A URL of the app that has no entry in MATRIX fails the test: a new page must say who may open it.
+"""
+
+import datetime
+
+import pytest
+from django.urls import get_resolver, reverse
+
+from members.models import Referral
+from tests.factories import make_member, make_officer, make_referral, make_tree
+
+D = datetime.date
+ROLES = ("thanhuy", "phuong1", "phuong2", "khupho1", "coquan1")
+EVERYONE = frozenset(ROLES)
+CITY_AND_WARDS = frozenset({"thanhuy", "phuong1", "phuong2"})
+CITY_AND_WORKPLACE = frozenset({"thanhuy", "coquan1"})
+
+# url name -> (the object its URL names, the roles that get 200 for an object inside their scope)
+MATRIX: dict[str, tuple[str | None, frozenset[str]]] = {
+    "home": (None, EVERYONE),
+    "members:member-list": (None, EVERYONE),
+    "members:member-export": (None, EVERYONE),
+    # the workplace side registers its members; a ward is a workplace too (its agency cell)
+    "members:member-create": (None, CITY_AND_WARDS | {"coquan1"}),
+    "members:outside-member-register": (None, CITY_AND_WARDS),
+    "members:member-detail": ("member", EVERYONE),
+    "members:member-edit": ("member", CITY_AND_WORKPLACE),
+    "members:exemption-set": ("member", CITY_AND_WORKPLACE),
+    "members:exemption-clear": ("member", CITY_AND_WORKPLACE),
+    "members:referral-introduce": ("member", CITY_AND_WORKPLACE),
+    "members:referral-list": (None, EVERYONE),
+    "members:referral-place-many": (None, EVERYONE),  # an empty list for those who place nobody
+    "members:referral-detail": ("referral", EVERYONE),
+    "members:referral-letter": ("referral", EVERYONE),
+    "members:referral-receive": ("referral", CITY_AND_WARDS),
+    "members:referral-place": ("referral", CITY_AND_WARDS),
+    "members:referral-report": ("referral", CITY_AND_WARDS),
+    "members:referral-end": ("referral", CITY_AND_WARDS | {"coquan1"}),
+    "members:cell-list": (None, EVERYONE),
+    "members:cell-detail": ("cell", CITY_AND_WARDS | {"khupho1"}),
+    "members:tracking-book-index": (None, EVERYONE),
+    "members:tracking-book": ("book", CITY_AND_WARDS | {"coquan1"}),
+    "members:tracking-book-xlsx": ("book", CITY_AND_WARDS | {"coquan1"}),
+}
+WRITES = {
+    "members:member-edit",
+    "members:exemption-set",
+    "members:exemption-clear",
+    "members:referral-introduce",
+    "members:referral-receive",
+    "members:referral-place",
+    "members:referral-report",
+    "members:referral-end",
+}
+
+
+def app_url_names() -> set[str]:
+    names = set()
+    for pattern in get_resolver().url_patterns:
+        if getattr(pattern, "namespace", None) == "members":
+            names.update(f"members:{p.name}" for p in pattern.url_patterns)
+    return names | {"home"}
+
+
+def test_every_url_of_the_app_is_in_the_matrix():
+    assert app_url_names() == set(MATRIX)
+
+
+@pytest.fixture
+def world(db):
+    """The demo roles on a small tree: the city, two wards, a residential cell of the first, a workplace committee.
+
+    The "inside" member works at the committee, lives in ward 1 and is placed in its first cell; the "outside" one
+    works at a grassroots cell and lives in ward 2.
+    """
+    tree = make_tree()
+    users = {
+        "thanhuy": make_officer(tree.root, role="staff", username="thanhuy"),
+        "phuong1": make_officer(tree.ward1, username="phuong1"),
+        "phuong2": make_officer(tree.ward2, username="phuong2"),
+        "khupho1": make_officer(tree.ward1_cell1, username="khupho1"),
+        "coquan1": make_officer(tree.committee, role="staff", username="coquan1"),
+    }
+    near = make_member(tree.cell, full_name="Trần Văn Gần")
+    far = make_member(tree.grassroots_cell, full_name="Phạm Thị Xa")
+    placed = {"received_on": D(2024, 3, 5), "placed_on": D(2024, 3, 6), "introduced_on": D(2024, 3, 1)}
+    near_referral = make_referral(
+        near,
+        receiving_ward=tree.ward1,
+        issuing_organisation=tree.committee,
+        residential_cell=tree.ward1_cell1,
+        **placed,
+    )
+    far_referral = make_referral(
+        far,
+        receiving_ward=tree.ward2,
+        issuing_organisation=tree.grassroots_cell,
+        residential_cell=tree.ward2_cell1,
+        **placed,
+    )
+    objects = {
+        "member": {"in": near, "out": far},
+        "referral": {"in": near_referral, "out": far_referral},
+    }
+    # what is "inside" and "outside" depends on the role
+    inside = {
+        "thanhuy": {"cell": tree.ward1_cell1, "book": tree.root},
+        "phuong1": {"cell": tree.ward1_cell1, "book": tree.ward1},
+        "phuong2": {"cell": tree.ward2_cell1, "book": tree.ward2, "member": far, "referral": far_referral},
+        "khupho1": {"cell": tree.ward1_cell1, "book": tree.ward1_cell1},
+        "coquan1": {"cell": tree.ward1_cell1, "book": tree.committee},
+    }
+    outside = {
+        "phuong1": {"cell": tree.ward2_cell1, "book": tree.ward2},
+        "phuong2": {"cell": tree.ward1_cell1, "book": tree.ward1, "member": near, "referral": near_referral},
+        "khupho1": {"cell": tree.ward2_cell1, "book": tree.ward2},
+        "coquan1": {"cell": tree.ward2_cell1, "book": tree.grassroots_cell},
+    }
+    for role in ROLES:
+        inside[role] = {"member": near, "referral": near_referral, **inside[role]}
+        if role in outside:
+            outside[role] = {"member": far, "referral": far_referral, **outside[role]}
+    return {"users": users, "inside": inside, "outside": outside, "objects": objects}
+
+
+def url_for(name: str, target: str | None, obj) -> str:
+    if target is None:
+        return reverse(name)
+    if target == "book":
+        return reverse(name, args=[obj.pk, 2024])
+    if name == "members:referral-introduce":
+        return reverse(name, kwargs={"member_pk": obj.pk})
+    return reverse(name, args=[obj.pk])
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_gets_the_pages_it_should_and_404_elsewhere(client, world, role):
+    client.force_login(world["users"][role])
+    wrong = []
+    for name, (target, allowed) in MATRIX.items():
+        inside = world["inside"][role].get(target) if target else None
+        expected = 200 if role in allowed else 404
+        got = client.get(url_for(name, target, inside)).status_code
+        if got != expected:
+            wrong.append(f"{name} inside: expected {expected}, got {got}")
+        if target is not None and role in world["outside"]:
+            outside = world["outside"][role][target]
+            got = client.get(url_for(name, target, outside)).status_code
+            if got != 404:
+                wrong.append(f"{name} outside: expected 404, got {got}")
+    assert wrong == []
+
+
+@pytest.mark.parametrize("role", ["phuong1", "khupho1", "coquan1"])
+def test_writes_outside_the_scope_change_nothing(client, world, role):
+    client.force_login(world["users"][role])
+    far_referral = world["outside"][role]["referral"]
+    before = list(Referral.objects.order_by("pk").values())
+    for name in sorted(WRITES):
+        target = MATRIX[name][0]
+        obj = world["outside"][role][target]
+        response = client.post(
+            url_for(name, target, obj),
+            {"received_on": "10/03/2024", "ended_on": "10/03/2024", "end_reason": "other", "reported_on": "10/03/2024"},
+        )
+        assert response.status_code == 404, name
+    assert list(Referral.objects.order_by("pk").values()) == before
+    assert far_referral.pk
+
+
+def test_anonymous_users_are_sent_to_the_login_page(client, world):
+    for name, (target, _allowed) in MATRIX.items():
+        obj = world["inside"]["thanhuy"].get(target) if target else None
+        response = client.get(url_for(name, target, obj))
+        assert response.status_code == 302 and response.url.startswith(reverse("login")), name
+
+
+def test_only_staff_open_the_admin(client, world):
+    client.force_login(world["users"]["thanhuy"])
+    world["users"]["thanhuy"].is_staff = True
+    world["users"]["thanhuy"].save()
+    assert client.get(reverse("admin:index")).status_code == 200
+    client.force_login(world["users"]["phuong1"])
+    assert client.get(reverse("admin:index")).status_code == 302

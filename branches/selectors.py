@@ -21,10 +21,6 @@ def officer_posts_for(user, *, day: datetime.date | None = None) -> QuerySet[Off
     )
 
 
-def subtree_of(organisation: Organisation) -> QuerySet[Organisation]:
-    return Organisation.objects.subtree(organisation)
-
-
 def in_subtrees(field: str, paths) -> Q:
     """``field`` (a foreign key to Organisation, or "" for the organisation itself) lies under any of ``paths``.
 
@@ -71,3 +67,45 @@ def residential_cells_of(ward: Organisation, *, day: datetime.date) -> QuerySet[
 def root_of(organisation: Organisation) -> Organisation:
     """The top of the organisation's tree (the organisation itself for a root or an outside organisation)."""
     return Organisation.objects.get(pk=int(organisation.path.split("/")[0]))
+
+
+# The kinds of organisation a member of the tree belongs to: a workplace cell, or a residential cell when retired.
+MEMBER_HOME_KINDS = (Organisation.Kind.CELL, Organisation.Kind.GRASSROOTS_CELL, Organisation.Kind.RESIDENTIAL_CELL)
+
+
+def _with(queryset: QuerySet[Organisation], including: Organisation | None) -> QuerySet[Organisation]:
+    """``queryset``, plus ``including`` (a member's current home, kept as a choice even when no longer offered)."""
+    if including is None:
+        return queryset
+    return Organisation.objects.filter(Q(pk__in=queryset.values("pk")) | Q(pk=including.pk))
+
+
+def member_home_cells(
+    access, *, day: datetime.date | None = None, including: Organisation | None = None
+) -> QuerySet[Organisation]:
+    """The cells a user may put a member in (create or edit a member, workplace side): the cells, grassroots cells
+    and residential cells existing on ``day`` in the user's writable workplace subtrees; every one for city staff."""
+    day = day or timezone.localdate()
+    cells = Organisation.objects.valid_on(day).filter(
+        kind__in=[Organisation.Kind.CELL, Organisation.Kind.GRASSROOTS_CELL, Organisation.Kind.RESIDENTIAL_CELL]
+    )
+    if not access.is_city(write=True):
+        cells = cells.filter(in_subtrees("", access.workplace_paths(write=True)))
+    return _with(cells, including).order_by("path")
+
+
+def outside_organisations(
+    *, day: datetime.date | None = None, including: Organisation | None = None
+) -> QuerySet[Organisation]:
+    """Workplaces outside the tree, existing on ``day``: anyone registering their members may pick any of them."""
+    day = day or timezone.localdate()
+    return _with(Organisation.objects.valid_on(day).filter(kind=Organisation.Kind.OUTSIDE), including).order_by("name")
+
+
+def wards_receiving_for(access, *, day: datetime.date | None = None) -> QuerySet[Organisation]:
+    """The wards whose receptions the user records (all wards for city staff), existing on ``day``."""
+    day = day or timezone.localdate()
+    wards = Organisation.objects.valid_on(day).filter(kind=Organisation.Kind.WARD)
+    if not access.is_city(write=True):
+        wards = wards.filter(in_subtrees("", access.ward_paths(write=True)))
+    return wards.order_by("name")

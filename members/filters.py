@@ -3,12 +3,15 @@
 import datetime
 
 import django_filters
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from branches.access import access_for
+from branches.models import Organisation
 from branches.selectors import visible_organisations
-from members.models import Exemption
+from dongha76.text import search_key
+from members.models import Exemption, Referral
 from members.selectors import (
     ReferralStateToday,
     members_in_referral_state,
@@ -91,3 +94,79 @@ class MemberFilter(django_filters.FilterSet):
                 value = dict(field.choices).get(value, value)
             described.append(f"{field.label}: {value}")
         return described
+
+
+# -- referrals -------------------------------------------------------------------------------------------------------
+
+REFERRAL_STATE_CHOICES = [
+    ("open", _("Open")),
+    ("awaiting_reception", _("Awaiting reception")),
+    ("awaiting_placement", _("Received, awaiting placement")),
+    ("not_reported", _("Placed, not reported yet")),
+    ("placed", _("Placed in a residential cell")),
+    ("stalled", _("Stalled: not received after 30 days")),
+    ("ended", _("Ended")),
+]
+
+
+class ReferralFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Name or card number"), method="filter_q")
+    state = django_filters.ChoiceFilter(label=_("State today"), choices=REFERRAL_STATE_CHOICES, method="filter_state")
+    receiving_ward = django_filters.ModelChoiceFilter(label=_("Receiving ward"), queryset=Organisation.objects.none())
+    issuing_organisation = django_filters.ModelChoiceFilter(
+        label=_("Introduced by organisation"), queryset=Organisation.objects.none()
+    )
+    year = django_filters.NumberFilter(label=_("Year introduced"), field_name="introduced_on", lookup_expr="year")
+
+    class Meta:
+        model = Referral
+        fields = ["q", "state", "receiving_ward", "issuing_organisation", "year"]
+
+    def __init__(self, *args, wards=None, issuers=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.day = timezone.localdate()
+        if wards is not None:
+            self.filters["receiving_ward"].queryset = wards
+        if issuers is not None:
+            self.filters["issuing_organisation"].queryset = issuers
+
+    def filter_q(self, queryset, name, value):
+        key = search_key(value)
+        if not key:
+            return queryset
+        return queryset.filter(Q(member__search_name__contains=key) | Q(member__card_number__startswith=value.strip()))
+
+    def filter_state(self, queryset, name, value):
+        day = self.day
+        if value == "open":
+            return queryset.active_on(day)
+        if value == "awaiting_reception":
+            return queryset.awaiting_reception_on(day)
+        if value == "awaiting_placement":
+            return queryset.awaiting_placement_on(day)
+        if value == "not_reported":
+            return queryset.placed_as_of(day).filter(reported_on__isnull=True)
+        if value == "placed":
+            return queryset.placed_as_of(day)
+        if value == "stalled":
+            return queryset.stalled_on(day)
+        if value == "ended":
+            return queryset.filter(ended_on__lte=day)
+        return queryset
+
+
+# -- residential cells -----------------------------------------------------------------------------------------------
+
+
+class CellFilter(django_filters.FilterSet):
+    ward = django_filters.ModelChoiceFilter(
+        label=_("Ward"), field_name="parent", queryset=Organisation.objects.none(), empty_label=_("All wards")
+    )
+
+    class Meta:
+        model = Organisation
+        fields = ["ward"]
+
+    def __init__(self, *args, wards, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["ward"].queryset = wards

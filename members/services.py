@@ -14,6 +14,7 @@ Rules of this module:
 import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -232,7 +233,6 @@ def outside_member_register(
     member (home: the outside organisation), the referral issued by that organisation, and its reception. All or
     nothing: any refusal leaves no member and no referral behind. Errors are keyed by this function's arguments."""
     # Imported here to keep this section self-contained in the module.
-    from django.core.exceptions import ValidationError
 
     reject_unknown_fields(member_fields, MEMBER_FIELDS - {"home_organisation"})
     errors = Errors()

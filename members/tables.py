@@ -1,10 +1,15 @@
 """django-tables2 tables of the members app's list pages."""
 
+import datetime
+
 import django_tables2 as tables
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from branches.models import Organisation
+from members.models import Referral
 from members.selectors import ReferralStateToday
 
 REFERRAL_STATE_LABELS = {
@@ -81,3 +86,89 @@ class MemberTable(tables.Table):
 
     def value_referral_state(self, value, record):
         return referral_state_label(value)
+
+
+class ReferralTable(tables.Table):
+    member = tables.Column(verbose_name=_("Party member"), order_by=("member__search_name",))
+    issuing_organisation = tables.Column(verbose_name=_("Introduced by"), order_by=("issuing_organisation__name",))
+    receiving_ward = tables.Column(verbose_name=_("Receiving ward"), order_by=("receiving_ward__name",))
+    letter_number = tables.Column(verbose_name=_("Letter number"))
+    introduced_on = tables.DateColumn(verbose_name=_("Introduced on"), short=True)
+    received_on = tables.DateColumn(verbose_name=_("Received on"), short=True)
+    residential_cell = tables.Column(verbose_name=_("Residential cell"), order_by=("residential_cell__name",))
+    state = tables.Column(verbose_name=_("State"), empty_values=(), orderable=False)
+
+    class Meta:
+        model = Referral
+        fields = [
+            "member",
+            "issuing_organisation",
+            "receiving_ward",
+            "letter_number",
+            "introduced_on",
+            "received_on",
+            "residential_cell",
+            "state",
+        ]
+        order_by = ("-introduced_on",)
+        attrs = {"class": "table table-sm table-hover align-middle"}
+
+    def render_member(self, record):
+        url = reverse("members:referral-detail", args=[record.pk])
+        return format_html(
+            '<a href="{}">{}</a><div class="small text-body-secondary">{}</div>',
+            url,
+            record.member.full_name,
+            record.member.card_number,
+        )
+
+    def render_issuing_organisation(self, value):
+        return value.name
+
+    def render_receiving_ward(self, value):
+        return value.name
+
+    def render_residential_cell(self, value):
+        return value.name
+
+    def render_state(self, record):
+        today = timezone.localdate()
+        state = record.state_on(today)
+        badge = "text-bg-secondary" if state == Referral.State.ENDED else "text-bg-light border"
+        if state == Referral.State.INTRODUCED and record.introduced_on < today - datetime.timedelta(days=30):
+            badge = "text-bg-warning"
+        return format_html('<span class="badge {}">{}</span>', badge, state.label)
+
+
+class CellTable(tables.Table):
+    name = tables.Column(verbose_name=_("Residential cell"), order_by=("name",))
+    ward = tables.Column(verbose_name=_("Ward"), accessor="parent__name", order_by=("parent__name", "name"))
+    placed_members = tables.Column(
+        verbose_name=_("Referred members placed"), attrs={"td": {"class": "text-end"}, "th": {"class": "text-end"}}
+    )
+    awaiting_report = tables.Column(
+        verbose_name=_("Not reported yet"), attrs={"td": {"class": "text-end"}, "th": {"class": "text-end"}}
+    )
+    own_members = tables.Column(
+        verbose_name=_("Members of the cell"), attrs={"td": {"class": "text-end"}, "th": {"class": "text-end"}}
+    )
+
+    class Meta:
+        attrs = {"class": "table table-sm table-hover align-middle mb-0", "id": "cell-table"}
+        row_attrs = {"data-cell": lambda record: record.code}
+        empty_text = _("No residential cell.")
+
+    def __init__(self, *args, day, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.day = day
+
+    def render_name(self, record: Organisation, value: str):
+        link = format_html('<a href="{}">{}</a>', reverse("members:cell-detail", args=[record.pk]), value)
+        if record.is_valid_on(self.day):
+            return link
+        return format_html('{} <span class="badge text-bg-light border">{}</span>', link, _("no longer exists"))
+
+    def render_awaiting_report(self, value: int):
+        if value:
+            return format_html('<span class="badge text-bg-warning">{}</span>', value)
+        return value

@@ -11,6 +11,9 @@ from branches.models import Organisation
 from dongha76.fields import recorded_by_field
 from members.models.member import Member
 
+# A referral introduced longer ago than this and still not received is stalled between workplace and ward.
+STALLED_AFTER_DAYS = 30
+
 
 class ReferralQuerySet(models.QuerySet):
     def active_on(self, day: datetime.date) -> "ReferralQuerySet":
@@ -29,7 +32,7 @@ class ReferralQuerySet(models.QuerySet):
     def placed_as_of(self, day: datetime.date) -> "ReferralQuerySet":
         return self.active_on(day).filter(placed_on__lte=day)
 
-    def stalled_on(self, day: datetime.date, days: int = 30) -> "ReferralQuerySet":
+    def stalled_on(self, day: datetime.date, days: int = STALLED_AFTER_DAYS) -> "ReferralQuerySet":
         """Introduced more than ``days`` days before ``day`` and still not received."""
         return self.awaiting_reception_on(day).filter(introduced_on__lt=day - datetime.timedelta(days=days))
 

@@ -4,18 +4,14 @@ The cell page is what a residential cell's secretary sees: the members introduce
 reported to it, and who left it in the last twelve months.
 """
 
-import django_filters
-import django_tables2 as tables
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.urls import path, reverse
+from django.urls import path
 from django.utils import timezone
-from django.utils.html import format_html
-from django.utils.translation import gettext_lazy as _
 from django_tables2 import RequestConfig
 
-from branches.models import Organisation
+from members.filters import CellFilter
 from members.selectors import (
     a_year_before,
     cell_departed_referrals,
@@ -24,54 +20,7 @@ from members.selectors import (
     residential_cells_with_counts,
     visible_residential_cells,
 )
-
-
-class CellFilter(django_filters.FilterSet):
-    ward = django_filters.ModelChoiceFilter(
-        label=_("Ward"), field_name="parent", queryset=Organisation.objects.none(), empty_label=_("All wards")
-    )
-
-    class Meta:
-        model = Organisation
-        fields = ["ward"]
-
-    def __init__(self, *args, wards, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.filters["ward"].queryset = wards
-
-
-class CellTable(tables.Table):
-    name = tables.Column(verbose_name=_("Residential cell"), order_by=("name",))
-    ward = tables.Column(verbose_name=_("Ward"), accessor="parent__name", order_by=("parent__name", "name"))
-    placed_members = tables.Column(
-        verbose_name=_("Referred members placed"), attrs={"td": {"class": "text-end"}, "th": {"class": "text-end"}}
-    )
-    awaiting_report = tables.Column(
-        verbose_name=_("Not reported yet"), attrs={"td": {"class": "text-end"}, "th": {"class": "text-end"}}
-    )
-    own_members = tables.Column(
-        verbose_name=_("Members of the cell"), attrs={"td": {"class": "text-end"}, "th": {"class": "text-end"}}
-    )
-
-    class Meta:
-        attrs = {"class": "table table-sm table-hover align-middle mb-0", "id": "cell-table"}
-        row_attrs = {"data-cell": lambda record: record.code}
-        empty_text = _("No residential cell.")
-
-    def __init__(self, *args, day, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.day = day
-
-    def render_name(self, record: Organisation, value: str):
-        link = format_html('<a href="{}">{}</a>', reverse("members:cell-detail", args=[record.pk]), value)
-        if record.is_valid_on(self.day):
-            return link
-        return format_html('{} <span class="badge text-bg-light border">{}</span>', link, _("no longer exists"))
-
-    def render_awaiting_report(self, value: int):
-        if value:
-            return format_html('<span class="badge text-bg-warning">{}</span>', value)
-        return value
+from members.tables import CellTable
 
 
 @login_required

@@ -14,30 +14,29 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tables2 import RequestConfig
 
+from branches.access import access_for
 from branches.models import Organisation
+from branches.selectors import member_home_cells, outside_organisations, wards_receiving_for
 from dongha76.excel import XLSX_CONTENT_TYPE, new_workbook, workbook_bytes, write_sheet
 from dongha76.history import history_of
 from dongha76.services import day_text
 from members import services
 from members.filters import MemberFilter
-from members.forms_people import (
+from members.forms.common import add_service_errors
+from members.forms.people import (
     ExemptionClearForm,
     ExemptionSetForm,
     MemberEditForm,
     MemberForm,
     OutsideMemberForm,
-    add_service_errors,
 )
 from members.models import Exemption
 from members.selectors import (
-    can_register_outside_members,
     member_file,
-    member_home_cells,
     member_list,
     members_editable_by,
-    outside_organisations,
+    runs_residence_side,
     visible_members,
-    wards_receiving_for,
 )
 from members.tables import MemberTable, referral_state_label, working_status_label
 
@@ -64,8 +63,8 @@ def member_list_view(request: HttpRequest) -> HttpResponse:
             "filter": filterset,
             "table": table,
             "export_query": export_query.urlencode(),
-            "can_create": member_home_cells(request.user, day=day).exists(),
-            "can_register_outside": can_register_outside_members(request.user),
+            "can_create": member_home_cells(access_for(request.user), day=day).exists(),
+            "can_register_outside": runs_residence_side(request.user),
         },
     )
 
@@ -136,7 +135,7 @@ def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def member_create(request: HttpRequest) -> HttpResponse:
-    cells = member_home_cells(request.user)
+    cells = member_home_cells(access_for(request.user))
     if not cells.exists():
         raise Http404
     form = MemberForm(request.POST or None, home_choices=cells)
@@ -157,7 +156,7 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if member.home_organisation.kind == Organisation.Kind.OUTSIDE:
         choices = outside_organisations(including=member.home_organisation)
     else:
-        choices = member_home_cells(request.user, including=member.home_organisation)
+        choices = member_home_cells(access_for(request.user), including=member.home_organisation)
     form = MemberEditForm(request.POST or None, home_choices=choices, initial=MemberEditForm.initial_for(member))
     if request.method == "POST" and form.is_valid():
         changed = {name: form.cleaned_data[name] for name in form.changed_data}
@@ -173,12 +172,12 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def outside_member_register(request: HttpRequest) -> HttpResponse:
-    if not can_register_outside_members(request.user):
+    if not runs_residence_side(request.user):
         raise Http404
     form = OutsideMemberForm(
         request.POST or None,
         outside_choices=outside_organisations(),
-        ward_choices=wards_receiving_for(request.user),
+        ward_choices=wards_receiving_for(access_for(request.user)),
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

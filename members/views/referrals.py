@@ -22,7 +22,8 @@ from branches.models import Organisation
 from branches.selectors import grassroots_of, root_of, visible_organisations, wards_on
 from dongha76.history import history_of
 from members import services
-from members.forms_referrals import (
+from members.filters import ReferralFilter
+from members.forms.referrals import (
     EndForm,
     IntroduceForm,
     PlaceForm,
@@ -31,19 +32,21 @@ from members.forms_referrals import (
     ReportForm,
 )
 from members.models import Referral
-from members.referral_lists import ReferralFilter, ReferralTable
-from members.selectors import members_introducible_by, referrals_endable_by, referrals_receivable_by
-from members.selectors_referrals import (
+from members.selectors import (
     cells_for_placement,
-    may_record_residence_steps,
     member_to_introduce,
+    members_introducible_by,
     next_letter_number,
     placement_cells_for,
     referral_for,
     referral_list,
     referrals_awaiting_placement,
+    referrals_endable_by,
+    referrals_receivable_by,
+    runs_residence_side,
     wards_for_introduction,
 )
+from members.tables import ReferralTable
 
 Kind = Organisation.Kind
 
@@ -84,7 +87,7 @@ def referral_list_view(request: HttpRequest) -> HttpResponse:
     )
     table = ReferralTable(referral_filter.qs)
     RequestConfig(request, paginate={"per_page": 50}).configure(table)
-    context = {"filter": referral_filter, "table": table, "can_place": may_record_residence_steps(request.user)}
+    context = {"filter": referral_filter, "table": table, "can_place": runs_residence_side(request.user)}
     return render(request, "members/referral_list.html", context)
 
 

@@ -6,8 +6,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from branches.selectors import officer_posts_for
-from members.selectors import organisation_overview
-from members.selectors_referrals import todo_for
+from members.selectors import organisation_overview, todo_for
 
 
 @login_required

@@ -1,24 +1,29 @@
-"""Reads for the referral workflow: the to-do counts, the referral list, the letter numbers."""
+"""The referral workflow: the to-do counts, the referral list, the letter numbers."""
 
 import dataclasses
 import datetime
 import re
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import (
+    Exists,
+    OuterRef,
+    QuerySet,
+)
 
 from branches.access import access_for
 from branches.models import Organisation
 from branches.selectors import in_subtrees, residential_cells_of, wards_on
 from members.models import Member, Referral
-from members.selectors import (
+from members.selectors.scope import (
     members_introducible_by,
     referrals_endable_by,
     referrals_receivable_by,
+    runs_residence_side,
     visible_members,
     visible_referrals,
 )
 
-STALLED_AFTER_DAYS = 30
+Kind = Organisation.Kind
 
 
 def referral_list(user) -> QuerySet[Referral]:
@@ -81,20 +86,14 @@ def todo_for(user, *, day: datetime.date, receivable_shown: int = 10) -> ToDo:
     return ToDo(
         awaiting_reception=referrals.awaiting_reception_on(day).count(),
         awaiting_placement=referrals.awaiting_placement_on(day).count(),
-        stalled=referrals.stalled_on(day, days=STALLED_AFTER_DAYS).count(),
+        stalled=referrals.stalled_on(day).count(),
         not_reported=referrals.placed_as_of(day).filter(reported_on__isnull=True).count(),
         eligible_not_introduced=(eligible_not_introduced(visible_members(user), day).count() if workplace_side else 0),
         receivable=receivable,
         shows_residence_side=residence_side,
         shows_workplace_side=workplace_side,
-        can_place=may_record_residence_steps(user),
+        can_place=runs_residence_side(user),
     )
-
-
-def may_record_residence_steps(user) -> bool:
-    """Whether the user runs the residence side somewhere (the rule of ``referrals_receivable_by``)."""
-    access = access_for(user)
-    return access.is_city(write=True) or bool(access.ward_paths(write=True))
 
 
 def member_to_introduce(user, pk: int) -> Member:

@@ -2,30 +2,12 @@
 
 from crispy_forms.helper import FormHelper
 from django import forms
-from django.utils import timezone
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.utils.translation import gettext_lazy as _
 
 from branches.models import Organisation
+from members.forms.common import OrganisationChoiceField, add_service_errors, date_field
 from members.models import Referral
-
-
-def date_field(label, *, required: bool = True, initial_today: bool = True) -> forms.DateField:
-    """A dd/mm/yyyy text box (a type=date input would ignore the Vietnamese format on many phones)."""
-    return forms.DateField(
-        label=label,
-        required=required,
-        initial=timezone.localdate if initial_today else None,
-        widget=forms.DateInput(
-            format="%d/%m/%Y",
-            attrs={"placeholder": "dd/mm/yyyy", "inputmode": "numeric", "autocomplete": "off"},
-        ),
-        error_messages={"invalid": _("Enter a date as dd/mm/yyyy.")},
-    )
-
-
-class OrganisationChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Organisation) -> str:
-        return obj.name
 
 
 class WorkflowForm(forms.Form):
@@ -37,14 +19,7 @@ class WorkflowForm(forms.Form):
         self.helper.form_tag = False
 
     def add_service_errors(self, error, field_map: dict[str, str] | None = None) -> None:
-        """Show a service's ValidationError next to the matching fields (the rest above the form)."""
-        field_map = field_map or {}
-        if not hasattr(error, "error_dict"):
-            self.add_error(None, error)
-            return
-        for field, errors in error.error_dict.items():
-            target = field_map.get(field, field)
-            self.add_error(target if target in self.fields else None, errors)
+        add_service_errors(self, error, {"member": NON_FIELD_ERRORS, **(field_map or {})})
 
 
 class IntroduceForm(WorkflowForm):

@@ -5,21 +5,11 @@ database or today's date is the service's, and its messages are put next to the 
 """
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from members.forms.common import date_input
 from members.models import Exemption, Member
-
-DATE_FORMAT = "%d/%m/%Y"
-
-
-def date_input() -> forms.DateInput:
-    """A text box for dd/mm/yyyy (a browser's type=date ignores the Vietnamese order of day and month)."""
-    return forms.DateInput(
-        format=DATE_FORMAT,
-        attrs={"type": "text", "placeholder": "dd/mm/yyyy", "inputmode": "numeric", "autocomplete": "off"},
-    )
 
 
 def member_field(name: str, **kwargs) -> forms.Field:
@@ -28,15 +18,6 @@ def member_field(name: str, **kwargs) -> forms.Field:
     if field.get_internal_type() == "DateField":
         kwargs.setdefault("widget", date_input())
     return field.formfield(**kwargs)
-
-
-def add_service_errors(form: forms.Form, error: ValidationError) -> None:
-    """Put a service's ``ValidationError`` on the form: next to the field it names, else at the top of the form."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, errors in error.error_dict.items():
-        form.add_error(field if field in form.fields and field != NON_FIELD_ERRORS else None, errors)
 
 
 class MemberForm(forms.Form):

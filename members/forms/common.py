@@ -1,0 +1,45 @@
+"""What every form of the app shares: dd/mm/yyyy date boxes and a service's errors shown next to the fields."""
+
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from branches.models import Organisation
+
+DATE_FORMAT = "%d/%m/%Y"
+
+
+def date_input() -> forms.DateInput:
+    """A text box for dd/mm/yyyy (a browser's type=date ignores the Vietnamese order of day and month)."""
+    return forms.DateInput(
+        format=DATE_FORMAT,
+        attrs={"type": "text", "placeholder": "dd/mm/yyyy", "inputmode": "numeric", "autocomplete": "off"},
+    )
+
+
+def date_field(label, *, required: bool = True, initial_today: bool = True) -> forms.DateField:
+    return forms.DateField(
+        label=label,
+        required=required,
+        initial=timezone.localdate if initial_today else None,
+        widget=date_input(),
+        error_messages={"invalid": _("Enter a date as dd/mm/yyyy.")},
+    )
+
+
+def add_service_errors(form: forms.Form, error: ValidationError, field_map: dict[str, str] | None = None) -> None:
+    """Put a service's ``ValidationError`` on the form: next to the field it names (``field_map`` renames the
+    service's argument names to the form's field names), else at the top of the form."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    field_map = field_map or {}
+    for field, errors in error.error_dict.items():
+        target = field_map.get(field, field)
+        form.add_error(target if target in form.fields and target != NON_FIELD_ERRORS else None, errors)
+
+
+class OrganisationChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Organisation) -> str:
+        return obj.name

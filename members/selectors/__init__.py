@@ -1,0 +1,86 @@
+"""Reads of the members app, one module per page family. The scope rules live in ``scope`` and every other reader
+starts from them. Import from here: ``from members.selectors import visible_members``."""
+
+from members.selectors.cells import (
+    a_year_before,
+    cell_departed_referrals,
+    cell_placed_referrals,
+    residential_cell_wards,
+    residential_cells_with_counts,
+)
+from members.selectors.overview import (
+    OrganisationOverview,
+    organisation_overview,
+)
+from members.selectors.people import (
+    MemberFile,
+    ReferralStateToday,
+    TimelineEntry,
+    member_file,
+    member_list,
+    members_in_referral_state,
+    members_in_working_status,
+    members_with_exemption,
+    with_referral_state,
+)
+from members.selectors.referrals import (
+    ToDo,
+    cells_for_placement,
+    eligible_not_introduced,
+    member_to_introduce,
+    next_letter_number,
+    placement_cells_for,
+    referral_for,
+    referral_list,
+    referrals_awaiting_placement,
+    todo_for,
+    wards_for_introduction,
+)
+from members.selectors.scope import (
+    members_editable_by,
+    members_introducible_by,
+    referrals_endable_by,
+    referrals_receivable_by,
+    runs_residence_side,
+    visible_members,
+    visible_referrals,
+    visible_residential_cells,
+)
+
+__all__ = [
+    "MemberFile",
+    "OrganisationOverview",
+    "ReferralStateToday",
+    "TimelineEntry",
+    "ToDo",
+    "a_year_before",
+    "cell_departed_referrals",
+    "cell_placed_referrals",
+    "cells_for_placement",
+    "eligible_not_introduced",
+    "member_file",
+    "member_list",
+    "member_to_introduce",
+    "members_editable_by",
+    "members_in_referral_state",
+    "members_in_working_status",
+    "members_introducible_by",
+    "members_with_exemption",
+    "next_letter_number",
+    "organisation_overview",
+    "placement_cells_for",
+    "referral_for",
+    "referral_list",
+    "referrals_awaiting_placement",
+    "referrals_endable_by",
+    "referrals_receivable_by",
+    "residential_cell_wards",
+    "residential_cells_with_counts",
+    "runs_residence_side",
+    "todo_for",
+    "visible_members",
+    "visible_referrals",
+    "visible_residential_cells",
+    "wards_for_introduction",
+    "with_referral_state",
+]

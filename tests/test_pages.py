@@ -349,3 +349,21 @@ def test_organisation_overview_as_of_a_past_day(tree, referrals):
     assert overview.referrals_issued_open == 0
     assert overview.referrals_addressed_open == 0
     assert overview.residential_cells == 1
+
+
+def test_five_wrong_passwords_lock_the_username_on_that_computer_for_a_while(client, db):
+    from tests.factories import make_user
+
+    make_user("bithu", password="Dung-mat-khau-2026")
+    make_user("phobithu", password="Dung-mat-khau-2026")
+    for _attempt in range(4):
+        wrong = client.post(reverse("login"), {"username": "bithu", "password": "sai"})
+        assert wrong.status_code == 200
+    fifth = client.post(reverse("login"), {"username": "bithu", "password": "sai"})
+    assert fifth.status_code == 429
+    locked = client.post(reverse("login"), {"username": "bithu", "password": "Dung-mat-khau-2026"})
+    assert locked.status_code == 429
+    assert 'id="locked-out"' in locked.content.decode()
+    # the same office computer, another user: not locked
+    other = client.post(reverse("login"), {"username": "phobithu", "password": "Dung-mat-khau-2026"})
+    assert other.status_code == 302

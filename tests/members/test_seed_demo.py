@@ -12,6 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db.models import Count, Exists, F, OuterRef, Q
+from django.urls import reverse
 
 from branches.models import Officer, Organisation
 from members.demo.builder import DEMO_PASSWORD, QUIET_COMMITTEES, QUIET_WARDS, clear_domain_data
@@ -136,9 +137,11 @@ def test_demo_users_log_in_with_their_posts(demo, client):
     for username, (kind, code) in expected.items():
         post = Officer.objects.select_related("organisation").get(user__username=username)
         assert (post.organisation.kind, post.organisation.code) == (kind, code)
-        assert client.login(username=username, password=DEMO_PASSWORD)
-        assert client.get("/").status_code == 200
-        client.logout()
+        # through the login page, as people do
+        response = client.post(reverse("login"), {"username": username, "password": DEMO_PASSWORD})
+        assert response.status_code == 302, username
+        assert client.get(reverse("home")).status_code == 200
+        client.post(reverse("logout"))
     assert get_user_model().objects.get(username="thanhuy").is_staff
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -663,9 +663,9 @@ def attendance_record(
 ) -> Attendance:
     """Record (or correct) whether a member attended a meeting of the residential cell they are placed in."""
     errors = Errors()
+    # The attendance sheet is of the referred members placed in the cell on the meeting day, and of no one else.
     belongs = (
-        member.home_organisation_id == meeting.residential_cell_id
-        or Referral.objects.placed_as_of(meeting.held_on)
+        Referral.objects.placed_as_of(meeting.held_on)
         .filter(member=member, residential_cell=meeting.residential_cell_id)
         .exists()
     )
@@ -713,6 +713,33 @@ def residence_comment_write(
     _check_not_in_future(errors, "written_on", written_on)
     if written_on.year < year:
         errors.add("written_on", _("A comment on a year cannot be written before that year."), code="before_year")
+    placed_that_year = (
+        Referral.objects.filter(
+            member=member, residential_cell=residential_cell, placed_on__lte=datetime.date(year, 12, 31)
+        )
+        .filter(Q(ended_on__isnull=True) | Q(ended_on__gt=datetime.date(year, 1, 1)))
+        .exists()
+    )
+    if not placed_that_year:
+        errors.add(
+            "member",
+            _("This member was not placed in %(cell)s in %(year)s."),
+            code="not_in_cell",
+            cell=str(residential_cell),
+            year=year,
+        )
+    exemption = (
+        Exemption.objects.in_force_on(min(written_on, datetime.date(year, 12, 31)))
+        .filter(member=member, kind=Exemption.Kind.ACTIVITIES)
+        .first()
+    )
+    if exemption is not None:
+        errors.add(
+            "member",
+            _("This member is exempt from residence activities since %(date)s: no comment is written."),
+            code="exempt",
+            date=day_text(exemption.started_on),
+        )
     comment = ResidenceComment(
         member=member,
         year=year,

@@ -1,8 +1,17 @@
 """Members and everything that happens to them under the regulation, one module per aggregate."""
 
-from members.models.comment import ResidenceComment, YearEndRating
+from members.models.comment import CommentRound, ResidenceComment, YearEndRating
 from members.models.meeting import Attendance, Meeting
 from members.models.member import Exemption, Member
 from members.models.referral import Referral
 
-__all__ = ["Attendance", "Exemption", "Meeting", "Member", "Referral", "ResidenceComment", "YearEndRating"]
+__all__ = [
+    "Attendance",
+    "CommentRound",
+    "Exemption",
+    "Meeting",
+    "Member",
+    "Referral",
+    "ResidenceComment",
+    "YearEndRating",
+]

@@ -1,3 +1,5 @@
+import datetime
+
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -90,3 +92,38 @@ class YearEndRating(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member} – {self.year}: {self.get_level_display()}"
+
+
+class CommentRound(models.Model):
+    """The yearly round of residence comments of a root organisation: its deadline for sending comments back.
+
+    Without a row for a year the deadline is 30 November (``DEFAULT_DEADLINE``); the city staff set another one here.
+    """
+
+    DEFAULT_DEADLINE = (11, 30)  # month, day
+
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("organisation"),
+        on_delete=models.PROTECT,
+        related_name="comment_rounds",
+        limit_choices_to={"kind": Organisation.Kind.ROOT},
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    deadline = models.DateField(_("deadline for sending the comments"))
+    recorded_by = recorded_by_field(_("recorded by"))
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("comment round")
+        verbose_name_plural = _("comment rounds")
+        ordering = ["-year"]
+        constraints = [models.UniqueConstraint(fields=["organisation", "year"], name="one_comment_round_per_year")]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} – {self.year}"
+
+    @classmethod
+    def default_deadline(cls, year: int) -> datetime.date:
+        return datetime.date(year, *cls.DEFAULT_DEADLINE)

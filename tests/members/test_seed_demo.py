@@ -5,7 +5,6 @@ Seeding takes some seconds, so it runs once for the module; each test still runs
 """
 
 import datetime
-import hashlib
 import io
 
 import pytest
@@ -15,35 +14,15 @@ from django.db.models import Count, Exists, F, OuterRef, Q
 from django.urls import reverse
 
 from branches.models import Officer, Organisation
-from members.demo.builder import DEMO_PASSWORD, QUIET_COMMITTEES, QUIET_WARDS, clear_domain_data
-from members.models import Attendance, Exemption, Meeting, Member, Referral, ResidenceComment, YearEndRating
+from members.demo.builder import DEMO_PASSWORD, QUIET_COMMITTEES, QUIET_WARDS
+from members.models import Attendance, Exemption, Meeting, Member, Referral, ResidenceComment
+from tests.conftest import DEMO_TODAY as TODAY
+from tests.conftest import fingerprint
 
 pytestmark = pytest.mark.slow
 
 D = datetime.date
 SEED_DAY = D(2018, 9, 30)
-TODAY = D(2026, 11, 30)
-
-
-def fingerprint() -> str:
-    """A digest of the data that a different random draw would change."""
-    rows = [
-        *Member.objects.order_by("card_number").values_list("card_number", "full_name", "date_of_birth", "retired_on"),
-        *Referral.objects.order_by("member__card_number", "introduced_on").values_list(
-            "member__card_number", "receiving_ward__code", "introduced_on", "received_on", "ended_on"
-        ),
-        (Attendance.objects.count(), ResidenceComment.objects.count(), YearEndRating.objects.count()),
-    ]
-    return hashlib.sha256(repr(rows).encode()).hexdigest()
-
-
-@pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        out = io.StringIO()
-        call_command("seed_demo", today=TODAY, stdout=out)
-        yield {"output": out.getvalue(), "fingerprint": fingerprint()}
-        clear_domain_data()
 
 
 @pytest.mark.django_db

@@ -3,6 +3,7 @@
 import datetime
 
 import django_filters
+from django import forms
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -11,7 +12,7 @@ from branches.access import access_for
 from branches.models import Organisation
 from branches.selectors import visible_organisations
 from dongha76.text import search_key
-from members.models import Exemption, Referral
+from members.models import Exemption, Referral, ResidenceComment, YearEndRating
 from members.selectors import (
     ReferralStateToday,
     members_in_referral_state,
@@ -170,3 +171,119 @@ class CellFilter(django_filters.FilterSet):
     def __init__(self, *args, wards, **kwargs):
         super().__init__(*args, **kwargs)
         self.filters["ward"].queryset = wards
+
+
+# -- residence comments and year-end ratings -------------------------------------------------------------------------
+
+COMMENT_STATE_CHOICES = [
+    ("not_written", _("Not written (missing after the deadline)")),
+    ("written", _("Written, not sent")),
+    ("overdue", _("Written, not sent by the deadline")),
+    ("sent", _("Sent, not received")),
+    ("received", _("Received by the workplace")),
+    ("late", _("Sent after the deadline")),
+]
+
+
+class CommentFilter(django_filters.FilterSet):
+    """Filters of the comment list; narrows the rows of ``members.selectors.comment_rows``."""
+
+    q = django_filters.CharFilter(label=_("Name or card number"), method="filter_q")
+    state = django_filters.ChoiceFilter(
+        label=_("Comment"), choices=COMMENT_STATE_CHOICES, method="filter_state", empty_label=_("All")
+    )
+    ward = django_filters.ModelChoiceFilter(
+        label=_("Ward"),
+        field_name="residential_cell__parent",
+        queryset=Organisation.objects.none(),
+        empty_label=_("All wards"),
+    )
+    cell = django_filters.ModelChoiceFilter(
+        label=_("Residential cell"),
+        field_name="residential_cell",
+        queryset=Organisation.objects.none(),
+        empty_label=_("All"),
+    )
+    workplace = django_filters.ModelChoiceFilter(
+        label=_("Workplace"), queryset=Organisation.objects.none(), method="filter_workplace", empty_label=_("All")
+    )
+
+    def __init__(self, *args, wards, cells, workplaces, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["ward"].queryset = wards
+        self.filters["cell"].queryset = cells
+        self.filters["workplace"].queryset = workplaces
+        self.form.fields["q"].widget.attrs.update({"type": "search", "autocomplete": "off"})
+
+    def filter_q(self, queryset, name, value):
+        key = search_key(value)
+        if not key:
+            return queryset
+        return queryset.filter(Q(member__search_name__contains=key) | Q(member__card_number__startswith=value.strip()))
+
+    def filter_state(self, queryset, name, value):
+        if value == "not_written":
+            return queryset.filter(comment_pk__isnull=True)
+        if value == "written":
+            return queryset.filter(comment_pk__isnull=False, comment_sent_on__isnull=True)
+        if value == "overdue":
+            return queryset.filter(comment_overdue=True)
+        if value == "sent":
+            return queryset.filter(comment_sent_on__isnull=False, comment_received_on__isnull=True)
+        if value == "received":
+            return queryset.filter(comment_received_on__isnull=False)
+        if value == "late":
+            return queryset.filter(comment_late=True)
+        return queryset
+
+    def filter_workplace(self, queryset, name, value):
+        return queryset.filter(member__home_organisation__path__startswith=value.path)
+
+
+RATING_CHOICES = [("none", _("Not rated yet")), *YearEndRating.Level.choices]
+VERDICT_CHOICES = [("none", _("No comment")), *ResidenceComment.Verdict.choices]
+
+
+class RatingFilter(django_filters.FilterSet):
+    """Filters of the ratings page; narrows the rows of ``members.selectors.rating_rows``."""
+
+    q = django_filters.CharFilter(label=_("Name or card number"), method="filter_q")
+    organisation = django_filters.ModelChoiceFilter(
+        label=_("Organisation"),
+        queryset=Organisation.objects.none(),
+        method="filter_organisation",
+        empty_label=_("All"),
+    )
+    rating = django_filters.ChoiceFilter(
+        label=_("Year-end rating"), choices=RATING_CHOICES, method="filter_rating", empty_label=_("All")
+    )
+    verdict = django_filters.ChoiceFilter(
+        label=_("Residence comment"), choices=VERDICT_CHOICES, method="filter_verdict", empty_label=_("All")
+    )
+    warnings = django_filters.BooleanFilter(
+        label=_("Only warnings"), method="filter_warnings", widget=forms.CheckboxInput
+    )
+
+    def __init__(self, *args, organisations, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["organisation"].queryset = organisations
+        self.form.fields["q"].widget.attrs.update({"type": "search", "autocomplete": "off"})
+
+    def filter_q(self, queryset, name, value):
+        return queryset.search(value)
+
+    def filter_organisation(self, queryset, name, value):
+        return queryset.in_subtree(value)
+
+    def filter_rating(self, queryset, name, value):
+        if value == "none":
+            return queryset.filter(rating_pk__isnull=True)
+        return queryset.filter(rating_level=value)
+
+    def filter_verdict(self, queryset, name, value):
+        if value == "none":
+            return queryset.filter(comment_pk__isnull=True)
+        return queryset.filter(comment_verdict=value)
+
+    def filter_warnings(self, queryset, name, value):
+        return queryset.filter(rating_warning=True) if value else queryset

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Exists, Max, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -32,7 +32,16 @@ from dongha76.services import (
     save_recorded,
     validate_model,
 )
-from members.models import Attendance, Exemption, Meeting, Member, Referral, ResidenceComment, YearEndRating
+from members.models import (
+    Attendance,
+    CommentRound,
+    Exemption,
+    Meeting,
+    Member,
+    Referral,
+    ResidenceComment,
+    YearEndRating,
+)
 from members.periods import HalfYear
 
 Kind = Organisation.Kind
@@ -625,6 +634,21 @@ def member_retire(
 # Meetings and attendance
 
 
+def _check_meeting(errors: Errors, cell: Organisation, held_on: datetime.date, half_year: HalfYear) -> None:
+    if cell.kind != Kind.RESIDENTIAL_CELL:
+        errors.add("residential_cell", _("Choose a residential cell."), code="not_residential_cell")
+    elif not cell.is_valid_on(held_on):
+        errors.add(
+            "held_on",
+            _("This residential cell did not exist on %(date)s."),
+            code="cell_not_valid",
+            date=day_text(held_on),
+        )
+    _check_not_in_future(errors, "held_on", held_on)
+    if half_year > HalfYear.of(held_on):
+        errors.add("half", _("A meeting cannot count for a half-year that has not begun."), code="half_year_in_future")
+
+
 @transaction.atomic
 def meeting_create(
     *,
@@ -637,12 +661,8 @@ def meeting_create(
 ) -> Meeting:
     """Record a meeting of a residential cell; it counts for the half-year of ``held_on`` unless told otherwise."""
     errors = Errors()
-    if residential_cell.kind != Kind.RESIDENTIAL_CELL:
-        errors.add("residential_cell", _("Choose a residential cell."), code="not_residential_cell")
-    _check_not_in_future(errors, "held_on", held_on)
     half_year = half_year or HalfYear.of(held_on)
-    if half_year > HalfYear.of(held_on):
-        errors.add("half", _("A meeting cannot count for a half-year that has not begun."), code="half_year_in_future")
+    _check_meeting(errors, residential_cell, held_on, half_year)
     meeting = Meeting(
         residential_cell=residential_cell,
         held_on=held_on,
@@ -662,6 +682,8 @@ def attendance_record(
     *, meeting: Meeting, member: Member, status: str, by: User | None, reason: str = ""
 ) -> Attendance:
     """Record (or correct) whether a member attended a meeting of the residential cell they are placed in."""
+    # Locked so that the meeting's date cannot change (meeting_update) between the check below and the save.
+    meeting = Meeting.objects.select_for_update().select_related("residential_cell").get(pk=meeting.pk)
     errors = Errors()
     # The attendance sheet is of the referred members placed in the cell on the meeting day, and of no one else.
     belongs = (
@@ -680,12 +702,63 @@ def attendance_record(
     attendance = Attendance.objects.select_for_update().filter(meeting=meeting, member=member).first() or Attendance(
         meeting=meeting, member=member
     )
+    if attendance.pk is not None and (attendance.status, attendance.reason) == (status, reason) and not errors:
+        return attendance  # nothing changed: no new history record
     attendance.status = status
     attendance.reason = reason
     validate_model(attendance, ATTENDANCE_MESSAGES, errors=errors)
     with integrity_errors_as_validation(ATTENDANCE_MESSAGES):
         save_recorded(attendance, by=by)
     return attendance
+
+
+MEETING_UPDATE_FIELDS = frozenset({"held_on", "kind", "half_year", "summary"})
+
+
+@transaction.atomic
+def meeting_update(*, meeting: Meeting, by: User | None, **fields: Any) -> Meeting:
+    """Correct a meeting's date, kind, half-year or summary. The date cannot move to a day on which a member whose
+    attendance is recorded was not placed in the cell (the sheet would no longer hold them). Returns the meeting as
+    saved (read again under a row lock)."""
+    reject_unknown_fields(fields, MEETING_UPDATE_FIELDS)
+    meeting = Meeting.objects.select_for_update().select_related("residential_cell").get(pk=meeting.pk)
+    held_on = fields.get("held_on", meeting.held_on)
+    half_year = fields.get("half_year") or (
+        meeting.half_year if "held_on" not in fields or held_on == meeting.held_on else HalfYear.of(held_on)
+    )
+    errors = Errors()
+    _check_meeting(errors, meeting.residential_cell, held_on, half_year)
+    if held_on != meeting.held_on:
+        placed = Referral.objects.placed_as_of(held_on).filter(
+            residential_cell=meeting.residential_cell_id, member=OuterRef("member")
+        )
+        strays = list(
+            Attendance.objects.filter(meeting=meeting)
+            .exclude(Exists(placed))
+            .order_by("member__search_name")
+            .values_list("member__full_name", flat=True)
+        )
+        if strays:
+            errors.add(
+                "held_on",
+                _(
+                    "Attendance is recorded for members who were not placed in the cell on %(date)s: %(names)s. "
+                    "Choose a date on which they were placed in the cell."
+                ),
+                code="attendance_not_placed",
+                date=day_text(held_on),
+                names=", ".join(strays),
+            )
+    before = (meeting.held_on, meeting.kind, meeting.half_year, meeting.summary)
+    meeting.held_on = held_on
+    meeting.kind = fields.get("kind", meeting.kind)
+    meeting.year, meeting.half = half_year.year, half_year.half
+    meeting.summary = fields.get("summary", meeting.summary)
+    if (meeting.held_on, meeting.kind, meeting.half_year, meeting.summary) == before and not errors:
+        return meeting  # nothing changed: no new history record
+    validate_model(meeting, errors=errors)
+    save_recorded(meeting, by=by)
+    return meeting
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -815,4 +888,98 @@ def year_end_rating_record(
     validate_model(rating, RATING_MESSAGES, errors=errors)
     with integrity_errors_as_validation(RATING_MESSAGES):
         save_recorded(rating, by=by)
+    return rating
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The yearly round of comments, corrections of a comment before it is sent, corrections of a rating
+
+ROUND_MESSAGES: dict[str, ConstraintMessage] = {
+    "one_comment_round_per_year": ConstraintMessage(
+        "year",
+        _("The round of comments of this year is already set."),
+        markers=("members_commentround.organisation_id",),
+    ),
+}
+COMMENT_UPDATE_FIELDS = frozenset(
+    {"keeps_contact", "citizen_example", "attends_meetings", "joins_movements", "verdict", "text", "written_on"}
+)
+
+
+@transaction.atomic
+def comment_round_set(
+    *, organisation: Organisation, year: int, deadline: datetime.date, by: User | None
+) -> CommentRound:
+    """Set (or change) the deadline for sending a year's comments back to the workplaces, for a root organisation.
+    Without it the deadline is 30 November."""
+    errors = Errors()
+    if organisation.kind != Kind.ROOT:
+        errors.add(
+            "organisation",
+            _("The round of comments is set for the city/provincial organisation."),
+            code="not_root",
+        )
+    if deadline.year != year:
+        errors.add(
+            "deadline",
+            _("The deadline of the round of %(year)s must fall in %(year)s."),
+            code="deadline_not_in_year",
+            year=year,
+        )
+    round_ = CommentRound.objects.select_for_update().filter(organisation=organisation, year=year).first()
+    if round_ is not None and round_.deadline == deadline and not errors:
+        return round_  # nothing changed: no new history record
+    round_ = round_ or CommentRound(organisation=organisation, year=year)
+    round_.deadline = deadline
+    round_.recorded_by = by
+    validate_model(round_, ROUND_MESSAGES, errors=errors)
+    with integrity_errors_as_validation(ROUND_MESSAGES):
+        save_recorded(round_, by=by)
+    return round_
+
+
+@transaction.atomic
+def residence_comment_update(*, comment: ResidenceComment, by: User | None, **fields: Any) -> ResidenceComment:
+    """Correct a comment before the ward sends it (the criteria, the verdict, the text, the day it was written).
+    Refused once sent. Returns the comment as saved (read again under a row lock)."""
+    reject_unknown_fields(fields, COMMENT_UPDATE_FIELDS)
+    comment = ResidenceComment.objects.select_for_update().get(pk=comment.pk)
+    errors = Errors()
+    if comment.sent_on is not None:
+        errors.add(
+            "sent_on",
+            _("This comment was sent to the workplace on %(date)s; it can no longer be changed."),
+            code="already_sent",
+            date=day_text(comment.sent_on),
+        )
+    written_on = fields.get("written_on", comment.written_on)
+    _check_not_in_future(errors, "written_on", written_on)
+    if written_on.year < comment.year:
+        errors.add("written_on", _("A comment on a year cannot be written before that year."), code="before_year")
+    if all(getattr(comment, name) == value for name, value in fields.items()) and not errors:
+        return comment  # nothing changed: no new history record
+    for name, value in fields.items():
+        setattr(comment, name, value)
+    validate_model(comment, COMMENT_MESSAGES, errors=errors)
+    save_recorded(comment, by=by)
+    return comment
+
+
+@transaction.atomic
+def year_end_rating_update(
+    *, rating: YearEndRating, level: str, decided_on: datetime.date, by: User | None
+) -> YearEndRating:
+    """Change a recorded year-end rating (the history keeps the previous one). Returns the rating as saved."""
+    rating = YearEndRating.objects.select_for_update().get(pk=rating.pk)
+    errors = Errors()
+    _check_not_in_future(errors, "decided_on", decided_on)
+    if decided_on.year < rating.year:
+        errors.add("decided_on", _("A rating of a year cannot be decided before that year."), code="before_year")
+    if (rating.level, rating.decided_on) == (level, decided_on) and not errors:
+        return rating  # nothing changed: no new history record
+    rating.level = level
+    rating.decided_on = decided_on
+    rating.recorded_by = by
+    validate_model(rating, RATING_MESSAGES, errors=errors)
+    save_recorded(rating, by=by)
     return rating

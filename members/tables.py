@@ -3,13 +3,14 @@
 import datetime
 
 import django_tables2 as tables
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from branches.models import Organisation
-from members.models import Referral
+from members.models import Referral, ResidenceComment, YearEndRating
 from members.selectors import ReferralStateToday
 
 REFERRAL_STATE_LABELS = {
@@ -172,3 +173,175 @@ class CellTable(tables.Table):
         if value:
             return format_html('<span class="badge text-bg-warning">{}</span>', value)
         return value
+
+
+# -- residence comments and year-end ratings -------------------------------------------------------------------------
+
+COMMENT_STATE_LABELS = {
+    "not_written": (_("Not written yet"), "text-bg-light border"),
+    "missing": (_("Missing"), "text-bg-danger"),
+    "written": (_("Written, not sent"), "text-bg-info"),
+    "sent": (_("Sent, not received"), "text-bg-warning"),
+    "received": (_("Received by the workplace"), "text-bg-success"),
+}
+VERDICT_BADGES = {"good": "text-bg-success", "fair": "text-bg-secondary", "limited": "text-bg-danger"}
+
+
+def comment_state_badge(state: str) -> str:
+    label, badge = COMMENT_STATE_LABELS[state]
+    return format_html('<span class="badge text-wrap text-start {}" data-state="{}">{}</span>', badge, state, label)
+
+
+def verdict_badge(verdict: str | None) -> str:
+    if not verdict:
+        return ""
+    label = ResidenceComment.Verdict(verdict).label
+    return format_html(
+        '<span class="badge text-wrap text-start {}" data-verdict="{}">{}</span>',
+        VERDICT_BADGES[verdict],
+        verdict,
+        label,
+    )
+
+
+class CommentTable(tables.Table):
+    """The members a comment is due for. Expects the rows of ``members.selectors.comment_rows``."""
+
+    member = tables.Column(verbose_name=_("Party member"), order_by=("member__search_name", "member__card_number"))
+    residential_cell = tables.Column(
+        verbose_name=_("Residential cell"), order_by=("residential_cell__name", "member__search_name")
+    )
+    workplace = tables.Column(
+        verbose_name=_("Workplace"),
+        accessor="member__home_organisation__name",
+        order_by=("member__home_organisation__name", "member__search_name"),
+        attrs=NOT_ON_PHONES,
+    )
+    comment_state = tables.Column(verbose_name=_("Comment"), empty_values=(), order_by=("comment_state",))
+    comment_written_on = tables.DateColumn(verbose_name=_("Written on"), short=True, attrs=WIDE_SCREENS_ONLY)
+    comment_sent_on = tables.DateColumn(verbose_name=_("Sent on"), short=True, attrs=WIDE_SCREENS_ONLY)
+    comment_received_on = tables.DateColumn(verbose_name=_("Received on"), short=True, attrs=WIDE_SCREENS_ONLY)
+    comment_verdict = tables.Column(verbose_name=_("Verdict"), attrs=WIDE_SCREENS_ONLY)
+    actions = tables.Column(verbose_name="", empty_values=(), orderable=False)
+
+    class Meta:
+        attrs = {"class": "table table-sm table-hover align-middle mb-0", "id": "comment-table"}
+        row_attrs = {
+            "data-member": lambda record: record.member.card_number,
+            "data-state": lambda record: record.comment_state,
+        }
+        empty_text = _("No member is due for a comment.")
+
+    def __init__(self, *args, actions, round_, next_url: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.permissions = actions
+        self.round = round_
+        self.next_url = next_url
+
+    def render_member(self, record):
+        return format_html(
+            '<a href="{}">{}</a><div class="small text-body-secondary">{}</div>',
+            reverse("members:member-detail", args=[record.member_id]),
+            record.member.full_name,
+            record.member.card_number,
+        )
+
+    def render_residential_cell(self, record):
+        cell = record.residential_cell
+        return format_html('{}<div class="small text-body-secondary">{}</div>', cell.name, cell.parent.name)
+
+    def render_comment_state(self, record):
+        parts = [comment_state_badge(record.comment_state)]
+        if record.comment_late:
+            parts.append(format_html(' <span class="badge text-bg-danger" data-late="1">{}</span>', _("Late")))
+        elif record.comment_sent_on:
+            parts.append(format_html(' <span class="badge text-bg-light border">{}</span>', _("On time")))
+        if record.comment_overdue:
+            parts.append(
+                format_html(
+                    ' <span class="badge text-bg-danger" data-overdue="1">{}</span>', _("Not sent by the deadline")
+                )
+            )
+        if not record.is_due:
+            parts.append(format_html(' <span class="badge text-bg-light border">{}</span>', _("No longer due")))
+        return format_html("{}" * len(parts), *parts)
+
+    def value_comment_state(self, record):
+        return str(COMMENT_STATE_LABELS[record.comment_state][0])
+
+    def render_comment_verdict(self, value):
+        return verdict_badge(value)
+
+    def render_actions(self, record):
+        cell, home = record.residential_cell, record.member.home_organisation
+        return render_to_string(
+            "members/comment_row_actions.html",
+            {
+                "record": record,
+                "year": self.round.year,
+                "next": self.next_url,
+                "may_write": self.permissions.may_write(cell),
+                "may_send": self.permissions.may_send(cell),
+                "may_receive": self.permissions.may_receive(home),
+            },
+            request=self.request,
+        )
+
+
+class RatingTable(tables.Table):
+    """The members of a workplace with their residence comment next to the year-end rating. Expects the rows of
+    ``members.selectors.rating_rows``."""
+
+    full_name = tables.Column(verbose_name=_("Party member"), order_by=("search_name", "card_number"))
+    home_organisation = tables.Column(
+        verbose_name=_("Home cell"),
+        accessor="home_organisation__name",
+        order_by=("home_organisation__name",),
+        attrs=NOT_ON_PHONES,
+    )
+    comment_verdict = tables.Column(
+        verbose_name=_("Residence comment"), empty_values=(), order_by=("comment_verdict", "search_name")
+    )
+    rating_level = tables.Column(verbose_name=_("Year-end rating"), empty_values=(), order_by=("rating_level",))
+
+    class Meta:
+        attrs = {"class": "table table-sm table-hover align-middle mb-0", "id": "rating-table"}
+        row_attrs = {
+            "data-member": lambda record: record.card_number,
+            "data-warning": lambda record: "1" if record.rating_warning else "0",
+        }
+        empty_text = _("No member.")
+
+    def __init__(self, *args, actions, round_, filters: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.permissions = actions
+        self.round = round_
+        self.filters = filters
+
+    def render_full_name(self, record):
+        return format_html(
+            '<a href="{}">{}</a><div class="small text-body-secondary">{}</div>',
+            reverse("members:member-detail", args=[record.pk]),
+            record.full_name,
+            record.card_number,
+        )
+
+    def render_comment_verdict(self, record):
+        return render_to_string("members/rating_comment.html", {"record": record, "year": self.round.year})
+
+    def value_comment_verdict(self, record):
+        return ResidenceComment.Verdict(record.comment_verdict).label if record.comment_verdict else ""
+
+    def render_rating_level(self, record):
+        return render_to_string(
+            "members/rating_cell.html",
+            {
+                "record": record,
+                "year": self.round.year,
+                "may_rate": self.permissions.may_rate(record.home_organisation),
+                "filters": self.filters,
+                "levels": YearEndRating.Level.choices,
+                "today": timezone.localdate(),
+            },
+            request=self.request,
+        )

@@ -1,6 +1,6 @@
 """URLs of the members app: names are ``members:<thing>-<action>``. Each view module keeps its own patterns."""
 
-from members.views import books, cells, people, referrals
+from members.views import books, cells, comments, meetings, people, referrals
 
 app_name = "members"
 
@@ -9,4 +9,6 @@ urlpatterns = [
     *referrals.urlpatterns,
     *cells.urlpatterns,
     *books.urlpatterns,
+    *meetings.urlpatterns,
+    *comments.urlpatterns,
 ]

@@ -10,10 +10,20 @@ import datetime
 import pytest
 from django.urls import get_resolver, reverse
 
-from members.models import Referral
+from members.models import (
+    Attendance,
+    CommentRound,
+    Exemption,
+    Meeting,
+    Member,
+    Referral,
+    ResidenceComment,
+    YearEndRating,
+)
 from tests.factories import make_member, make_officer, make_referral, make_tree
 
 D = datetime.date
+YEAR = 2024
 ROLES = ("thanhuy", "phuong1", "phuong2", "khupho1", "coquan1")
 EVERYONE = frozenset(ROLES)
 CITY_AND_WARDS = frozenset({"thanhuy", "phuong1", "phuong2"})
@@ -43,6 +53,23 @@ MATRIX: dict[str, tuple[str | None, frozenset[str]]] = {
     "members:cell-list": (None, EVERYONE),
     "members:cell-detail": ("cell", CITY_AND_WARDS | {"khupho1"}),
     "members:tracking-book-index": (None, EVERYONE),
+    # meetings of a residential cell: its secretary, the ward's secretary, the city record them; they see them too
+    "members:meeting-create": ("cell", CITY_AND_WARDS | {"khupho1"}),
+    "members:meeting-detail": ("meeting", CITY_AND_WARDS | {"khupho1"}),
+    "members:meeting-edit": ("meeting", CITY_AND_WARDS | {"khupho1"}),
+    "members:attendance-mark": ("attendance", CITY_AND_WARDS | {"khupho1"}),
+    # yearly comments: the cell (or its ward, or the city) writes, the ward sends, the workplace receives
+    "members:comment-list": ("year", EVERYONE),
+    "members:comment-round": ("year", frozenset({"thanhuy"})),
+    "members:comment-write": ("comment_to_write", CITY_AND_WARDS | {"khupho1"}),
+    "members:comment-edit": ("comment", CITY_AND_WARDS | {"khupho1"}),
+    "members:comment-send": ("comment", CITY_AND_WARDS),
+    "members:comment-receive": ("sent_comment", CITY_AND_WORKPLACE),
+    "members:comment-print": ("comment", EVERYONE),
+    "members:cell-comments-print": ("cell_year", CITY_AND_WARDS | {"khupho1"}),
+    # year-end ratings: the member's workplace
+    "members:rating-list": ("year", EVERYONE),
+    "members:rating-record": ("rating", CITY_AND_WORKPLACE),
     "members:tracking-book": ("book", CITY_AND_WARDS | {"coquan1"}),
     "members:tracking-book-xlsx": ("book", CITY_AND_WARDS | {"coquan1"}),
 }
@@ -55,6 +82,15 @@ WRITES = {
     "members:referral-place",
     "members:referral-report",
     "members:referral-end",
+    "members:meeting-create",
+    "members:meeting-edit",
+    "members:attendance-mark",
+    "members:comment-round",
+    "members:comment-write",
+    "members:comment-edit",
+    "members:comment-send",
+    "members:comment-receive",
+    "members:rating-record",
 }
 
 
@@ -102,36 +138,82 @@ def world(db):
         residential_cell=tree.ward2_cell1,
         **placed,
     )
-    objects = {
-        "member": {"in": near, "out": far},
-        "referral": {"in": near_referral, "out": far_referral},
+    meeting_near = Meeting.objects.create(
+        residential_cell=tree.ward1_cell1, held_on=D(2024, 6, 1), kind="periodic", year=2024, half=1
+    )
+    meeting_far = Meeting.objects.create(
+        residential_cell=tree.ward2_cell1, held_on=D(2024, 6, 1), kind="periodic", year=2024, half=1
+    )
+
+    def comments_on(member, cell):
+        written = ResidenceComment.objects.create(
+            member=member, year=2023, residential_cell=cell, verdict="good", written_on=D(2023, 11, 20)
+        )
+        sent = ResidenceComment.objects.create(
+            member=member,
+            year=2022,
+            residential_cell=cell,
+            verdict="good",
+            written_on=D(2022, 11, 20),
+            sent_on=D(2022, 11, 25),
+        )
+        return {"comment": written, "sent_comment": sent, "comment_to_write": member, "rating": member}
+
+    near_objects = {
+        "member": near,
+        "referral": near_referral,
+        "meeting": meeting_near,
+        "attendance": (meeting_near, near),
+        **comments_on(near, tree.ward1_cell1),
     }
-    # what is "inside" and "outside" depends on the role
+    far_objects = {
+        "member": far,
+        "referral": far_referral,
+        "meeting": meeting_far,
+        "attendance": (meeting_far, far),
+        **comments_on(far, tree.ward2_cell1),
+    }
+    # what is "inside" and "outside" depends on the role: ward 2's secretary sees the far member, not the near one
     inside = {
-        "thanhuy": {"cell": tree.ward1_cell1, "book": tree.root},
-        "phuong1": {"cell": tree.ward1_cell1, "book": tree.ward1},
-        "phuong2": {"cell": tree.ward2_cell1, "book": tree.ward2, "member": far, "referral": far_referral},
-        "khupho1": {"cell": tree.ward1_cell1, "book": tree.ward1_cell1},
-        "coquan1": {"cell": tree.ward1_cell1, "book": tree.committee},
+        "thanhuy": {**near_objects, "cell": tree.ward1_cell1, "book": tree.root},
+        "phuong1": {**near_objects, "cell": tree.ward1_cell1, "book": tree.ward1},
+        "phuong2": {**far_objects, "cell": tree.ward2_cell1, "book": tree.ward2},
+        "khupho1": {**near_objects, "cell": tree.ward1_cell1, "book": tree.ward1_cell1},
+        "coquan1": {**near_objects, "cell": tree.ward1_cell1, "book": tree.committee},
     }
     outside = {
-        "phuong1": {"cell": tree.ward2_cell1, "book": tree.ward2},
-        "phuong2": {"cell": tree.ward1_cell1, "book": tree.ward1, "member": near, "referral": near_referral},
-        "khupho1": {"cell": tree.ward2_cell1, "book": tree.ward2},
-        "coquan1": {"cell": tree.ward2_cell1, "book": tree.grassroots_cell},
+        "phuong1": {**far_objects, "cell": tree.ward2_cell1, "book": tree.ward2},
+        "phuong2": {**near_objects, "cell": tree.ward1_cell1, "book": tree.ward1},
+        "khupho1": {**far_objects, "cell": tree.ward2_cell1, "book": tree.ward2},
+        "coquan1": {**far_objects, "cell": tree.ward2_cell1, "book": tree.grassroots_cell},
     }
-    for role in ROLES:
-        inside[role] = {"member": near, "referral": near_referral, **inside[role]}
-        if role in outside:
-            outside[role] = {"member": far, "referral": far_referral, **outside[role]}
-    return {"users": users, "inside": inside, "outside": outside, "objects": objects}
+    for objects in (*inside.values(), *outside.values()):
+        objects["cell_year"] = objects["cell"]
+    return {"users": users, "inside": inside, "outside": outside}
+
+
+def snapshot():
+    """Every row a write of the app could change."""
+    return [
+        list(model.objects.order_by("pk").values())
+        for model in (Referral, Meeting, Attendance, ResidenceComment, YearEndRating, CommentRound, Member, Exemption)
+    ]
 
 
 def url_for(name: str, target: str | None, obj) -> str:
     if target is None:
         return reverse(name)
+    if target == "year":
+        return reverse(name, args=[YEAR])
+    if target in ("comment_to_write", "rating"):
+        return reverse(name, args=[YEAR, obj.pk])
+    if target == "cell_year":
+        return reverse(name, args=[obj.pk, YEAR])
     if target == "book":
-        return reverse(name, args=[obj.pk, 2024])
+        return reverse(name, args=[obj.pk, YEAR])
+    if target == "attendance":
+        meeting, member = obj
+        return reverse(name, args=[meeting.pk, member.pk])
     if name == "members:referral-introduce":
         return reverse(name, kwargs={"member_pk": obj.pk})
     return reverse(name, args=[obj.pk])
@@ -147,7 +229,7 @@ def test_each_role_gets_the_pages_it_should_and_404_elsewhere(client, world, rol
         got = client.get(url_for(name, target, inside)).status_code
         if got != expected:
             wrong.append(f"{name} inside: expected {expected}, got {got}")
-        if target is not None and role in world["outside"]:
+        if target not in (None, "year") and role in world["outside"]:
             outside = world["outside"][role][target]
             got = client.get(url_for(name, target, outside)).status_code
             if got != 404:
@@ -158,18 +240,28 @@ def test_each_role_gets_the_pages_it_should_and_404_elsewhere(client, world, rol
 @pytest.mark.parametrize("role", ["phuong1", "khupho1", "coquan1"])
 def test_writes_outside_the_scope_change_nothing(client, world, role):
     client.force_login(world["users"][role])
-    far_referral = world["outside"][role]["referral"]
-    before = list(Referral.objects.order_by("pk").values())
+    before = snapshot()
     for name in sorted(WRITES):
         target = MATRIX[name][0]
-        obj = world["outside"][role][target]
+        obj = world["outside"][role].get(target)
         response = client.post(
             url_for(name, target, obj),
-            {"received_on": "10/03/2024", "ended_on": "10/03/2024", "end_reason": "other", "reported_on": "10/03/2024"},
+            {
+                "received_on": "10/03/2024",
+                "ended_on": "10/03/2024",
+                "end_reason": "other",
+                "reported_on": "10/03/2024",
+                "sent_on": "10/03/2024",
+                "status": "present",
+                "verdict": "good",
+                "written_on": "10/03/2024",
+                "level": "good",
+                "decided_on": "10/03/2024",
+                "deadline": "10/03/2024",
+            },
         )
         assert response.status_code == 404, name
-    assert list(Referral.objects.order_by("pk").values()) == before
-    assert far_referral.pk
+    assert snapshot() == before
 
 
 def test_anonymous_users_are_sent_to_the_login_page(client, world):

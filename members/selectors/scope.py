@@ -1,5 +1,7 @@
 """Who sees what: every list and object lookup of the members app goes through these functions."""
 
+import dataclasses
+
 from django.db.models import (
     Exists,
     OuterRef,
@@ -10,7 +12,7 @@ from django.db.models import (
 from branches.access import Access, access_for
 from branches.models import Organisation
 from branches.selectors import in_subtrees
-from members.models import Member, Referral
+from members.models import Meeting, Member, Referral, ResidenceComment
 
 Kind = Organisation.Kind
 
@@ -67,6 +69,28 @@ def visible_residential_cells(user) -> QuerySet[Organisation]:
     return cells.filter(in_subtrees("parent", access.ward_paths()) | Q(pk__in=access.residential_cell_ids()))
 
 
+def residential_cells_writable_by(user) -> QuerySet[Organisation]:
+    """Residential cells whose meetings and attendance the user may record: all for city staff, every cell of the
+    ward for its committee, one's own cell for its secretary (a post that writes there)."""
+    access = access_for(user)
+    cells = Organisation.objects.filter(kind=Kind.RESIDENTIAL_CELL)
+    if access.is_city(write=True):
+        return cells
+    return cells.filter(
+        in_subtrees("parent", access.ward_paths(write=True)) | Q(pk__in=access.residential_cell_ids(write=True))
+    )
+
+
+def visible_meetings(user) -> QuerySet[Meeting]:
+    """Meetings of the residential cells the user may see."""
+    return Meeting.objects.filter(residential_cell__in=visible_residential_cells(user).values("pk"))
+
+
+def meetings_writable_by(user) -> QuerySet[Meeting]:
+    """Meetings whose record and attendance the user may change: those of the cells they may record meetings for."""
+    return Meeting.objects.filter(residential_cell__in=residential_cells_writable_by(user).values("pk"))
+
+
 def members_editable_by(user) -> QuerySet[Member]:
     """Members whose record the user may change: their workplace committee's, and for a ward the members of outside
     organisations it registered (those with a referral to the ward)."""
@@ -115,4 +139,110 @@ def referrals_endable_by(user) -> QuerySet[Referral]:
         in_subtrees("member__home_organisation", workplaces)
         | in_subtrees("issuing_organisation", workplaces)
         | in_subtrees("receiving_ward", access.ward_paths(write=True))
+    )
+
+
+# -- residence comments and year-end ratings -------------------------------------------------------------------------
+# The cell writes the yearly comment (or the ward, or the city staff for it), the ward sends it to the workplace, the
+# workplace records that it arrived and rates its members. Both sides see the comments of their members and cells.
+
+
+def _comment_condition(access: Access, *, write: bool) -> Q | None:
+    if access.is_city(write=write):
+        return None
+    return (
+        in_subtrees("residential_cell", access.ward_paths(write=write))
+        | Q(residential_cell__in=access.residential_cell_ids(write=write))
+        | in_subtrees("member__home_organisation", access.workplace_paths(write=write))
+    )
+
+
+def visible_comments(user) -> QuerySet[ResidenceComment]:
+    """Comments written by the user's residential cells or wards, and those on the members of their workplaces."""
+    return _scoped(ResidenceComment.objects.all(), _comment_condition(access_for(user), write=False))
+
+
+def referrals_commentable_by(user) -> QuerySet[Referral]:
+    """Referrals placed in a residential cell whose comments the user writes: the cell's secretary, the ward's
+    committee for all its cells, the city staff."""
+    return Referral.objects.filter(residential_cell__in=residential_cells_writable_by(user).values("pk"))
+
+
+def comments_writable_by(user) -> QuerySet[ResidenceComment]:
+    """Comments the user may change (before they are sent): those of the cells they write comments for."""
+    return ResidenceComment.objects.filter(residential_cell__in=residential_cells_writable_by(user).values("pk"))
+
+
+def comments_sendable_by(user) -> QuerySet[ResidenceComment]:
+    """Comments the user confirms and sends to the workplace: the ward's committee for its cells, the city staff."""
+    access = access_for(user)
+    if access.is_city(write=True):
+        return ResidenceComment.objects.all()
+    return ResidenceComment.objects.filter(in_subtrees("residential_cell", access.ward_paths(write=True)))
+
+
+def comments_receivable_by(user) -> QuerySet[ResidenceComment]:
+    """Comments whose arrival the user records: the member's workplace committee, the city staff."""
+    access = access_for(user)
+    if access.is_city(write=True):
+        return ResidenceComment.objects.all()
+    return ResidenceComment.objects.filter(in_subtrees("member__home_organisation", access.workplace_paths(write=True)))
+
+
+def visible_rated_members(user) -> QuerySet[Member]:
+    """Members whose year-end rating the user looks at: those of their workplaces (everyone for the city staff)."""
+    access = access_for(user)
+    if access.is_city():
+        return Member.objects.all()
+    return Member.objects.filter(in_subtrees("home_organisation", access.workplace_paths()))
+
+
+def members_ratable_by(user) -> QuerySet[Member]:
+    """Members whose year-end rating the user records: those of their workplaces (everyone for the city staff)."""
+    access = access_for(user)
+    if access.is_city(write=True):
+        return Member.objects.all()
+    return Member.objects.filter(in_subtrees("home_organisation", access.workplace_paths(write=True)))
+
+
+def sets_comment_rounds(user) -> bool:
+    """Whether the user sets the deadline of a year's round of comments: the city staff."""
+    return access_for(user).is_city(write=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class CommentActions:
+    """The rules of ``referrals_commentable_by``, ``comments_sendable_by`` and ``comments_receivable_by`` for rows
+    already loaded (a list shows each row's buttons without a query per row). Takes organisations with their path."""
+
+    city: bool
+    cell_ids: frozenset[int]
+    ward_paths: tuple[str, ...]
+    workplace_paths: tuple[str, ...]
+
+    def may_write(self, cell: Organisation) -> bool:
+        return self.city or cell.pk in self.cell_ids or cell.path.startswith(self.ward_paths)
+
+    def may_send(self, cell: Organisation) -> bool:
+        return self.city or cell.path.startswith(self.ward_paths)
+
+    def may_receive(self, home: Organisation) -> bool:
+        return self.city or (bool(self.workplace_paths) and home.path.startswith(self.workplace_paths))
+
+    def may_rate(self, home: Organisation) -> bool:
+        """The rule of ``members_ratable_by``: the member's workplace committee, the city staff."""
+        return self.may_receive(home)
+
+    @property
+    def writes_anything(self) -> bool:
+        return self.city or bool(self.cell_ids) or bool(self.ward_paths)
+
+
+def comment_actions_for(user) -> CommentActions:
+    access = access_for(user)
+    return CommentActions(
+        city=access.is_city(write=True),
+        cell_ids=frozenset(access.residential_cell_ids(write=True)),
+        ward_paths=access.ward_paths(write=True),
+        workplace_paths=access.workplace_paths(write=True),
     )

@@ -5,6 +5,7 @@ reported to it, and who left it in the last twelve months.
 """
 
 from django.contrib.auth.decorators import login_required
+from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import path
@@ -15,9 +16,12 @@ from members.filters import CellFilter
 from members.selectors import (
     a_year_before,
     cell_departed_referrals,
+    cell_irregular_attendees,
+    cell_meeting_overview,
     cell_placed_referrals,
     residential_cell_wards,
     residential_cells_with_counts,
+    residential_cells_writable_by,
     visible_residential_cells,
 )
 from members.tables import CellTable
@@ -40,7 +44,11 @@ def cell_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def cell_detail(request: HttpRequest, pk: int) -> HttpResponse:
     day = timezone.localdate()
-    cell = get_object_or_404(visible_residential_cells(request.user).select_related("parent"), pk=pk)
+    can_record = Exists(residential_cells_writable_by(request.user).filter(pk=OuterRef("pk")))
+    cell = get_object_or_404(
+        visible_residential_cells(request.user).select_related("parent").annotate(can_record=can_record), pk=pk
+    )
+    half_years = cell_meeting_overview(request.user, cell, day=day)
     placed = list(cell_placed_referrals(request.user, cell, day=day))
     taking_part = [referral for referral in placed if referral.activities_exempt_since is None]
     exempt = [referral for referral in placed if referral.activities_exempt_since is not None]
@@ -55,6 +63,11 @@ def cell_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "not_reported": sum(1 for r in placed if r.reported_on is None or r.reported_on > day),
             "departed": list(cell_departed_referrals(request.user, cell, day=day)),
             "departed_since": a_year_before(day),
+            # The cell's meetings: its half-years (latest first) and the members who missed one this year.
+            "half_years": half_years,
+            "missed_half_years": sum(1 for h in half_years if h.missed),
+            "periodic_this_year": sum(len(h.periodic) for h in half_years if h.half_year.year == day.year),
+            "irregular": list(cell_irregular_attendees(request.user, cell, day=day)),
         },
     )
 

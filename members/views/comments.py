@@ -14,11 +14,11 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django_tables2 import RequestConfig
 
+from dongha76.http import found_or_404, next_url
 from members import services
 from members.filters import CommentFilter, RatingFilter
 from members.forms.comments import (
@@ -29,7 +29,7 @@ from members.forms.comments import (
     SendForm,
     comment_initial,
 )
-from members.models import Referral, ResidenceComment, YearEndRating
+from members.models import YearEndRating
 from members.selectors import (
     FIRST_COMMENT_YEAR,
     CommentYear,
@@ -65,21 +65,6 @@ def _round(request: HttpRequest, year: int) -> CommentYear:
     if not FIRST_COMMENT_YEAR <= year <= today.year:
         raise Http404
     return comment_year(request.user, year, today=today)
-
-
-def _get_or_404(lookup, *args):
-    try:
-        return lookup(*args)
-    except (Referral.DoesNotExist, ResidenceComment.DoesNotExist) as error:
-        raise Http404 from error
-
-
-def _next_url(request: HttpRequest, default: str) -> str:
-    """Where to go after a step: the page it was started from (the list with its filters), if it is on this site."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return target
-    return default
 
 
 def _list_url(year: int) -> str:
@@ -157,7 +142,7 @@ def comment_round(request: HttpRequest, year: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def comment_write(request: HttpRequest, year: int, member_pk: int) -> HttpResponse:
     round_ = _round(request, year)
-    referral = _get_or_404(referral_to_comment, request.user, member_pk, round_)
+    referral = found_or_404(referral_to_comment, request.user, member_pk, round_)
     existing = comment_of(referral.member, year)
     if existing is not None and request.method == "GET":
         messages.info(request, _("The comment of %(year)s on this member is already written.") % {"year": year})
@@ -183,7 +168,7 @@ def comment_write(request: HttpRequest, year: int, member_pk: int) -> HttpRespon
             form.add_service_errors(error)
         else:
             messages.success(request, _("The comment on %(name)s is saved.") % {"name": referral.member.full_name})
-            return redirect(_next_url(request, _list_url(year)))
+            return redirect(next_url(request, _list_url(year)))
     return render(
         request,
         "members/comment_form.html",
@@ -193,7 +178,7 @@ def comment_write(request: HttpRequest, year: int, member_pk: int) -> HttpRespon
             "cell": referral.residential_cell,
             "round": round_,
             "title": _("Write the comment"),
-            "next": _next_url(request, ""),
+            "next": next_url(request, ""),
         },
     )
 
@@ -201,7 +186,7 @@ def comment_write(request: HttpRequest, year: int, member_pk: int) -> HttpRespon
 @login_required
 @require_http_methods(["GET", "POST"])
 def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    comment = _get_or_404(comment_for, request.user, pk, comments_writable_by(request.user))
+    comment = found_or_404(comment_for, request.user, pk, comments_writable_by(request.user))
     if comment.sent_on is not None and request.method == "GET":
         messages.warning(
             request,
@@ -218,7 +203,7 @@ def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_service_errors(error)
         else:
             messages.success(request, _("The comment on %(name)s is saved.") % {"name": comment.member.full_name})
-            return redirect(_next_url(request, _list_url(comment.year)))
+            return redirect(next_url(request, _list_url(comment.year)))
     return render(
         request,
         "members/comment_form.html",
@@ -229,7 +214,7 @@ def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "cell": comment.residential_cell,
             "round": round_,
             "title": _("Correct the comment"),
-            "next": _next_url(request, ""),
+            "next": next_url(request, ""),
         },
     )
 
@@ -239,7 +224,7 @@ def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _comment_step(request, pk, *, queryset, form_class, field, title, run, success):
     """GET shows the step's small form; POST (from it, or one click from the list: today) records it."""
-    comment = _get_or_404(comment_for, request.user, pk, queryset)
+    comment = found_or_404(comment_for, request.user, pk, queryset)
     form = form_class(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -248,8 +233,8 @@ def _comment_step(request, pk, *, queryset, form_class, field, title, run, succe
             form.add_service_errors(error)
         else:
             messages.success(request, success % {"name": comment.member.full_name})
-            return redirect(_next_url(request, _list_url(comment.year)))
-    context = {"form": form, "comment": comment, "title": title, "next": _next_url(request, "")}
+            return redirect(next_url(request, _list_url(comment.year)))
+    context = {"form": form, "comment": comment, "title": title, "next": next_url(request, "")}
     return render(request, "members/comment_step.html", context)
 
 
@@ -289,7 +274,7 @@ def comment_receive(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def comment_print(request: HttpRequest, pk: int) -> HttpResponse:
     """One member's comment form, A4 portrait."""
-    comment = _get_or_404(comment_for, request.user, pk)
+    comment = found_or_404(comment_for, request.user, pk)
     return render(
         request,
         "members/comment_print.html",
@@ -400,11 +385,11 @@ def rating_record(request: HttpRequest, year: int, member_pk: int) -> HttpRespon
         return _rating_cell_response(request, round_, member.pk, form=None if saved else form, saved=saved)
     if saved:
         messages.success(request, _("The year-end rating of %(name)s is saved.") % {"name": member.full_name})
-        return redirect(_next_url(request, reverse("members:rating-list", args=[year])))
+        return redirect(next_url(request, reverse("members:rating-list", args=[year])))
     return render(
         request,
         "members/rating_form.html",
-        {"form": form, "member": member, "round": round_, "rating": rating, "next": _next_url(request, "")},
+        {"form": form, "member": member, "round": round_, "rating": rating, "next": next_url(request, "")},
     )
 
 

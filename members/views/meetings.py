@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods
 from django_htmx.http import reswap, retarget
 
 from dongha76.history import history_of
+from dongha76.http import found_or_404
 from members import services
 from members.forms.meetings import EXCUSE_SUGGESTIONS, AttendanceForm, MeetingForm, half_year_value
 from members.models import Attendance, Meeting
@@ -34,13 +35,6 @@ from members.selectors import (
 )
 
 Status = Attendance.Status
-
-
-def _meeting_or_404(user, pk: int) -> Meeting:
-    try:
-        return meeting_for(user, pk)
-    except Meeting.DoesNotExist as error:
-        raise Http404 from error
 
 
 def _sheet_url(meeting: Meeting, *, member_pk: int | None = None, reason_for: int | None = None) -> str:
@@ -123,7 +117,7 @@ def meeting_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The attendance sheet of a meeting."""
-    meeting = _meeting_or_404(request.user, pk)
+    meeting = found_or_404(meeting_for, request.user, pk)
     rows = list(meeting_roster(request.user, meeting))
     try:
         reason_for = int(request.GET.get("reason_for", ""))

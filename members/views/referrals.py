@@ -8,11 +8,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django_tables2 import RequestConfig
@@ -21,6 +20,7 @@ from branches.access import access_for
 from branches.models import Organisation
 from branches.selectors import grassroots_of, root_of, visible_organisations, wards_on
 from dongha76.history import history_of
+from dongha76.http import found_or_404, next_url
 from members import services
 from members.filters import ReferralFilter
 from members.forms.referrals import (
@@ -51,28 +51,6 @@ from members.tables import ReferralTable
 Kind = Organisation.Kind
 
 
-def _scoped_or_404(queryset, pk):
-    try:
-        return queryset.get(pk=pk)
-    except queryset.model.DoesNotExist as error:
-        raise Http404 from error
-
-
-def _referral_or_404(user, pk):
-    try:
-        return referral_for(user, pk)
-    except Referral.DoesNotExist as error:
-        raise Http404 from error
-
-
-def _next_url(request, default: str) -> str:
-    """Where to go after a step: the page it was started from (e.g. the to-do list), if it is on this site."""
-    target = request.POST.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return target
-    return default
-
-
 @login_required
 def referral_list_view(request: HttpRequest) -> HttpResponse:
     access = access_for(request.user)
@@ -93,7 +71,7 @@ def referral_list_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def referral_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    referral = _referral_or_404(request.user, pk)
+    referral = found_or_404(referral_for, request.user, pk)
     today = timezone.localdate()
     return render(
         request,
@@ -109,10 +87,7 @@ def referral_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def referral_introduce(request: HttpRequest, member_pk: int) -> HttpResponse:
-    try:
-        member = member_to_introduce(request.user, member_pk)
-    except members_introducible_by(request.user).model.DoesNotExist as error:
-        raise Http404 from error
+    member = found_or_404(member_to_introduce, request.user, member_pk)
     today = timezone.localdate()
     issuer = grassroots_of(member.home_organisation)
     wards = wards_for_introduction(request.user, member, day=today)
@@ -140,14 +115,14 @@ def referral_introduce(request: HttpRequest, member_pk: int) -> HttpResponse:
 @login_required
 def referral_letter(request: HttpRequest, pk: int) -> HttpResponse:
     """The introduction letter (mẫu 1-76 style) with its tear-off return slip, for printing on A4."""
-    referral = _referral_or_404(request.user, pk)
+    referral = found_or_404(referral_for, request.user, pk)
     root = root_of(referral.issuing_organisation)
     return render(request, "members/referral_letter.html", {"referral": referral, "root": root})
 
 
 def _workflow_step(request, pk, *, queryset, form_class, title, run, success, form_kwargs=None, field_map=None):
     """GET shows the step's form; POST records it through the service; errors re-render the form."""
-    referral = _scoped_or_404(queryset.select_related("member", "receiving_ward", "residential_cell"), pk)
+    referral = found_or_404(queryset.select_related("member", "receiving_ward", "residential_cell").get, pk=pk)
     kwargs = (form_kwargs or (lambda r: {}))(referral)
     form = form_class(request.POST or None, **kwargs)
     if request.method == "POST" and form.is_valid():
@@ -157,7 +132,7 @@ def _workflow_step(request, pk, *, queryset, form_class, title, run, success, fo
             form.add_service_errors(error, field_map)
         else:
             messages.success(request, success(referral, result))
-            return redirect(_next_url(request, reverse("members:referral-detail", args=[referral.pk])))
+            return redirect(next_url(request, reverse("members:referral-detail", args=[referral.pk])))
     context = {"form": form, "referral": referral, "title": title, "next": request.GET.get("next", "")}
     return render(request, "members/referral_step.html", context)
 

@@ -16,31 +16,60 @@ card_number_validator = RegexValidator(
 )
 
 
+# The definitions of the figures, as conditions on a member (``prefix`` reaches the member through a relation, e.g.
+# "member__"). The queryset methods below and the reports' counts both use them, so each is written once.
+
+
+# A member whose home is one of these is not at a workplace of the tree, so not introduced by it.
+NOT_WORKPLACE_HOMES = (Organisation.Kind.RESIDENTIAL_CELL, Organisation.Kind.OUTSIDE)
+
+
+def member_on_q(day: datetime.date, prefix: str = "") -> Q:
+    """Admitted on or before ``day`` and not gone from the party on or before it."""
+    return Q(**{f"{prefix}admitted_on__lte": day}) & (
+        Q(**{f"{prefix}left_on__isnull": True}) | Q(**{f"{prefix}left_on__gt": day})
+    )
+
+
+def working_on_q(day: datetime.date, prefix: str = "") -> Q:
+    return Q(**{f"{prefix}retired_on__isnull": True}) | Q(**{f"{prefix}retired_on__gt": day})
+
+
+def exempt_on_q(day: datetime.date, kind: str, prefix: str = "") -> Q:
+    in_force = Exemption.objects.in_force_on(day).filter(member=OuterRef(f"{prefix}pk"), kind=kind)
+    return Q(Exists(in_force))
+
+
+def eligible_q(day: datetime.date, prefix: str = "") -> Q:
+    """Working members of a workplace cell, not exempt from introduction: those the regulation must introduce."""
+    return (
+        member_on_q(day, prefix)
+        & working_on_q(day, prefix)
+        & ~Q(
+            **{f"{prefix}home_organisation__kind__in": [Organisation.Kind.RESIDENTIAL_CELL, Organisation.Kind.OUTSIDE]}
+        )
+        & ~exempt_on_q(day, "introduction", prefix)
+    )
+
+
 class MemberQuerySet(models.QuerySet):
     def in_subtree(self, organisation: Organisation) -> "MemberQuerySet":
         return self.filter(home_organisation__path__startswith=organisation.path)
 
     def members_on(self, day: datetime.date) -> "MemberQuerySet":
-        """Admitted on or before ``day`` and not gone from the party on or before it."""
-        return self.filter(Q(admitted_on__lte=day), Q(left_on__isnull=True) | Q(left_on__gt=day))
+        return self.filter(member_on_q(day))
 
     def working_on(self, day: datetime.date) -> "MemberQuerySet":
-        return self.filter(Q(retired_on__isnull=True) | Q(retired_on__gt=day))
+        return self.filter(working_on_q(day))
 
     def exempt_on(self, day: datetime.date, kind: str) -> "MemberQuerySet":
-        return self.filter(Exists(Exemption.objects.in_force_on(day).filter(member=OuterRef("pk"), kind=kind)))
+        return self.filter(exempt_on_q(day, kind))
 
     def not_exempt_on(self, day: datetime.date, kind: str) -> "MemberQuerySet":
-        return self.exclude(Exists(Exemption.objects.in_force_on(day).filter(member=OuterRef("pk"), kind=kind)))
+        return self.exclude(exempt_on_q(day, kind))
 
     def eligible_on(self, day: datetime.date) -> "MemberQuerySet":
-        """Working members of a workplace cell, not exempt from introduction: those the regulation must introduce."""
-        return (
-            self.members_on(day)
-            .working_on(day)
-            .exclude(home_organisation__kind__in=[Organisation.Kind.RESIDENTIAL_CELL, Organisation.Kind.OUTSIDE])
-            .not_exempt_on(day, Exemption.Kind.INTRODUCTION)
-        )
+        return self.filter(eligible_q(day))
 
     def search(self, text: str) -> "MemberQuerySet":
         key = search_key(text)

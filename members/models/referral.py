@@ -15,26 +15,53 @@ from members.models.member import Member
 STALLED_AFTER_DAYS = 30
 
 
+# The definitions of a referral's state on a day, as conditions (the queryset methods and the reports use them).
+
+
+def active_q(day: datetime.date) -> Q:
+    """Introduced on or before ``day`` and not ended on or before it."""
+    return Q(introduced_on__lte=day) & (Q(ended_on__isnull=True) | Q(ended_on__gt=day))
+
+
+def received_q(day: datetime.date) -> Q:
+    return active_q(day) & Q(received_on__lte=day)
+
+
+def awaiting_reception_q(day: datetime.date) -> Q:
+    return active_q(day) & (Q(received_on__isnull=True) | Q(received_on__gt=day))
+
+
+def awaiting_placement_q(day: datetime.date) -> Q:
+    return received_q(day) & (Q(placed_on__isnull=True) | Q(placed_on__gt=day))
+
+
+def placed_q(day: datetime.date) -> Q:
+    return active_q(day) & Q(placed_on__lte=day)
+
+
+def stalled_q(day: datetime.date, days: int = STALLED_AFTER_DAYS) -> Q:
+    """Introduced more than ``days`` days before ``day`` and still not received."""
+    return awaiting_reception_q(day) & Q(introduced_on__lt=day - datetime.timedelta(days=days))
+
+
 class ReferralQuerySet(models.QuerySet):
     def active_on(self, day: datetime.date) -> "ReferralQuerySet":
-        """Introduced on or before ``day`` and not ended on or before it."""
-        return self.filter(Q(introduced_on__lte=day), Q(ended_on__isnull=True) | Q(ended_on__gt=day))
+        return self.filter(active_q(day))
 
     def received_as_of(self, day: datetime.date) -> "ReferralQuerySet":
-        return self.active_on(day).filter(received_on__lte=day)
+        return self.filter(received_q(day))
 
     def awaiting_reception_on(self, day: datetime.date) -> "ReferralQuerySet":
-        return self.active_on(day).filter(Q(received_on__isnull=True) | Q(received_on__gt=day))
+        return self.filter(awaiting_reception_q(day))
 
     def awaiting_placement_on(self, day: datetime.date) -> "ReferralQuerySet":
-        return self.received_as_of(day).filter(Q(placed_on__isnull=True) | Q(placed_on__gt=day))
+        return self.filter(awaiting_placement_q(day))
 
     def placed_as_of(self, day: datetime.date) -> "ReferralQuerySet":
-        return self.active_on(day).filter(placed_on__lte=day)
+        return self.filter(placed_q(day))
 
     def stalled_on(self, day: datetime.date, days: int = STALLED_AFTER_DAYS) -> "ReferralQuerySet":
-        """Introduced more than ``days`` days before ``day`` and still not received."""
-        return self.awaiting_reception_on(day).filter(introduced_on__lt=day - datetime.timedelta(days=days))
+        return self.filter(stalled_q(day, days))
 
 
 class Referral(models.Model):

@@ -27,5 +27,6 @@ urlpatterns = [
     path("accounts/", include(accounts_urlpatterns)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("reports/", include("reports.urls")),
     path("", include("members.urls")),
 ]

@@ -67,6 +67,8 @@ MATRIX: dict[str, tuple[str | None, frozenset[str]]] = {
     "members:comment-receive": ("sent_comment", CITY_AND_WORKPLACE),
     "members:comment-print": ("comment", EVERYONE),
     "members:cell-comments-print": ("cell_year", CITY_AND_WARDS | {"khupho1"}),
+    # the figures of an organisation the user's scope holds
+    "reports:figures-api": ("api", EVERYONE),
     # year-end ratings: the member's workplace
     "members:rating-list": ("year", EVERYONE),
     "members:rating-record": ("rating", CITY_AND_WORKPLACE),
@@ -97,8 +99,8 @@ WRITES = {
 def app_url_names() -> set[str]:
     names = set()
     for pattern in get_resolver().url_patterns:
-        if getattr(pattern, "namespace", None) == "members":
-            names.update(f"members:{p.name}" for p in pattern.url_patterns)
+        if getattr(pattern, "namespace", None) in ("members", "reports"):
+            names.update(f"{pattern.namespace}:{p.name}" for p in pattern.url_patterns)
     return names | {"home"}
 
 
@@ -189,6 +191,7 @@ def world(db):
     }
     for objects in (*inside.values(), *outside.values()):
         objects["cell_year"] = objects["cell"]
+        objects["api"] = objects["book"]
     return {"users": users, "inside": inside, "outside": outside}
 
 
@@ -207,6 +210,8 @@ def url_for(name: str, target: str | None, obj) -> str:
         return reverse(name, args=[YEAR])
     if target in ("comment_to_write", "rating"):
         return reverse(name, args=[YEAR, obj.pk])
+    if target == "api":
+        return f"{reverse(name)}?org={obj.code}&as_of=2024-06-30"
     if target == "cell_year":
         return reverse(name, args=[obj.pk, YEAR])
     if target == "book":

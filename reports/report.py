@@ -1,0 +1,78 @@
+"""All the figures of an organisation as of a day, in one object, and its JSON form (the keys are a contract: the
+``figures`` command, the API and users' scripts rely on them)."""
+
+import dataclasses
+import datetime
+from decimal import Decimal
+
+from branches.models import Organisation
+from reports import figures
+
+
+@dataclasses.dataclass(frozen=True)
+class Report:
+    organisation: Organisation
+    as_of: datetime.date
+    year: int
+    headline: figures.Headline
+    meetings: figures.MeetingFigures
+    comments: figures.CommentFigures
+    tracking_book: figures.TrackingBookActivity
+    by_grassroots_organisation: list[figures.GrassrootsRow]
+    by_sector: list[figures.SectorRow]
+    by_ward_and_cell: list[figures.ResidenceRow]
+    endings_by_reason: dict[str, int]
+
+
+def build_report(organisation: Organisation, as_of: datetime.date, *, year: int | None = None) -> Report:
+    """Every figure of the dashboard and the API; ``year`` is the comment round's (default: the year of ``as_of``)."""
+    year = year or as_of.year
+    return Report(
+        organisation=organisation,
+        as_of=as_of,
+        year=year,
+        headline=figures.headline(organisation, as_of),
+        meetings=figures.meetings(organisation, as_of),
+        comments=figures.comments(organisation, year, as_of),
+        tracking_book=figures.tracking_book_activity(organisation, year, as_of),
+        by_grassroots_organisation=figures.by_grassroots_organisation(organisation, as_of),
+        by_sector=figures.by_sector(organisation, as_of),
+        by_ward_and_cell=figures.by_ward_and_cell(organisation, as_of),
+        endings_by_reason=figures.endings_by_reason(organisation, as_of),
+    )
+
+
+def _plain(value):
+    """Numbers as JSON numbers (a rate 99.3, not "99.3"), dates as ISO strings."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if dataclasses.is_dataclass(value):
+        return {field.name: _plain(getattr(value, field.name)) for field in dataclasses.fields(value)}
+    return value
+
+
+def report_as_json(report: Report) -> dict:
+    """The JSON object: ``organisation`` and ``as_of``, the headline figures at the top level (``members``,
+    ``eligible``, ``introduced``, ``referral_rate``, ``received_from_outside``, ...), then the yearly and the
+    breakdown figures under their own keys."""
+    headline = _plain(report.headline)
+    meetings = _plain(report.meetings)
+    return {
+        "organisation": {"code": report.organisation.code, "name": report.organisation.name},
+        "as_of": report.as_of.isoformat(),
+        **headline,
+        "irregular_attendees": meetings.pop("irregular_attendees"),
+        "meetings": meetings,
+        "comments": _plain(report.comments),
+        "tracking_book": _plain(report.tracking_book),
+        "by_grassroots_organisation": _plain(report.by_grassroots_organisation),
+        "by_sector": _plain(report.by_sector),
+        "by_ward_and_cell": _plain(report.by_ward_and_cell),
+        "endings_by_reason": report.endings_by_reason,
+    }

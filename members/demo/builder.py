@@ -401,6 +401,7 @@ class DemoBuilder:
         self._retired_at_residence()
         self._admitted_after_seed_day()
         self._outside_members(latest)
+        self._every_committee_introduces_this_year()
         self._named_example()
 
     def _eligible_members(self, latest: Day) -> None:
@@ -566,6 +567,23 @@ class DemoBuilder:
                     ),
                 )
                 self._truncate(self.referrals[-1])
+
+    def _every_committee_introduces_this_year(self) -> None:
+        """Each workplace committee but the quiet ones has introduced someone this year, so that the dashboard's
+        "no tracking-book activity" names exactly the committees the story makes quiet."""
+        year_start = Day(self.today.year, 1, 1)
+        active = {r.issuing_organisation.pk for r in self.referrals if r.introduced_on >= year_start}
+        for workplace in [*self.workplaces, *self.armed_workplaces]:
+            issuer = workplace.issuer
+            if issuer.pk in active or issuer.kind == Kind.WARD or not self.records_this(issuer, self.today):
+                continue
+            index = self.new_member(home=workplace.cell, born=(1988, 2000), admitted_latest=self.today)
+            member = self.members[index]
+            member.admitted_on = self.day_between(year_start - datetime.timedelta(days=300), year_start)
+            member.official_on = None
+            introduced_on = self.day_between(year_start, self.today - datetime.timedelta(days=10))
+            self.introduce(index, issuer=issuer, ward=member._demo_ward, introduced_on=introduced_on)
+            active.add(issuer.pk)
 
     def _named_example(self) -> None:
         """The member the README's search example finds."""

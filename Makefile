@@ -40,6 +40,7 @@ format: $(VENV)/.dev
 # Speed and memory, measured outside the test suite (see bench/README.md).
 bench: $(VENV)/.dev
 	$(PY) bench/seed_demo.py
+	$(PY) bench/workbook.py
 
 # Refresh the Vietnamese catalogue after changing user-facing text, translate, then compile.
 messages: $(VENV)/.dev

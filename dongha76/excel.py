@@ -4,8 +4,11 @@ column widths that fit, and text that Excel never evaluates as a formula."""
 import datetime
 import io
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 
+from django.utils.functional import Promise
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
@@ -69,3 +72,85 @@ def new_workbook() -> Workbook:
     workbook = Workbook()
     workbook.remove(workbook.active)
     return workbook
+
+
+# -- write-only (streamed) workbooks: memory does not grow with the number of rows ---------------------------------
+
+
+def new_write_only_workbook() -> Workbook:
+    """A workbook whose rows go to disk as they are appended (openpyxl's write-only mode)."""
+    return Workbook(write_only=True)
+
+
+class StreamedSheet:
+    """A write-only sheet laid out like ``write_sheet``'s: ``heading`` on row 1, bold frozen headers on row 3, rows
+    from row 4. Column widths are given up front (write-only sheets cannot be measured after the rows are written);
+    ``number_formats`` maps a column index to the format of its numbers (e.g. ``"0.0%"`` for a share stored as 0.993).
+    Dates get dd/mm/yyyy; a text that begins like a formula stays text."""
+
+    FIRST_ROW = 4
+
+    def __init__(
+        self,
+        workbook: Workbook,
+        *,
+        title: str,
+        heading: str,
+        headers: Sequence[str],
+        widths: Sequence[float],
+        number_formats: dict[int, str] | None = None,
+    ):
+        self.sheet = workbook.create_sheet(title=title[:31])
+        self.number_formats = number_formats or {}
+        self.rows_written = 0
+        for i, width in enumerate(widths, start=1):
+            self.sheet.column_dimensions[get_column_letter(i)].width = min(MAX_WIDTH, width)
+        self.sheet.freeze_panes = f"A{self.FIRST_ROW}"
+        self.sheet.append([self.cell(heading, font=Font(bold=True, size=13))])
+        self.sheet.append([])
+        bold = Font(bold=True)
+        wrap = Alignment(wrap_text=True, vertical="top")
+        self.sheet.append([self.cell(header, font=bold, alignment=wrap) for header in headers])
+
+    @property
+    def next_row(self) -> int:
+        """The number of the row the next ``append`` writes."""
+        return self.FIRST_ROW + self.rows_written
+
+    def cell(self, value, *, number_format: str | None = None, font: Font | None = None, alignment=None):
+        cell = WriteOnlyCell(self.sheet, value=value)
+        if looks_like_formula(value):
+            keep_as_text(cell)
+        elif isinstance(value, datetime.date):
+            cell.number_format = DATE_FORMAT
+        elif number_format and isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+            cell.number_format = number_format
+        if font is not None:
+            cell.font = font
+        if alignment is not None:
+            cell.alignment = alignment
+        return cell
+
+    def append(self, values: Sequence, *, bold: bool = False) -> None:
+        """One row. Plain numbers and texts are written as they are (cheap); dates, formatted numbers, formula-like
+        texts and bold rows as styled cells."""
+        font = Font(bold=True) if bold else None
+        row = []
+        for i, value in enumerate(values, start=1):
+            if isinstance(value, Promise):  # a lazily translated label
+                value = str(value)
+            number_format = self.number_formats.get(i)
+            plain = value is None or (
+                not bold
+                and (
+                    (isinstance(value, str) and not looks_like_formula(value))
+                    or (isinstance(value, int | float) and not number_format)
+                )
+            )
+            row.append(value if plain else self.cell(value, number_format=number_format, font=font))
+        self.sheet.append(row)
+        self.rows_written += 1
+
+    def append_blank(self) -> None:
+        self.sheet.append([])
+        self.rows_written += 1

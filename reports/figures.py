@@ -14,12 +14,12 @@ import dataclasses
 import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 
 from branches.models import Organisation
 from branches.selectors import root_of
 from dongha76.db import subquery_count
-from members.models import Attendance, CommentRound, Meeting, Member, Referral, ResidenceComment, YearEndRating
+from members.models import CommentRound, Meeting, Member, Referral, ResidenceComment, YearEndRating
 from members.models.member import NOT_WORKPLACE_HOMES, eligible_q, exempt_on_q, member_on_q, working_on_q
 from members.models.referral import (
     active_q,
@@ -30,7 +30,7 @@ from members.models.referral import (
 )
 from members.periods import HalfYear
 from members.selectors.comments import due_condition
-from members.selectors.meetings import missed_periodic_meetings
+from members.selectors.meetings import irregular_in, with_attendance_figures
 
 Kind = Organisation.Kind
 
@@ -67,7 +67,7 @@ class Headline:
 
 
 def headline(organisation: Organisation, as_of: datetime.date) -> Headline:
-    """The seed article's table and the handovers between workplace and ward (three queries)."""
+    """The seed article's table and the handovers between workplace and ward (four queries)."""
     organisations = (
         Organisation.objects.subtree(organisation)
         .valid_on(as_of)
@@ -127,7 +127,7 @@ class HalfYearMeetings:
 class MeetingFigures:
     year: int
     half_years: list[HalfYearMeetings]
-    attendance_marked: int
+    attendance_expected: int  # members expected at the periodic meetings held (not exempt), summed over meetings
     attendance_present: int
     attendance_rate: Decimal | None
     irregular_attendees: int
@@ -153,29 +153,27 @@ def meetings(organisation: Organisation, as_of: datetime.date) -> MeetingFigures
         half_years.append(
             HalfYearMeetings(half_year=f"{half.year}-H{half.half}", cells_due=counts["due"], cells_held=counts["held"])
         )
-    attendance = Attendance.objects.filter(
-        _under("meeting__residential_cell", organisation),
-        meeting__kind=Meeting.Kind.PERIODIC,
-        meeting__year=year,
-        meeting__held_on__lte=as_of,
-    ).aggregate(marked=Count("pk"), present=Count("pk", filter=Q(status=Attendance.Status.PRESENT)))
+    # Attendance as the sheets count it: of the members expected at each periodic meeting, those present.
+    attendance = with_attendance_figures(
+        Meeting.objects.filter(
+            _under("residential_cell", organisation), kind=Meeting.Kind.PERIODIC, year=year, held_on__lte=as_of
+        )
+    ).aggregate(expected=Sum("expected_count"), present=Sum("present_count"))
+    expected, present = attendance["expected"] or 0, attendance["present"] or 0
     irregular = (
-        missed_periodic_meetings(year, as_of)
-        .filter(_under("meeting__residential_cell", organisation))
+        irregular_in(Referral.objects.filter(_under("residential_cell", organisation)), year, as_of)
         .values("member")
         .distinct()
         .count()
     )
     rate = None
-    if attendance["marked"]:
-        rate = (Decimal(100) * attendance["present"] / attendance["marked"]).quantize(
-            Decimal("0.1"), rounding=ROUND_HALF_UP
-        )
+    if expected:
+        rate = (Decimal(100) * present / expected).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
     return MeetingFigures(
         year=year,
         half_years=half_years,
-        attendance_marked=attendance["marked"],
-        attendance_present=attendance["present"],
+        attendance_expected=expected,
+        attendance_present=present,
         attendance_rate=rate,
         irregular_attendees=irregular,
     )
@@ -279,8 +277,10 @@ def tracking_book_activity(organisation: Organisation, year: int, as_of: datetim
         .exclude(Exists(introduced_in_year))
         .order_by("path")
     )
+    # Waiting on some day of the year: introduced by its end, not received before it began, not ended on or before
+    # its first day.
     waiting_in_year = Referral.objects.filter(receiving_ward=OuterRef("pk"), introduced_on__lte=last).filter(
-        Q(received_on__isnull=True) | Q(received_on__gte=first), Q(ended_on__isnull=True) | Q(ended_on__gte=first)
+        Q(received_on__isnull=True) | Q(received_on__gte=first), Q(ended_on__isnull=True) | Q(ended_on__gt=first)
     )
     received_in_year = Referral.objects.filter(
         receiving_ward=OuterRef("pk"), received_on__gte=first, received_on__lte=last

@@ -1,16 +1,26 @@
-"""The figures as JSON for the logged-in user's organisations (charts and users' scripts use it)."""
+"""The figures for the logged-in user's organisations: as JSON (users' scripts use it) and as the dashboard."""
 
+import dataclasses
 import datetime
+from urllib.parse import urlencode
 
+from django import forms
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponseBadRequest, JsonResponse
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from branches.access import access_for
+from branches.models import Organisation
 from branches.selectors import visible_organisations
+from members.forms.common import date_field
+from members.periods import HalfYear
+from members.selectors import comment_years
+from reports import charts, figures
 from reports.report import build_report, report_as_json
 
 
@@ -29,3 +39,311 @@ def figures_api(request: HttpRequest) -> JsonResponse:
         return HttpResponseBadRequest(_("as_of must be a date YYYY-MM-DD and year a number."))
     report = build_report(organisation, as_of, year=year)
     return JsonResponse(report_as_json(report), json_dumps_params={"ensure_ascii": False})
+
+
+# -- the dashboard -------------------------------------------------------------------------------------------------
+
+FIRST_DAY = datetime.date(1930, 1, 1)  # the party's founding year: no figure before it
+TREND_YEARS = 5
+Kind = Organisation.Kind
+WORKPLACE_SIDE_KINDS = (Kind.COMMITTEE, Kind.GRASSROOTS_CELL, Kind.OUTSIDE)
+
+
+class DashboardForm(forms.Form):
+    """The GET form of the dashboard: the as-of day (empty: today) and the year of the comment round (empty: the
+    year of the as-of day)."""
+
+    as_of = date_field(gettext_lazy("As of"), required=False, initial_today=False)
+    year = forms.TypedChoiceField(label=gettext_lazy("Comment round of"), coerce=int, required=False, empty_value=None)
+
+    def __init__(self, *args, today: datetime.date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+        self.fields["year"].choices = [("", _("The year of the as-of date"))] + [
+            (year, str(year)) for year in comment_years(today)
+        ]
+
+    def clean_as_of(self):
+        day = self.cleaned_data.get("as_of")
+        if day is not None and not FIRST_DAY <= day <= self.today:
+            raise forms.ValidationError(
+                _("Choose a day between %(first)s and today.") % {"first": FIRST_DAY.strftime("%d/%m/%Y")}
+            )
+        return day
+
+
+@dataclasses.dataclass(frozen=True)
+class Figure:
+    """A number on the dashboard: its label, its value, the list behind it (if any) and whether it calls for
+    attention."""
+
+    key: str
+    label: str
+    value: object
+    href: str = ""
+    attention: bool = False
+    suffix: str = ""
+
+
+def _link(name: str, *args, **params) -> str:
+    """The URL of a list with its filters (those whose value is None are left out)."""
+    query = urlencode({key: value for key, value in params.items() if value is not None})
+    return reverse(name, args=args) + (f"?{query}" if query else "")
+
+
+def _referral_side(kind: str, pk: int) -> dict[str, int]:
+    """The referral list's filter matching an organisation: the receiving ward for a ward, the introducing
+    organisation for a workplace; none for the root (the user's scope) or a cell."""
+    if kind == Kind.WARD:
+        return {"receiving_ward": pk}
+    if kind in WORKPLACE_SIDE_KINDS:
+        return {"issuing_organisation": pk}
+    return {}
+
+
+def _comment_side(kind: str, pk: int) -> dict[str, int]:
+    if kind == Kind.WARD:
+        return {"ward": pk}
+    if kind == Kind.RESIDENTIAL_CELL:
+        return {"cell": pk}
+    if kind in WORKPLACE_SIDE_KINDS:
+        return {"workplace": pk}
+    return {}
+
+
+def _cells_link(organisation: Organisation) -> str:
+    if organisation.kind == Kind.RESIDENTIAL_CELL:
+        return reverse("members:cell-detail", args=[organisation.pk])
+    return _link("members:cell-list", ward=organisation.pk if organisation.kind == Kind.WARD else None)
+
+
+def _members_of(organisation: Organisation) -> dict[str, int | None]:
+    return {"organisation": None if organisation.kind == Kind.ROOT else organisation.pk}
+
+
+def _headline_figures(report, organisation: Organisation) -> list[Figure]:
+    h = report.headline
+    referrals = _referral_side(organisation.kind, organisation.pk)
+    not_introduced = h.eligible - h.introduced
+    return [
+        Figure("members", _("Party members"), h.members, _link("members:member-list", **_members_of(organisation))),
+        Figure("grassroots_organisations", _("Grassroots organisations"), h.grassroots_organisations, "#grassroots"),
+        Figure("subordinate_cells", _("Cells under grassroots committees"), h.subordinate_cells),
+        Figure("residential_cells", _("of which residential cells"), h.residential_cells, _cells_link(organisation)),
+        Figure(
+            "eligible",
+            _("Working members to introduce"),
+            h.eligible,
+            _link("members:member-list", working="working", exemption="none", **_members_of(organisation)),
+        ),
+        Figure("introduced", _("Introduced to their residence"), h.introduced),
+        Figure("referral_rate", _("Referral rate"), h.referral_rate, suffix="%"),
+        Figure(
+            "not_introduced",
+            _("Eligible, not introduced"),
+            not_introduced,
+            _link("members:member-list", referral_state="not_introduced", **_members_of(organisation)),
+            attention=not_introduced > 0,
+        ),
+        Figure("received", _("Received by ward committees"), h.received),
+        Figure("received_from_outside", _("Received: members of outside organisations"), h.received_from_outside),
+        Figure(
+            "awaiting_reception",
+            _("Introduced, awaiting reception"),
+            h.awaiting_reception,
+            _link("members:referral-list", state="awaiting_reception", **referrals),
+        ),
+        Figure(
+            "awaiting_placement",
+            _("Received, awaiting placement"),
+            h.awaiting_placement,
+            _link("members:referral-list", state="awaiting_placement", **referrals),
+            attention=h.awaiting_placement > 0,
+        ),
+        Figure(
+            "stalled",
+            _("Stalled: not received after 30 days"),
+            h.stalled,
+            _link("members:referral-list", state="stalled", **referrals),
+            attention=h.stalled > 0,
+        ),
+    ]
+
+
+def _worst_first(row) -> tuple:
+    """The lowest rate first (nobody eligible: last), then the most stalled referrals, then by name."""
+    return (row.referral_rate is None, row.referral_rate or 0, -row.stalled, row.name)
+
+
+def _past_half_years(report) -> list[tuple[HalfYear, int, int]]:
+    """The half-years of the as-of year that had ended by the as-of day: (half-year, cells due, cells held)."""
+    result = []
+    for half in report.meetings.half_years:
+        year, number = half.half_year.split("-H")
+        period = HalfYear(int(year), int(number))
+        if period.last_day <= report.as_of:
+            result.append((period, half.cells_due, half.cells_held))
+    return result
+
+
+def _dashboard_page(request: HttpRequest, organisations, organisation: Organisation) -> HttpResponse:
+    today = timezone.localdate()
+    form = DashboardForm(request.GET or None, today=today)
+    as_of, year = today, None
+    if form.is_bound:
+        form.is_valid()  # a wrong field shows its error; the valid ones are used, the wrong as-of falls back to today
+        as_of = form.cleaned_data.get("as_of") or today
+        year = form.cleaned_data.get("year")
+    report = build_report(organisation, as_of, year=year)
+    params = {"as_of": as_of.strftime("%d/%m/%Y") if as_of != today else None, "year": year}
+    carried = urlencode({key: value for key, value in params.items() if value is not None})
+
+    # The pks and kinds of the grassroots organisations of the subtree (one query), for their links.
+    known = {
+        code: (pk, kind)
+        for code, pk, kind in organisations.filter(
+            path__startswith=organisation.path, kind__in=Organisation.GRASSROOTS_KINDS
+        ).values_list("code", "pk", "kind")
+    }
+    rows = []
+    for row in sorted(report.by_grassroots_organisation, key=_worst_first):
+        pk, kind = known.get(row.code, (None, row.kind))
+        rows.append(
+            {
+                "row": row,
+                "href": reverse("reports:dashboard-org", args=[row.code]) + (f"?{carried}" if carried else ""),
+                "members_href": _link("members:member-list", organisation=pk) if pk else "",
+                "not_introduced": row.eligible - row.introduced,
+                "not_introduced_href": _link("members:member-list", referral_state="not_introduced", organisation=pk)
+                if pk
+                else "",
+                "stalled_href": _link("members:referral-list", state="stalled", **_referral_side(kind, pk))
+                if pk
+                else "",
+            }
+        )
+
+    def books(refs):
+        return [
+            {
+                "name": ref.name,
+                "href": reverse("members:tracking-book", args=[known[ref.code][0], report.year])
+                if ref.code in known
+                else "",
+            }
+            for ref in refs
+        ]
+
+    past = _past_half_years(report)
+    referrals = _referral_side(organisation.kind, organisation.pk)
+    comments = _comment_side(organisation.kind, organisation.pk)
+    weak = {
+        "committees": books(report.tracking_book.committees_without_introductions),
+        "wards": books(report.tracking_book.wards_without_receptions),
+        "stalled_href": _link("members:referral-list", state="stalled", **referrals),
+        "awaiting_placement_href": _link("members:referral-list", state="awaiting_placement", **referrals),
+        "stuck": report.headline.stalled + report.headline.awaiting_placement,
+        "cells_href": _cells_link(organisation),
+        "missed_halves": [(str(period), due - held) for period, due, held in past],
+        "cells_not_met": sum(due - held for _period, due, held in past),
+        "late_href": _link("members:comment-list", report.year, state="late", **comments),
+        "missing_href": _link("members:comment-list", report.year, state="not_written", **comments),
+    }
+
+    # The trend: 31 December of the years before, and the as-of day itself (a fixed number of queries).
+    trend = [
+        charts.Point(str(y), figures.headline(organisation, datetime.date(y, 12, 31)).referral_rate)
+        for y in range(as_of.year - TREND_YEARS + 1, as_of.year)
+        if y >= FIRST_DAY.year
+    ] + [charts.Point(as_of.strftime("%d/%m/%Y"), report.headline.referral_rate)]
+
+    ancestor_pks = [int(step) for step in organisation.path.strip("/").split("/") if step][:-1]
+    ancestors = list(organisations.filter(pk__in=ancestor_pks).order_by("path")) if ancestor_pks else []
+    day = as_of.strftime("%d/%m/%Y")
+    context = {
+        "form": form,
+        "organisation": organisation,
+        "ancestors": ancestors,
+        "carried": carried,
+        "selected_year": str(year) if year else "",
+        "report": report,
+        "as_of": as_of,
+        "today": today,
+        "year": report.year,
+        "figures": _headline_figures(report, organisation),
+        "rows": rows,
+        "weak": weak,
+        "workbook_href": _link("reports:workbook", org=organisation.code, year=as_of.year, as_of=as_of.isoformat()),
+        "api_href": _link(
+            "reports:figures-api", org=organisation.code, as_of=as_of.isoformat(), year=year or report.year
+        ),
+        "rate_chart": charts.percent_bars(
+            [
+                charts.Bar(
+                    entry["row"].name,
+                    entry["row"].referral_rate,
+                    href=entry["href"],
+                    hint=_("%(name)s: %(introduced)s of %(eligible)s introduced")
+                    % {
+                        "name": entry["row"].name,
+                        "introduced": entry["row"].introduced,
+                        "eligible": entry["row"].eligible,
+                    },
+                )
+                for entry in rows
+            ],
+            title=_("Referral rate per grassroots organisation"),
+            desc=_("Introduced working members out of those to introduce, in percent, as of %(day)s, lowest first.")
+            % {"day": day},
+            empty=_("No grassroots organisation."),
+        ),
+        "meetings_chart": charts.paired_columns(
+            [
+                charts.Pair(str(HalfYear(*map(int, h.half_year.split("-H")))), h.cells_due, h.cells_held)
+                for h in report.meetings.half_years
+            ],
+            first_label=_("Cells that should meet"),
+            second_label=_("Cells that met"),
+            title=_("Periodic meetings of residential cells per half-year"),
+            desc=_(
+                "Residential cells that should have held their periodic meeting and those that held it, "
+                "%(year)s, as of %(day)s."
+            )
+            % {"year": report.meetings.year, "day": day},
+            empty=_("No residential cell."),
+        ),
+        "trend_chart": charts.percent_line(
+            trend,
+            title=_("Referral rate over the last years"),
+            desc=_("The referral rate on 31 December of each year, and on %(day)s for the last point.") % {"day": day},
+        ),
+    }
+    return render(request, "reports/dashboard.html", context)
+
+
+def _visible(request: HttpRequest):
+    return visible_organisations(access_for(request.user))
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """The dashboard of the user's first post's organisation (the root for city staff)."""
+    access = access_for(request.user)
+    organisations = visible_organisations(access)
+    if access.is_city():
+        organisation = organisations.filter(kind=Kind.ROOT).order_by("path").first()
+    else:
+        organisation = next(iter(access.organisations), None)
+    if organisation is None:
+        raise Http404
+    return _dashboard_page(request, organisations, organisation)
+
+
+@login_required
+@require_GET
+def dashboard_org(request: HttpRequest, code: str) -> HttpResponse:
+    """The same dashboard for another organisation of the user's scope (drill-down); 404 outside it."""
+    organisations = _visible(request)
+    organisation = get_object_or_404(organisations, code=code)
+    return _dashboard_page(request, organisations, organisation)

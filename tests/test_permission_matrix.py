@@ -69,6 +69,9 @@ MATRIX: dict[str, tuple[str | None, frozenset[str]]] = {
     "members:cell-comments-print": ("cell_year", CITY_AND_WARDS | {"khupho1"}),
     # the figures of an organisation the user's scope holds
     "reports:figures-api": ("api", EVERYONE),
+    "reports:dashboard": (None, EVERYONE),
+    "reports:dashboard-org": ("dashboard", EVERYONE),
+    "reports:workbook": ("api", EVERYONE),
     # year-end ratings: the member's workplace
     "members:rating-list": ("year", EVERYONE),
     "members:rating-record": ("rating", CITY_AND_WORKPLACE),
@@ -191,7 +194,7 @@ def world(db):
     }
     for objects in (*inside.values(), *outside.values()):
         objects["cell_year"] = objects["cell"]
-        objects["api"] = objects["book"]
+        objects["api"] = objects["dashboard"] = objects["book"]
     return {"users": users, "inside": inside, "outside": outside}
 
 
@@ -210,6 +213,8 @@ def url_for(name: str, target: str | None, obj) -> str:
         return reverse(name, args=[YEAR])
     if target in ("comment_to_write", "rating"):
         return reverse(name, args=[YEAR, obj.pk])
+    if target == "dashboard":
+        return reverse(name, args=[obj.code])
     if target == "api":
         return f"{reverse(name)}?org={obj.code}&as_of=2024-06-30"
     if target == "cell_year":

@@ -250,12 +250,12 @@ def missed_periodic_meetings(year: int, day: datetime.date) -> QuerySet[Attendan
     ).filter(~Exists(exempt))
 
 
-def irregular_attendees(user, year: int, day: datetime.date) -> QuerySet[Referral]:
-    """Irregular attendees as of ``day``, in the user's scope: the referrals placed on ``day`` whose member missed at
-    least one periodic meeting of ``year`` (up to ``day``) in the cell they are placed in, while placed there.
+def irregular_in(referrals: QuerySet[Referral], year: int, day: datetime.date) -> QuerySet[Referral]:
+    """The definition of an irregular attendee as of ``day``: of ``referrals``, those placed on ``day`` whose member
+    missed at least one periodic meeting of ``year`` (up to ``day``) in the cell they are placed in, while placed there.
 
-    Each with ``missed_meetings`` (how many), ``last_missed_on``, the member, the workplace (issuing organisation, to
-    be told) and the cell. A member counts once per referral: use ``.values("member").distinct()`` to count members.
+    Each with ``missed_meetings`` (how many) and ``last_missed_on``. A member counts once per referral: use
+    ``.values("member").distinct()`` to count members. The figures of the reports count this same set.
     """
     missed = missed_periodic_meetings(year, day).filter(
         member=OuterRef("member"),
@@ -263,14 +263,21 @@ def irregular_attendees(user, year: int, day: datetime.date) -> QuerySet[Referra
         meeting__held_on__gte=OuterRef("placed_on"),
     )
     return (
-        visible_referrals(user)
-        .placed_as_of(day)
+        referrals.placed_as_of(day)
         .filter(Exists(missed))
-        .select_related("member", "issuing_organisation", "residential_cell")
         .annotate(
             missed_meetings=subquery_count(missed),
             last_missed_on=Subquery(missed.order_by("-meeting__held_on").values("meeting__held_on")[:1]),
         )
+    )
+
+
+def irregular_attendees(user, year: int, day: datetime.date) -> QuerySet[Referral]:
+    """Irregular attendees (``irregular_in``) in the user's scope, with the member, the workplace (issuing
+    organisation, to be told) and the cell."""
+    return (
+        irregular_in(visible_referrals(user), year, day)
+        .select_related("member", "issuing_organisation", "residential_cell")
         .order_by("member__search_name", "member__card_number")
     )
 

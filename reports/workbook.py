@@ -1,0 +1,500 @@
+"""The yearly workbook of an organisation: the figures of ``reports.figures`` per grassroots organisation, and the
+referrals, meetings and comments of the year behind them, as an Excel file.
+
+Four sheets, each with a title row naming the organisation and the as-of day and bold frozen headers:
+``Tổng hợp`` (one row per grassroots organisation, a total row that is the figures of the whole organisation, and a
+native bar chart of the referral rate), ``Giới thiệu`` (every referral active at some time in the year), ``Sinh hoạt``
+(each residential cell by half-year) and ``Nhận xét`` (each comment of the year).
+
+The workbook is written in openpyxl's write-only mode and the referrals and comments are streamed from the database,
+so memory does not grow with the number of rows. Numbers are written as numbers (a rate of 99.3% is 0.993 with a %
+format), dates as Excel dates shown dd/mm/yyyy. What is shown is what was known on the as-of day: a date after it is
+left blank. The labels are fixed Vietnamese, like the sheet names: the workbook is a document for Vietnamese offices.
+"""
+
+import datetime
+from decimal import Decimal
+from typing import BinaryIO
+
+from django.db.models import Exists, OuterRef, Q, Subquery
+from django.utils import translation
+from openpyxl.chart import BarChart, Reference
+from openpyxl.chart.data_source import AxDataSource, StrRef
+
+from branches.models import Organisation
+from dongha76.excel import StreamedSheet, new_write_only_workbook
+from members.models import Meeting, Referral, ResidenceComment, YearEndRating
+from members.periods import HalfYear
+from members.selectors.meetings import with_attendance_figures
+from reports import figures
+from reports.report import Report, build_report
+
+SUMMARY, REFERRALS, MEETINGS, COMMENTS = "Tổng hợp", "Giới thiệu", "Sinh hoạt", "Nhận xét"
+SHEET_NAMES = (SUMMARY, REFERRALS, MEETINGS, COMMENTS)
+PERCENT = "0.0%"
+TOTAL_LABEL = "Tổng cộng"
+YES, NO = "Có", "Không"
+CHUNK = 2000
+FIRST_YEAR = 2000
+
+
+class BadRequest(ValueError):
+    """The year or the as-of day of a workbook request is not usable (the message is for the user)."""
+
+
+def default_as_of(year: int, today: datetime.date) -> datetime.date:
+    """31/12 of the year, or today in the current year."""
+    return today if year == today.year else datetime.date(year, 12, 31)
+
+
+def check_period(year: int, as_of: datetime.date, today: datetime.date) -> None:
+    if not FIRST_YEAR <= year <= today.year:
+        raise BadRequest(f"year must be between {FIRST_YEAR} and {today.year}")
+    if as_of.year != year:
+        raise BadRequest("as_of must be a day of the year")
+
+
+def parse_period(year: str | None, as_of: str | None, today: datetime.date) -> tuple[int, datetime.date]:
+    """The year and the as-of day of a request; raises ``BadRequest``."""
+    try:
+        year_number = int(year) if year else (datetime.date.fromisoformat(as_of).year if as_of else today.year)
+        day = datetime.date.fromisoformat(as_of) if as_of else default_as_of(year_number, today)
+    except ValueError as error:
+        raise BadRequest("year must be a number YYYY and as_of a date YYYY-MM-DD") from error
+    check_period(year_number, day, today)
+    return year_number, day
+
+
+def write_workbook(organisation: Organisation, year: int, as_of: datetime.date, target: str | BinaryIO) -> Report:
+    """Write the workbook of ``organisation``'s subtree for ``year`` as of ``as_of`` to ``target`` (a path or a
+    binary file); returns the report whose figures the total row holds."""
+    with translation.override("vi"):
+        workbook = new_write_only_workbook()
+        report = build_report(organisation, as_of, year=year)
+        heading = f"{organisation.name} — năm {year} — tính đến ngày {as_of:%d/%m/%Y}"
+        _summary_sheet(workbook, report, heading)
+        _referrals_sheet(workbook, organisation, year, as_of, heading)
+        _meetings_sheet(workbook, organisation, year, as_of, heading)
+        _comments_sheet(workbook, organisation, year, as_of, report.comments.deadline, heading)
+        workbook.save(target)
+    return report
+
+
+def _share(rate: Decimal | None) -> float | None:
+    """A rate in percent (99.3) as the share Excel formats with % (0.993)."""
+    return None if rate is None else float(rate / 100)
+
+
+def _known(day: datetime.date | None, as_of: datetime.date) -> datetime.date | None:
+    """A date as known on the as-of day: a later one is not known yet."""
+    return day if day is not None and day <= as_of else None
+
+
+def _under(field: str, organisation: Organisation) -> Q:
+    return Q(**{f"{field}__path__startswith": organisation.path})
+
+
+# -- Tổng hợp ------------------------------------------------------------------------------------------------------
+
+SUMMARY_COLUMNS = [
+    # header, width
+    ("Mã", 10),
+    ("Tổ chức cơ sở đảng", 42),
+    ("Đảng viên", 11),
+    ("Thuộc diện giới thiệu", 13),
+    ("Đã giới thiệu", 12),
+    ("Tỷ lệ giới thiệu", 12),
+    ("Đã tiếp nhận", 12),
+    ("Tiếp nhận từ ngoài Đảng bộ", 14),
+    ("Chờ tiếp nhận quá 30 ngày", 14),
+    ("Chi bộ đã sinh hoạt 6 tháng đầu năm", 16),
+    ("Chi bộ phải sinh hoạt 6 tháng đầu năm", 16),
+    ("Chi bộ đã sinh hoạt 6 tháng cuối năm", 16),
+    ("Chi bộ phải sinh hoạt 6 tháng cuối năm", 16),
+    ("Tỷ lệ dự sinh hoạt", 12),
+    ("Nhận xét phải có", 12),
+    ("Nhận xét đã nhận", 12),
+    ("Nhận xét gửi trễ hạn", 12),
+]
+RATE_COLUMN = 6
+SUMMARY_FORMATS = {RATE_COLUMN: PERCENT, 14: PERCENT}
+
+
+def _meeting_cells(meetings: figures.MeetingFigures) -> list:
+    halves = {half.half_year[-2:]: half for half in meetings.half_years}
+    values = []
+    for key in ("H1", "H2"):
+        half = halves.get(key)
+        values += [half.cells_held, half.cells_due] if half else [None, None]
+    return values
+
+
+def _no_meetings(as_of: datetime.date) -> figures.MeetingFigures:
+    """The meeting figures of a subtree without residential cells."""
+    return figures.MeetingFigures(
+        year=as_of.year,
+        half_years=[
+            figures.HalfYearMeetings(half_year=f"{half.year}-H{half.half}", cells_due=0, cells_held=0)
+            for half in _half_years(as_of.year, as_of)
+        ],
+        attendance_expected=0,
+        attendance_present=0,
+        attendance_rate=None,
+        irregular_attendees=0,
+    )
+
+
+def _summary_row(code, name, numbers, meetings: figures.MeetingFigures, comments: figures.CommentFigures) -> list:
+    return [
+        code,
+        name,
+        numbers.members,
+        numbers.eligible,
+        numbers.introduced,
+        _share(numbers.referral_rate),
+        numbers.received,
+        numbers.received_from_outside,
+        numbers.stalled,
+        *_meeting_cells(meetings),
+        _share(meetings.attendance_rate),
+        comments.due,
+        comments.received,
+        comments.late,
+    ]
+
+
+def _summary_sheet(workbook, report: Report, heading: str) -> None:
+    organisation, as_of, year = report.organisation, report.as_of, report.year
+    sheet = StreamedSheet(
+        workbook,
+        title=SUMMARY,
+        heading=f"Tổng hợp — {heading}",
+        headers=[header for header, _ in SUMMARY_COLUMNS],
+        widths=[width for _, width in SUMMARY_COLUMNS],
+        number_formats=SUMMARY_FORMATS,
+    )
+    rows = report.by_grassroots_organisation
+    # figures.meetings() and figures.comments() for each grassroots organisation: a fixed number of queries each.
+    # An organisation with no residential cell in its subtree (a workplace committee) has no meetings to count: its
+    # meeting figures are zero without asking the database.
+    cells_under = Organisation.objects.filter(
+        kind=Organisation.Kind.RESIDENTIAL_CELL, path__startswith=OuterRef("path")
+    )
+    organisations = {
+        o.code: o
+        for o in Organisation.objects.subtree(organisation)
+        .valid_on(as_of)
+        .filter(kind__in=Organisation.GRASSROOTS_KINDS)
+        .annotate(has_residential_cells=Exists(cells_under))
+        .only("pk", "code", "path", "kind")
+    }
+    for row in rows:
+        grassroots = organisations[row.code]
+        meetings = figures.meetings(grassroots, as_of) if grassroots.has_residential_cells else _no_meetings(as_of)
+        sheet.append(_summary_row(row.code, row.name, row, meetings, figures.comments(grassroots, year, as_of)))
+    first, last = StreamedSheet.FIRST_ROW, sheet.next_row - 1
+    sheet.append(
+        _summary_row(organisation.code, TOTAL_LABEL, report.headline, report.meetings, report.comments), bold=True
+    )
+    headline, meetings, comments = report.headline, report.meetings, report.comments
+    sheet.append_blank()
+    for label, value in [
+        ("Tổ chức cơ sở đảng", headline.grassroots_organisations),
+        ("Chi bộ trực thuộc", headline.subordinate_cells),
+        ("Trong đó chi bộ khu phố/thôn", headline.residential_cells),
+        ("Miễn giới thiệu", headline.exempt_from_introduction),
+        ("Chờ tiếp nhận", headline.awaiting_reception),
+        ("Đã tiếp nhận, chờ phân công về chi bộ", headline.awaiting_placement),
+        ("Đảng viên dự sinh hoạt không đều", meetings.irregular_attendees),
+        (f"Hạn gửi nhận xét năm {comments.year}", comments.deadline),
+        ("Nhận xét đã viết", comments.written),
+        ("Nhận xét đã gửi", comments.sent),
+        ("Nhận xét còn thiếu (quá hạn)", comments.missing),
+    ]:
+        sheet.append([None, label, value])
+    if last >= first:
+        _rate_chart(sheet, first, last)
+
+
+def _rate_chart(sheet: StreamedSheet, first: int, last: int) -> None:
+    """A native bar chart of the referral rate of each grassroots organisation, below the table."""
+    chart = BarChart()
+    chart.type = "bar"
+    chart.style = 10
+    chart.title = "Tỷ lệ giới thiệu theo tổ chức cơ sở đảng"
+    chart.legend = None
+    data = Reference(sheet.sheet, min_col=RATE_COLUMN, min_row=first - 1, max_row=last)
+    names = Reference(sheet.sheet, min_col=2, min_row=first, max_row=last)
+    chart.add_data(data, titles_from_data=True)
+    # The names are text: a string reference, so that Excel labels the bars with them (set_categories would make a
+    # number reference).
+    chart.series[0].cat = AxDataSource(strRef=StrRef(f=str(names)))
+    chart.y_axis.number_format = "0%"
+    chart.y_axis.scaling.min = 0
+    chart.y_axis.scaling.max = 1
+    chart.x_axis.scaling.orientation = "maxMin"  # the first organisation at the top, as in the table
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    chart.width = 24
+    chart.height = max(7.5, 0.55 * (last - first + 1) + 3)
+    sheet.sheet.add_chart(chart, f"B{sheet.next_row + 1}")
+
+
+# -- Giới thiệu ----------------------------------------------------------------------------------------------------
+
+REFERRAL_COLUMNS = [
+    ("Số thẻ đảng viên", 14),
+    ("Họ và tên", 28),
+    ("Nơi sinh hoạt", 34),
+    ("Tổ chức giới thiệu", 34),
+    ("Số giấy giới thiệu", 14),
+    ("Ngày giới thiệu", 12),
+    ("Đảng ủy phường/xã tiếp nhận", 26),
+    ("Ngày tiếp nhận", 12),
+    ("Chi bộ khu phố/thôn", 26),
+    ("Ngày phân công về chi bộ", 13),
+    ("Ngày báo cáo với chi ủy", 13),
+    ("Ngày kết thúc", 12),
+    ("Lý do kết thúc", 18),
+    ("Tình trạng", 26),
+]
+
+
+def referrals_of_year(organisation: Organisation, year: int, as_of: datetime.date):
+    """Referrals of the subtree (issued by it, addressed to it, or of its members) active on some day of the year up
+    to the as-of day: introduced on or before 31/12 (and the as-of day), not ended on or before 1/1 (a referral
+    counts on a day when it had not ended on or before it)."""
+    last = min(datetime.date(year, 12, 31), as_of)
+    return (
+        Referral.objects.filter(
+            _under("issuing_organisation", organisation)
+            | _under("receiving_ward", organisation)
+            | _under("member__home_organisation", organisation)
+        )
+        .filter(introduced_on__lte=last)
+        .filter(Q(ended_on__isnull=True) | Q(ended_on__gt=datetime.date(year, 1, 1)))
+    )
+
+
+def _referrals_sheet(workbook, organisation: Organisation, year: int, as_of: datetime.date, heading: str) -> None:
+    sheet = StreamedSheet(
+        workbook,
+        title=REFERRALS,
+        heading=f"Giới thiệu sinh hoạt nơi cư trú — {heading}",
+        headers=[header for header, _ in REFERRAL_COLUMNS],
+        widths=[width for _, width in REFERRAL_COLUMNS],
+    )
+    # The labels translated once, not once per row.
+    reasons = {value: str(label) for value, label in Referral.EndReason.choices}
+    states = {value: str(label) for value, label in Referral.State.choices}
+    rows = (
+        referrals_of_year(organisation, year, as_of)
+        .order_by("issuing_organisation__path", "member__search_name", "introduced_on", "pk")
+        .values_list(
+            "member__card_number",
+            "member__full_name",
+            "member__home_organisation__name",
+            "issuing_organisation__name",
+            "letter_number",
+            "introduced_on",
+            "receiving_ward__name",
+            "received_on",
+            "residential_cell__name",
+            "placed_on",
+            "reported_on",
+            "ended_on",
+            "end_reason",
+        )
+    )
+    for (
+        card,
+        name,
+        home,
+        issuer,
+        letter,
+        introduced,
+        ward,
+        received,
+        cell,
+        placed,
+        reported,
+        ended,
+        reason,
+    ) in rows.iterator(chunk_size=CHUNK):
+        received, placed = _known(received, as_of), _known(placed, as_of)
+        reported, ended = _known(reported, as_of), _known(ended, as_of)
+        sheet.append(
+            [
+                card,
+                name,
+                home,
+                issuer,
+                letter,
+                introduced,
+                ward,
+                received,
+                cell if placed else None,
+                placed,
+                reported,
+                ended,
+                reasons.get(reason) if ended else None,
+                states[_state(received, placed, reported, ended)],
+            ]
+        )
+
+
+def _state(received, placed, reported, ended) -> str:
+    """``Referral.state_on`` from the dates known on the as-of day."""
+    for day, state in [
+        (ended, Referral.State.ENDED),
+        (reported, Referral.State.REPORTED),
+        (placed, Referral.State.PLACED),
+        (received, Referral.State.RECEIVED),
+    ]:
+        if day is not None:
+            return state
+    return Referral.State.INTRODUCED
+
+
+# -- Sinh hoạt -----------------------------------------------------------------------------------------------------
+
+MEETING_COLUMNS = [
+    ("Đảng ủy phường/xã", 26),
+    ("Mã", 10),
+    ("Chi bộ khu phố/thôn", 30),
+    ("Kỳ sinh hoạt", 22),
+    ("Đã sinh hoạt định kỳ", 12),
+    ("Ngày sinh hoạt", 12),
+    ("Số buổi sinh hoạt định kỳ", 12),
+    ("Lượt phải dự", 11),
+    ("Lượt có mặt", 11),
+    ("Tỷ lệ dự sinh hoạt", 12),
+]
+
+
+def _half_years(year: int, as_of: datetime.date) -> list[HalfYear]:
+    """The half-years of the year up to the as-of day (those ``figures.meetings`` counts)."""
+    second = HalfYear(year, 2)
+    return [HalfYear(year, 1)] + ([second] if as_of >= second.first_day else [])
+
+
+def _meetings_sheet(workbook, organisation: Organisation, year: int, as_of: datetime.date, heading: str) -> None:
+    """Each residential cell that should have met in a half-year (existing at its end, or on the as-of day, as
+    ``figures.meetings`` counts them), whether it held a periodic meeting counting for the half-year, and the
+    attendance at those meetings as the attendance sheets count it (of the members expected, those present).
+
+    One query for the cells of each half-year and one for the periodic meetings of the year: both bounded by the
+    number of cells, not by the referrals."""
+    sheet = StreamedSheet(
+        workbook,
+        title=MEETINGS,
+        heading=f"Sinh hoạt của chi bộ khu phố/thôn — {heading}",
+        headers=[header for header, _ in MEETING_COLUMNS],
+        widths=[width for _, width in MEETING_COLUMNS],
+        number_formats={10: PERCENT},
+    )
+    held: dict[tuple[int, int], dict] = {}
+    periodic = with_attendance_figures(
+        Meeting.objects.filter(
+            _under("residential_cell", organisation), kind=Meeting.Kind.PERIODIC, year=year, held_on__lte=as_of
+        )
+    ).values_list("residential_cell_id", "half", "held_on", "expected_count", "present_count")
+    for cell_id, half, held_on, expected, present in periodic:
+        counts = held.setdefault((cell_id, half), {"first": held_on, "meetings": 0, "expected": 0, "present": 0})
+        counts["first"] = min(counts["first"], held_on)
+        counts["meetings"] += 1
+        counts["expected"] += expected
+        counts["present"] += present
+    rows = []
+    for half in _half_years(year, as_of):
+        cells = (
+            Organisation.objects.subtree(organisation)
+            .filter(kind=Organisation.Kind.RESIDENTIAL_CELL)
+            .valid_on(min(half.last_day, as_of))
+            .values_list("pk", "path", "parent__name", "code", "name")
+        )
+        label = str(half)
+        for pk, path, ward, code, name in cells:
+            counts = held.get((pk, half.half))
+            if counts is None:
+                values = [ward, code, name, label, NO, None, 0, 0, 0, None]
+            else:
+                expected, present = counts["expected"], counts["present"]
+                rate = present / expected if expected else None
+                values = [ward, code, name, label, YES, counts["first"], counts["meetings"], expected, present, rate]
+            rows.append((path, half.half, values))
+    # Bounded by the number of residential cells: sorted in memory, each cell with its half-years.
+    for _, _, values in sorted(rows, key=lambda row: row[:2]):
+        sheet.append(values)
+
+
+# -- Nhận xét ------------------------------------------------------------------------------------------------------
+
+COMMENT_COLUMNS = [
+    ("Số thẻ đảng viên", 14),
+    ("Họ và tên", 28),
+    ("Nơi sinh hoạt", 34),
+    ("Chi bộ khu phố/thôn", 26),
+    ("Đảng ủy phường/xã", 24),
+    ("Nhận xét", 40),
+    ("Ngày viết", 12),
+    ("Ngày gửi", 12),
+    ("Ngày nhận", 12),
+    ("Gửi trễ hạn", 10),
+    ("Xếp loại chất lượng", 24),
+]
+
+
+def _comments_sheet(
+    workbook, organisation: Organisation, year: int, as_of: datetime.date, deadline: datetime.date, heading: str
+) -> None:
+    """Each comment of the year written by the as-of day, on a member of the subtree or by one of its cells."""
+    sheet = StreamedSheet(
+        workbook,
+        title=COMMENTS,
+        heading=f"Nhận xét năm {year} (hạn gửi {deadline:%d/%m/%Y}) — {heading}",
+        headers=[header for header, _ in COMMENT_COLUMNS],
+        widths=[width for _, width in COMMENT_COLUMNS],
+    )
+    verdicts = {value: str(label) for value, label in ResidenceComment.Verdict.choices}
+    levels = {value: str(label) for value, label in YearEndRating.Level.choices}
+    level = YearEndRating.objects.filter(member=OuterRef("member"), year=year, decided_on__lte=as_of).values("level")
+    rows = (
+        ResidenceComment.objects.filter(
+            _under("residential_cell", organisation) | _under("member__home_organisation", organisation),
+            year=year,
+            written_on__lte=as_of,
+        )
+        .annotate(level=Subquery(level[:1]))
+        .order_by("residential_cell__path", "member__search_name", "pk")
+        .values_list(
+            "member__card_number",
+            "member__full_name",
+            "member__home_organisation__name",
+            "residential_cell__name",
+            "residential_cell__parent__name",
+            "verdict",
+            "written_on",
+            "sent_on",
+            "received_on",
+            "level",
+        )
+    )
+    for card, name, home, cell, ward, verdict, written, sent, received, rating in rows.iterator(chunk_size=CHUNK):
+        sent, received = _known(sent, as_of), _known(received, as_of)
+        late = YES if sent and sent > deadline else NO
+        sheet.append(
+            [
+                card,
+                name,
+                home,
+                cell,
+                ward,
+                verdicts.get(verdict, verdict),
+                written,
+                sent,
+                received,
+                late,
+                levels.get(rating) if rating else None,
+            ]
+        )

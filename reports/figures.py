@@ -14,7 +14,8 @@ import dataclasses
 import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Sum, Value
+from django.db.models.expressions import CombinedExpression
 
 from branches.models import Organisation
 from branches.selectors import root_of
@@ -314,6 +315,8 @@ class GrassrootsRow:
     received: int
     received_from_outside: int
     stalled: int
+    missed_half_years: int  # its residential cells × half-years of the year already over, without a periodic meeting
+    late_comments: int  # comments of the year on its cells' members, sent after the deadline
 
 
 def by_grassroots_organisation(organisation: Organisation, as_of: datetime.date) -> list[GrassrootsRow]:
@@ -326,11 +329,30 @@ def by_grassroots_organisation(organisation: Organisation, as_of: datetime.date)
         Q(receiving_ward__path__startswith=OuterRef("path"))
         | Q(issuing_organisation__path__startswith=OuterRef("path"))
     )
+    missed: Value | CombinedExpression = Value(0)
+    for half in (HalfYear(as_of.year, 1), HalfYear(as_of.year, 2)):
+        if half.last_day >= as_of:
+            continue  # not over yet
+        held = Meeting.objects.filter(
+            residential_cell=OuterRef("pk"), kind=Meeting.Kind.PERIODIC, year=half.year, half=half.half
+        ).filter(held_on__lte=as_of)
+        cells = (
+            Organisation.objects.valid_on(half.last_day)
+            .filter(kind=Kind.RESIDENTIAL_CELL, path__startswith=OuterRef("path"))
+            .exclude(Exists(held))
+        )
+        missed = missed + subquery_count(cells)
+    deadline = comment_deadline(organisation, as_of.year)
+    late = ResidenceComment.objects.filter(
+        residential_cell__path__startswith=OuterRef("path"), year=as_of.year, sent_on__gt=deadline, sent_on__lte=as_of
+    )
     rows = (
         Organisation.objects.subtree(organisation)
         .valid_on(as_of)
         .filter(kind__in=Organisation.GRASSROOTS_KINDS)
         .annotate(
+            n_missed=missed,
+            n_late=subquery_count(late),
             n_members=subquery_count(members),
             n_eligible=subquery_count(members.filter(eligible_q(as_of))),
             n_introduced=subquery_count(members.filter(eligible_q(as_of)).filter(introduced)),
@@ -353,6 +375,8 @@ def by_grassroots_organisation(organisation: Organisation, as_of: datetime.date)
             received=row.n_received,
             received_from_outside=row.n_received_from_outside,
             stalled=row.n_stalled,
+            missed_half_years=row.n_missed,
+            late_comments=row.n_late,
         )
         for row in rows
     ]

@@ -171,8 +171,16 @@ def _headline_figures(report, organisation: Organisation) -> list[Figure]:
 
 
 def _worst_first(row) -> tuple:
-    """The lowest rate first (nobody eligible: last), then the most stalled referrals, then by name."""
-    return (row.referral_rate is None, row.referral_rate or 0, -row.stalled, row.name)
+    """The lowest rate first (nobody eligible: last), then the most stalled referrals, the most missed meetings, the
+    most late comments, then by name."""
+    return (
+        row.referral_rate is None,
+        row.referral_rate or 0,
+        -row.stalled,
+        -row.missed_half_years,
+        -row.late_comments,
+        row.name,
+    )
 
 
 def _past_half_years(report) -> list[tuple[HalfYear, int, int]]:

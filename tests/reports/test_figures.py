@@ -935,3 +935,27 @@ def test_the_json_api_runs_the_same_number_of_queries_for_10_and_200_organisatio
     n_large, many = queries_of(lambda: get(large))
     assert few["members"] < many["members"]
     assert n_small == n_large
+
+
+def test_grassroots_rows_count_missed_half_years_and_late_comments(tree):
+    """The dashboard sorts worst first by rate, stalled, missed meetings and late comments: the last two per
+    grassroots organisation are its residential cells' half-years over without a periodic meeting, and its cells'
+    comments sent after the deadline."""
+    as_of = D(2018, 12, 30)  # the first half-year is over, the second is not
+    meeting(tree.ward1_cell1, D(2018, 5, 10))
+    member = make_member(tree.cell)
+    place(member, tree.ward2_cell1, placed_on=D(2017, 3, 1))
+    ResidenceComment.objects.create(
+        member=member,
+        year=2018,
+        residential_cell=tree.ward2_cell1,
+        verdict="good",
+        written_on=D(2018, 11, 20),
+        sent_on=D(2018, 12, 5),
+    )
+    rows = {row.code: row for row in figures.by_grassroots_organisation(tree.root, as_of)}
+    assert (rows[tree.ward1.code].missed_half_years, rows[tree.ward1.code].late_comments) == (1, 0)
+    assert (rows[tree.ward2.code].missed_half_years, rows[tree.ward2.code].late_comments) == (2, 1)
+    assert (rows[tree.committee.code].missed_half_years, rows[tree.committee.code].late_comments) == (0, 0)
+    in_the_first_half = {row.code: row for row in figures.by_grassroots_organisation(tree.root, D(2018, 6, 30))}
+    assert in_the_first_half[tree.ward2.code].missed_half_years == 0

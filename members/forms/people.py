@@ -20,8 +20,8 @@ def member_field(name: str, **kwargs) -> forms.Field:
     return field.formfield(**kwargs)
 
 
-class MemberForm(forms.Form):
-    """A member's record on the workplace side. ``home_choices`` are the cells the user may put the member in."""
+class MemberIdentityForm(forms.Form):
+    """The particulars of a member every member form asks for, with the model's labels and validators."""
 
     card_number = member_field("card_number")
     full_name = member_field("full_name")
@@ -30,6 +30,11 @@ class MemberForm(forms.Form):
     national_id = member_field("national_id")
     phone = member_field("phone")
     admitted_on = member_field("admitted_on")
+
+
+class MemberForm(MemberIdentityForm):
+    """A member's record on the workplace side. ``home_choices`` are the cells the user may put the member in."""
+
     official_on = member_field("official_on")
     home_organisation = forms.ModelChoiceField(queryset=None, label=_("Home cell"))
     residential_address = member_field("residential_address")
@@ -52,16 +57,9 @@ class MemberEditForm(MemberForm):
         return {name: getattr(member, name) for name in cls.base_fields}
 
 
-class OutsideMemberForm(forms.Form):
+class OutsideMemberForm(MemberIdentityForm):
     """A member of an outside organisation, registered by the ward with the introduction letter it received."""
 
-    card_number = member_field("card_number")
-    full_name = member_field("full_name")
-    date_of_birth = member_field("date_of_birth")
-    gender = member_field("gender")
-    national_id = member_field("national_id")
-    phone = member_field("phone")
-    admitted_on = member_field("admitted_on")
     residential_address = member_field("residential_address")
     outside_organisation = forms.ModelChoiceField(queryset=None, label=_("Outside organisation"))
     letter_number = forms.CharField(label=_("Letter number"), max_length=30)

@@ -143,8 +143,14 @@ class Organisation(models.Model):
 
     def clean(self) -> None:
         super().clean()
+        if self.valid_to and self.valid_from and self.valid_to <= self.valid_from:
+            raise ValidationError({"valid_to": _("The organisation must stop existing after the day it started.")})
+        self.check_parent(self.parent if self.parent_id else None)
+
+    def check_parent(self, parent: "Organisation | None") -> None:
+        """Whether ``parent`` may stand above this organisation (given apart, so that a parent not yet saved, as in an
+        imported workbook, can be checked before anything is written)."""
         allowed = self.ALLOWED_PARENT_KINDS.get(self.kind, ())
-        parent = self.parent if self.parent_id else None
         if not allowed:
             if parent is not None:
                 raise ValidationError({"parent": _("This kind of organisation has no parent organisation.")})
@@ -158,7 +164,7 @@ class Organisation(models.Model):
                     % {"kind": self.get_kind_display(), "parent_kind": parent.get_kind_display()}
                 }
             )
-        if self.pk and (parent.pk == self.pk or parent.path.startswith(self.path)):
+        if self.pk and parent.pk and (parent.pk == self.pk or parent.path.startswith(self.path)):
             raise ValidationError({"parent": _("An organisation cannot stand under itself or its own subtree.")})
         if self.pk and self.kind != self.Kind.ROOT:
             for child in self.children.all():

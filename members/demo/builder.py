@@ -367,7 +367,7 @@ class DemoBuilder:
             referral.ended_on, referral.end_reason = member.left_on, member.left_reason
             self._truncate(referral)
         elif roll < 0.135:
-            started_on = self.day_between(Day(2017, 1, 1), last)
+            started_on = self.day_between(max(Day(2017, 1, 1), member.admitted_on), last)
             ended_on = self.later(started_on, 200, 1100)
             ended_on = ended_on if ended_on < self.today else None
             self.exemptions.append(

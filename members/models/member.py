@@ -1,5 +1,6 @@
 import datetime
 
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
@@ -148,11 +149,28 @@ class Member(models.Model):
         return f"{self.full_name} ({self.card_number})"
 
     def save(self, *args, **kwargs) -> None:
-        self.search_name = search_key(self.full_name)
+        self.set_search_name()
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "full_name" in update_fields:
             kwargs["update_fields"] = {*update_fields, "search_name"}
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        """The rules of the check constraints, in Python, so that many rows can be validated without a query each
+        (the workbook import); the constraints stay as the database's last line of defence."""
+        super().clean()
+        errors = {}
+        if bool(self.left_on) != bool(self.left_reason):
+            errors["left_reason"] = _("Give both the date and the reason for leaving the party, or neither.")
+        if self.official_on and self.admitted_on and self.official_on < self.admitted_on:
+            errors["official_on"] = _("A member becomes official on or after the day of admission.")
+        if self.left_on and self.admitted_on and self.left_on < self.admitted_on:
+            errors["left_on"] = _("The day of leaving the party cannot be before the admission.")
+        if errors:
+            raise ValidationError(errors)
+
+    def set_search_name(self) -> None:
+        self.search_name = search_key(self.full_name)
 
     def is_member_on(self, day: datetime.date) -> bool:
         return self.admitted_on <= day and (self.left_on is None or self.left_on > day)

@@ -193,6 +193,7 @@ def test_the_data_is_consistent(demo):
     assert not overlapping.exists()
     # Referral steps follow the member's admission; a comment is about a member placed in that cell.
     assert not Referral.objects.filter(introduced_on__lt=F("member__admitted_on")).exists()
+    assert not Exemption.objects.filter(started_on__lt=F("member__admitted_on")).exists()
     assert not ResidenceComment.objects.exclude(
         Exists(Referral.objects.filter(member=OuterRef("member"), residential_cell=OuterRef("residential_cell")))
     ).exists()

@@ -1,0 +1,89 @@
+"""Importing the committees' workbook: all or nothing, with every problem at once.
+
+The sheets are taken in order (organisations, members, referrals) inside one transaction; each phase checks all its
+rows and writes those without a problem, so that the next phase is checked against the database as it would be. At
+the end, if anything was wrong, or for a preview (``dry_run``), the transaction is rolled back: a preview is the
+import itself, undone, so what it promises is what the import does.
+"""
+
+import dataclasses
+from typing import IO
+
+from django.db import DatabaseError, transaction
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from branches.access import Access
+from dongha76.services import User
+from workbooks.importing.context import ImportContext, ImportScope, SheetCounts
+from workbooks.importing.members import MemberPhase
+from workbooks.importing.organisations import OrganisationPhase
+from workbooks.importing.referrals import ReferralPhase
+from workbooks.layout import SHEETS
+from workbooks.reading import Problem, WorkbookRefused, read_workbook
+
+__all__ = ["ImportResult", "ImportScope", "WorkbookRefused", "import_workbook"]
+
+SHEET_ORDER = {sheet.title: index for index, sheet in enumerate(SHEETS)}
+
+
+@dataclasses.dataclass
+class ImportResult:
+    problems: list[Problem]
+    counts: dict[str, SheetCounts]
+    applied: bool
+    header_rows: dict[str, int]  # sheet title -> the row of its headers (0: not found)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def problems_as_dicts(self) -> list[dict]:
+        return [problem.as_dict() for problem in self.problems]
+
+    def counts_as_dict(self) -> dict:
+        return {key: counts.as_dict() for key, counts in self.counts.items()}
+
+
+def import_workbook(
+    upload: IO[bytes],
+    *,
+    by: User | None,
+    access: Access | None = None,
+    dry_run: bool = False,
+    file_name: str = "",
+    size: int | None = None,
+) -> ImportResult:
+    """Check the workbook and, when nothing is wrong and it is not a dry run, write it in one transaction.
+
+    ``access`` limits the import to the importer's part of the tree (None: everything, as for the command line).
+    Raises ``WorkbookRefused`` for a file that cannot be read at all; every other problem is in the result.
+    """
+    sheets, layout_problems = read_workbook(upload, size=size)
+    scope = ImportScope.of(access)
+    reason = (
+        gettext("Imported from the workbook %(name)s") % {"name": file_name}
+        if file_name
+        else gettext("Imported from a workbook")
+    )
+    context = ImportContext(by=by, scope=scope, reason=reason[:100])
+    context.problems.extend(layout_problems)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                organisations = OrganisationPhase(context, sheets.get("organisations"))
+                organisations.run()
+                members = MemberPhase(context, sheets.get("members"), organisations)
+                members.run()
+                ReferralPhase(context, sheets.get("referrals"), organisations, members).run()
+        except DatabaseError as exc:
+            # Our checks passed but the database refused (another user wrote the same rows at the same moment).
+            context.problems.append(
+                Problem("", None, "", _("The database refused the workbook: %(error)s") % {"error": str(exc)[:300]})
+            )
+        applied = not context.problems and not dry_run
+        if not applied:
+            transaction.set_rollback(True)
+    problems = sorted(context.problems, key=lambda p: (SHEET_ORDER.get(p.sheet, -1), p.row or 0))
+    header_rows = {data.sheet.title: data.header_row for data in sheets.values()}
+    return ImportResult(problems=problems, counts=context.counts, applied=applied, header_rows=header_rows)

@@ -1,0 +1,109 @@
+"""What every phase of an import shares: who imports (and where they may write), the problems found, the counts."""
+
+import dataclasses
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from branches.access import Access
+from branches.models import Organisation
+from dongha76.services import User
+from workbooks.layout import Sheet
+from workbooks.reading import CellError, Problem, Row, SheetData, cell_value
+
+Kind = Organisation.Kind
+
+
+@dataclasses.dataclass(frozen=True)
+class ImportScope:
+    """Where an importer may write: everything for city staff (and the command line), else the subtrees of their
+    posts at grassroots organisations (a committee, a grassroots cell, a ward)."""
+
+    everything: bool
+    paths: tuple[str, ...] = ()
+    ward_paths: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, access: Access | None) -> "ImportScope":
+        if access is None or access.is_city(write=True):
+            return cls(everything=True)
+        posts = [post.organisation for post in access.posts if post.can_write]
+        grassroots = [org for org in posts if org.kind in Organisation.GRASSROOTS_KINDS]
+        return cls(
+            everything=False,
+            paths=tuple(org.path for org in grassroots),
+            ward_paths=tuple(org.path for org in grassroots if org.kind == Kind.WARD),
+        )
+
+    @property
+    def may_import(self) -> bool:
+        return self.everything or bool(self.paths)
+
+    def covers(self, organisation: Organisation) -> bool:
+        return self.everything or any(organisation.path.startswith(path) for path in self.paths)
+
+    def covers_ward(self, organisation: Organisation) -> bool:
+        return self.everything or any(organisation.path.startswith(path) for path in self.ward_paths)
+
+    def covers_home(self, organisation: Organisation) -> bool:
+        """A member's home: in the subtrees, or an outside organisation for the city and wards (wards register the
+        members of outside organisations who live in them)."""
+        if organisation.kind == Kind.OUTSIDE:
+            return self.everything or bool(self.ward_paths)
+        return self.covers(organisation)
+
+
+@dataclasses.dataclass
+class SheetCounts:
+    create: int = 0
+    update: int = 0
+    unchanged: int = 0
+    rows: int = 0
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+class ImportContext:
+    """The importer, their scope, and the problems and counts gathered by the phases."""
+
+    def __init__(self, *, by: User | None, scope: ImportScope, reason: str):
+        self.by = by
+        self.scope = scope
+        self.reason = reason
+        self.problems: list[Problem] = []
+        self.counts: dict[str, SheetCounts] = {}
+        self.failed_rows: dict[str, set[int]] = {}
+
+    def problem(self, sheet: Sheet, row: Row | None, column: str, message) -> None:
+        self.problems.append(Problem(sheet.title, row.number if row else None, column, message))
+        if row is not None:
+            self.failed_rows.setdefault(sheet.key, set()).add(row.number)
+
+    def header(self, sheet: Sheet, key: str) -> str:
+        return sheet.column(key).header
+
+    def values(self, data: SheetData, row: Row) -> dict | None:
+        """The row's cells as values, or None after recording the problem of each cell that is not valid."""
+        values, ok = {}, True
+        for key, raw in row.cells.items():
+            column = data.sheet.column(key)
+            try:
+                values[key] = cell_value(column, raw)
+            except CellError as exc:
+                self.problem(data.sheet, row, column.header, exc.message)
+                ok = False
+        return values if ok else None
+
+    def validation_problems(self, sheet: Sheet, row: Row, exc: ValidationError, columns: dict[str, str]) -> None:
+        """A service's or a model's field-keyed errors, each on the column that holds the field."""
+        for field, errors in exc.update_error_dict({}).items():
+            header = columns.get(field) or (sheet.columns[0].header if field == NON_FIELD_ERRORS else field)
+            for error in errors:
+                for message in error.messages if hasattr(error, "messages") else [str(error)]:
+                    self.problem(sheet, row, header, message)
+
+    def duplicate(self, sheet: Sheet, row: Row, column: str, first: int) -> None:
+        self.problem(
+            sheet, row, column, _("The same value already appears on row %(row)s of this sheet.") % {"row": first}
+        )

@@ -1,0 +1,344 @@
+"""Sheet "Đảng viên": members created and updated by card number, with their working status and exemption.
+
+Thousands of rows: each is validated with the model's own rules (field validators and ``clean()``) and the service's
+(``members.services.check_member``) without a query of its own, against members and exemptions read once in bulk;
+the rows are then written in bulk with their history. The database's constraints stay the last line of defence.
+"""
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from dongha76.services import Errors, day_text
+from members.models import Exemption, Member
+from members.services import check_member
+from workbooks.importing.context import ImportContext, SheetCounts
+from workbooks.importing.organisations import OrganisationPhase
+from workbooks.layout import MEMBERS
+from workbooks.reading import Row, SheetData, as_text
+
+SHEET = MEMBERS
+COLUMNS = {column.key: column.header for column in SHEET.columns}
+# Fields a row sets when its column is present (the required ones always are).
+PLAIN_FIELDS = (
+    "full_name",
+    "date_of_birth",
+    "gender",
+    "admitted_on",
+    "national_id",
+    "phone",
+    "residential_address",
+    "official_on",
+    "left_on",
+    "left_reason",
+)
+TEXT_FIELDS = {"national_id", "phone", "residential_address", "left_reason"}
+BATCH = 1000
+
+
+class MemberPhase:
+    def __init__(self, context: ImportContext, data: SheetData | None, organisations: OrganisationPhase):
+        self.context = context
+        self.data = data
+        self.organisations = organisations
+        self.by_card: dict[str, Member | None] = {}
+        self.exemptions: dict[int, list[Exemption]] = {}  # member pk -> periods, latest first (after this phase)
+        self.failed_cards: set[str] = set()
+        self.today = timezone.localdate()
+
+    # -- reading what is there -------------------------------------------------------------------------------------
+
+    def load(self, cards) -> None:
+        """Read the members with these card numbers, and their exemptions, in a few queries."""
+        missing = [card for card in set(cards) if card and card not in self.by_card]
+        found = []
+        for start in range(0, len(missing), 2000):
+            chunk = missing[start : start + 2000]
+            found.extend(Member.objects.filter(card_number__in=chunk).select_related("home_organisation"))
+            for card in chunk:
+                self.by_card.setdefault(card, None)
+        for member in found:
+            self.by_card[member.card_number] = member
+        pks = [member.pk for member in found]
+        for start in range(0, len(pks), 2000):
+            for exemption in Exemption.objects.filter(member__in=pks[start : start + 2000]).order_by("-started_on"):
+                self.exemptions.setdefault(exemption.member_id, []).append(exemption)
+
+    def member(self, card: str) -> Member | None:
+        if card not in self.by_card:
+            self.load([card])
+        return self.by_card[card]
+
+    # -- the sheet -------------------------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        counts = self.context.counts.setdefault(SHEET.key, SheetCounts())
+        if self.data is None:
+            return
+        rows: dict[str, tuple[Row, dict]] = {}
+        seen: dict[str, int] = {}  # card number -> first row, for rows with or without a problem
+        national_ids: dict[str, int] = {}
+        for row in self.data.rows:
+            counts.rows += 1
+            values = self.context.values(self.data, row)
+            card = values["card_number"] if values else as_text(row.cells.get("card_number"))
+            if card and card in seen:
+                self.context.duplicate(SHEET, row, COLUMNS["card_number"], seen[card])
+                self.failed_cards.add(card)
+                rows.pop(card, None)
+                continue
+            seen[card] = row.number
+            if values is None:
+                self.failed_cards.add(card)
+                continue
+            if not card:
+                self.context.problem(SHEET, row, COLUMNS["card_number"], _("This field is required."))
+                continue
+            national_id = values.get("national_id")
+            if national_id and national_id in national_ids:
+                self.context.duplicate(SHEET, row, COLUMNS["national_id"], national_ids[national_id])
+                self.failed_cards.add(card)
+                continue
+            if national_id:
+                national_ids[national_id] = row.number
+            rows[card] = (row, values)
+        self.load(rows)
+        self.organisations.preload(values["home_organisation"] for _row, values in rows.values())
+        taken_ids = self._national_ids_taken(national_ids, set(rows))
+        created: list[Member] = []
+        updated: list[Member] = []
+        new_exemptions: list[Exemption] = []
+        changed_exemptions: list[Exemption] = []
+        for card, (row, values) in rows.items():
+            if card in self.failed_cards:
+                continue
+            outcome = self._row(row, values, taken_ids, new_exemptions, changed_exemptions)
+            if outcome is None:
+                self.failed_cards.add(card)
+                continue
+            member, changed = outcome
+            if member.pk is None:
+                created.append(member)
+                counts.create += 1
+            elif changed:
+                updated.append(member)
+                counts.update += 1
+            else:
+                counts.unchanged += 1
+            self.by_card[card] = member
+        self._write(created, updated, new_exemptions, changed_exemptions)
+
+    def _national_ids_taken(self, national_ids: dict[str, int], cards: set[str]) -> dict[str, str]:
+        """National IDs of the file already held by members not in the file, or by another card in it."""
+        taken = {}
+        ids = list(national_ids)
+        for start in range(0, len(ids), 2000):
+            for card, national_id in Member.objects.filter(national_id__in=ids[start : start + 2000]).values_list(
+                "card_number", "national_id"
+            ):
+                taken[national_id] = card
+        return taken
+
+    def _row(self, row, values, taken_ids, new_exemptions, changed_exemptions) -> tuple[Member, bool] | None:
+        context = self.context
+        card = values["card_number"]
+        existing = self.by_card.get(card)
+        home_code = values["home_organisation"]
+        if not home_code:
+            context.problem(SHEET, row, COLUMNS["home_organisation"], _("This field is required."))
+            return None
+        if home_code in self.organisations.failed_codes:
+            return None
+        home = self.organisations.organisation(home_code)
+        if home is None:
+            context.problem(
+                SHEET,
+                row,
+                COLUMNS["home_organisation"],
+                _("No organisation has the code “%(code)s”, in this workbook or in the database.")
+                % {"code": home_code},
+            )
+            return None
+        scope = context.scope
+        if not scope.covers_home(home) or (existing is not None and not scope.covers_home(existing.home_organisation)):
+            context.problem(
+                SHEET,
+                row,
+                COLUMNS["home_organisation"],
+                _("This member's cell is outside the part of the tree you manage."),
+            )
+            return None
+        member = Member() if existing is None else _copy(existing)
+        member.card_number = card
+        for field in PLAIN_FIELDS:
+            if field in values:
+                value = values[field]
+                setattr(member, field, value if value is not None or field not in TEXT_FIELDS else "")
+        member.home_organisation = home
+        errors = Errors()
+        self._working(member, values, existing, errors)
+        check_member(errors, member)
+        national_id = values.get("national_id")
+        if national_id and taken_ids.get(national_id, card) != card:
+            errors.add("national_id", _("Another member already has this national ID."), code="national_id_taken")
+        member.set_search_name()
+        problems = {field: [error] for field, error in errors.items()}
+        try:
+            member.full_clean(
+                exclude=["home_organisation", *problems], validate_unique=False, validate_constraints=False
+            )
+        except ValidationError as exc:
+            for field, field_errors in exc.update_error_dict({}).items():
+                problems.setdefault(field, field_errors)
+        if problems:
+            columns = {
+                **COLUMNS,
+                "retired_on": COLUMNS["retired_on"] if self.data.has("retired_on") else "Đang công tác",
+            }
+            context.validation_problems(SHEET, row, ValidationError(problems), columns)
+            return None
+        if not self._exemption(row, values, member, existing, new_exemptions, changed_exemptions):
+            return None
+        changed = existing is None or _differs(existing, member)
+        return member, changed
+
+    def _working(self, member: Member, values: dict, existing: Member | None, errors: Errors) -> None:
+        """Working: no retirement date. Not working: retired on the day given, or the day already recorded, or else
+        since admission (so that figures of past days count the member as retired, not as working)."""
+        retired_on = values.get("retired_on")
+        if values["working"]:
+            if retired_on:
+                errors.add(
+                    "retired_on",
+                    _("A member marked as working has no retirement date; clear one or the other."),
+                    code="working_and_retired",
+                )
+            member.retired_on = None
+        else:
+            member.retired_on = retired_on or (existing.retired_on if existing else None) or member.admitted_on
+
+    def _exemption(self, row, values, member, existing, new_exemptions, changed_exemptions) -> bool:
+        """The row's exemption is the member's latest period: the same one (kind and start) is updated, a later one
+        is added (ending the one in force), and none lifts the one in force today."""
+        context = self.context
+        introduction, activities = values["exempt_introduction"], values["exempt_activities"]
+        periods = self.exemptions.get(existing.pk, []) if existing else []
+        latest = periods[0] if periods else None
+        if introduction and activities:
+            context.problem(
+                SHEET,
+                row,
+                COLUMNS["exempt_activities"],
+                _("A member is exempt either from introduction or from residence activities, not from both."),
+            )
+            return False
+        kind = Exemption.Kind.INTRODUCTION if introduction else Exemption.Kind.ACTIVITIES if activities else None
+        if kind is None:
+            if latest is not None and latest.ended_on is None:
+                if latest.started_on >= self.today:
+                    context.problem(
+                        SHEET,
+                        row,
+                        COLUMNS["exempt_introduction"],
+                        _("The exemption in force began today; it cannot be lifted on the same day."),
+                    )
+                    return False
+                latest.ended_on = self.today
+                changed_exemptions.append(latest)
+            return True
+        same = latest if latest is not None and latest.kind == kind else None
+        started_on = values.get("exempt_from") or (same.started_on if same else None) or member.admitted_on
+        same = same if same is not None and same.started_on == started_on else None
+        ended_on = values.get("exempt_until", same.ended_on if same else None)
+        reason = values.get("exempt_reason") or (same.reason if same else "") or str(_("Recorded from a workbook"))
+        column_from = COLUMNS["exempt_from"] if self.data.has("exempt_from") else COLUMNS[kind_column(kind)]
+        problem = None
+        if started_on < member.admitted_on:
+            problem = (
+                column_from,
+                _("The exemption cannot begin before the admission (%(date)s).")
+                % {"date": day_text(member.admitted_on)},
+            )
+        elif started_on > self.today or (ended_on and ended_on > self.today):
+            problem = (
+                column_from,
+                _("This date is in the future (today is %(today)s).") % {"today": day_text(self.today)},
+            )
+        elif ended_on is not None and ended_on <= started_on:
+            problem = (COLUMNS["exempt_until"], _("An exemption is lifted after the day it started."))
+        elif same is None and latest is not None and started_on <= latest.started_on:
+            problem = (
+                column_from,
+                _("The exemption must begin after the member's latest one (since %(date)s).")
+                % {"date": day_text(latest.started_on)},
+            )
+        if problem:
+            context.problem(SHEET, row, *problem)
+            return False
+        if same is not None:
+            if (same.ended_on, same.reason) != (ended_on, reason):
+                same.ended_on, same.reason = ended_on, reason
+                changed_exemptions.append(same)
+            return True
+        if latest is not None and latest.ended_on is None:
+            latest.ended_on = started_on
+            changed_exemptions.append(latest)
+        exemption = Exemption(
+            member=member, kind=kind, reason=reason, started_on=started_on, ended_on=ended_on, recorded_by=context.by
+        )
+        new_exemptions.append(exemption)
+        if member.pk:
+            self.exemptions.setdefault(member.pk, []).insert(0, exemption)
+        else:
+            member._imported_exemption = exemption
+        return True
+
+    def _write(self, created, updated, new_exemptions, changed_exemptions) -> None:
+        # Written even when another row has a problem (the whole import is then rolled back), so that the next sheet
+        # is checked against the database as it would be.
+        now = timezone.now()
+        options = {"default_user": self.context.by, "default_change_reason": self.context.reason}
+        if created:
+            bulk_create_with_history(created, Member, batch_size=BATCH, **options)
+            for member in created:
+                exemption = getattr(member, "_imported_exemption", None)
+                self.exemptions[member.pk] = [exemption] if exemption else []
+        if updated:
+            for member in updated:
+                member.updated_at = now
+            fields = ["card_number", "search_name", "home_organisation", "retired_on", "updated_at", *PLAIN_FIELDS]
+            bulk_update_with_history(updated, Member, fields, batch_size=BATCH, **options)
+        if changed_exemptions:
+            bulk_update_with_history(changed_exemptions, Exemption, ["ended_on", "reason"], batch_size=BATCH, **options)
+        if new_exemptions:
+            for exemption in new_exemptions:
+                exemption.member = exemption.member  # the member's primary key, now that it has one
+            bulk_create_with_history(new_exemptions, Exemption, batch_size=BATCH, **options)
+
+
+def kind_column(kind: str) -> str:
+    return "exempt_introduction" if kind == Exemption.Kind.INTRODUCTION else "exempt_activities"
+
+
+def _copy(member: Member) -> Member:
+    copy = Member.objects.model(
+        **{field.attname: getattr(member, field.attname) for field in Member._meta.concrete_fields}
+    )
+    copy._state.adding = False
+    copy._state.db = member._state.db
+    return copy
+
+
+def _differs(before: Member, after: Member) -> bool:
+    fields = ("home_organisation_id", "retired_on", *PLAIN_FIELDS)
+    return any(getattr(before, field) != getattr(after, field) for field in fields)
+
+
+def exemptions_in_force(periods: list[Exemption], day: datetime.date, kind: str) -> Exemption | None:
+    for period in periods:
+        if period.kind == kind and period.started_on <= day and (period.ended_on is None or period.ended_on > day):
+            return period
+    return None

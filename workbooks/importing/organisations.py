@@ -1,0 +1,181 @@
+"""Sheet "Tổ chức": organisations created and updated through the tree's own services, parents before children."""
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from branches.models import Organisation
+from branches.services import organisation_create, organisation_update
+from workbooks.importing.context import ImportContext, SheetCounts
+from workbooks.layout import ORGANISATIONS
+from workbooks.reading import Row, SheetData, as_text
+
+SHEET = ORGANISATIONS
+FIELDS = ("name", "kind", "parent", "sector", "valid_from", "valid_to", "address")
+COLUMNS = {column.key: column.header for column in SHEET.columns}
+
+
+class OrganisationPhase:
+    def __init__(self, context: ImportContext, data: SheetData | None):
+        self.context = context
+        self.data = data
+        self.by_code: dict[str, Organisation] = {}  # every organisation the later sheets may name, by code
+        self.failed_codes: set[str] = set()  # codes of rows with a problem: later sheets say nothing more of them
+
+    def organisation(self, code: str) -> Organisation | None:
+        """An organisation by code: written by this import, or already in the database."""
+        if code not in self.by_code:
+            self.by_code[code] = Organisation.objects.filter(code=code).first()
+        return self.by_code[code]
+
+    def preload(self, codes) -> None:
+        missing = [code for code in set(codes) if code and code not in self.by_code]
+        for start in range(0, len(missing), 2000):
+            for organisation in Organisation.objects.filter(code__in=missing[start : start + 2000]):
+                self.by_code[organisation.code] = organisation
+
+    def run(self) -> None:
+        counts = self.context.counts.setdefault(SHEET.key, SheetCounts())
+        if self.data is None:
+            return
+        rows: dict[str, tuple[Row, dict]] = {}
+        seen: dict[str, int] = {}  # code -> first row, for rows with or without a problem
+        for row in self.data.rows:
+            counts.rows += 1
+            values = self.context.values(self.data, row)
+            code = values["code"] if values else as_text(row.cells.get("code"))
+            if code and code in seen:
+                self.context.duplicate(SHEET, row, COLUMNS["code"], seen[code])
+                self.failed_codes.add(code)
+                rows.pop(code, None)
+                continue
+            seen[code] = row.number
+            if values is None:
+                self.failed_codes.add(code)
+            elif not code:
+                self.context.problem(SHEET, row, COLUMNS["code"], _("This field is required."))
+            else:
+                rows[code] = (row, values)
+        self.preload([*rows, *(values.get("parent") for _row, values in rows.values())])
+        for code in self._parents_first(rows):
+            row, values = rows[code]
+            if code in self.failed_codes:
+                continue
+            outcome = self._write(row, values)
+            if outcome is None:
+                self.failed_codes.add(code)
+            else:
+                setattr(counts, outcome, getattr(counts, outcome) + 1)
+
+    def _parents_first(self, rows: dict[str, tuple[Row, dict]]) -> list[str]:
+        """The codes in an order where a parent given in the sheet comes before its children; the rows of a cycle
+        are reported and left out."""
+        order, state = [], {}  # state: 1 visiting, 2 done
+        for start in rows:
+            path = []
+            code = start
+            while code in rows and state.get(code) != 2:
+                if state.get(code) == 1:
+                    cycle = path[path.index(code) :]
+                    for member in cycle:
+                        row = rows[member][0]
+                        self.context.problem(
+                            SHEET,
+                            row,
+                            COLUMNS["parent"],
+                            _("These organisations stand under each other in a circle: %(codes)s.")
+                            % {"codes": " → ".join([*cycle, code])},
+                        )
+                        self.failed_codes.add(member)
+                        state[member] = 2
+                    break
+                state[code] = 1
+                path.append(code)
+                code = rows[code][1].get("parent") if self.data.has("parent") else None
+            for member in reversed(path):
+                if state.get(member) != 2:
+                    state[member] = 2
+                    order.append(member)
+        return order
+
+    def _write(self, row: Row, values: dict) -> str | None:
+        code = values["code"]
+        existing = self.organisation(code)
+        fields = {key: values[key] for key in FIELDS if key in values}
+        if not fields.get("name"):
+            self.context.problem(SHEET, row, COLUMNS["name"], _("This field is required."))
+            return None
+        if not fields.get("kind"):
+            self.context.problem(SHEET, row, COLUMNS["kind"], _("This field is required."))
+            return None
+        if "parent" in fields:
+            parent_code = fields["parent"]
+            if not parent_code:
+                fields["parent"] = None
+            elif parent_code in self.failed_codes:
+                return None  # the parent's own row says what is wrong
+            else:
+                parent = self.organisation(parent_code)
+                if parent is None:
+                    self.context.problem(
+                        SHEET,
+                        row,
+                        COLUMNS["parent"],
+                        _("No organisation has the code “%(code)s”, in this workbook or in the database.")
+                        % {"code": parent_code},
+                    )
+                    return None
+                fields["parent"] = parent
+        if existing is None:
+            if not self._in_scope(row, existing, fields):
+                return None
+            if fields.get("valid_from") is None:
+                fields.pop("valid_from", None)
+            if fields.get("sector") == "":
+                fields.pop("sector")
+            for optional_text in ("address",):
+                fields[optional_text] = fields.get(optional_text) or ""
+            try:
+                self.by_code[code] = organisation_create(code=code, by=self.context.by, **fields)
+            except ValidationError as exc:
+                self.context.validation_problems(SHEET, row, exc, COLUMNS)
+                return None
+            return "create"
+        if fields.get("valid_from") is None:
+            fields.pop("valid_from", None)  # blank: as it is
+        if fields.get("sector") == "":
+            fields.pop("sector")
+        changed = {
+            key: value
+            for key, value in fields.items()
+            if (value.pk if isinstance(value, Organisation) else value)
+            != (getattr(existing, f"{key}_id") if key == "parent" else getattr(existing, key))
+        }
+        if not changed:
+            return "unchanged"  # nothing is written, so the scope does not matter
+        if not self._in_scope(row, existing, fields):
+            return None
+        try:
+            self.by_code[code] = organisation_update(organisation=existing, by=self.context.by, **changed)
+        except ValidationError as exc:
+            self.context.validation_problems(SHEET, row, exc, COLUMNS)
+            return None
+        return "update"
+
+    def _in_scope(self, row: Row, existing: Organisation | None, fields: dict) -> bool:
+        scope = self.context.scope
+        if scope.everything:
+            return True
+        kind = fields.get("kind")
+        parent = fields.get("parent", existing.parent if existing else None)
+        outside = (existing is not None and not scope.covers(existing)) or (
+            parent is None or not scope.covers(parent) or kind in (Organisation.Kind.ROOT, Organisation.Kind.OUTSIDE)
+        )
+        if outside:
+            self.context.problem(
+                SHEET,
+                row,
+                COLUMNS["code"],
+                _("This organisation is outside the part of the tree you manage; ask the city committee to import it."),
+            )
+            return False
+        return True

@@ -1,0 +1,348 @@
+"""Sheet "Giới thiệu": referrals keyed by card number and introduction date, recorded after the fact with all their
+dates at once.
+
+A referral from a book is history, not a step taken today: the rules are the workflow's (``Referral.clean()`` for the
+order of the dates, the database's constraints and trigger as the last line of defence) read as of the referral's own
+days: the member was a working member not exempt from introduction on the day of the letter, the ward and the cell
+existed on the days they were used, and a member's referrals never overlap and at most one is open.
+"""
+
+import itertools
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from branches.models import Organisation
+from branches.selectors import grassroots_of
+from dongha76.services import Errors, day_text
+from members.models import Exemption, Member, Referral
+from members.services import ISSUING_KINDS
+from workbooks.importing.context import ImportContext, SheetCounts
+from workbooks.importing.members import MemberPhase, exemptions_in_force
+from workbooks.importing.organisations import OrganisationPhase
+from workbooks.layout import REFERRALS
+from workbooks.reading import Row, SheetData
+
+SHEET = REFERRALS
+COLUMNS = {column.key: column.header for column in SHEET.columns}
+Kind = Organisation.Kind
+DATE_FIELDS = ("introduced_on", "received_on", "placed_on", "reported_on", "ended_on")
+WRITTEN_FIELDS = (
+    "issuing_organisation",
+    "receiving_ward",
+    "letter_number",
+    "received_on",
+    "residential_cell",
+    "placed_on",
+    "reported_on",
+    "ended_on",
+    "end_reason",
+)
+BATCH = 1000
+PREVIOUS_NOT_ENDED = _(
+    "The member's previous referral ended on %(date)s; a new introduction cannot be dated before it."
+)
+
+
+class ReferralPhase:
+    def __init__(
+        self,
+        context: ImportContext,
+        data: SheetData | None,
+        organisations: OrganisationPhase,
+        members: MemberPhase,
+    ):
+        self.context = context
+        self.data = data
+        self.organisations = organisations
+        self.members = members
+        self.today = timezone.localdate()
+        self._issuers: dict[int, Organisation | None] = {}
+
+    def run(self) -> None:
+        counts = self.context.counts.setdefault(SHEET.key, SheetCounts())
+        if self.data is None:
+            return
+        rows: dict[tuple, tuple[Row, dict]] = {}
+        for row in self.data.rows:
+            counts.rows += 1
+            values = self.context.values(self.data, row)
+            if values is None:
+                continue
+            card, introduced_on = values.get("card_number"), values.get("introduced_on")
+            if not card:
+                self.context.problem(SHEET, row, COLUMNS["card_number"], _("This field is required."))
+                continue
+            if introduced_on is None:
+                self.context.problem(SHEET, row, COLUMNS["introduced_on"], _("This field is required."))
+                continue
+            key = (card, introduced_on)
+            if key in rows:
+                self.context.duplicate(SHEET, row, COLUMNS["introduced_on"], rows[key][0].number)
+                continue
+            rows[key] = (row, values)
+        self.members.load(card for card, _day in rows)
+        self.organisations.preload(
+            values.get(key)
+            for _row, values in rows.values()
+            for key in ("issuing_organisation", "receiving_ward", "residential_cell")
+        )
+        existing = self._existing_referrals(
+            {member.pk for member in self.members.by_card.values() if member and member.pk}
+        )
+        created, updated, written = [], [], {}  # written: member pk -> [(row, referral)]
+        for (card, introduced_on), (row, values) in rows.items():
+            if card in self.members.failed_cards:
+                continue  # the member's own row says what is wrong
+            member = self.members.by_card.get(card)
+            if member is None:
+                self.context.problem(
+                    SHEET,
+                    row,
+                    COLUMNS["card_number"],
+                    _("No member has the card number “%(card)s”, in this workbook or in the database.")
+                    % {"card": card},
+                )
+                continue
+            before = existing.get((member.pk, introduced_on))
+            referral = self._row(row, values, member, before)
+            if referral is None:
+                continue
+            written.setdefault(member.pk, []).append((row, referral))
+            if before is None:
+                created.append(referral)
+                counts.create += 1
+            elif _differs(before, referral):
+                updated.append(referral)
+                counts.update += 1
+            else:
+                counts.unchanged += 1
+        self._check_sequences(existing, written)
+        options = {"default_user": self.context.by, "default_change_reason": self.context.reason}
+        if updated:
+            bulk_update_with_history(updated, Referral, ["updated_at", *WRITTEN_FIELDS], batch_size=BATCH, **options)
+        if created:
+            bulk_create_with_history(created, Referral, batch_size=BATCH, **options)
+
+    def _existing_referrals(self, member_pks: set[int]) -> dict[tuple, Referral]:
+        found = {}
+        pks = list(member_pks)
+        for start in range(0, len(pks), 2000):
+            for referral in Referral.objects.filter(member__in=pks[start : start + 2000]):
+                found[(referral.member_id, referral.introduced_on)] = referral
+        return found
+
+    def _organisation(self, row: Row, values: dict, key: str) -> Organisation | bool | None:
+        """The organisation a column names: None when blank, False after a problem."""
+        code = values.get(key)
+        if not code:
+            return None
+        if code in self.organisations.failed_codes:
+            return False
+        organisation = self.organisations.organisation(code)
+        if organisation is None:
+            self.context.problem(
+                SHEET,
+                row,
+                COLUMNS[key],
+                _("No organisation has the code “%(code)s”, in this workbook or in the database.") % {"code": code},
+            )
+            return False
+        return organisation
+
+    def _issuer_of(self, member: Member) -> Organisation | None:
+        home = member.home_organisation
+        if home.pk not in self._issuers:
+            self._issuers[home.pk] = grassroots_of(home)
+        return self._issuers[home.pk]
+
+    def _row(self, row: Row, values: dict, member: Member, before: Referral | None) -> Referral | None:
+        context = self.context
+        ward = self._organisation(row, values, "receiving_ward")
+        cell = self._organisation(row, values, "residential_cell")
+        issuer = self._organisation(row, values, "issuing_organisation")
+        if False in (ward, cell, issuer):
+            return None
+        if ward is None:
+            context.problem(SHEET, row, COLUMNS["receiving_ward"], _("This field is required."))
+            return None
+        issuer = issuer or (before.issuing_organisation if before else None) or self._issuer_of(member)
+        scope = context.scope
+        if not (scope.covers_home(member.home_organisation) or scope.covers_ward(ward)):
+            context.problem(
+                SHEET,
+                row,
+                COLUMNS["card_number"],
+                _("Neither this member's cell nor the receiving ward is in the part of the tree you manage."),
+            )
+            return None
+        referral = Referral(member=member, introduced_by=context.by) if before is None else _copy(before)
+        referral.member = member
+        referral.introduced_on = values["introduced_on"]
+        referral.issuing_organisation = issuer
+        referral.receiving_ward = ward
+        referral.letter_number = values.get("letter_number", "")
+        for field in ("received_on", "ended_on", "reported_on"):
+            if field in values:
+                setattr(referral, field, values[field])
+        referral.end_reason = values.get("end_reason", "")
+        referral.residential_cell = cell
+        if cell is None:
+            referral.placed_on = None
+        elif values.get("placed_on"):
+            referral.placed_on = values["placed_on"]
+        elif not (before and before.residential_cell_id == cell.pk and before.placed_on):
+            referral.placed_on = referral.received_on
+        if before is None:
+            referral.received_by = context.by if referral.received_on else None
+            referral.placed_by = context.by if referral.placed_on else None
+            referral.reported_by = context.by if referral.reported_on else None
+            referral.ended_by = context.by if referral.ended_on else None
+        errors = Errors()
+        self._check(errors, referral, member)
+        problems = {field: [error] for field, error in errors.items()}
+        try:
+            referral.full_clean(
+                exclude=["member", "issuing_organisation", "receiving_ward", "residential_cell", *problems],
+                validate_unique=False,
+                validate_constraints=False,
+            )
+        except ValidationError as exc:
+            for field, field_errors in exc.update_error_dict({}).items():
+                problems.setdefault(field, field_errors)
+        if problems:
+            columns = {**COLUMNS, "member": COLUMNS["card_number"]}
+            if not self.data.has("placed_on"):
+                columns["placed_on"] = COLUMNS["residential_cell"]
+            context.validation_problems(SHEET, row, ValidationError(problems), columns)
+            return None
+        return referral
+
+    def _check(self, errors: Errors, referral: Referral, member: Member) -> None:
+        """The workflow's rules, as of the referral's own days."""
+        for field in DATE_FIELDS:
+            day = getattr(referral, field)
+            if day is not None and day > self.today:
+                errors.add(
+                    field,
+                    _("This date is in the future (today is %(today)s)."),
+                    code="future",
+                    today=day_text(self.today),
+                )
+        introduced_on = referral.introduced_on
+        if introduced_on < member.admitted_on:
+            errors.add(
+                "introduced_on",
+                _("This date cannot be before the member's admission to the party (%(date)s)."),
+                code="before_admission",
+                date=day_text(member.admitted_on),
+            )
+        if member.left_on is not None and (introduced_on >= member.left_on or referral.ended_on is None):
+            errors.add(
+                "member", _("This member left the party on %(date)s."), code="left_party", date=day_text(member.left_on)
+            )
+        elif member.retired_on is not None and (introduced_on >= member.retired_on or referral.ended_on is None):
+            errors.add(
+                "member",
+                _("This member retired on %(date)s; a retired member joins a residential cell instead."),
+                code="retired",
+                date=day_text(member.retired_on),
+            )
+        elif referral.ended_on is None and member.home_organisation.kind == Kind.RESIDENTIAL_CELL:
+            errors.add(
+                "member",
+                _("This member belongs to a residential cell and lives there: there is nothing to introduce."),
+                code="residential_member",
+            )
+        periods = self.members.exemptions.get(member.pk, [])
+        exemption = exemptions_in_force(periods, introduced_on, Exemption.Kind.INTRODUCTION)
+        if exemption is not None:
+            errors.add(
+                "member",
+                _("This member is exempt from introduction since %(date)s."),
+                code="exempt",
+                date=day_text(exemption.started_on),
+            )
+        issuer = referral.issuing_organisation
+        if issuer is None or issuer.kind not in ISSUING_KINDS:
+            errors.add(
+                "issuing_organisation",
+                _("An introduction is issued by a grassroots organisation or an outside organisation."),
+                code="issuer_kind",
+            )
+        elif referral.ended_on is None and not member.home_organisation.is_within(issuer):
+            # An ended referral may have been issued by a workplace the member has since left.
+            errors.add(
+                "issuing_organisation",
+                _("This member does not belong to %(organisation)s."),
+                code="issuer_not_home",
+                organisation=str(issuer),
+            )
+        ward = referral.receiving_ward
+        if ward.kind != Kind.WARD:
+            errors.add("receiving_ward", _("The receiving organisation must be a ward/commune committee."), code="ward")
+        elif not ward.is_valid_on(introduced_on):
+            errors.add(
+                "receiving_ward",
+                _("This ward/commune did not exist on %(date)s."),
+                code="ward_not_valid",
+                date=day_text(introduced_on),
+            )
+        cell = referral.residential_cell
+        if cell is not None:
+            if cell.kind != Kind.RESIDENTIAL_CELL:
+                errors.add("residential_cell", _("Choose a residential cell."), code="not_residential_cell")
+            elif cell.parent_id != ward.pk:
+                errors.add(
+                    "residential_cell",
+                    _("This residential cell does not belong to the receiving ward."),
+                    code="referral_cell_in_ward",
+                )
+            elif referral.placed_on and not cell.is_valid_on(referral.placed_on):
+                errors.add(
+                    "residential_cell",
+                    _("This residential cell did not exist on %(date)s."),
+                    code="cell_not_valid",
+                    date=day_text(referral.placed_on),
+                )
+
+    def _check_sequences(self, existing: dict[tuple, Referral], written: dict[int, list]) -> None:
+        """A member's referrals, those already there and those of the sheet, follow one another: each ends on or
+        before the next is introduced, and only the last may be open."""
+        stored: dict[int, list[Referral]] = {}
+        for (member_pk, _day), referral in existing.items():
+            if member_pk in written:
+                stored.setdefault(member_pk, []).append(referral)
+        for member_pk, rows in written.items():
+            row_of = {referral.introduced_on: row for row, referral in rows}
+            merged = {referral.introduced_on: referral for referral in stored.get(member_pk, [])}
+            merged.update((referral.introduced_on, referral) for _row, referral in rows)
+            sequence = sorted(merged.values(), key=lambda referral: referral.introduced_on)
+            for earlier, later in itertools.pairwise(sequence):
+                if earlier.ended_on is not None and earlier.ended_on <= later.introduced_on:
+                    continue
+                row = row_of.get(later.introduced_on) or row_of.get(earlier.introduced_on)
+                if earlier.ended_on is None:
+                    message = _(
+                        "This member already has an open referral to %(ward)s, introduced on %(date)s; end it first."
+                    ) % {"ward": str(earlier.receiving_ward), "date": day_text(earlier.introduced_on)}
+                else:
+                    message = PREVIOUS_NOT_ENDED % {"date": day_text(earlier.ended_on)}
+                self.context.problem(SHEET, row, COLUMNS["introduced_on"], message)
+
+
+def _copy(referral: Referral) -> Referral:
+    copy = Referral(**{field.attname: getattr(referral, field.attname) for field in Referral._meta.concrete_fields})
+    copy._state.adding = False
+    copy._state.db = referral._state.db
+    return copy
+
+
+def _differs(before: Referral, after: Referral) -> bool:
+    fields = [
+        f"{name}_id" if name in ("issuing_organisation", "receiving_ward", "residential_cell") else name
+        for name in WRITTEN_FIELDS
+    ]
+    return any(getattr(before, field) != getattr(after, field) for field in fields)

@@ -1,0 +1,48 @@
+import time
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from workbooks.importing import WorkbookRefused, import_workbook
+from workbooks.layout import SHEETS
+
+
+class Command(BaseCommand):
+    help = (
+        "Import the committees' workbook (sheets Tổ chức, Đảng viên, Giới thiệu): all or nothing. Prints every "
+        "problem (sheet, row, column, message) and exits with status 1 when there is any."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="The .xlsx workbook.")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Check everything and say what would change; write nothing."
+        )
+
+    def handle(self, *args, file, dry_run, **options):
+        path = Path(file)
+        if not path.is_file():
+            raise CommandError(f"No such file: {file}")
+        started = time.perf_counter()
+        try:
+            with path.open("rb") as upload:
+                result = import_workbook(upload, by=None, dry_run=dry_run, file_name=path.name)
+        except WorkbookRefused as refused:
+            raise CommandError(str(refused.message)) from refused
+        seconds = time.perf_counter() - started
+        for problem in result.problems:
+            where = " ".join(
+                part for part in (problem.sheet, f"row {problem.row}" if problem.row else "", problem.column) if part
+            )
+            self.stderr.write(f"{where}: {problem.message}")
+        for sheet in SHEETS:
+            counts = result.counts.get(sheet.key)
+            if counts is not None and counts.rows:
+                self.stdout.write(
+                    f"{sheet.title}: {counts.rows} rows — {counts.create} to create, {counts.update} to update, "
+                    f"{counts.unchanged} unchanged"
+                )
+        if result.problems:
+            raise CommandError(f"{len(result.problems)} problem(s); nothing was written ({seconds:.1f} s).")
+        verdict = "checked, nothing written (dry run)" if dry_run else "imported"
+        self.stdout.write(f"{path.name}: {verdict} in {seconds:.1f} s.")

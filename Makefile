@@ -37,10 +37,11 @@ format: $(VENV)/.dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-# Speed and memory, measured outside the test suite (see bench/README.md).
+# Speed and memory, measured outside the test suite (each script in bench/ says what it measures).
 bench: $(VENV)/.dev
 	$(PY) bench/seed_demo.py
 	$(PY) bench/workbook.py
+	$(PY) bench/import_workbook.py
 
 # Refresh the Vietnamese catalogue after changing user-facing text, translate, then compile.
 messages: $(VENV)/.dev

@@ -18,7 +18,6 @@ import os
 import platform
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -32,6 +31,7 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections  # noqa: E402
+from measure import PeakRss  # noqa: E402
 
 BUDGET_SECONDS = 10  # issue 5: the workbook of the whole demo data in under 10 s
 TODAY = datetime.date(2026, 11, 30)  # fixed, so that runs on different days build the same data
@@ -39,44 +39,6 @@ ORGANISATION = "DH"
 RECENT_YEAR = 2025  # the budgeted export: the last whole year of the demo data
 # (year, as of): few referral rows (2012), the recent year, the most rows (2026 up to the demo's today).
 EXPORTS = [(2012, datetime.date(2012, 12, 31)), (RECENT_YEAR, datetime.date(RECENT_YEAR, 12, 31)), (2026, TODAY)]
-
-
-def _status_kib(field: str) -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise KeyError(field)
-
-
-class PeakRss:
-    """The peak resident memory during a block, in KiB: the kernel's high-water mark reset at the start (Linux), else
-    the highest of samples taken every 5 ms."""
-
-    def __enter__(self):
-        self.start = _status_kib("VmRSS")
-        try:
-            with open("/proc/self/clear_refs", "w") as clear:
-                clear.write("5")  # reset VmHWM to the current RSS
-            self.kernel = True
-        except OSError:
-            self.kernel = False
-        self.sampled = self.start
-        self.running = True
-        self.thread = threading.Thread(target=self._sample, daemon=True)
-        self.thread.start()
-        return self
-
-    def _sample(self):
-        while self.running:
-            self.sampled = max(self.sampled, _status_kib("VmRSS"))
-            time.sleep(0.005)
-
-    def __exit__(self, *exc):
-        self.running = False
-        self.thread.join()
-        self.peak = _status_kib("VmHWM") if self.kernel else self.sampled
-        return False
 
 
 def export_in_child(year: int, as_of: datetime.date) -> dict:

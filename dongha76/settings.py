@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "branches",
     "members",
     "reports",
+    "workbooks",
 ]
 
 MIDDLEWARE = [

@@ -28,5 +28,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("reports/", include("reports.urls")),
+    path("workbooks/", include("workbooks.urls")),
     path("", include("members.urls")),
 ]

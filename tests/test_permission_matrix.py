@@ -6,9 +6,11 @@ A URL of the app that has no entry in MATRIX fails the test: a new page must say
 """
 
 import datetime
+import io
 
 import pytest
 from django.urls import get_resolver, reverse
+from openpyxl import Workbook
 
 from members.models import (
     Attendance,
@@ -21,6 +23,7 @@ from members.models import (
     YearEndRating,
 )
 from tests.factories import make_member, make_officer, make_referral, make_tree
+from workbooks.models import WorkbookImport
 
 D = datetime.date
 YEAR = 2024
@@ -28,6 +31,8 @@ ROLES = ("thanhuy", "phuong1", "phuong2", "khupho1", "coquan1")
 EVERYONE = frozenset(ROLES)
 CITY_AND_WARDS = frozenset({"thanhuy", "phuong1", "phuong2"})
 CITY_AND_WORKPLACE = frozenset({"thanhuy", "coquan1"})
+# who may import workbooks: write posts at the root or at a grassroots organisation (a residential cell may not)
+IMPORTERS = CITY_AND_WARDS | {"coquan1"}
 
 # url name -> (the object its URL names, the roles that get 200 for an object inside their scope)
 MATRIX: dict[str, tuple[str | None, frozenset[str]]] = {
@@ -77,7 +82,16 @@ MATRIX: dict[str, tuple[str | None, frozenset[str]]] = {
     "members:rating-record": ("rating", CITY_AND_WORKPLACE),
     "members:tracking-book": ("book", CITY_AND_WARDS | {"coquan1"}),
     "members:tracking-book-xlsx": ("book", CITY_AND_WARDS | {"coquan1"}),
+    # the workbook import: a record is its uploader's (city staff may look at every record)
+    "workbooks:import": (None, IMPORTERS),
+    "workbooks:template": (None, IMPORTERS),
+    "workbooks:columns": (None, IMPORTERS),
+    "workbooks:import-detail": ("import", IMPORTERS),
+    "workbooks:import-errors": ("import", IMPORTERS),
+    "workbooks:import-confirm": ("import", IMPORTERS),  # POST only: a GET inside the scope is 405
 }
+# URLs that take no GET: inside the scope a GET answers 405 (outside it, 404 all the same)
+POST_ONLY = {"workbooks:import-confirm"}
 WRITES = {
     "members:member-edit",
     "members:exemption-set",
@@ -96,13 +110,14 @@ WRITES = {
     "members:comment-send",
     "members:comment-receive",
     "members:rating-record",
+    "workbooks:import-confirm",
 }
 
 
 def app_url_names() -> set[str]:
     names = set()
     for pattern in get_resolver().url_patterns:
-        if getattr(pattern, "namespace", None) in ("members", "reports"):
+        if getattr(pattern, "namespace", None) in ("members", "reports", "workbooks"):
             names.update(f"{pattern.namespace}:{p.name}" for p in pattern.url_patterns)
     return names | {"home"}
 
@@ -195,14 +210,49 @@ def world(db):
     for objects in (*inside.values(), *outside.values()):
         objects["cell_year"] = objects["cell"]
         objects["api"] = objects["dashboard"] = objects["book"]
+    # each role's own import record, with a problem and its file (so that the workbook of errors exists); outside:
+    # another user's
+    imports = {role: checked_import(user) for role, user in users.items()}
+    for role in inside:
+        inside[role]["import"] = imports[role]
+    outside_import = {"phuong1": "phuong2", "phuong2": "phuong1", "khupho1": "phuong1", "coquan1": "phuong1"}
+    for role, other in outside_import.items():
+        outside[role]["import"] = imports[other]
     return {"users": users, "inside": inside, "outside": outside}
+
+
+def checked_import(user) -> WorkbookImport:
+    book = Workbook()
+    book.active.title = "Đảng viên"
+    book.active.append(["Số thẻ", "Họ và tên"])
+    book.active.append(["1", "Nguyễn Văn Thử"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return WorkbookImport.objects.create(
+        uploaded_by=user,
+        file_name="so.xlsx",
+        status=WorkbookImport.Status.CHECKED,
+        content=buffer.getvalue(),
+        problems=[{"sheet": "Đảng viên", "row": 2, "column": "Số thẻ", "message": "x"}],
+        header_rows={"Đảng viên": 1},
+    )
 
 
 def snapshot():
     """Every row a write of the app could change."""
     return [
         list(model.objects.order_by("pk").values())
-        for model in (Referral, Meeting, Attendance, ResidenceComment, YearEndRating, CommentRound, Member, Exemption)
+        for model in (
+            Referral,
+            Meeting,
+            Attendance,
+            ResidenceComment,
+            YearEndRating,
+            CommentRound,
+            Member,
+            Exemption,
+            WorkbookImport,
+        )
     ]
 
 
@@ -235,7 +285,7 @@ def test_each_role_gets_the_pages_it_should_and_404_elsewhere(client, world, rol
     wrong = []
     for name, (target, allowed) in MATRIX.items():
         inside = world["inside"][role].get(target) if target else None
-        expected = 200 if role in allowed else 404
+        expected = (405 if name in POST_ONLY else 200) if role in allowed else 404
         got = client.get(url_for(name, target, inside)).status_code
         if got != expected:
             wrong.append(f"{name} inside: expected {expected}, got {got}")

@@ -103,7 +103,7 @@ REFERRALS = Sheet(
     heading="Danh sách giới thiệu sinh hoạt nơi cư trú",
     columns=(
         Column("card_number", "Số thẻ", required=True, example="45012345"),
-        Column("letter_number", "Số giấy", required=True, example="12-GT/ĐU"),
+        Column("letter_number", "Số giấy", example="12-GT/ĐU"),
         Column("introduced_on", "Ngày giới thiệu", Value.DATE, required=True, example="10/03/2018"),
         Column(
             "issuing_organisation",
@@ -112,10 +112,10 @@ REFERRALS = Sheet(
             help=_("Blank: the grassroots organisation of the member's cell, or the outside organisation itself."),
         ),
         Column("receiving_ward", "Mã đảng ủy nơi cư trú", required=True, example="P1"),
-        Column("received_on", "Ngày tiếp nhận", Value.DATE, required=True, example="20/03/2018"),
-        Column("residential_cell", "Mã chi bộ nơi cư trú", required=True, example="P1-KP3"),
-        Column("ended_on", "Ngày kết thúc", Value.DATE, required=True),
-        Column("end_reason", "Lý do kết thúc", Value.CHOICE, required=True, choices=Referral.EndReason),
+        Column("received_on", "Ngày tiếp nhận", Value.DATE, example="20/03/2018"),
+        Column("residential_cell", "Mã chi bộ nơi cư trú", example="P1-KP3"),
+        Column("ended_on", "Ngày kết thúc", Value.DATE),
+        Column("end_reason", "Lý do kết thúc", Value.CHOICE, choices=Referral.EndReason),
         Column("placed_on", "Ngày phân công", Value.DATE, help=_("Blank: the day of reception.")),
         Column("reported_on", "Ngày báo cáo", Value.DATE),
     ),

@@ -12,11 +12,10 @@ import re
 import zipfile
 from collections.abc import Iterator
 from typing import IO
-from xml.etree.ElementTree import ParseError
 
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 
 from dongha76.services import day_text
 from dongha76.text import search_key
@@ -103,7 +102,7 @@ def read_workbook(upload: IO[bytes], *, size: int | None = None) -> tuple[dict[s
     check_file(upload, size=size)
     try:
         book = load_workbook(upload, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, ParseError):
+    except Exception:  # openpyxl raises whatever its parsers meet in a damaged file
         raise WorkbookRefused(NOT_XLSX) from None
     try:
         titles = {search_key(name): name for name in book.sheetnames}
@@ -116,8 +115,11 @@ def read_workbook(upload: IO[bytes], *, size: int | None = None) -> tuple[dict[s
                 continue
             try:
                 data, missing = _read_sheet(sheet, book[name].iter_rows(values_only=True), limit=MAX_ROWS - total_rows)
-            except (KeyError, OSError, ValueError, TypeError, ParseError, zipfile.BadZipFile):
-                # A damaged sheet: the parts of an .xlsx are read lazily, row by row, in read-only mode.
+            except WorkbookRefused:
+                raise
+            except Exception:
+                # A damaged sheet: the parts of an .xlsx are read lazily, row by row, in read-only mode, and openpyxl
+                # raises whatever its parsers meet (IndexError for a missing shared string, ParseError, KeyError...).
                 raise WorkbookRefused(NOT_XLSX) from None
             total_rows += len(data.rows)
             problems.extend(missing)
@@ -228,19 +230,32 @@ def as_choice(value, choices) -> str:
     text = as_text(value)
     if not text:
         return ""
-    key = search_key(text)
-    for code, label in choices.choices:
-        if key in (search_key(code), search_key(str(label)), search_key(_english(label))):
-            return code
+    code = _choice_keys(choices).get(search_key(text))
+    if code is not None:
+        return code
     allowed = ", ".join(f"{code} ({label})" for code, label in choices.choices)
     raise CellError(_("“%(value)s” is not one of: %(allowed)s.") % {"value": text[:40], "allowed": allowed})
 
 
-def _english(label) -> str:
-    from django.utils import translation
+_CHOICE_KEYS: dict[tuple, dict[str, str]] = {}
 
-    with translation.override("en"):
-        return str(label)
+
+def _choice_keys(choices) -> dict[str, str]:
+    """What a user may write for each code of ``choices`` (folded): the code, its label in Vietnamese and in
+    English. Computed once per language and choice class: a workbook has tens of thousands of such cells."""
+    language = translation.get_language()
+    keys = _CHOICE_KEYS.get((choices, language))
+    if keys is None:
+        keys = {}
+        for code, label in choices.choices:
+            with translation.override("en"):
+                english = str(label)
+            with translation.override("vi"):
+                vietnamese = str(label)
+            for written in (english, vietnamese, code):
+                keys[search_key(written)] = code
+        _CHOICE_KEYS[(choices, language)] = keys
+    return keys
 
 
 def cell_value(column: Column, raw):

@@ -18,7 +18,7 @@ from dongha76.services import User
 from workbooks.importing.context import ImportContext, ImportScope, SheetCounts
 from workbooks.importing.members import MemberPhase
 from workbooks.importing.organisations import OrganisationPhase
-from workbooks.importing.referrals import ReferralPhase
+from workbooks.importing.referrals import ReferralPhase, check_open_referrals
 from workbooks.layout import SHEETS
 from workbooks.reading import Problem, WorkbookRefused, read_workbook
 
@@ -59,8 +59,10 @@ def import_workbook(
     ``access`` limits the import to the importer's part of the tree (None: everything, as for the command line).
     Raises ``WorkbookRefused`` for a file that cannot be read at all; every other problem is in the result.
     """
-    sheets, layout_problems = read_workbook(upload, size=size)
     scope = ImportScope.of(access)
+    if not scope.may_import:
+        raise WorkbookRefused(_("Importing workbooks is for city committee staff and grassroots committees' officers."))
+    sheets, layout_problems = read_workbook(upload, size=size)
     reason = (
         gettext("Imported from the workbook %(name)s") % {"name": file_name}
         if file_name
@@ -75,7 +77,9 @@ def import_workbook(
                 organisations.run()
                 members = MemberPhase(context, sheets.get("members"), organisations)
                 members.run()
-                ReferralPhase(context, sheets.get("referrals"), organisations, members).run()
+                referrals = ReferralPhase(context, sheets.get("referrals"), organisations, members)
+                referrals.run()
+                check_open_referrals(context, members, referrals)
         except DatabaseError as exc:
             # Our checks passed but the database refused (another user wrote the same rows at the same moment).
             context.problems.append(

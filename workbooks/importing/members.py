@@ -47,6 +47,7 @@ class MemberPhase:
         self.by_card: dict[str, Member | None] = {}
         self.exemptions: dict[int, list[Exemption]] = {}  # member pk -> periods, latest first (after this phase)
         self.failed_cards: set[str] = set()
+        self.row_of: dict[str, Row] = {}  # card number -> its row, for the rows written
         self.today = timezone.localdate()
 
     # -- reading what is there -------------------------------------------------------------------------------------
@@ -129,6 +130,7 @@ class MemberPhase:
             else:
                 counts.unchanged += 1
             self.by_card[card] = member
+            self.row_of[card] = row
         self._write(created, updated, new_exemptions, changed_exemptions)
 
     def _national_ids_taken(self, national_ids: dict[str, int], cards: set[str]) -> dict[str, str]:
@@ -162,15 +164,6 @@ class MemberPhase:
                 % {"code": home_code},
             )
             return None
-        scope = context.scope
-        if not scope.covers_home(home) or (existing is not None and not scope.covers_home(existing.home_organisation)):
-            context.problem(
-                SHEET,
-                row,
-                COLUMNS["home_organisation"],
-                _("This member's cell is outside the part of the tree you manage."),
-            )
-            return None
         member = Member() if existing is None else _copy(existing)
         member.card_number = card
         for field in PLAIN_FIELDS:
@@ -200,9 +193,30 @@ class MemberPhase:
             }
             context.validation_problems(SHEET, row, ValidationError(problems), columns)
             return None
-        if not self._exemption(row, values, member, existing, new_exemptions, changed_exemptions):
+        exemption_new: list[Exemption] = []
+        exemption_changed: list[Exemption] = []
+        if not self._exemption(row, values, member, existing, exemption_new, exemption_changed):
             return None
-        changed = existing is None or _differs(existing, member)
+        changed = existing is None or _differs(existing, member) or bool(exemption_new or exemption_changed)
+        scope = context.scope
+        if changed and not (
+            scope.covers_home(home) and (existing is None or scope.covers_home(existing.home_organisation))
+        ):
+            # Only a row that changes something needs the scope: an export imported back leaves the rest as it is.
+            context.problem(
+                SHEET,
+                row,
+                COLUMNS["home_organisation"],
+                _("This member's cell is outside the part of the tree you manage."),
+            )
+            return None
+        new_exemptions.extend(exemption_new)
+        changed_exemptions.extend(exemption_changed)
+        for exemption in exemption_new:
+            if member.pk:
+                self.exemptions.setdefault(member.pk, []).insert(0, exemption)
+            else:
+                member._imported_exemption = exemption
         return member, changed
 
     def _working(self, member: Member, values: dict, existing: Member | None, errors: Errors) -> None:
@@ -290,10 +304,6 @@ class MemberPhase:
             member=member, kind=kind, reason=reason, started_on=started_on, ended_on=ended_on, recorded_by=context.by
         )
         new_exemptions.append(exemption)
-        if member.pk:
-            self.exemptions.setdefault(member.pk, []).insert(0, exemption)
-        else:
-            member._imported_exemption = exemption
         return True
 
     def _write(self, created, updated, new_exemptions, changed_exemptions) -> None:

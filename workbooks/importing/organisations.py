@@ -20,6 +20,7 @@ class OrganisationPhase:
         self.data = data
         self.by_code: dict[str, Organisation] = {}  # every organisation the later sheets may name, by code
         self.failed_codes: set[str] = set()  # codes of rows with a problem: later sheets say nothing more of them
+        self.moved = False
 
     def organisation(self, code: str) -> Organisation | None:
         """An organisation by code: written by this import, or already in the database."""
@@ -65,6 +66,10 @@ class OrganisationPhase:
                 self.failed_codes.add(code)
             else:
                 setattr(counts, outcome, getattr(counts, outcome) + 1)
+        if self.moved:
+            # A move re-rooted subtrees in the database: read the paths of every organisation kept here again.
+            codes, self.by_code = list(self.by_code), {}
+            self.preload(codes)
 
     def _parents_first(self, rows: dict[str, tuple[Row, dict]]) -> list[str]:
         """The codes in an order where a parent given in the sheet comes before its children; the rows of a cycle
@@ -154,6 +159,7 @@ class OrganisationPhase:
             return "unchanged"  # nothing is written, so the scope does not matter
         if not self._in_scope(row, existing, fields):
             return None
+        self.moved = self.moved or "parent" in changed
         try:
             self.by_code[code] = organisation_update(organisation=existing, by=self.context.by, **changed)
         except ValidationError as exc:

@@ -10,6 +10,7 @@ existed on the days they were used, and a member's referrals never overlap and a
 import itertools
 
 from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
@@ -22,11 +23,12 @@ from members.services import ISSUING_KINDS
 from workbooks.importing.context import ImportContext, SheetCounts
 from workbooks.importing.members import MemberPhase, exemptions_in_force
 from workbooks.importing.organisations import OrganisationPhase
-from workbooks.layout import REFERRALS
+from workbooks.layout import MEMBERS, REFERRALS
 from workbooks.reading import Row, SheetData
 
 SHEET = REFERRALS
 COLUMNS = {column.key: column.header for column in SHEET.columns}
+MEMBER_COLUMNS = {column.key: column.header for column in MEMBERS.columns}
 Kind = Organisation.Kind
 DATE_FIELDS = ("introduced_on", "received_on", "placed_on", "reported_on", "ended_on")
 WRITTEN_FIELDS = (
@@ -41,6 +43,10 @@ WRITTEN_FIELDS = (
     "end_reason",
 )
 BATCH = 1000
+OTHER_OPEN = _("This member already has an open referral to %(ward)s, introduced on %(date)s; end it first.")
+NEXT_ALREADY_INTRODUCED = _(
+    "The member was introduced again on %(date)s: this referral must end on or before that day."
+)
 PREVIOUS_NOT_ENDED = _(
     "The member's previous referral ended on %(date)s; a new introduction cannot be dated before it."
 )
@@ -60,6 +66,7 @@ class ReferralPhase:
         self.members = members
         self.today = timezone.localdate()
         self._issuers: dict[int, Organisation | None] = {}
+        self.row_of: dict[tuple, Row] = {}  # (member pk, introduced on) -> its row, for the rows written
 
     def run(self) -> None:
         counts = self.context.counts.setdefault(SHEET.key, SheetCounts())
@@ -110,16 +117,23 @@ class ReferralPhase:
             referral = self._row(row, values, member, before)
             if referral is None:
                 continue
+            changed = before is None or _differs(before, referral)
+            if changed and not self._in_scope(row, member, referral):
+                continue  # nothing is written for an unchanged row, so the scope does not matter to it
             written.setdefault(member.pk, []).append((row, referral))
+            self.row_of[(member.pk, introduced_on)] = row
             if before is None:
                 created.append(referral)
                 counts.create += 1
-            elif _differs(before, referral):
+            elif changed:
+                referral.updated_at = timezone.now()
                 updated.append(referral)
                 counts.update += 1
             else:
                 counts.unchanged += 1
-        self._check_sequences(existing, written)
+        refused = self._check_sequences(existing, written)
+        created = [referral for referral in created if id(referral) not in refused]
+        updated = [referral for referral in updated if id(referral) not in refused]
         options = {"default_user": self.context.by, "default_change_reason": self.context.reason}
         if updated:
             bulk_update_with_history(updated, Referral, ["updated_at", *WRITTEN_FIELDS], batch_size=BATCH, **options)
@@ -169,38 +183,35 @@ class ReferralPhase:
             context.problem(SHEET, row, COLUMNS["receiving_ward"], _("This field is required."))
             return None
         issuer = issuer or (before.issuing_organisation if before else None) or self._issuer_of(member)
-        scope = context.scope
-        if not (scope.covers_home(member.home_organisation) or scope.covers_ward(ward)):
-            context.problem(
-                SHEET,
-                row,
-                COLUMNS["card_number"],
-                _("Neither this member's cell nor the receiving ward is in the part of the tree you manage."),
-            )
-            return None
         referral = Referral(member=member, introduced_by=context.by) if before is None else _copy(before)
         referral.member = member
         referral.introduced_on = values["introduced_on"]
         referral.issuing_organisation = issuer
         referral.receiving_ward = ward
-        referral.letter_number = values.get("letter_number", "")
-        for field in ("received_on", "ended_on", "reported_on"):
+        # A column left out of the sheet leaves the field as it is (as it is by default on a new referral).
+        for field in ("letter_number", "received_on", "ended_on", "reported_on", "end_reason"):
             if field in values:
                 setattr(referral, field, values[field])
-        referral.end_reason = values.get("end_reason", "")
-        referral.residential_cell = cell
-        if cell is None:
-            referral.placed_on = None
-        elif values.get("placed_on"):
+        if "residential_cell" in values:
+            referral.residential_cell = cell
+            if cell is None:
+                referral.placed_on = None
+            elif not (before and before.residential_cell_id == cell.pk and before.placed_on):
+                referral.placed_on = referral.received_on  # placed when received, unless the sheet says when
+        if values.get("placed_on") and referral.residential_cell_id:
             referral.placed_on = values["placed_on"]
-        elif not (before and before.residential_cell_id == cell.pk and before.placed_on):
-            referral.placed_on = referral.received_on
         if before is None:
             referral.received_by = context.by if referral.received_on else None
             referral.placed_by = context.by if referral.placed_on else None
             referral.reported_by = context.by if referral.reported_on else None
             referral.ended_by = context.by if referral.ended_on else None
         errors = Errors()
+        if referral.residential_cell_id and referral.received_on is None:
+            errors.add(
+                "received_on",
+                _("A member is placed in a residential cell once the ward has received the referral: give the day."),
+                code="placed_not_received",
+            )
         self._check(errors, referral, member)
         problems = {field: [error] for field, error in errors.items()}
         try:
@@ -214,11 +225,24 @@ class ReferralPhase:
                 problems.setdefault(field, field_errors)
         if problems:
             columns = {**COLUMNS, "member": COLUMNS["card_number"]}
-            if not self.data.has("placed_on"):
-                columns["placed_on"] = COLUMNS["residential_cell"]
+            for field in ("placed_on", "received_on", "ended_on", "end_reason", "letter_number"):
+                if not self.data.has(field):
+                    columns[field] = COLUMNS["residential_cell" if field == "placed_on" else "introduced_on"]
             context.validation_problems(SHEET, row, ValidationError(problems), columns)
             return None
         return referral
+
+    def _in_scope(self, row: Row, member: Member, referral: Referral) -> bool:
+        scope = self.context.scope
+        if scope.covers_home(member.home_organisation) or scope.covers_ward(referral.receiving_ward):
+            return True
+        self.context.problem(
+            SHEET,
+            row,
+            COLUMNS["card_number"],
+            _("Neither this member's cell nor the receiving ward is in the part of the tree you manage."),
+        )
+        return False
 
     def _check(self, errors: Errors, referral: Referral, member: Member) -> None:
         """The workflow's rules, as of the referral's own days."""
@@ -308,9 +332,11 @@ class ReferralPhase:
                     date=day_text(referral.placed_on),
                 )
 
-    def _check_sequences(self, existing: dict[tuple, Referral], written: dict[int, list]) -> None:
+    def _check_sequences(self, existing: dict[tuple, Referral], written: dict[int, list]) -> set[int]:
         """A member's referrals, those already there and those of the sheet, follow one another: each ends on or
-        before the next is introduced, and only the last may be open."""
+        before the next is introduced, and only the last may be open. Returns the ids of the sheet's referrals that
+        break this (not to be written)."""
+        refused: set[int] = set()
         stored: dict[int, list[Referral]] = {}
         for (member_pk, _day), referral in existing.items():
             if member_pk in written:
@@ -323,14 +349,18 @@ class ReferralPhase:
             for earlier, later in itertools.pairwise(sequence):
                 if earlier.ended_on is not None and earlier.ended_on <= later.introduced_on:
                     continue
-                row = row_of.get(later.introduced_on) or row_of.get(earlier.introduced_on)
-                if earlier.ended_on is None:
-                    message = _(
-                        "This member already has an open referral to %(ward)s, introduced on %(date)s; end it first."
-                    ) % {"ward": str(earlier.receiving_ward), "date": day_text(earlier.introduced_on)}
+                # The problem goes on the sheet's row (the later one when both are), and names the other referral.
+                mine, other = (later, earlier) if later.introduced_on in row_of else (earlier, later)
+                refused.add(id(mine))
+                if other.ended_on is None:
+                    message = OTHER_OPEN % {"ward": str(other.receiving_ward), "date": day_text(other.introduced_on)}
+                elif other is earlier:
+                    message = PREVIOUS_NOT_ENDED % {"date": day_text(other.ended_on)}
                 else:
-                    message = PREVIOUS_NOT_ENDED % {"date": day_text(earlier.ended_on)}
-                self.context.problem(SHEET, row, COLUMNS["introduced_on"], message)
+                    message = NEXT_ALREADY_INTRODUCED % {"date": day_text(other.introduced_on)}
+                column = "ended_on" if mine is earlier and self.data.has("ended_on") else "introduced_on"
+                self.context.problem(SHEET, row_of[mine.introduced_on], COLUMNS[column], message)
+        return refused
 
 
 def _copy(referral: Referral) -> Referral:
@@ -346,3 +376,37 @@ def _differs(before: Referral, after: Referral) -> bool:
         for name in WRITTEN_FIELDS
     ]
     return any(getattr(before, field) != getattr(after, field) for field in fields)
+
+
+def check_open_referrals(context: ImportContext, members: MemberPhase, referrals: ReferralPhase) -> None:
+    """Once both sheets are written: a member retired, gone from the party or exempt from introduction has no open
+    referral (the workflow ends it in the same step: ``member_retire``, ``exemption_set``), whichever sheet made it so.
+    """
+    cards = [member.card_number for member in members.by_card.values() if member is not None and member.pk]
+    exempt = Exemption.objects.filter(
+        member=OuterRef("member"), kind=Exemption.Kind.INTRODUCTION, ended_on__isnull=True
+    )
+    for start in range(0, len(cards), 2000):
+        open_referrals = (
+            Referral.objects.filter(ended_on__isnull=True, member__card_number__in=cards[start : start + 2000])
+            .filter(Q(member__retired_on__isnull=False) | Q(member__left_on__isnull=False) | Q(Exists(exempt)))
+            .select_related("member", "receiving_ward")
+        )
+        for referral in open_referrals:
+            member = referral.member
+            if member.left_on:
+                message = _("This member left the party on %(date)s.") % {"date": day_text(member.left_on)}
+            elif member.retired_on:
+                message = _("This member retired on %(date)s; a retired member joins a residential cell instead.") % {
+                    "date": day_text(member.retired_on)
+                }
+            else:
+                message = _(
+                    "This member has an open referral to %(ward)s; end it (reason: exempted) before exempting the "
+                    "member from introduction."
+                ) % {"ward": str(referral.receiving_ward)}
+            row = referrals.row_of.get((member.pk, referral.introduced_on))
+            if row is not None:
+                context.problem(SHEET, row, COLUMNS["ended_on"], message)
+            elif member.card_number in members.row_of:
+                context.problem(MEMBERS, members.row_of[member.card_number], MEMBER_COLUMNS["card_number"], message)

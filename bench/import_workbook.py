@@ -1,0 +1,135 @@
+"""Benchmark: how long importing the whole demo data from the committees' workbook takes, and its memory.
+
+Runs against a throw-away test database of the configured backend (DATABASE_URL; SQLite in a temporary file by
+default): loads the demo data (seed_demo, today = 30/11/2026), exports it with ``export_workbook`` (organisations,
+members, referrals), empties the database, then imports the workbook in a forked process, measuring the time and the
+peak RSS growth of the import alone; then imports it again (every row unchanged) and checks it once more as a dry run
+(what the web preview does). The budget (issue 6) is 30 s for the import into the empty database. Prints a table and
+writes bench-results/import-<database>.json.
+
+    make bench
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/dongha76 make bench
+"""
+
+import datetime
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dongha76.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, connections  # noqa: E402
+from measure import PeakRss  # noqa: E402
+
+BUDGET_SECONDS = 30  # issue 6: the demo export into an empty database in under 30 s
+TODAY = datetime.date(2026, 11, 30)
+
+
+def import_in_child(path: Path, *, dry_run: bool) -> dict:
+    """Fork, import in the child (its changes stay in the database), send the measures back through a pipe."""
+    from workbooks.importing import import_workbook
+
+    connections.close_all()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        os.close(read_end)
+        try:
+            with path.open("rb") as upload, PeakRss() as rss:
+                started = time.perf_counter()
+                outcome = import_workbook(upload, by=None, dry_run=dry_run, file_name=path.name)
+                seconds = time.perf_counter() - started
+            result = {
+                "seconds": round(seconds, 2),
+                "rss_start_mib": round(rss.start / 1024, 1),
+                "rss_growth_mib": round((rss.peak - rss.start) / 1024, 1),
+                "problems": len(outcome.problems),
+                "counts": outcome.counts_as_dict(),
+            }
+            connections.close_all()
+        except Exception as error:  # reported by the parent
+            result = {"error": repr(error)}
+        with os.fdopen(write_end, "w") as pipe:
+            pipe.write(json.dumps(result))
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        data = pipe.read()
+    os.waitpid(pid, 0)
+    result = json.loads(data or '{"error": "the child died"}')
+    if "error" in result:
+        raise RuntimeError(f"the import failed: {result['error']}")
+    if result["problems"]:
+        raise RuntimeError(f"the import found {result['problems']} problem(s) in the demo export")
+    return result
+
+
+def main() -> int:
+    from members.demo.builder import clear_domain_data
+
+    with tempfile.TemporaryDirectory() as folder:
+        if connection.vendor == "sqlite":
+            connection.settings_dict["TEST"]["NAME"] = str(Path(folder) / "bench.sqlite3")
+        old_name = connection.settings_dict["NAME"]
+        connection.creation.create_test_db(verbosity=0, autoclobber=True)
+        try:
+            call_command("seed_demo", today=TODAY, stdout=open(os.devnull, "w"))  # noqa: SIM115
+            workbook = Path(folder) / "demo.xlsx"
+            started = time.perf_counter()
+            call_command("export_workbook", output=str(workbook), stdout=open(os.devnull, "w"))  # noqa: SIM115
+            export_seconds = time.perf_counter() - started
+            file_kib = round(workbook.stat().st_size / 1024)
+            clear_domain_data()
+            runs = {
+                "into_empty_database": import_in_child(workbook, dry_run=False),
+                "again_unchanged": import_in_child(workbook, dry_run=False),
+                "preview_dry_run": import_in_child(workbook, dry_run=True),
+            }
+        finally:
+            connections.close_all()
+            connection.creation.destroy_test_db(old_name, verbosity=0)
+    first = runs["into_empty_database"]
+    rows = {sheet: counts["rows"] for sheet, counts in first["counts"].items()}
+    result = {
+        "benchmark": "import_workbook",
+        "database": connection.vendor,
+        "rows": rows,
+        "total_rows": sum(rows.values()),
+        "file_kib": file_kib,
+        "seconds": first["seconds"],
+        "budget_seconds": BUDGET_SECONDS,
+        "rss_growth_mib": first["rss_growth_mib"],
+        "export_seconds": round(export_seconds, 1),
+        "runs": {name: {k: v for k, v in run.items() if k != "counts"} for name, run in runs.items()},
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "measured_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }
+    out = ROOT / "bench-results"
+    out.mkdir(exist_ok=True)
+    (out / f"import-{connection.vendor}.json").write_text(json.dumps(result, indent=2) + "\n")
+    for key, value in result.items():
+        if key != "runs":
+            print(f"{key:>16}: {value}")
+    print(f"{'run':>20} {'seconds':>7} {'RSS +MiB':>8}")
+    for name, run in runs.items():
+        print(f"{name:>20} {run['seconds']:>7} {run['rss_growth_mib']:>8}")
+    if first["seconds"] > BUDGET_SECONDS:
+        print(f"OVER BUDGET: {first['seconds']:.1f} s > {BUDGET_SECONDS} s", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,16 @@
+"""URLs of the workbook import: names are ``workbooks:<thing>``."""
+
+from django.urls import path
+
+from workbooks import views
+
+app_name = "workbooks"
+
+urlpatterns = [
+    path("import/", views.import_upload, name="import"),
+    path("imports/<int:pk>/", views.import_detail, name="import-detail"),
+    path("imports/<int:pk>/confirm/", views.import_confirm, name="import-confirm"),
+    path("imports/<int:pk>/errors.xlsx", views.import_errors, name="import-errors"),
+    path("template.xlsx", views.template_download, name="template"),
+    path("columns/", views.columns, name="columns"),
+]

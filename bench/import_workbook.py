@@ -30,46 +30,30 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections  # noqa: E402
-from measure import PeakRss  # noqa: E402
+from measure import PeakRss, in_child  # noqa: E402
 
 BUDGET_SECONDS = 30  # issue 6: the demo export into an empty database in under 30 s
 TODAY = datetime.date(2026, 11, 30)
 
 
 def import_in_child(path: Path, *, dry_run: bool) -> dict:
-    """Fork, import in the child (its changes stay in the database), send the measures back through a pipe."""
+    """Import in a forked process (its changes stay in the database), measuring the import alone."""
     from workbooks.importing import import_workbook
 
-    connections.close_all()
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child
-        os.close(read_end)
-        try:
-            with path.open("rb") as upload, PeakRss() as rss:
-                started = time.perf_counter()
-                outcome = import_workbook(upload, by=None, dry_run=dry_run, file_name=path.name)
-                seconds = time.perf_counter() - started
-            result = {
-                "seconds": round(seconds, 2),
-                "rss_start_mib": round(rss.start / 1024, 1),
-                "rss_growth_mib": round((rss.peak - rss.start) / 1024, 1),
-                "problems": len(outcome.problems),
-                "counts": outcome.counts_as_dict(),
-            }
-            connections.close_all()
-        except Exception as error:  # reported by the parent
-            result = {"error": repr(error)}
-        with os.fdopen(write_end, "w") as pipe:
-            pipe.write(json.dumps(result))
-        os._exit(0)
-    os.close(write_end)
-    with os.fdopen(read_end) as pipe:
-        data = pipe.read()
-    os.waitpid(pid, 0)
-    result = json.loads(data or '{"error": "the child died"}')
-    if "error" in result:
-        raise RuntimeError(f"the import failed: {result['error']}")
+    def measure() -> dict:
+        with path.open("rb") as upload, PeakRss() as rss:
+            started = time.perf_counter()
+            outcome = import_workbook(upload, by=None, dry_run=dry_run, file_name=path.name)
+            seconds = time.perf_counter() - started
+        return {
+            "seconds": round(seconds, 2),
+            "rss_start_mib": round(rss.start / 1024, 1),
+            "rss_growth_mib": round((rss.peak - rss.start) / 1024, 1),
+            "problems": len(outcome.problems),
+            "counts": outcome.counts_as_dict(),
+        }
+
+    result = in_child(measure)
     if result["problems"]:
         raise RuntimeError(f"the import found {result['problems']} problem(s) in the demo export")
     return result

@@ -1,7 +1,10 @@
 """Measures the benchmarks share: the peak resident memory of a block of code."""
 
+import json
+import os
 import threading
 import time
+from collections.abc import Callable
 
 
 def _status_kib(field: str) -> int:
@@ -40,3 +43,31 @@ class PeakRss:
         self.thread.join()
         self.peak = _status_kib("VmHWM") if self.kernel else self.sampled
         return False
+
+
+def in_child(measure: Callable[[], dict]) -> dict:
+    """Run ``measure`` in a forked process that starts from this process's state (its database writes stay), and
+    return what it returns (a dict that JSON can carry); an exception in the child is raised here."""
+    from django.db import connections
+
+    connections.close_all()  # the child opens its own connection
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        os.close(read_end)
+        try:
+            result = measure()
+            connections.close_all()
+        except Exception as error:  # reported by the parent
+            result = {"error": repr(error)}
+        with os.fdopen(write_end, "w") as pipe:
+            pipe.write(json.dumps(result))
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        data = pipe.read()
+    os.waitpid(pid, 0)
+    result = json.loads(data or '{"error": "the child died"}')
+    if "error" in result:
+        raise RuntimeError(result["error"])
+    return result

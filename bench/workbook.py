@@ -31,7 +31,7 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections  # noqa: E402
-from measure import PeakRss  # noqa: E402
+from measure import PeakRss, in_child  # noqa: E402
 
 BUDGET_SECONDS = 10  # issue 5: the workbook of the whole demo data in under 10 s
 TODAY = datetime.date(2026, 11, 30)  # fixed, so that runs on different days build the same data
@@ -42,46 +42,31 @@ EXPORTS = [(2012, datetime.date(2012, 12, 31)), (RECENT_YEAR, datetime.date(RECE
 
 
 def export_in_child(year: int, as_of: datetime.date) -> dict:
-    """Fork, export in the child from the parent's state, send the measures back through a pipe."""
+    """Export in a forked process from this process's state, measuring the export alone."""
     from branches.models import Organisation
     from reports.workbook import write_workbook
 
-    connections.close_all()  # the child opens its own connection
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child
-        os.close(read_end)
-        result: dict = {}
-        try:
-            organisation = Organisation.objects.get(code=ORGANISATION)
-            with tempfile.TemporaryDirectory() as folder:
-                target = Path(folder) / "workbook.xlsx"
-                with PeakRss() as rss:
-                    started = time.perf_counter()
-                    report = write_workbook(organisation, year, as_of, target)
-                    seconds = time.perf_counter() - started
-                result = {
-                    "seconds": round(seconds, 2),
-                    "rss_start_mib": round(rss.start / 1024, 1),
-                    "rss_growth_mib": round((rss.peak - rss.start) / 1024, 1),
-                    "file_kib": round(target.stat().st_size / 1024),
-                    "members": report.headline.members,
-                    "referral_rate": float(report.headline.referral_rate or 0),
-                }
-            connections.close_all()
-        except Exception as error:  # reported by the parent
-            result = {"error": repr(error)}
-        with os.fdopen(write_end, "w") as pipe:
-            pipe.write(json.dumps(result))
-        os._exit(0)
-    os.close(write_end)
-    with os.fdopen(read_end) as pipe:
-        data = pipe.read()
-    os.waitpid(pid, 0)
-    result = json.loads(data or '{"error": "the child died"}')
-    if "error" in result:
-        raise RuntimeError(f"export of {year} failed: {result['error']}")
-    return result
+    def measure() -> dict:
+        organisation = Organisation.objects.get(code=ORGANISATION)
+        with tempfile.TemporaryDirectory() as folder:
+            target = Path(folder) / "workbook.xlsx"
+            with PeakRss() as rss:
+                started = time.perf_counter()
+                report = write_workbook(organisation, year, as_of, target)
+                seconds = time.perf_counter() - started
+            return {
+                "seconds": round(seconds, 2),
+                "rss_start_mib": round(rss.start / 1024, 1),
+                "rss_growth_mib": round((rss.peak - rss.start) / 1024, 1),
+                "file_kib": round(target.stat().st_size / 1024),
+                "members": report.headline.members,
+                "referral_rate": float(report.headline.referral_rate or 0),
+            }
+
+    try:
+        return in_child(measure)
+    except RuntimeError as error:
+        raise RuntimeError(f"export of {year} failed: {error}") from error
 
 
 def rows_of(year: int, as_of: datetime.date) -> dict:

@@ -377,6 +377,48 @@ def exemption_clear(*, member: Member, ended_on: datetime.date, by: User | None)
 # Referrals
 
 
+def check_issuer(errors: Errors, member: Member, issuer: Organisation) -> None:
+    """An introduction is signed by the member's own grassroots organisation (or outside organisation)."""
+    if issuer.kind not in ISSUING_KINDS:
+        errors.add(
+            "issuing_organisation",
+            _("An introduction is issued by a grassroots organisation or an outside organisation."),
+            code="issuer_kind",
+        )
+    elif not member.home_organisation.is_within(issuer):
+        errors.add(
+            "issuing_organisation",
+            _("This member does not belong to %(organisation)s."),
+            code="issuer_not_home",
+            organisation=str(issuer),
+        )
+
+
+def check_ward(errors: Errors, ward: Organisation, day: datetime.date) -> None:
+    """The receiving organisation is a ward/commune committee that existed on ``day``."""
+    if ward.kind != Kind.WARD:
+        errors.add("receiving_ward", _("The receiving organisation must be a ward/commune committee."), code="not_ward")
+    elif not ward.is_valid_on(day):
+        errors.add(
+            "receiving_ward",
+            _("This ward/commune did not exist on %(date)s."),
+            code="ward_not_valid",
+            date=day_text(day),
+        )
+
+
+def check_residential_cell(
+    errors: Errors, cell: Organisation, day: datetime.date, *, day_field: str = "residential_cell"
+) -> None:
+    """A residential cell that existed on ``day`` (the error on its existence goes on ``day_field``)."""
+    if cell.kind != Kind.RESIDENTIAL_CELL:
+        errors.add("residential_cell", _("Choose a residential cell."), code="not_residential_cell")
+    elif not cell.is_valid_on(day):
+        errors.add(
+            day_field, _("This residential cell did not exist on %(date)s."), code="cell_not_valid", date=day_text(day)
+        )
+
+
 def _check_open(errors: Errors, referral: Referral, field: str) -> None:
     if referral.ended_on is not None:
         errors.add(
@@ -464,26 +506,8 @@ def referral_introduce(
             code="before_admission",
             date=day_text(member.admitted_on),
         )
-    if issuing_organisation.kind not in ISSUING_KINDS:
-        errors.add(
-            "issuing_organisation",
-            _("An introduction is issued by a grassroots organisation or an outside organisation."),
-            code="issuer_kind",
-        )
-    elif not member.home_organisation.is_within(issuing_organisation):
-        errors.add(
-            "issuing_organisation",
-            _("This member does not belong to %(organisation)s."),
-            code="issuer_not_home",
-            organisation=str(issuing_organisation),
-        )
-    if receiving_ward.kind == Kind.WARD and not receiving_ward.is_valid_on(introduced_on):
-        errors.add(
-            "receiving_ward",
-            _("This ward/commune did not exist on %(date)s."),
-            code="ward_not_valid",
-            date=day_text(introduced_on),
-        )
+    check_issuer(errors, member, issuing_organisation)
+    check_ward(errors, receiving_ward, introduced_on)
     referral = Referral(
         member=member,
         issuing_organisation=issuing_organisation,
@@ -533,13 +557,7 @@ def referral_place(
             date=day_text(referral.placed_on),
         )
     _check_not_in_future(errors, "placed_on", placed_on)
-    if residential_cell.kind == Kind.RESIDENTIAL_CELL and not residential_cell.is_valid_on(placed_on):
-        errors.add(
-            "residential_cell",
-            _("This residential cell did not exist on %(date)s."),
-            code="cell_not_valid",
-            date=day_text(placed_on),
-        )
+    check_residential_cell(errors, residential_cell, placed_on)
     referral.residential_cell = residential_cell
     referral.placed_on = placed_on
     referral.placed_by = by
@@ -645,15 +663,7 @@ def member_retire(
 
 
 def _check_meeting(errors: Errors, cell: Organisation, held_on: datetime.date, half_year: HalfYear) -> None:
-    if cell.kind != Kind.RESIDENTIAL_CELL:
-        errors.add("residential_cell", _("Choose a residential cell."), code="not_residential_cell")
-    elif not cell.is_valid_on(held_on):
-        errors.add(
-            "held_on",
-            _("This residential cell did not exist on %(date)s."),
-            code="cell_not_valid",
-            date=day_text(held_on),
-        )
+    check_residential_cell(errors, cell, held_on, day_field="held_on")
     _check_not_in_future(errors, "held_on", held_on)
     if half_year > HalfYear.of(held_on):
         errors.add("half", _("A meeting cannot count for a half-year that has not begun."), code="half_year_in_future")

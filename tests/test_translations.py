@@ -12,7 +12,7 @@ from django.utils import translation
 PO = Path(settings.BASE_DIR) / "locale" / "vi" / "LC_MESSAGES" / "django.po"
 MO = PO.with_suffix(".mo")
 # Where user-facing text lives (tests and benchmarks have none).
-SOURCE_FOLDERS = ("branches", "members", "reports", "dongha76", "templates")
+SOURCE_FOLDERS = ("branches", "members", "reports", "workbooks", "dongha76", "templates")
 
 
 def test_every_entry_is_translated_and_none_is_fuzzy():

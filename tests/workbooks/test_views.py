@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext
 from openpyxl import Workbook, load_workbook
 
 import workbooks.reading
@@ -148,7 +149,7 @@ def test_the_upload_page_explains_links_and_lists_the_last_ten_imports(city_clie
 def test_a_post_without_a_file_says_so(city_client):
     response = city_client.post(reverse("workbooks:import"), {})
     assert response.status_code == 200
-    assert "Choose the workbook (.xlsx) to import." in page_text(response)
+    assert gettext("Choose the workbook (.xlsx) to import.") in page_text(response)
     assert response.context["form"].errors["file"]
     assert not WorkbookImport.objects.exists()
 

@@ -61,7 +61,12 @@ def import_workbook(
     """
     scope = ImportScope.of(access)
     if not scope.may_import:
-        raise WorkbookRefused(_("Importing workbooks is for city committee staff and grassroots committees' officers."))
+        raise WorkbookRefused(
+            _(
+                "Importing workbooks is for city committee staff and the officers of grassroots committees, "
+                "grassroots cells and wards."
+            )
+        )
     sheets, layout_problems = read_workbook(upload, size=size)
     reason = (
         gettext("Imported from the workbook %(name)s") % {"name": file_name}

@@ -9,7 +9,7 @@ from branches.access import Access
 from branches.models import Organisation
 from dongha76.services import User
 from workbooks.layout import Sheet
-from workbooks.reading import CellError, Problem, Row, SheetData, cell_value
+from workbooks.reading import CellError, Problem, Row, SheetData, as_text, cell_value
 
 Kind = Organisation.Kind
 
@@ -107,3 +107,26 @@ class ImportContext:
         self.problem(
             sheet, row, column, _("The same value already appears on row %(row)s of this sheet.") % {"row": first}
         )
+
+    def keyed_rows(self, data: SheetData, key: str, failed: set[str]) -> dict[str, tuple[Row, dict]]:
+        """The rows of a sheet by their key, with their cells as values. A row with a problem, or whose key appeared
+        before, is reported and left out, and its key joins ``failed`` (the later sheets say nothing more of it)."""
+        rows: dict[str, tuple[Row, dict]] = {}
+        seen: dict[str, int] = {}  # key -> first row, for rows with or without a problem
+        header = data.sheet.column(key).header
+        for row in data.rows:
+            values = self.values(data, row)
+            value = values[key] if values else as_text(row.cells.get(key))
+            if value and value in seen:
+                self.duplicate(data.sheet, row, header, seen[value])
+                failed.add(value)
+                rows.pop(value, None)
+                continue
+            seen[value] = row.number
+            if values is None:
+                failed.add(value)
+            elif not value:
+                self.problem(data.sheet, row, header, _("This cell must not be blank."))
+            else:
+                rows[value] = (row, values)
+        return rows

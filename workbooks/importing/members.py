@@ -18,7 +18,7 @@ from members.services import check_member
 from workbooks.importing.context import ImportContext, SheetCounts
 from workbooks.importing.organisations import OrganisationPhase
 from workbooks.layout import MEMBERS
-from workbooks.reading import Row, SheetData, as_text
+from workbooks.reading import Row, SheetData
 
 SHEET = MEMBERS
 COLUMNS = {column.key: column.header for column in SHEET.columns}
@@ -79,33 +79,17 @@ class MemberPhase:
         counts = self.context.counts.setdefault(SHEET.key, SheetCounts())
         if self.data is None:
             return
-        rows: dict[str, tuple[Row, dict]] = {}
-        seen: dict[str, int] = {}  # card number -> first row, for rows with or without a problem
+        counts.rows += len(self.data.rows)
+        rows = self.context.keyed_rows(self.data, "card_number", self.failed_cards)
         national_ids: dict[str, int] = {}
-        for row in self.data.rows:
-            counts.rows += 1
-            values = self.context.values(self.data, row)
-            card = values["card_number"] if values else as_text(row.cells.get("card_number"))
-            if card and card in seen:
-                self.context.duplicate(SHEET, row, COLUMNS["card_number"], seen[card])
-                self.failed_cards.add(card)
-                rows.pop(card, None)
-                continue
-            seen[card] = row.number
-            if values is None:
-                self.failed_cards.add(card)
-                continue
-            if not card:
-                self.context.problem(SHEET, row, COLUMNS["card_number"], _("This field is required."))
-                continue
+        for card, (row, values) in list(rows.items()):
             national_id = values.get("national_id")
             if national_id and national_id in national_ids:
                 self.context.duplicate(SHEET, row, COLUMNS["national_id"], national_ids[national_id])
                 self.failed_cards.add(card)
-                continue
-            if national_id:
+                del rows[card]
+            elif national_id:
                 national_ids[national_id] = row.number
-            rows[card] = (row, values)
         self.load(rows)
         self.organisations.preload(values["home_organisation"] for _row, values in rows.values())
         taken_ids = self._national_ids_taken(national_ids, set(rows))
@@ -150,7 +134,7 @@ class MemberPhase:
         existing = self.by_card.get(card)
         home_code = values["home_organisation"]
         if not home_code:
-            context.problem(SHEET, row, COLUMNS["home_organisation"], _("This field is required."))
+            context.problem(SHEET, row, COLUMNS["home_organisation"], _("This cell must not be blank."))
             return None
         if home_code in self.organisations.failed_codes:
             return None

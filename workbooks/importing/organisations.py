@@ -7,7 +7,7 @@ from branches.models import Organisation
 from branches.services import organisation_create, organisation_update
 from workbooks.importing.context import ImportContext, SheetCounts
 from workbooks.layout import ORGANISATIONS
-from workbooks.reading import Row, SheetData, as_text
+from workbooks.reading import Row, SheetData
 
 SHEET = ORGANISATIONS
 FIELDS = ("name", "kind", "parent", "sector", "valid_from", "valid_to", "address")
@@ -38,24 +38,8 @@ class OrganisationPhase:
         counts = self.context.counts.setdefault(SHEET.key, SheetCounts())
         if self.data is None:
             return
-        rows: dict[str, tuple[Row, dict]] = {}
-        seen: dict[str, int] = {}  # code -> first row, for rows with or without a problem
-        for row in self.data.rows:
-            counts.rows += 1
-            values = self.context.values(self.data, row)
-            code = values["code"] if values else as_text(row.cells.get("code"))
-            if code and code in seen:
-                self.context.duplicate(SHEET, row, COLUMNS["code"], seen[code])
-                self.failed_codes.add(code)
-                rows.pop(code, None)
-                continue
-            seen[code] = row.number
-            if values is None:
-                self.failed_codes.add(code)
-            elif not code:
-                self.context.problem(SHEET, row, COLUMNS["code"], _("This field is required."))
-            else:
-                rows[code] = (row, values)
+        counts.rows += len(self.data.rows)
+        rows = self.context.keyed_rows(self.data, "code", self.failed_codes)
         self.preload([*rows, *(values.get("parent") for _row, values in rows.values())])
         for code in self._parents_first(rows):
             row, values = rows[code]
@@ -107,10 +91,10 @@ class OrganisationPhase:
         existing = self.organisation(code)
         fields = {key: values[key] for key in FIELDS if key in values}
         if not fields.get("name"):
-            self.context.problem(SHEET, row, COLUMNS["name"], _("This field is required."))
+            self.context.problem(SHEET, row, COLUMNS["name"], _("This cell must not be blank."))
             return None
         if not fields.get("kind"):
-            self.context.problem(SHEET, row, COLUMNS["kind"], _("This field is required."))
+            self.context.problem(SHEET, row, COLUMNS["kind"], _("This cell must not be blank."))
             return None
         if "parent" in fields:
             parent_code = fields["parent"]

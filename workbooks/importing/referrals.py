@@ -19,7 +19,7 @@ from branches.models import Organisation
 from branches.selectors import grassroots_of
 from dongha76.services import Errors, day_text
 from members.models import Exemption, Member, Referral
-from members.services import ISSUING_KINDS
+from members.services import ISSUING_KINDS, check_issuer, check_residential_cell, check_ward
 from workbooks.importing.context import ImportContext, SheetCounts
 from workbooks.importing.members import MemberPhase, exemptions_in_force
 from workbooks.importing.organisations import OrganisationPhase
@@ -80,10 +80,10 @@ class ReferralPhase:
                 continue
             card, introduced_on = values.get("card_number"), values.get("introduced_on")
             if not card:
-                self.context.problem(SHEET, row, COLUMNS["card_number"], _("This field is required."))
+                self.context.problem(SHEET, row, COLUMNS["card_number"], _("This cell must not be blank."))
                 continue
             if introduced_on is None:
-                self.context.problem(SHEET, row, COLUMNS["introduced_on"], _("This field is required."))
+                self.context.problem(SHEET, row, COLUMNS["introduced_on"], _("This cell must not be blank."))
                 continue
             key = (card, introduced_on)
             if key in rows:
@@ -180,7 +180,7 @@ class ReferralPhase:
         if False in (ward, cell, issuer):
             return None
         if ward is None:
-            context.problem(SHEET, row, COLUMNS["receiving_ward"], _("This field is required."))
+            context.problem(SHEET, row, COLUMNS["receiving_ward"], _("This cell must not be blank."))
             return None
         issuer = issuer or (before.issuing_organisation if before else None) or self._issuer_of(member)
         referral = Referral(member=member, introduced_by=context.by) if before is None else _copy(before)
@@ -290,46 +290,24 @@ class ReferralPhase:
                 date=day_text(exemption.started_on),
             )
         issuer = referral.issuing_organisation
-        if issuer is None or issuer.kind not in ISSUING_KINDS:
+        if issuer is None:
             errors.add(
                 "issuing_organisation",
                 _("An introduction is issued by a grassroots organisation or an outside organisation."),
                 code="issuer_kind",
             )
-        elif referral.ended_on is None and not member.home_organisation.is_within(issuer):
+        elif referral.ended_on is None or issuer.kind not in ISSUING_KINDS:
             # An ended referral may have been issued by a workplace the member has since left.
-            errors.add(
-                "issuing_organisation",
-                _("This member does not belong to %(organisation)s."),
-                code="issuer_not_home",
-                organisation=str(issuer),
-            )
-        ward = referral.receiving_ward
-        if ward.kind != Kind.WARD:
-            errors.add("receiving_ward", _("The receiving organisation must be a ward/commune committee."), code="ward")
-        elif not ward.is_valid_on(introduced_on):
-            errors.add(
-                "receiving_ward",
-                _("This ward/commune did not exist on %(date)s."),
-                code="ward_not_valid",
-                date=day_text(introduced_on),
-            )
+            check_issuer(errors, member, issuer)
+        check_ward(errors, referral.receiving_ward, introduced_on)
         cell = referral.residential_cell
         if cell is not None:
-            if cell.kind != Kind.RESIDENTIAL_CELL:
-                errors.add("residential_cell", _("Choose a residential cell."), code="not_residential_cell")
-            elif cell.parent_id != ward.pk:
+            check_residential_cell(errors, cell, referral.placed_on or introduced_on)
+            if "residential_cell" not in errors and cell.parent_id != referral.receiving_ward_id:
                 errors.add(
                     "residential_cell",
                     _("This residential cell does not belong to the receiving ward."),
                     code="referral_cell_in_ward",
-                )
-            elif referral.placed_on and not cell.is_valid_on(referral.placed_on):
-                errors.add(
-                    "residential_cell",
-                    _("This residential cell did not exist on %(date)s."),
-                    code="cell_not_valid",
-                    date=day_text(referral.placed_on),
                 )
 
     def _check_sequences(self, existing: dict[tuple, Referral], written: dict[int, list]) -> set[int]:

@@ -1044,6 +1044,7 @@ def test_refused_a_second_open_referral_next_to_one_in_the_database(tree):
 
 
 def test_refused_an_open_referral_dated_before_one_in_the_database(tree):
+    """The problem names the referral the row conflicts with (01/03/2019), not the row's own referral."""
     member = make_member(tree.cell)
     make_referral(member, receiving_ward=tree.ward1, introduced_on=datetime.date(2019, 3, 1))
     before = snapshot()
@@ -1057,23 +1058,6 @@ def test_refused_an_open_referral_dated_before_one_in_the_database(tree):
 
     message = only(problems, REFERRALS, 2, "Ngày kết thúc")
     assert OPEN_REFERRAL_VI in message and "01/03/2019" in message
-
-
-def test_an_open_referral_dated_before_one_in_the_database_names_the_one_in_the_database(tree):
-    """The problem names the referral the row conflicts with (Phường 1, 01/03/2019), not the row's own referral."""
-    member = make_member(tree.cell)
-    make_referral(member, receiving_ward=tree.ward1, introduced_on=datetime.date(2019, 3, 1))
-    before = snapshot()
-
-    problems = refused(
-        workbook(
-            {REFERRALS: referral_sheet(referral_row(member.card_number, tree.ward2.code, introduced="01/03/2018"))}
-        ),
-        before,
-    )
-
-    message = only(problems, REFERRALS, 2, "Ngày kết thúc")
-    assert "01/03/2019" in message, message
 
 
 def test_refused_overlapping_referrals(tree):

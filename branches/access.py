@@ -69,3 +69,10 @@ def access_for(user, *, day: datetime.date | None = None) -> Access:
     access = Access(posts=tuple(officer_posts_for(user, day=day)), is_superuser=user.is_superuser)
     user._dongha76_access = (day, access)
     return access
+
+
+def access_of(organisation: Organisation) -> Access:
+    """The access of a (writing) officer of ``organisation``: what the organisation's own committee sees, e.g. for
+    an export made for it from the command line."""
+    post = Officer(organisation=organisation, role=Officer.Role.SECRETARY, started_on=datetime.date.min)
+    return Access(posts=(post,))

@@ -13,9 +13,11 @@ from typing import BinaryIO
 
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 
+from branches.access import access_of
 from branches.models import Organisation
 from dongha76.excel import StreamedSheet, new_write_only_workbook
 from members.models import Exemption, Member, Referral
+from members.selectors import referrals_visible_with
 from workbooks.layout import MEMBERS, ORGANISATIONS, REFERRALS, Column, Sheet, Value
 
 CHUNK = 2000
@@ -109,8 +111,9 @@ SOURCES: dict[str, dict[str, Source]] = {
 def write_workbook(target: str | BinaryIO, *, organisation: Organisation | None = None) -> dict[str, int]:
     """Write every organisation, member and referral to ``target`` (a path or a binary file), or those of
     ``organisation``'s subtree: its organisations, the members whose cell is in it and the members of outside
-    organisations referred to a ward in it (those its wards registered), their referrals, and the outside organisations
-    these members belong to. What one exports, one may import back. Returns the number of rows per sheet key."""
+    organisations referred to a ward in it (those its wards registered), those of their referrals its committee sees,
+    and the outside organisations these members belong to. What one exports, one may import back. Returns the number
+    of rows per sheet key."""
     workbook = new_write_only_workbook()
     organisations, members, referrals = Organisation.objects.all(), Member.objects.all(), Referral.objects.all()
     if organisation is not None:
@@ -123,7 +126,10 @@ def write_workbook(target: str | BinaryIO, *, organisation: Organisation | None 
             Q(home_organisation__path__startswith=organisation.path)
             | Q(home_organisation__kind=Organisation.Kind.OUTSIDE) & Q(Exists(to_its_wards))
         )
-        referrals = referrals.filter(member__in=members.values("pk"))
+        # Only the referrals the organisation's committee sees on its pages: a member of an outside organisation who
+        # moved on to a ward elsewhere keeps that later referral out of this ward's export (and out of its reach).
+        seen = referrals_visible_with(access_of(organisation))
+        referrals = referrals.filter(member__in=members.values("pk"), pk__in=seen.values("pk"))
         organisations = organisations.filter(
             Q(path__startswith=organisation.path)
             | Q(kind=Organisation.Kind.OUTSIDE)

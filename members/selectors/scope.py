@@ -57,7 +57,12 @@ def visible_members(user) -> QuerySet[Member]:
 
 
 def visible_referrals(user) -> QuerySet[Referral]:
-    return _scoped(Referral.objects.all(), _referral_condition(access_for(user), write=False))
+    return referrals_visible_with(access_for(user))
+
+
+def referrals_visible_with(access: Access) -> QuerySet[Referral]:
+    """``visible_referrals`` for an access rather than a signed-in user (``branches.access.access_of``)."""
+    return _scoped(Referral.objects.all(), _referral_condition(access, write=False))
 
 
 def visible_residential_cells(user) -> QuerySet[Organisation]:
@@ -93,15 +98,20 @@ def meetings_writable_by(user) -> QuerySet[Meeting]:
 
 def members_editable_by(user) -> QuerySet[Member]:
     """Members whose record the user may change: their workplace committee's, and for a ward the members of outside
-    organisations it registered (those with a referral to the ward)."""
+    organisations it receives now: those whose latest referral is addressed to the ward. (A ward that once received
+    a member who has since moved to another ward still sees the member in its book, but the new ward keeps the
+    record.)"""
     access = access_for(user)
     if access.is_city(write=True):
         return Member.objects.all()
     condition = in_subtrees("home_organisation", access.workplace_paths(write=True))
     wards = access.ward_paths(write=True)
     if wards:
-        addressed = Referral.objects.filter(in_subtrees("receiving_ward", wards), member=OuterRef("pk"))
-        condition |= Q(home_organisation__kind=Kind.OUTSIDE) & Q(Exists(addressed))
+        later = Referral.objects.filter(member=OuterRef("member"), introduced_on__gt=OuterRef("introduced_on"))
+        latest_here = Referral.objects.filter(in_subtrees("receiving_ward", wards), member=OuterRef("pk")).exclude(
+            Exists(later)
+        )
+        condition |= Q(home_organisation__kind=Kind.OUTSIDE) & Q(Exists(latest_here))
     return Member.objects.filter(condition)
 
 
@@ -127,6 +137,21 @@ def referrals_receivable_by(user) -> QuerySet[Referral]:
     if access.is_city(write=True):
         return Referral.objects.all()
     return Referral.objects.filter(in_subtrees("receiving_ward", access.ward_paths(write=True)))
+
+
+def referral_letters_writable_by(user) -> QuerySet[Referral]:
+    """Referrals whose letter (issuer, ward, number, date) the user may record or correct: those issued by their
+    workplace organisations; for a member of an outside organisation, the letter the member's ward registered with
+    the member (``members_editable_by``)."""
+    access = access_for(user)
+    if access.is_city(write=True):
+        return Referral.objects.all()
+    outside_registered = Q(issuing_organisation__kind=Kind.OUTSIDE) & Q(
+        member__in=members_editable_by(user).filter(home_organisation__kind=Kind.OUTSIDE).values("pk")
+    )
+    return Referral.objects.filter(
+        in_subtrees("issuing_organisation", access.workplace_paths(write=True)) | outside_registered
+    )
 
 
 def referrals_endable_by(user) -> QuerySet[Referral]:

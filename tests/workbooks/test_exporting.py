@@ -9,9 +9,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from openpyxl import load_workbook
 
+from branches.access import access_for
 from dongha76.excel import DATE_FORMAT
 from members.models import Exemption, Member, Referral
-from tests.factories import Kind, make_member, make_organisation, make_referral, make_tree
+from tests.factories import Kind, make_member, make_officer, make_organisation, make_referral, make_tree
 from workbooks.exporting import SOURCES, write_workbook
 from workbooks.importing import import_workbook
 from workbooks.layout import MEMBERS, ORGANISATIONS, REFERRALS, SHEETS
@@ -249,6 +250,39 @@ def test_an_organisation_gives_its_subtree_and_the_outside_members_its_wards_reg
     assert [row["code"] for row in values(book, ORGANISATIONS)] == [tree.committee.code, tree.cell.code]
     assert [row["card_number"] for row in values(book, MEMBERS)] == ["00012345", "30000002", "30000003"]
     assert len(values(book, REFERRALS)) == 2
+
+
+def test_a_ward_exports_only_the_referrals_it_sees_and_imports_them_back_unchanged(tree, people):
+    """A member of an outside organisation registered by ward 1 moved on to ward 2: ward 1 keeps them in its book
+    (and in its export), but ward 2's referral is not ward 1's to see, nor to import back."""
+    outsider = make_member(tree.outside, card_number="40000002")
+    make_referral(
+        outsider,
+        receiving_ward=tree.ward1,
+        issuing_organisation=tree.outside,
+        introduced_on=D(2021, 1, 1),
+        ended_on=D(2022, 1, 1),
+        end_reason=Referral.EndReason.MOVED_RESIDENCE,
+    )
+    make_referral(outsider, receiving_ward=tree.ward2, issuing_organisation=tree.outside, introduced_on=D(2022, 1, 1))
+    buffer = io.BytesIO()
+    write_workbook(buffer, organisation=tree.ward1)
+    buffer.seek(0)
+    book = load_workbook(buffer)
+    assert [(row["card_number"], row["receiving_ward"]) for row in values(book, REFERRALS)] == [
+        ("40000002", tree.ward1.code)
+    ]
+    buffer.seek(0)
+    officer = make_officer(tree.ward1)
+
+    result = import_workbook(buffer, by=officer, access=access_for(officer))
+
+    assert result.ok, result.problems
+    assert {key: (c["create"], c["update"]) for key, c in result.counts_as_dict().items()} == {
+        "organisations": (0, 0),
+        "members": (0, 0),
+        "referrals": (0, 0),
+    }
 
 
 def test_the_number_of_queries_does_not_grow_with_the_rows(tree, people, django_assert_max_num_queries):

@@ -38,6 +38,7 @@ from tests.workbooks.books import (
 from workbooks import reading
 from workbooks.exporting import write_workbook
 from workbooks.importing import WorkbookRefused, import_workbook
+from workbooks.importing.scope import CARD_OUT_OF_SIGHT
 
 pytestmark = pytest.mark.django_db
 
@@ -1335,7 +1336,8 @@ def test_refused_moving_a_member_of_another_committee_into_ones_own(tree, commit
         **as_officer(committee_officer),
     )
 
-    assert only(problems, MEMBERS, 2, "Mã chi bộ") == gettext(MEMBER_OUT_OF_SCOPE)
+    # the member is not even the committee's to see: only the card number is said to be taken (test_import_scope)
+    assert only(problems, MEMBERS, 2, "Số thẻ") == gettext(CARD_OUT_OF_SIGHT)
 
 
 def test_refused_a_member_of_an_outside_organisation_from_a_committee_officer(tree, committee_officer):
@@ -1377,9 +1379,10 @@ def test_refused_a_referral_neither_of_whose_ends_is_in_scope(tree, committee_of
         **as_officer(committee_officer),
     )
 
+    # a member the committee may not see reads like an unknown one (test_import_scope)
     assert only(problems, REFERRALS, 2, "Số thẻ") == gettext(
-        "Neither this member's cell nor the receiving ward is in the part of the tree you manage."
-    )
+        "No member has the card number “%(card)s”, in this workbook or in the database."
+    ) % {"card": member.card_number}
 
 
 def test_a_viewer_may_import_nothing(tree):
@@ -1487,17 +1490,18 @@ def test_an_exported_tree_with_a_committee_moved_and_its_members_introduced(tree
     assert Referral.objects.get(member=member).issuing_organisation == tree.committee
 
 
-def test_an_unchanged_member_outside_the_scope_is_accepted_as_an_unchanged_organisation_is(tree, committee_officer):
-    """A committee's own export holds every outside organisation and their members (``write_workbook``): imported
-    back by the committee, those rows write nothing and must not refuse the workbook."""
-    outsider = make_member(tree.outside)
-    row = member_row(outsider.card_number, tree.outside.code, name=outsider.full_name)
+def test_an_unchanged_member_one_sees_but_may_not_change_is_accepted_as_an_unchanged_organisation_is(tree):
+    """A ward's own export holds the workplace members referred to it and their workplaces' cells: imported back by
+    the ward, those rows write nothing and must not refuse the workbook."""
+    officer = make_officer(tree.ward1)
+    member = make_member(tree.cell)
+    make_referral(member, receiving_ward=tree.ward1, issuing_organisation=tree.committee)
     sheets = {
-        ORGS: org_sheet(org_row(tree.outside.code, tree.outside.name, "outside")),
-        MEMBERS: member_sheet(row),
+        ORGS: org_sheet(org_row(tree.cell.code, tree.cell.name, "cell", tree.committee.code)),
+        MEMBERS: member_sheet(member_row(member.card_number, tree.cell.code, name=member.full_name)),
     }
 
-    result = run(workbook(sheets), **as_officer(committee_officer))
+    result = run(workbook(sheets), **as_officer(officer))
 
     assert result.ok, listed(result)
     assert result.counts["organisations"].unchanged == 1 and result.counts["members"].unchanged == 1

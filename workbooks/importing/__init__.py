@@ -7,6 +7,7 @@ import itself, undone, so what it promises is what the import does.
 """
 
 import dataclasses
+import logging
 from typing import IO
 
 from django.db import DatabaseError, transaction
@@ -15,16 +16,22 @@ from django.utils.translation import gettext_lazy as _
 
 from branches.access import Access
 from dongha76.services import User
-from workbooks.importing.context import ImportContext, ImportScope, SheetCounts
+from workbooks.importing.context import ImportContext, SheetCounts
 from workbooks.importing.members import MemberPhase
 from workbooks.importing.organisations import OrganisationPhase
 from workbooks.importing.referrals import ReferralPhase, check_open_referrals
+from workbooks.importing.scope import ImportScope
 from workbooks.layout import SHEETS
 from workbooks.reading import Problem, WorkbookRefused, read_workbook
 
 __all__ = ["ImportResult", "ImportScope", "WorkbookRefused", "import_workbook"]
 
 SHEET_ORDER = {sheet.title: index for index, sheet in enumerate(SHEETS)}
+CONCURRENT_CHANGE = _(
+    "Someone else changed the same members or referrals while this workbook was being imported; nothing was "
+    "imported. Check the workbook again."
+)
+logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass
@@ -59,7 +66,7 @@ def import_workbook(
     ``access`` limits the import to the importer's part of the tree (None: everything, as for the command line).
     Raises ``WorkbookRefused`` for a file that cannot be read at all; every other problem is in the result.
     """
-    scope = ImportScope.of(access)
+    scope = ImportScope.of(access, by)
     if not scope.may_import:
         raise WorkbookRefused(
             _(
@@ -85,11 +92,15 @@ def import_workbook(
                 referrals = ReferralPhase(context, sheets.get("referrals"), organisations, members)
                 referrals.run()
                 check_open_referrals(context, members, referrals)
-        except DatabaseError as exc:
-            # Our checks passed but the database refused (another user wrote the same rows at the same moment).
-            context.problems.append(
-                Problem("", None, "", _("The database refused the workbook: %(error)s") % {"error": str(exc)[:300]})
-            )
+                # As it would be: what was written is still the importer's (a ward's new member of an outside
+                # organisation is referred to the ward, say).
+                members.check_written()
+                referrals.check_written()
+        except DatabaseError:
+            # Our checks passed but the database refused: another user or import wrote the same rows at the same
+            # moment. Its own words name tables and values: they are for the log, not for the user.
+            logger.warning("A workbook import was refused by the database", exc_info=True)
+            context.problems.append(Problem("", None, "", CONCURRENT_CHANGE))
         applied = not context.problems and not dry_run
         if not applied:
             transaction.set_rollback(True)

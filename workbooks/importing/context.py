@@ -5,52 +5,10 @@ import dataclasses
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from branches.access import Access
-from branches.models import Organisation
 from dongha76.services import User
+from workbooks.importing.scope import ImportScope
 from workbooks.layout import Sheet
 from workbooks.reading import CellError, Problem, Row, SheetData, as_text, cell_value
-
-Kind = Organisation.Kind
-
-
-@dataclasses.dataclass(frozen=True)
-class ImportScope:
-    """Where an importer may write: everything for city staff (and the command line), else the subtrees of their
-    posts at grassroots organisations (a committee, a grassroots cell, a ward)."""
-
-    everything: bool
-    paths: tuple[str, ...] = ()
-    ward_paths: tuple[str, ...] = ()
-
-    @classmethod
-    def of(cls, access: Access | None) -> "ImportScope":
-        if access is None or access.is_city(write=True):
-            return cls(everything=True)
-        posts = [post.organisation for post in access.posts if post.can_write]
-        grassroots = [org for org in posts if org.kind in Organisation.GRASSROOTS_KINDS]
-        return cls(
-            everything=False,
-            paths=tuple(org.path for org in grassroots),
-            ward_paths=tuple(org.path for org in grassroots if org.kind == Kind.WARD),
-        )
-
-    @property
-    def may_import(self) -> bool:
-        return self.everything or bool(self.paths)
-
-    def covers(self, organisation: Organisation) -> bool:
-        return self.everything or any(organisation.path.startswith(path) for path in self.paths)
-
-    def covers_ward(self, organisation: Organisation) -> bool:
-        return self.everything or any(organisation.path.startswith(path) for path in self.ward_paths)
-
-    def covers_home(self, organisation: Organisation) -> bool:
-        """A member's home: in the subtrees, or an outside organisation for the city and wards (wards register the
-        members of outside organisations who live in them)."""
-        if organisation.kind == Kind.OUTSIDE:
-            return self.everything or bool(self.ward_paths)
-        return self.covers(organisation)
 
 
 @dataclasses.dataclass

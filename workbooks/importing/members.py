@@ -12,11 +12,18 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from branches.models import Organisation
 from dongha76.services import Errors, day_text
 from members.models import Exemption, Member
 from members.services import check_member
 from workbooks.importing.context import ImportContext, SheetCounts
 from workbooks.importing.organisations import OrganisationPhase
+from workbooks.importing.scope import (
+    CARD_OUT_OF_SIGHT,
+    MEMBER_NOT_EDITABLE,
+    NOT_YOURS_AFTER_IMPORT,
+    OUTSIDE_MEMBER_WITHOUT_REFERRAL,
+)
 from workbooks.layout import MEMBERS
 from workbooks.reading import Row, SheetData
 
@@ -47,7 +54,12 @@ class MemberPhase:
         self.by_card: dict[str, Member | None] = {}
         self.exemptions: dict[int, list[Exemption]] = {}  # member pk -> periods, latest first (after this phase)
         self.failed_cards: set[str] = set()
-        self.row_of: dict[str, Row] = {}  # card number -> its row, for the rows written
+        self.row_of: dict[str, Row] = {}  # card number -> its row, for the rows checked
+        self.written_cards: set[str] = set()  # card numbers of the members this import creates or changes
+        self.created_cards: set[str] = set()
+        # The stored members of the sheet the user may look at and may edit (None: all), read in bulk by ``run``.
+        self.seen: set[int] | None = None
+        self.editable: set[int] | None = None
         self.today = timezone.localdate()
 
     # -- reading what is there -------------------------------------------------------------------------------------
@@ -93,6 +105,9 @@ class MemberPhase:
         self.load(rows)
         self.organisations.preload(values["home_organisation"] for _row, values in rows.values())
         taken_ids = self._national_ids_taken(national_ids, set(rows))
+        stored = [member.pk for card in rows if (member := self.by_card.get(card)) is not None]
+        self.seen = self.context.scope.members_seen(stored)
+        self.editable = self.context.scope.members_editable(stored)
         created: list[Member] = []
         updated: list[Member] = []
         new_exemptions: list[Exemption] = []
@@ -108,11 +123,14 @@ class MemberPhase:
             if member.pk is None:
                 created.append(member)
                 counts.create += 1
+                self.created_cards.add(card)
             elif changed:
                 updated.append(member)
                 counts.update += 1
             else:
                 counts.unchanged += 1
+            if changed:
+                self.written_cards.add(card)
             self.by_card[card] = member
             self.row_of[card] = row
         self._write(created, updated, new_exemptions, changed_exemptions)
@@ -129,9 +147,14 @@ class MemberPhase:
         return taken
 
     def _row(self, row, values, taken_ids, new_exemptions, changed_exemptions) -> tuple[Member, bool] | None:
+        """Check one row: first whether the user may write it (as stored and as it would be), then the rules. The
+        rules' messages may quote the stored member, so they are held until the scope has answered."""
         context = self.context
         card = values["card_number"]
         existing = self.by_card.get(card)
+        if existing is not None and self.seen is not None and existing.pk not in self.seen:
+            context.problem(SHEET, row, COLUMNS["card_number"], CARD_OUT_OF_SIGHT)
+            return None
         home_code = values["home_organisation"]
         if not home_code:
             context.problem(SHEET, row, COLUMNS["home_organisation"], _("This cell must not be blank."))
@@ -157,6 +180,16 @@ class MemberPhase:
         member.home_organisation = home
         errors = Errors()
         self._working(member, values, existing, errors)
+        held: list[tuple[str, object]] = []  # (column, message), said once the scope allows the row
+        exemption_new: list[Exemption] = []
+        exemption_changed: list[Exemption] = []
+        self._exemption(values, member, existing, exemption_new, exemption_changed, held)
+        changed = existing is None or _differs(existing, member) or bool(exemption_new or exemption_changed)
+        # A row that changes nothing needs no scope (one's own export imports back unchanged); a row with a problem
+        # is about changing something, so it needs the scope before its problems are told.
+        if (changed or errors or held) and not self._may_write(existing, home):
+            context.problem(SHEET, row, COLUMNS["home_organisation"], MEMBER_NOT_EDITABLE)
+            return None
         check_member(errors, member)
         national_id = values.get("national_id")
         if national_id and taken_ids.get(national_id, card) != card:
@@ -176,23 +209,9 @@ class MemberPhase:
                 "retired_on": COLUMNS["retired_on"] if self.data.has("retired_on") else "Đang công tác",
             }
             context.validation_problems(SHEET, row, ValidationError(problems), columns)
-            return None
-        exemption_new: list[Exemption] = []
-        exemption_changed: list[Exemption] = []
-        if not self._exemption(row, values, member, existing, exemption_new, exemption_changed):
-            return None
-        changed = existing is None or _differs(existing, member) or bool(exemption_new or exemption_changed)
-        scope = context.scope
-        if changed and not (
-            scope.covers_home(home) and (existing is None or scope.covers_home(existing.home_organisation))
-        ):
-            # Only a row that changes something needs the scope: an export imported back leaves the rest as it is.
-            context.problem(
-                SHEET,
-                row,
-                COLUMNS["home_organisation"],
-                _("This member's cell is outside the part of the tree you manage."),
-            )
+        for column, message in held:
+            context.problem(SHEET, row, column, message)
+        if problems or held:
             return None
         new_exemptions.extend(exemption_new)
         changed_exemptions.extend(exemption_changed)
@@ -202,6 +221,30 @@ class MemberPhase:
             else:
                 member._imported_exemption = exemption
         return member, changed
+
+    def _may_write(self, existing: Member | None, home) -> bool:
+        """The member page's rule: a stored member is changed by those who may edit it (``members_editable_by``),
+        and its home becomes only one they may choose."""
+        scope = self.context.scope
+        if scope.everything:
+            return True
+        if existing is not None and existing.pk not in self.editable:
+            return False
+        return (existing is not None and existing.home_organisation_id == home.pk) or scope.may_be_home(home)
+
+    def check_written(self) -> None:
+        """Once every sheet is written: each member this import created or changed is the user's to edit, as it
+        now stands (a ward's new member of an outside organisation must have been referred to the ward)."""
+        if self.context.scope.everything or not self.written_cards:
+            return
+        written = {self.by_card[card].pk: card for card in self.written_cards}
+        editable = self.context.scope.members_editable(written)
+        for pk, card in written.items():
+            if pk not in editable:
+                member = self.by_card[card]
+                outside = member.home_organisation.kind == Organisation.Kind.OUTSIDE
+                message = OUTSIDE_MEMBER_WITHOUT_REFERRAL if outside else NOT_YOURS_AFTER_IMPORT
+                self.context.problem(SHEET, self.row_of[card], COLUMNS["home_organisation"], message)
 
     def _working(self, member: Member, values: dict, existing: Member | None, errors: Errors) -> None:
         """Working: no retirement date. Not working: retired on the day given, or the day already recorded, or else
@@ -218,30 +261,30 @@ class MemberPhase:
         else:
             member.retired_on = retired_on or (existing.retired_on if existing else None) or member.admitted_on
 
-    def _exemption(self, row, values, member, existing, new_exemptions, changed_exemptions) -> bool:
+    def _exemption(self, values, member, existing, new_exemptions, changed_exemptions, held) -> bool:
         """The row's exemption is the member's latest period: the same one (kind and start) is updated, a later one
-        is added (ending the one in force), and none lifts the one in force today."""
-        context = self.context
+        is added (ending the one in force), and none lifts the one in force today. Problems go to ``held`` as
+        (column, message)."""
         introduction, activities = values["exempt_introduction"], values["exempt_activities"]
         periods = self.exemptions.get(existing.pk, []) if existing else []
         latest = periods[0] if periods else None
         if introduction and activities:
-            context.problem(
-                SHEET,
-                row,
-                COLUMNS["exempt_activities"],
-                _("A member is exempt either from introduction or from residence activities, not from both."),
+            held.append(
+                (
+                    COLUMNS["exempt_activities"],
+                    _("A member is exempt either from introduction or from residence activities, not from both."),
+                )
             )
             return False
         kind = Exemption.Kind.INTRODUCTION if introduction else Exemption.Kind.ACTIVITIES if activities else None
         if kind is None:
             if latest is not None and latest.ended_on is None:
                 if latest.started_on >= self.today:
-                    context.problem(
-                        SHEET,
-                        row,
-                        COLUMNS["exempt_introduction"],
-                        _("The exemption in force began today; it cannot be lifted on the same day."),
+                    held.append(
+                        (
+                            COLUMNS["exempt_introduction"],
+                            _("The exemption in force began today; it cannot be lifted on the same day."),
+                        )
                     )
                     return False
                 latest.ended_on = self.today
@@ -274,7 +317,7 @@ class MemberPhase:
                 % {"date": day_text(latest.started_on)},
             )
         if problem:
-            context.problem(SHEET, row, *problem)
+            held.append(problem)
             return False
         if same is not None:
             if (same.ended_on, same.reason) != (ended_on, reason):
@@ -285,7 +328,12 @@ class MemberPhase:
             latest.ended_on = started_on
             changed_exemptions.append(latest)
         exemption = Exemption(
-            member=member, kind=kind, reason=reason, started_on=started_on, ended_on=ended_on, recorded_by=context.by
+            member=member,
+            kind=kind,
+            reason=reason,
+            started_on=started_on,
+            ended_on=ended_on,
+            recorded_by=self.context.by,
         )
         new_exemptions.append(exemption)
         return True

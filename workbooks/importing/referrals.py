@@ -23,6 +23,15 @@ from members.services import ISSUING_KINDS, check_issuer, check_residential_cell
 from workbooks.importing.context import ImportContext, SheetCounts
 from workbooks.importing.members import MemberPhase, exemptions_in_force
 from workbooks.importing.organisations import OrganisationPhase
+from workbooks.importing.scope import (
+    END_NOT_YOURS,
+    INTRODUCTION_NOT_YOURS,
+    LETTER_NOT_YOURS,
+    NOT_YOURS_AFTER_IMPORT,
+    RECEPTION_NOT_YOURS,
+    REFERRAL_OUT_OF_SIGHT,
+    ReferralRights,
+)
 from workbooks.layout import MEMBERS, REFERRALS
 from workbooks.reading import Row, SheetData
 
@@ -50,6 +59,16 @@ NEXT_ALREADY_INTRODUCED = _(
 PREVIOUS_NOT_ENDED = _(
     "The member's previous referral ended on %(date)s; a new introduction cannot be dated before it."
 )
+OVERLAPS_HIDDEN = _(
+    "This referral overlaps another referral of the member, outside the part of the tree you manage: it must end "
+    "before the next one is introduced, and only the last may be open."
+)
+# The fields of a referral by the step that records them, and the right each step needs (``ReferralRights``).
+STEPS = (
+    ("letter", ("issuing_organisation_id", "receiving_ward_id", "letter_number"), LETTER_NOT_YOURS),
+    ("reception", ("received_on", "residential_cell_id", "placed_on", "reported_on"), RECEPTION_NOT_YOURS),
+    ("end", ("ended_on", "end_reason"), END_NOT_YOURS),
+)
 
 
 class ReferralPhase:
@@ -66,7 +85,11 @@ class ReferralPhase:
         self.members = members
         self.today = timezone.localdate()
         self._issuers: dict[int, Organisation | None] = {}
-        self.row_of: dict[tuple, Row] = {}  # (member pk, introduced on) -> its row, for the rows written
+        self.row_of: dict[tuple, Row] = {}  # (member pk, introduced on) -> its row, for the rows checked
+        self.written: list[tuple[Row, Referral]] = []  # the referrals this import creates or changes
+        self.rights = ReferralRights(everything=True)
+        self.members_seen: set[int] | None = None
+        self.introducible: set[int] | None = None
 
     def run(self) -> None:
         counts = self.context.counts.setdefault(SHEET.key, SheetCounts())
@@ -96,15 +119,19 @@ class ReferralPhase:
             for _row, values in rows.values()
             for key in ("issuing_organisation", "receiving_ward", "residential_cell")
         )
-        existing = self._existing_referrals(
-            {member.pk for member in self.members.by_card.values() if member and member.pk}
-        )
+        member_pks = {member.pk for member in self.members.by_card.values() if member and member.pk}
+        existing = self._existing_referrals(member_pks)
+        scope = self.context.scope
+        self.members_seen = scope.members_seen(member_pks)
+        self.introducible = scope.members_introducible(member_pks)
+        self.rights = scope.referral_rights(referral.pk for referral in existing.values())
         created, updated, written = [], [], {}  # written: member pk -> [(row, referral)]
         for (card, introduced_on), (row, values) in rows.items():
             if card in self.members.failed_cards:
                 continue  # the member's own row says what is wrong
             member = self.members.by_card.get(card)
-            if member is None:
+            if member is None or not self._sees(card, member):
+                # The same words for a member one may not see as for one who does not exist.
                 self.context.problem(
                     SHEET,
                     row,
@@ -114,12 +141,19 @@ class ReferralPhase:
                 )
                 continue
             before = existing.get((member.pk, introduced_on))
-            referral = self._row(row, values, member, before)
+            if before is not None and not self.rights.sees(before.pk):
+                self.context.problem(SHEET, row, COLUMNS["card_number"], REFERRAL_OUT_OF_SIGHT)
+                continue
+            referral = self._build(row, values, member, before)
             if referral is None:
                 continue
             changed = before is None or _differs(before, referral)
-            if changed and not self._in_scope(row, member, referral):
-                continue  # nothing is written for an unchanged row, so the scope does not matter to it
+            # Scope first: the rules' messages quote the member's and the other referrals' days. A row that
+            # changes nothing needs no scope (one's own export imports back unchanged).
+            if changed and not self._may_write(row, card, member, before, referral):
+                continue
+            if not self._rules(row, referral, member):
+                continue
             written.setdefault(member.pk, []).append((row, referral))
             self.row_of[(member.pk, introduced_on)] = row
             if before is None:
@@ -134,6 +168,7 @@ class ReferralPhase:
         refused = self._check_sequences(existing, written)
         created = [referral for referral in created if id(referral) not in refused]
         updated = [referral for referral in updated if id(referral) not in refused]
+        self.written = [(self.row_of[(r.member.pk, r.introduced_on)], r) for r in (*created, *updated)]
         options = {"default_user": self.context.by, "default_change_reason": self.context.reason}
         if updated:
             bulk_update_with_history(updated, Referral, ["updated_at", *WRITTEN_FIELDS], batch_size=BATCH, **options)
@@ -172,7 +207,14 @@ class ReferralPhase:
             self._issuers[home.pk] = grassroots_of(home)
         return self._issuers[home.pk]
 
-    def _row(self, row: Row, values: dict, member: Member, before: Referral | None) -> Referral | None:
+    def _sees(self, card: str, member: Member) -> bool:
+        """Whether the user may see the member: stored and in their sight, or written by this import (which the
+        sheet of members allowed)."""
+        return self.members_seen is None or member.pk in self.members_seen or card in self.members.written_cards
+
+    def _build(self, row: Row, values: dict, member: Member, before: Referral | None) -> Referral | None:
+        """The referral as the row would leave it, before any rule is checked; None after a problem of the row's
+        own cells (an organisation code that does not exist)."""
         context = self.context
         ward = self._organisation(row, values, "receiving_ward")
         cell = self._organisation(row, values, "residential_cell")
@@ -205,6 +247,11 @@ class ReferralPhase:
             referral.placed_by = context.by if referral.placed_on else None
             referral.reported_by = context.by if referral.reported_on else None
             referral.ended_by = context.by if referral.ended_on else None
+        return referral
+
+    def _rules(self, row: Row, referral: Referral, member: Member) -> bool:
+        """The workflow's rules for the row; False after recording its problems."""
+        context = self.context
         errors = Errors()
         if referral.residential_cell_id and referral.received_on is None:
             errors.add(
@@ -229,20 +276,53 @@ class ReferralPhase:
                 if not self.data.has(field):
                     columns[field] = COLUMNS["residential_cell" if field == "placed_on" else "introduced_on"]
             context.validation_problems(SHEET, row, ValidationError(problems), columns)
-            return None
-        return referral
+            return False
+        return True
 
-    def _in_scope(self, row: Row, member: Member, referral: Referral) -> bool:
+    def _may_write(self, row: Row, card: str, member: Member, before: Referral | None, referral: Referral) -> bool:
+        """The pages' rules: a new referral is recorded by those who may introduce the member, or by the ward a new
+        member of an outside organisation is registered with; a stored one, step by step, by those who may record
+        that step on it as it is stored (its issuer and ward, not the ward the row names)."""
         scope = self.context.scope
-        if scope.covers_home(member.home_organisation) or scope.covers_ward(referral.receiving_ward):
+        if scope.everything:
             return True
-        self.context.problem(
-            SHEET,
-            row,
-            COLUMNS["card_number"],
-            _("Neither this member's cell nor the receiving ward is in the part of the tree you manage."),
-        )
-        return False
+        if before is None:
+            registers = (
+                member.home_organisation.kind == Kind.OUTSIDE
+                and card in self.members.created_cards
+                and scope.receives_at(referral.receiving_ward)
+            )
+            if member.pk in self.introducible or registers:
+                return True
+            self.context.problem(SHEET, row, COLUMNS["card_number"], INTRODUCTION_NOT_YOURS)
+            return False
+        allowed = True
+        for right, fields, message in STEPS:
+            changed = [field for field in fields if getattr(before, field) != getattr(referral, field)]
+            if changed and not self.rights.may(right, before.pk):
+                self.context.problem(SHEET, row, self._column_of(changed), message)
+                allowed = False
+        return allowed
+
+    def _column_of(self, fields: list[str]) -> str:
+        """The column of the first of ``fields`` the sheet holds (placed_on follows the residential cell)."""
+        for field in fields:
+            key = field.removesuffix("_id")
+            if self.data.has(key):
+                return COLUMNS[key]
+            if key == "placed_on" and self.data.has("residential_cell"):
+                return COLUMNS["residential_cell"]
+        return COLUMNS["card_number"]
+
+    def check_written(self) -> None:
+        """Once every sheet is written: each referral this import created or changed is still one the user may
+        change (ends, at least), as it now stands."""
+        if self.context.scope.everything or not self.written:
+            return
+        writable = self.context.scope.referrals_writable(referral.pk for _row, referral in self.written)
+        for row, referral in self.written:
+            if referral.pk not in writable:
+                self.context.problem(SHEET, row, COLUMNS["card_number"], NOT_YOURS_AFTER_IMPORT)
 
     def _check(self, errors: Errors, referral: Referral, member: Member) -> None:
         """The workflow's rules, as of the referral's own days."""
@@ -330,7 +410,9 @@ class ReferralPhase:
                 # The problem goes on the sheet's row (the later one when both are), and names the other referral.
                 mine, other = (later, earlier) if later.introduced_on in row_of else (earlier, later)
                 refused.add(id(mine))
-                if other.ended_on is None:
+                if other.pk is not None and other.introduced_on not in row_of and not self.rights.sees(other.pk):
+                    message = OVERLAPS_HIDDEN
+                elif other.ended_on is None:
                     message = OTHER_OPEN % {"ward": str(other.receiving_ward), "date": day_text(other.introduced_on)}
                 elif other is earlier:
                     message = PREVIOUS_NOT_ENDED % {"date": day_text(other.ended_on)}

@@ -1,16 +1,32 @@
 """Reading an uploaded workbook safely and turning its cells into values.
 
-What is refused before a single row is read: a file over 10 MB, a file that is not an .xlsx (whatever its name says),
-a zip whose content would unpack to more than ``MAX_UNPACKED_BYTES`` or at a ratio only a zip bomb has, and a
-workbook of more than ``MAX_ROWS`` rows. Sheets are read in openpyxl's read-only mode: memory does not grow with the
-number of rows.
+What is refused before openpyxl parses anything (``check_file``), each with a message naming the limit:
+
+- a file over ``MAX_FILE_BYTES`` (10 MB), or that is not an .xlsx (whatever its name says);
+- a zip whose parts would unpack to more than ``MAX_UNPACKED_BYTES`` (150 MB), or at a ratio only a zip bomb has
+  (``MAX_RATIO``);
+- a workbook of more than ``MAX_CELLS`` (2,000,000) cells, formatted blank cells included: the cell elements of every
+  part are counted by streaming the zip in chunks (no XML parse; about 0.7 s for the largest accepted workbook).
+
+The limits come from the largest workbook the import accepts: 100,000 rows (``MAX_ROWS``) of the widest sheet
+(``Đảng viên``, 19 columns) with every column filled is 1.9 million cells, 112 MB unpacked and 8.7 MB packed when
+openpyxl writes it (Excel's shared strings make it smaller). ``MAX_CELLS`` is 100,000 rows of 20 columns; the
+unpacked limit leaves a third more for longer texts. Reading costs openpyxl about 10 µs a cell, so no accepted file,
+however it is made, costs more to read than that largest real workbook.
+
+Then the sheets are read in openpyxl's read-only mode (memory does not grow with the rows), with two precautions:
+the ``<dimension>`` record a sheet carries is not trusted (``reset_dimensions``: a careless writer's ``A1:I2`` on a
+sheet of 50 rows must not read one row), and data rows are read only as wide as the columns the headers use, so a
+stray cell at XFD1 does not pad every row to 16,384 values. A workbook of more than ``MAX_ROWS`` rows is refused
+while reading.
 """
 
+import contextlib
 import dataclasses
 import datetime
 import re
 import zipfile
-from collections.abc import Iterator
+import zlib
 from typing import IO
 
 from django.utils import translation
@@ -23,12 +39,18 @@ from workbooks.layout import NO_WORDS, SHEETS, YES_WORDS, Column, Sheet, Value
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 100_000
-MAX_UNPACKED_BYTES = 300 * 1024 * 1024
+MAX_CELLS = 2_000_000  # 100,000 rows of 20 columns; the widest sheet has 19
+MAX_UNPACKED_BYTES = 150 * 1024 * 1024  # the largest accepted workbook unpacks to 112 MB (openpyxl's inline strings)
 MAX_RATIO = 200  # real workbooks compress 5-20 times; a zip bomb thousands of times
+EXCEL_LAST_ROW = 1_048_576  # a row number beyond Excel's last row is a crafted file
 HEADER_SEARCH_ROWS = 10  # the headers may sit under a title, as in the template (row 3)
+# The start of a cell element, <c ...>, <c/> or with a namespace prefix (<x:c ...>): never <col>, <cols>, <cfRule>.
+CELL_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s/>]")
+CHUNK_BYTES = 1024 * 1024
 DATE_TEXT = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 EXCEL_EPOCH_LIMITS = (datetime.date(1900, 1, 1), datetime.date(2100, 12, 31))
 NOT_XLSX = _("This file is not an Excel workbook (.xlsx). Save it from Excel as .xlsx and retry.")
+UNPACKS_TOO_MUCH = _("This file unpacks to far more data than a workbook holds; it is refused.")
 
 
 class WorkbookRefused(Exception):
@@ -70,7 +92,8 @@ class SheetData:
 
 
 def check_file(upload: IO[bytes], *, size: int | None = None) -> None:
-    """Refuse a file too large, not a zip, not an .xlsx inside, or a zip bomb; leaves the file at its start."""
+    """Refuse, before any XML is parsed, a file too large, not a zip, not an .xlsx inside, a zip bomb, or a workbook
+    of more cells than the largest accepted one holds; leaves the file at its start."""
     if size is None:
         upload.seek(0, 2)
         size = upload.tell()
@@ -87,14 +110,58 @@ def check_file(upload: IO[bytes], *, size: int | None = None) -> None:
             names = {entry.filename for entry in entries}
             unpacked = sum(entry.file_size for entry in entries)
             packed = sum(entry.compress_size for entry in entries) or 1
-    except (zipfile.BadZipFile, OSError, ValueError):
+            if "xl/workbook.xml" not in names:
+                raise WorkbookRefused(NOT_XLSX)
+            if unpacked > MAX_UNPACKED_BYTES:
+                raise WorkbookRefused(
+                    f"{UNPACKS_TOO_MUCH} "
+                    + _("At most %(limit)s MB unpacked is accepted.")
+                    % {"limit": _number(MAX_UNPACKED_BYTES // (1024 * 1024))}
+                )
+            # Counted before the ratio is judged: a small file of blank formatted cells is told what is wrong.
+            if _count_cells(archive, entries) > MAX_CELLS:
+                raise WorkbookRefused(
+                    _(
+                        "The workbook has more than %(limit)s cells (formatted blank cells count too). Delete the "
+                        "unused rows and columns, or split it into several workbooks."
+                    )
+                    % {"limit": _number(MAX_CELLS)}
+                )
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, OSError, ValueError, EOFError, RuntimeError):
+        # A damaged or encrypted part, an unknown compression: zipfile raises these while streaming (NotImplementedError
+        # is a RuntimeError).
         raise WorkbookRefused(NOT_XLSX) from None
     finally:
         upload.seek(0)
-    if "xl/workbook.xml" not in names:
-        raise WorkbookRefused(NOT_XLSX)
-    if unpacked > MAX_UNPACKED_BYTES or unpacked / packed > MAX_RATIO:
-        raise WorkbookRefused(_("This file unpacks to far more data than a workbook holds; it is refused."))
+    if unpacked / packed > MAX_RATIO:
+        raise WorkbookRefused(UNPACKS_TOO_MUCH)
+
+
+def _count_cells(archive: zipfile.ZipFile, entries: list[zipfile.ZipInfo]) -> int:
+    """The cell elements in every part of the archive (a crafted workbook may put its sheets anywhere), read in
+    chunks of a megabyte; stops counting once over ``MAX_CELLS``. A tag cut by a chunk's end is carried over."""
+    count = 0
+    for entry in entries:
+        if entry.is_dir():
+            continue
+        with archive.open(entry) as part:
+            carry = b""
+            while chunk := part.read(CHUNK_BYTES):
+                data = carry + chunk
+                cut = data.rfind(b"<")
+                if cut == -1 or len(data) - cut > 64:  # no tag begins near the end: nothing to carry
+                    cut = len(data)
+                count += len(CELL_START.findall(data, 0, cut))
+                carry = data[cut:]
+                if count > MAX_CELLS:
+                    return count
+            count += len(CELL_START.findall(carry))
+    return count
+
+
+def _number(value: int) -> str:
+    """A count as Vietnamese write it: 2.000.000."""
+    return f"{value:,}".replace(",", ".")
 
 
 def read_workbook(upload: IO[bytes], *, size: int | None = None) -> tuple[dict[str, SheetData], list[Problem]]:
@@ -114,7 +181,7 @@ def read_workbook(upload: IO[bytes], *, size: int | None = None) -> tuple[dict[s
             if name is None:
                 continue
             try:
-                data, missing = _read_sheet(sheet, book[name].iter_rows(values_only=True), limit=MAX_ROWS - total_rows)
+                data, missing = _read_sheet(sheet, book[name], limit=MAX_ROWS - total_rows)
             except WorkbookRefused:
                 raise
             except Exception:
@@ -134,40 +201,47 @@ def read_workbook(upload: IO[bytes], *, size: int | None = None) -> tuple[dict[s
         book.close()
 
 
-def _read_sheet(sheet: Sheet, rows: Iterator[tuple], *, limit: int) -> tuple[SheetData, list[Problem]]:
-    by_match = {column.match_key: column for column in sheet.columns}
+def _read_sheet(sheet: Sheet, worksheet, *, limit: int) -> tuple[SheetData, list[Problem]]:
+    # Finding 5 of issue 10: openpyxl's read-only mode stops at the rows and columns the sheet's <dimension> record
+    # claims, and writers other than Excel leave it wrong. Forget it: every row is read, each as wide as it is.
+    worksheet.reset_dimensions()
     header_row, positions, best = 0, {}, {}
-    number = 0
-    for number, values in enumerate(rows, start=1):
-        matched = {}
-        for index, value in enumerate(values):
-            column = by_match.get(search_key(str(value))) if value is not None else None
-            if column is not None and column.key not in matched:
-                matched[column.key] = index
-        if len(matched) > len(best):
-            best = matched
-            if all(column.key in matched for column in sheet.required):
-                header_row, positions = number, matched
-                break
-        if number >= HEADER_SEARCH_ROWS:
-            break
+    by_match = {column.match_key: column for column in sheet.columns}
+    with contextlib.closing(worksheet.iter_rows(max_row=HEADER_SEARCH_ROWS, values_only=True)) as rows:
+        for number, values in enumerate(rows, start=1):
+            matched = {}
+            for index, value in enumerate(values):
+                column = by_match.get(search_key(str(value))) if value is not None else None
+                if column is not None and column.key not in matched:
+                    matched[column.key] = index
+            if len(matched) > len(best):
+                best = matched
+                if all(column.key in matched for column in sheet.required):
+                    header_row, positions = number, matched
+                    break
     if not header_row:
         missing = [column for column in sheet.required if column.key not in best]
         problems = [
             Problem(sheet.title, None, column.header, _("This required column is missing.")) for column in missing
         ]
         return SheetData(sheet, 0, frozenset(best), []), problems
+    # Only as wide as the headers need: a row padded to Excel's last column (XFD) costs no more than a short one.
+    width = max(positions.values()) + 1
     data_rows = []
-    for number, values in enumerate(rows, start=header_row + 1):
-        cells = {key: values[index] if index < len(values) else None for key, index in positions.items()}
-        if all(_blank(value) for value in cells.values()):
-            continue
-        data_rows.append(Row(number, cells))
-        if len(data_rows) > limit:
-            raise WorkbookRefused(
-                _("The workbook has more than %(limit)s rows. Split it into several workbooks.")
-                % {"limit": f"{MAX_ROWS:,}".replace(",", ".")}
-            )
+    rows = worksheet.iter_rows(min_row=header_row + 1, max_col=width, values_only=True)
+    with contextlib.closing(rows):
+        for number, values in enumerate(rows, start=header_row + 1):
+            if number > EXCEL_LAST_ROW:  # openpyxl fills any gap in the row numbers: <row r="99999999"> is a trap
+                raise WorkbookRefused(NOT_XLSX)
+            cells = {key: values[index] if index < len(values) else None for key, index in positions.items()}
+            if all(_blank(value) for value in cells.values()):
+                continue
+            data_rows.append(Row(number, cells))
+            if len(data_rows) > limit:
+                raise WorkbookRefused(
+                    _("The workbook has more than %(limit)s rows. Split it into several workbooks.")
+                    % {"limit": _number(MAX_ROWS)}
+                )
     return SheetData(sheet, header_row, frozenset(positions), data_rows), []
 
 

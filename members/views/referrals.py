@@ -35,6 +35,7 @@ from members.models import Referral
 from members.selectors import (
     cells_for_placement,
     member_to_introduce,
+    members_editable_by,
     members_introducible_by,
     next_letter_number,
     placement_cells_for,
@@ -191,12 +192,16 @@ def referral_report(request: HttpRequest, pk: int) -> HttpResponse:
 def referral_end(request: HttpRequest, pk: int) -> HttpResponse:
     today = timezone.localdate()
     can_introduce = members_introducible_by(request.user)
+    can_edit = members_editable_by(request.user)
 
     def form_kwargs(referral):
+        # The step's side effects on the member (a new letter, the retirement and the move of the home into the
+        # cell) need the rights of the member's own pages: a ward ends the referral, the workplace retires the member.
         return {
             "wards": wards_on(today).exclude(pk=referral.receiving_ward_id),
             "can_introduce": can_introduce.filter(pk=referral.member_id).exists(),
-            "can_transfer": referral.residential_cell_id is not None,
+            "can_transfer": referral.residential_cell_id is not None
+            and can_edit.filter(pk=referral.member_id).exists(),
         }
 
     def run(referral, data):

@@ -266,19 +266,43 @@ def test_moved_residence_introduces_to_the_new_ward_in_the_same_step(client, tre
 
 @pytest.mark.django_db
 def test_retired_transfers_the_home_cell_to_the_residential_cell(client, tree, people, referral):
+    """The workplace, which keeps the member's record, records the retirement and the move into the cell."""
     Referral.objects.filter(pk=referral.pk).update(
         received_on=D(2024, 3, 10), residential_cell=tree.ward1_cell1, placed_on=D(2024, 3, 12)
     )
-    as_user(client, people["ward1"])
-    response = client.post(
-        reverse("members:referral-end", args=[referral.pk]),
-        {"ended_on": "01/07/2024", "end_reason": "retired", "transfer_home": "on"},
-    )
+    as_user(client, people["workplace"])
+    url = reverse("members:referral-end", args=[referral.pk])
+    assert "transfer_home" in client.get(url).context["form"].fields
+    response = client.post(url, {"ended_on": "01/07/2024", "end_reason": "retired", "transfer_home": "on"})
     assert response.status_code == 302
     member = Member.objects.get(pk=referral.member_id)
     assert (member.home_organisation, member.retired_on) == (tree.ward1_cell1, D(2024, 7, 1))
     referral.refresh_from_db()
     assert referral.end_reason == "retired"
+
+
+@pytest.mark.django_db
+def test_2_a_ward_ends_the_referral_but_may_not_retire_the_workplaces_member(client, tree, people, referral):
+    """Issue 10, finding 2: the ward got 404 on the member's edit page, yet the end step with "retired" and "transfer
+    the home" set the retirement and moved the member's home into its cell, and the workplace lost its member. The
+    side effects need the right to edit the member: the ward is not offered them, and a forged field is ignored."""
+    Referral.objects.filter(pk=referral.pk).update(
+        received_on=D(2024, 3, 10), residential_cell=tree.ward1_cell1, placed_on=D(2024, 3, 12)
+    )
+    as_user(client, people["ward1"])
+    url = reverse("members:referral-end", args=[referral.pk])
+    assert client.get(reverse("members:member-edit", args=[referral.member_id])).status_code == 404
+    assert "transfer_home" not in client.get(url).context["form"].fields
+
+    response = client.post(url, {"ended_on": "01/07/2024", "end_reason": "retired", "transfer_home": "on"})
+
+    assert response.status_code == 302
+    member = Member.objects.get(pk=referral.member_id)
+    assert (member.home_organisation, member.retired_on) == (tree.cell, None)
+    referral.refresh_from_db()
+    assert (referral.ended_on, referral.end_reason) == (D(2024, 7, 1), "retired")
+    as_user(client, people["workplace"])
+    assert client.get(reverse("members:member-detail", args=[member.pk])).status_code == 200
 
 
 @pytest.mark.django_db

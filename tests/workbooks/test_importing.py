@@ -1549,3 +1549,24 @@ def test_the_whole_export_imported_back_changes_nothing():
         "referrals": (0, 0),
     }
     assert snapshot() == before
+
+
+def test_a_conflict_with_another_import_is_told_in_words_not_in_the_databases(tree, monkeypatch):
+    """Issue 10, finding 9: two imports that conflict showed PostgreSQL's own error text (tables, keys, values)."""
+    from django.db import IntegrityError
+
+    from workbooks.importing import CONCURRENT_CHANGE, ReferralPhase
+
+    def clash(self):
+        raise IntegrityError(
+            'duplicate key value violates unique constraint "one_open_referral"\nDETAIL:  Key (member_id)=(26) exists.'
+        )
+
+    monkeypatch.setattr(ReferralPhase, "run", clash)
+    member = make_member(tree.cell)
+    before = snapshot()
+
+    problems = refused(workbook({REFERRALS: referral_sheet(referral_row(member.card_number, tree.ward1.code))}), before)
+
+    assert problems == [("", None, "", gettext(CONCURRENT_CHANGE))]
+    assert "one_open_referral" not in problems[0][3] and "member_id" not in problems[0][3]

@@ -18,7 +18,6 @@ SECOND = "#a61b1b"  # the app's red: the "held" bars next to the blue "due" ones
 GRID = "#adb5bd"
 TEXT = "#212529"
 MUTED = "#6c757d"
-FONT = "font-family: system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif"
 
 
 @dataclass(frozen=True)
@@ -43,16 +42,18 @@ def _shorten(text: str, limit: int) -> str:
 
 
 def _svg(
-    *, width: int, height: int, title: str, desc: str, body: list[str], chart_id: str, min_width: int = 360
+    *, width: int, height: int, title: str, desc: str, body: list[str], chart_id: str, wide: bool = False
 ) -> SafeString:
     """The ``<svg>`` element, in a box that scrolls sideways on a narrow phone rather than shrinking the text below
-    reading size."""
+    reading size. Font and minimum width (600 px when ``wide``, else 360 px) come from classes in
+    static/css/dashboard.css: the Content-Security-Policy allows no style attribute."""
     title_id, desc_id = f"{chart_id}-title", f"{chart_id}-desc"
     return mark_safe(  # noqa: S308 - every text piece below is escaped
-        '<div class="app-chart-box" style="overflow-x: auto">'
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="app-chart" id="{escape(chart_id)}" role="img" '
+        '<div class="app-chart-box">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="app-chart{" app-chart-wide" if wide else ""}" '
+        f'id="{escape(chart_id)}" role="img" '
         f'viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="xMinYMin meet" '
-        f'aria-labelledby="{escape(title_id)} {escape(desc_id)}" style="{FONT}; min-width: {min_width}px">'
+        f'aria-labelledby="{escape(title_id)} {escape(desc_id)}">'
         f'<title id="{escape(title_id)}">{escape(title)}</title><desc id="{escape(desc_id)}">{escape(desc)}</desc>'
         + "".join(body)
         + "</svg></div>"
@@ -98,7 +99,7 @@ def percent_bars(bars: Sequence[Bar], *, title: str, desc: str, empty: str, char
                 f"{escape(_number(bar.value))}%</text>"
             )
         body.append(_linked(bar.href, f'<g class="app-chart-bar"><title>{escape(hint)}</title>{label}{shape}</g>'))
-    return _svg(width=width, height=height, title=title, desc=desc, body=body, chart_id=chart_id, min_width=600)
+    return _svg(width=width, height=height, title=title, desc=desc, body=body, chart_id=chart_id, wide=True)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test e2e lint format bench messages check-migrations clean
+.PHONY: run serve test e2e lint format bench messages check-migrations clean
 
 # Installs are stamped so that a second `make run` starts at once; they run again when a requirements file changes.
 $(VENV)/.runtime: requirements.txt
@@ -21,6 +21,15 @@ run: $(VENV)/.runtime
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --if-empty
 	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# Production: gunicorn (dongha76/gunicorn.conf.py) + WhiteNoise with DEBUG=0, after collectstatic and migrate.
+# SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL come from the environment: see docs/deploy.md.
+serve: $(VENV)/.runtime
+	@test -n "$$SECRET_KEY" || { echo "make serve: SECRET_KEY is not set. Production reads SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL from the environment: see docs/deploy.md." >&2; exit 1; }
+	@test -n "$$ALLOWED_HOSTS" || { echo "make serve: ALLOWED_HOSTS is not set (the server's host names, comma-separated): see docs/deploy.md." >&2; exit 1; }
+	DEBUG=0 $(PY) manage.py collectstatic --noinput --verbosity 0
+	DEBUG=0 $(PY) manage.py migrate --noinput
+	DEBUG=0 exec $(VENV)/bin/gunicorn --config dongha76/gunicorn.conf.py --bind $(HOST):$(PORT)
 
 test: $(VENV)/.dev
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET
 from branches.access import access_for
 from branches.selectors import visible_organisations
 from dongha76.excel import XLSX_CONTENT_TYPE
+from members.selectors import sight_of
 from reports.workbook import BadRequest, parse_period, write_workbook
 
 
@@ -30,7 +31,7 @@ def workbook(request: HttpRequest) -> HttpResponse:
         )
     # Written to a temporary file and streamed from it: the workbook is never held in memory whole.
     file = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 (FileResponse closes it)
-    write_workbook(organisation, year, as_of, file)
+    write_workbook(organisation, year, as_of, file, sight=sight_of(request.user))
     file.seek(0)
     return FileResponse(
         file,

@@ -25,6 +25,7 @@ from branches.models import Organisation
 from dongha76.excel import StreamedSheet, new_write_only_workbook
 from members.models import Meeting, Referral, ResidenceComment, YearEndRating
 from members.periods import HalfYear
+from members.selectors import Sight
 from members.selectors.meetings import with_attendance_figures
 from reports import figures
 from reports.report import Report, build_report
@@ -65,17 +66,28 @@ def parse_period(year: str | None, as_of: str | None, today: datetime.date) -> t
     return year_number, day
 
 
-def write_workbook(organisation: Organisation, year: int, as_of: datetime.date, target: str | BinaryIO) -> Report:
+def write_workbook(
+    organisation: Organisation,
+    year: int,
+    as_of: datetime.date,
+    target: str | BinaryIO,
+    *,
+    sight: Sight | None = None,
+) -> Report:
     """Write the workbook of ``organisation``'s subtree for ``year`` as of ``as_of`` to ``target`` (a path or a
-    binary file); returns the report whose figures the total row holds."""
+    binary file); returns the report whose figures the total row holds.
+
+    ``sight`` is what the reader sees on the pages (``members.selectors.sight_of``): the sheets of referrals,
+    meetings and comments hold only those rows, and the year-end ratings only where the reader sees them (the
+    column not at all for a reader who sees none). None, for the command line: everything."""
     with translation.override("vi"):
         workbook = new_write_only_workbook()
         report = build_report(organisation, as_of, year=year)
         heading = f"{organisation.name} — năm {year} — tính đến ngày {as_of:%d/%m/%Y}"
         _summary_sheet(workbook, report, heading)
-        _referrals_sheet(workbook, organisation, year, as_of, heading)
-        _meetings_sheet(workbook, organisation, year, as_of, heading)
-        _comments_sheet(workbook, organisation, year, as_of, report.comments.deadline, heading)
+        _referrals_sheet(workbook, organisation, year, as_of, heading, sight)
+        _meetings_sheet(workbook, organisation, year, as_of, heading, sight)
+        _comments_sheet(workbook, organisation, year, as_of, report.comments.deadline, heading, sight)
         workbook.save(target)
     return report
 
@@ -276,7 +288,14 @@ def referrals_of_year(organisation: Organisation, year: int, as_of: datetime.dat
     )
 
 
-def _referrals_sheet(workbook, organisation: Organisation, year: int, as_of: datetime.date, heading: str) -> None:
+def _seen(queryset, seen):
+    """``queryset`` limited to the rows of ``seen`` (a queryset of the same model; None: no limit)."""
+    return queryset if seen is None else queryset & seen
+
+
+def _referrals_sheet(
+    workbook, organisation: Organisation, year: int, as_of: datetime.date, heading: str, sight: Sight | None
+) -> None:
     sheet = StreamedSheet(
         workbook,
         title=REFERRALS,
@@ -288,7 +307,7 @@ def _referrals_sheet(workbook, organisation: Organisation, year: int, as_of: dat
     reasons = {value: str(label) for value, label in Referral.EndReason.choices}
     states = {value: str(label) for value, label in Referral.State.choices}
     rows = (
-        referrals_of_year(organisation, year, as_of)
+        _seen(referrals_of_year(organisation, year, as_of), sight and sight.referrals)
         .order_by("issuing_organisation__path", "member__search_name", "introduced_on", "pk")
         .values_list(
             "member__card_number",
@@ -378,7 +397,9 @@ def _half_years(year: int, as_of: datetime.date) -> list[HalfYear]:
     return [HalfYear(year, 1)] + ([second] if as_of >= second.first_day else [])
 
 
-def _meetings_sheet(workbook, organisation: Organisation, year: int, as_of: datetime.date, heading: str) -> None:
+def _meetings_sheet(
+    workbook, organisation: Organisation, year: int, as_of: datetime.date, heading: str, sight: Sight | None
+) -> None:
     """Each residential cell that should have met in a half-year (existing at its end, or on the as-of day, as
     ``figures.meetings`` counts them), whether it held a periodic meeting counting for the half-year, and the
     attendance at those meetings as the attendance sheets count it (of the members expected, those present).
@@ -408,7 +429,7 @@ def _meetings_sheet(workbook, organisation: Organisation, year: int, as_of: date
     rows = []
     for half in _half_years(year, as_of):
         cells = (
-            Organisation.objects.subtree(organisation)
+            _seen(Organisation.objects.subtree(organisation), sight and sight.residential_cells)
             .filter(kind=Organisation.Kind.RESIDENTIAL_CELL)
             .valid_on(min(half.last_day, as_of))
             .values_list("pk", "path", "parent__name", "code", "name")
@@ -446,26 +467,38 @@ COMMENT_COLUMNS = [
 
 
 def _comments_sheet(
-    workbook, organisation: Organisation, year: int, as_of: datetime.date, deadline: datetime.date, heading: str
+    workbook,
+    organisation: Organisation,
+    year: int,
+    as_of: datetime.date,
+    deadline: datetime.date,
+    heading: str,
+    sight: Sight | None,
 ) -> None:
-    """Each comment of the year written by the as-of day, on a member of the subtree or by one of its cells."""
+    """Each comment of the year written by the as-of day, on a member of the subtree or by one of its cells, with
+    the member's year-end rating where the reader sees it."""
+    with_ratings = sight is None or sight.sees_ratings
+    columns = COMMENT_COLUMNS if with_ratings else COMMENT_COLUMNS[:-1]
     sheet = StreamedSheet(
         workbook,
         title=COMMENTS,
         heading=f"Nhận xét năm {year} (hạn gửi {deadline:%d/%m/%Y}) — {heading}",
-        headers=[header for header, _ in COMMENT_COLUMNS],
-        widths=[width for _, width in COMMENT_COLUMNS],
+        headers=[header for header, _ in columns],
+        widths=[width for _, width in columns],
     )
     verdicts = {value: str(label) for value, label in ResidenceComment.Verdict.choices}
     levels = {value: str(label) for value, label in YearEndRating.Level.choices}
-    level = YearEndRating.objects.filter(member=OuterRef("member"), year=year, decided_on__lte=as_of).values("level")
+    ratings = YearEndRating.objects.filter(member=OuterRef("member"), year=year, decided_on__lte=as_of)
+    if sight is not None:
+        ratings = ratings.filter(member__in=sight.rated_members.values("pk")) if with_ratings else ratings.none()
+    comments = ResidenceComment.objects.filter(
+        _under("residential_cell", organisation) | _under("member__home_organisation", organisation),
+        year=year,
+        written_on__lte=as_of,
+    )
     rows = (
-        ResidenceComment.objects.filter(
-            _under("residential_cell", organisation) | _under("member__home_organisation", organisation),
-            year=year,
-            written_on__lte=as_of,
-        )
-        .annotate(level=Subquery(level[:1]))
+        _seen(comments, sight and sight.comments)
+        .annotate(level=Subquery(ratings.values("level")[:1]))
         .order_by("residential_cell__path", "member__search_name", "pk")
         .values_list(
             "member__card_number",
@@ -496,5 +529,5 @@ def _comments_sheet(
                 received,
                 late,
                 levels.get(rating) if rating else None,
-            ]
+            ][: len(columns)]
         )

@@ -77,6 +77,7 @@ from members.selectors.referrals import (
 )
 from members.selectors.scope import (
     CommentActions,
+    Sight,
     comment_actions_for,
     comments_receivable_by,
     comments_sendable_by,
@@ -93,6 +94,7 @@ from members.selectors.scope import (
     residential_cells_writable_by,
     runs_residence_side,
     sets_comment_rounds,
+    sight_of,
     visible_comments,
     visible_meetings,
     visible_members,
@@ -113,6 +115,7 @@ __all__ = [
     "MemberFile",
     "OrganisationOverview",
     "ReferralStateToday",
+    "Sight",
     "TimelineEntry",
     "ToDo",
     "a_year_before",
@@ -177,6 +180,7 @@ __all__ = [
     "roster_row",
     "runs_residence_side",
     "sets_comment_rounds",
+    "sight_of",
     "todo_for",
     "visible_comments",
     "visible_meetings",

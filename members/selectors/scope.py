@@ -271,3 +271,29 @@ def comment_actions_for(user) -> CommentActions:
         ward_paths=access.ward_paths(write=True),
         workplace_paths=access.workplace_paths(write=True),
     )
+
+
+# -- what a download may hold ----------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Sight:
+    """What a user sees on the pages, as querysets, for the writers of downloads: a workbook holds the rows and the
+    columns its reader may see on screen, and no more (``None`` for the command line: everything)."""
+
+    referrals: QuerySet[Referral]
+    comments: QuerySet[ResidenceComment]
+    residential_cells: QuerySet[Organisation]
+    rated_members: QuerySet[Member]
+    sees_ratings: bool  # whether the user sees any year-end rating (the ratings column is theirs at all)
+
+
+def sight_of(user) -> Sight:
+    access = access_for(user)
+    return Sight(
+        referrals=visible_referrals(user),
+        comments=visible_comments(user),
+        residential_cells=visible_residential_cells(user),
+        rated_members=visible_rated_members(user),
+        sees_ratings=access.is_city() or bool(access.workplace_paths()),
+    )

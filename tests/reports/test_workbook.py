@@ -13,7 +13,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from dongha76.excel import DATE_FORMAT, XLSX_CONTENT_TYPE
-from members.models import Attendance, Meeting, Referral, ResidenceComment
+from members.models import Attendance, Meeting, Referral, ResidenceComment, YearEndRating
 from reports.report import build_report
 from reports.workbook import COMMENTS, MEETINGS, REFERRALS, SHEET_NAMES, SUMMARY, TOTAL_LABEL, write_workbook
 from tests.factories import make_member, make_officer, make_referral, make_tree
@@ -431,6 +431,42 @@ def test_a_bad_year_or_day_is_400(client, tree, params):
     response = download(client, org=tree.root.code, **params)
     assert response.status_code == 400
     assert response.content
+
+
+@pytest.mark.django_db
+def test_3_the_yearly_workbook_shows_a_rating_only_to_those_who_see_it_on_screen(client, tree, data):
+    """Issue 10, finding 3: a residential cell's secretary downloaded the workbook of its cell and found the members'
+    year-end ratings in the comments sheet, while the ratings page of those members was 404 to them. The workbook
+    now holds the rows and columns the reader sees on the pages."""
+    placed = data["placed"].member
+    YearEndRating.objects.create(
+        member=placed, year=YEAR, level=YearEndRating.Level.EXCELLENT, decided_on=D(2018, 9, 20)
+    )
+    rating_page = reverse("members:rating-record", args=[YEAR, placed.pk])
+    expected = {
+        # the cell's secretary sees the comment, not the rating: no ratings column at all
+        (tree.ward1_cell1, tree.ward1_cell1.code): None,
+        # the ward sees ratings of its own members only: the column, empty for a workplace's member
+        (tree.ward1, tree.ward1.code): "",
+        # the member's workplace rates them
+        (tree.committee, tree.committee.code): str(YearEndRating.Level.EXCELLENT.label),
+    }
+    for (post, code), shown in expected.items():
+        user = make_officer(post)
+        client.force_login(user)
+        can_rate = client.get(rating_page).status_code == 200
+        sheet = load(b"".join(download(client, org=code, year=str(YEAR), as_of=DAY.isoformat()).streaming_content))[
+            COMMENTS
+        ]
+        headers = [cell.value for cell in sheet[SUMMARY_HEADERS]]
+        rows = rows_of(sheet)
+        assert [row[0] for row in rows] == [placed.card_number], post
+        if shown is None:
+            assert "Xếp loại chất lượng" not in headers and not can_rate
+        else:
+            rating = rows[0][headers.index("Xếp loại chất lượng")] or ""
+            assert rating == shown
+            assert can_rate == bool(shown)
 
 
 @pytest.mark.django_db

@@ -260,13 +260,13 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     },
 }
-# Permissions-Policy (django-permissions-policy): none of the browser's powerful features, for any frame.
+# Permissions-Policy (django-permissions-policy): none of the browser's powerful features, for any frame. Only
+# features Chromium knows (it warns in the console about others).
 PERMISSIONS_POLICY = {
     feature: []
     for feature in (
         "accelerometer",
         "autoplay",
-        "bluetooth",
         "browsing-topics",
         "camera",
         "display-capture",

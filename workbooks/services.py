@@ -1,4 +1,5 @@
-"""The web flow of an import: check an upload (the import itself, undone), then import it on confirmation."""
+"""The web flow of an import: check an upload (the import itself, undone), then import it on confirmation; and the
+purge of the uploaded files, which hold national IDs (``manage.py purge_uploads``, run daily)."""
 
 import datetime
 import io
@@ -6,6 +7,8 @@ import io
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Count, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -15,7 +18,7 @@ from workbooks.importing import ImportResult, WorkbookRefused, import_workbook
 from workbooks.models import WorkbookImport
 from workbooks.reading import MAX_FILE_BYTES, Problem
 
-KEEP_FILES_FOR = datetime.timedelta(days=7)
+KEEP_FILES_FOR = datetime.timedelta(days=7)  # long enough to confirm and fetch the errors workbook; then purged
 
 
 def _record_result(record: WorkbookImport, result: ImportResult) -> None:
@@ -34,7 +37,6 @@ def _refused(record: WorkbookImport, refused: WorkbookRefused) -> None:
 def workbook_check(*, upload: UploadedFile, by: User, access: Access) -> WorkbookImport:
     """Check an uploaded workbook against everything the import does, write nothing, and keep the file for the
     confirmation. A file that cannot be read at all is recorded as refused, without its content."""
-    _forget_old_files()
     record = WorkbookImport(uploaded_by=by, file_name=(upload.name or "")[-255:], size=upload.size or 0)
     if record.size > MAX_FILE_BYTES:
         _refused(record, WorkbookRefused(_("The file is larger than 10 MB. Split it into several workbooks.")))
@@ -80,7 +82,13 @@ def workbook_confirm(*, record: WorkbookImport, by: User, access: Access) -> Wor
     return record
 
 
-def _forget_old_files() -> None:
-    """Uploaded files are kept a week, for the confirmation and the workbook of errors; the record stays."""
-    cutoff = timezone.now() - KEEP_FILES_FOR
-    WorkbookImport.objects.filter(uploaded_at__lt=cutoff).exclude(content=b"").update(content=b"")
+def upload_files_purge(*, older_than: datetime.timedelta = KEEP_FILES_FOR, dry_run: bool = False) -> tuple[int, int]:
+    """Delete the content of the files uploaded more than ``older_than`` ago (decree 13/2023/NĐ-CP: they hold national
+    IDs); the records of who imported what stay, without their file (no confirmation, no errors workbook). Returns
+    how many files and how many bytes were purged (would be, for a dry run)."""
+    cutoff = timezone.now() - older_than
+    with transaction.atomic():
+        kept = WorkbookImport.objects.filter(uploaded_at__lt=cutoff).exclude(content=b"")
+        found = kept.aggregate(count=Count("pk"), size=Coalesce(Sum("size"), 0))
+        count = found["count"] if dry_run else kept.update(content=b"")
+    return count, found["size"]

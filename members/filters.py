@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from branches.access import access_for
 from branches.models import Organisation
 from branches.selectors import visible_organisations
+from dongha76.periods import YearField
 from dongha76.text import search_key
 from members.models import Exemption, Referral, ResidenceComment, YearEndRating
 from members.selectors import (
@@ -97,6 +98,12 @@ class MemberFilter(django_filters.FilterSet):
         return described
 
 
+class YearFilter(django_filters.NumberFilter):
+    """A year, read and bounded by ``dongha76.periods`` (a year the database cannot hold is a form error)."""
+
+    field_class = YearField
+
+
 # -- referrals -------------------------------------------------------------------------------------------------------
 
 REFERRAL_STATE_CHOICES = [
@@ -117,7 +124,7 @@ class ReferralFilter(django_filters.FilterSet):
     issuing_organisation = django_filters.ModelChoiceFilter(
         label=_("Introduced by organisation"), queryset=Organisation.objects.none()
     )
-    year = django_filters.NumberFilter(label=_("Year introduced"), field_name="introduced_on", lookup_expr="year")
+    year = YearFilter(label=_("Year introduced"), field_name="introduced_on", lookup_expr="year")
 
     class Meta:
         model = Referral

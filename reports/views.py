@@ -17,9 +17,10 @@ from django.views.decorators.http import require_GET
 from branches.access import access_for
 from branches.models import Organisation
 from branches.selectors import visible_organisations
+from dongha76.periods import FIRST_DAY, PeriodError, parse_iso_day, parse_year
 from members.forms.common import date_field
 from members.periods import HalfYear
-from members.selectors import comment_years
+from members.selectors import FIRST_COMMENT_YEAR, comment_years
 from reports import charts, figures
 from reports.report import build_report, report_as_json
 
@@ -31,19 +32,24 @@ def figures_api(request: HttpRequest) -> JsonResponse:
     like an unknown one, is 404."""
     organisation = get_object_or_404(visible_organisations(access_for(request.user)), code=request.GET.get("org", ""))
     try:
-        as_of = datetime.date.fromisoformat(request.GET["as_of"]) if "as_of" in request.GET else timezone.localdate()
-        year = int(request.GET["year"]) if request.GET.get("year") else None
-    except ValueError:
-        return HttpResponseBadRequest(_("as_of must be a date YYYY-MM-DD and year a number."))
-    if year is not None and not 2000 <= year <= as_of.year + 1:
-        return HttpResponseBadRequest(_("as_of must be a date YYYY-MM-DD and year a number."))
+        as_of = parse_iso_day(request.GET["as_of"]) if "as_of" in request.GET else timezone.localdate()
+        if as_of is None:
+            raise PeriodError(_("as_of must be a date YYYY-MM-DD and year a number."))
+        year = parse_year(request.GET.get("year"))
+    except PeriodError as error:
+        return HttpResponseBadRequest(error.message, content_type="text/plain; charset=utf-8")
+    if year is not None and not FIRST_COMMENT_YEAR <= year <= as_of.year + 1:
+        return HttpResponseBadRequest(
+            _("year must be the year of a round of comments, from %(first)s to the year after as_of.")
+            % {"first": FIRST_COMMENT_YEAR},
+            content_type="text/plain; charset=utf-8",
+        )
     report = build_report(organisation, as_of, year=year)
     return JsonResponse(report_as_json(report), json_dumps_params={"ensure_ascii": False})
 
 
 # -- the dashboard -------------------------------------------------------------------------------------------------
 
-FIRST_DAY = datetime.date(1930, 1, 1)  # the party's founding year: no figure before it
 TREND_YEARS = 5
 Kind = Organisation.Kind
 WORKPLACE_SIDE_KINDS = (Kind.COMMITTEE, Kind.GRASSROOTS_CELL, Kind.OUTSIDE)
@@ -54,7 +60,9 @@ class DashboardForm(forms.Form):
     year of the as-of day)."""
 
     as_of = date_field(gettext_lazy("As of"), required=False, initial_today=False)
-    year = forms.TypedChoiceField(label=gettext_lazy("Comment round of"), coerce=int, required=False, empty_value=None)
+    year = forms.TypedChoiceField(
+        label=gettext_lazy("Comment round of"), coerce=parse_year, required=False, empty_value=None
+    )
 
     def __init__(self, *args, today: datetime.date, **kwargs):
         super().__init__(*args, **kwargs)

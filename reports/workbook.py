@@ -12,6 +12,7 @@ format), dates as Excel dates shown dd/mm/yyyy. What is shown is what was known 
 left blank. The labels are fixed Vietnamese, like the sheet names: the workbook is a document for Vietnamese offices.
 """
 
+import dataclasses
 import datetime
 from decimal import Decimal
 from typing import BinaryIO
@@ -23,6 +24,7 @@ from openpyxl.chart.data_source import AxDataSource, StrRef
 
 from branches.models import Organisation
 from dongha76.excel import StreamedSheet, new_write_only_workbook
+from dongha76.periods import PeriodError, parse_iso_day, parse_year
 from members.models import Meeting, Referral, ResidenceComment, YearEndRating
 from members.periods import HalfYear
 from members.selectors import Sight
@@ -56,12 +58,14 @@ def check_period(year: int, as_of: datetime.date, today: datetime.date) -> None:
 
 
 def parse_period(year: str | None, as_of: str | None, today: datetime.date) -> tuple[int, datetime.date]:
-    """The year and the as-of day of a request; raises ``BadRequest``."""
+    """The year and the as-of day of a request, read by ``dongha76.periods`` (one bound on years for every reader of
+    a period); raises ``BadRequest``."""
     try:
-        year_number = int(year) if year else (datetime.date.fromisoformat(as_of).year if as_of else today.year)
-        day = datetime.date.fromisoformat(as_of) if as_of else default_as_of(year_number, today)
-    except ValueError as error:
+        day = parse_iso_day(as_of)
+        year_number = parse_year(year) or (day.year if day else today.year)
+    except PeriodError as error:
         raise BadRequest("year must be a number YYYY and as_of a date YYYY-MM-DD") from error
+    day = day or default_as_of(year_number, today)
     check_period(year_number, day, today)
     return year_number, day
 
@@ -73,9 +77,9 @@ def write_workbook(
     target: str | BinaryIO,
     *,
     sight: Sight | None = None,
-) -> Report:
+) -> "YearlyWorkbook":
     """Write the workbook of ``organisation``'s subtree for ``year`` as of ``as_of`` to ``target`` (a path or a
-    binary file); returns the report whose figures the total row holds.
+    binary file); returns the report whose figures the total row holds, and the number of rows of each sheet.
 
     ``sight`` is what the reader sees on the pages (``members.selectors.sight_of``): the sheets of referrals,
     meetings and comments hold only those rows, and the year-end ratings only where the reader sees them (the
@@ -84,12 +88,25 @@ def write_workbook(
         workbook = new_write_only_workbook()
         report = build_report(organisation, as_of, year=year)
         heading = f"{organisation.name} — năm {year} — tính đến ngày {as_of:%d/%m/%Y}"
-        _summary_sheet(workbook, report, heading)
-        _referrals_sheet(workbook, organisation, year, as_of, heading, sight)
-        _meetings_sheet(workbook, organisation, year, as_of, heading, sight)
-        _comments_sheet(workbook, organisation, year, as_of, report.comments.deadline, heading, sight)
+        rows = {
+            SUMMARY: _summary_sheet(workbook, report, heading),
+            REFERRALS: _referrals_sheet(workbook, organisation, year, as_of, heading, sight),
+            MEETINGS: _meetings_sheet(workbook, organisation, year, as_of, heading, sight),
+            COMMENTS: _comments_sheet(workbook, organisation, year, as_of, report.comments.deadline, heading, sight),
+        }
         workbook.save(target)
-    return report
+    return YearlyWorkbook(report=report, rows=rows)
+
+
+@dataclasses.dataclass(frozen=True)
+class YearlyWorkbook:
+    report: Report
+    rows: dict[str, int]  # sheet name -> rows written (titles and headers aside)
+
+    @property
+    def data_rows(self) -> int:
+        """The rows about people: referrals and comments (the summary and the meetings are counts)."""
+        return self.rows[REFERRALS] + self.rows[COMMENTS]
 
 
 def _share(rate: Decimal | None) -> float | None:
@@ -175,7 +192,7 @@ def _summary_row(code, name, numbers, meetings: figures.MeetingFigures, comments
     ]
 
 
-def _summary_sheet(workbook, report: Report, heading: str) -> None:
+def _summary_sheet(workbook, report: Report, heading: str) -> int:
     organisation, as_of, year = report.organisation, report.as_of, report.year
     sheet = StreamedSheet(
         workbook,
@@ -226,6 +243,7 @@ def _summary_sheet(workbook, report: Report, heading: str) -> None:
         sheet.append([None, label, value])
     if last >= first:
         _rate_chart(sheet, first, last)
+    return sheet.rows_written
 
 
 def _rate_chart(sheet: StreamedSheet, first: int, last: int) -> None:
@@ -295,7 +313,7 @@ def _seen(queryset, seen):
 
 def _referrals_sheet(
     workbook, organisation: Organisation, year: int, as_of: datetime.date, heading: str, sight: Sight | None
-) -> None:
+) -> int:
     sheet = StreamedSheet(
         workbook,
         title=REFERRALS,
@@ -360,6 +378,7 @@ def _referrals_sheet(
                 states[_state(received, placed, reported, ended)],
             ]
         )
+    return sheet.rows_written
 
 
 def _state(received, placed, reported, ended) -> str:
@@ -399,7 +418,7 @@ def _half_years(year: int, as_of: datetime.date) -> list[HalfYear]:
 
 def _meetings_sheet(
     workbook, organisation: Organisation, year: int, as_of: datetime.date, heading: str, sight: Sight | None
-) -> None:
+) -> int:
     """Each residential cell that should have met in a half-year (existing at its end, or on the as-of day, as
     ``figures.meetings`` counts them), whether it held a periodic meeting counting for the half-year, and the
     attendance at those meetings as the attendance sheets count it (of the members expected, those present).
@@ -447,6 +466,7 @@ def _meetings_sheet(
     # Bounded by the number of residential cells: sorted in memory, each cell with its half-years.
     for _, _, values in sorted(rows, key=lambda row: row[:2]):
         sheet.append(values)
+    return sheet.rows_written
 
 
 # -- Nhận xét ------------------------------------------------------------------------------------------------------
@@ -474,7 +494,7 @@ def _comments_sheet(
     deadline: datetime.date,
     heading: str,
     sight: Sight | None,
-) -> None:
+) -> int:
     """Each comment of the year written by the as-of day, on a member of the subtree or by one of its cells, with
     the member's year-end rating where the reader sees it."""
     with_ratings = sight is None or sight.sees_ratings
@@ -531,3 +551,4 @@ def _comments_sheet(
                 levels.get(rating) if rating else None,
             ][: len(columns)]
         )
+    return sheet.rows_written

@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from branches.models import Organisation
+from dongha76.periods import DayField
 
 DATE_FORMAT = "%d/%m/%Y"
 
@@ -19,7 +20,8 @@ def date_input() -> forms.DateInput:
 
 
 def date_field(label, *, required: bool = True, initial_today: bool = True) -> forms.DateField:
-    return forms.DateField(
+    """A dd/mm/yyyy box bounded like every stored day (``dongha76.periods``): 01/01/0001 is a form error."""
+    return DayField(
         label=label,
         required=required,
         initial=timezone.localdate if initial_today else None,

@@ -8,6 +8,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from dongha76.periods import FIRST_BIRTH_DAY, DayField
 from members.forms.common import date_input
 from members.models import Exemption, Member
 
@@ -17,6 +18,9 @@ def member_field(name: str, **kwargs) -> forms.Field:
     field = Member._meta.get_field(name)
     if field.get_internal_type() == "DateField":
         kwargs.setdefault("widget", date_input())
+        kwargs.setdefault("form_class", DayField)
+        if name == "date_of_birth":
+            kwargs.setdefault("first", FIRST_BIRTH_DAY)
     return field.formfield(**kwargs)
 
 
@@ -63,9 +67,9 @@ class OutsideMemberForm(MemberIdentityForm):
     residential_address = member_field("residential_address")
     outside_organisation = forms.ModelChoiceField(queryset=None, label=_("Outside organisation"))
     letter_number = forms.CharField(label=_("Letter number"), max_length=30)
-    introduced_on = forms.DateField(label=_("Introduced on"), widget=date_input())
+    introduced_on = DayField(label=_("Introduced on"), widget=date_input())
     receiving_ward = forms.ModelChoiceField(queryset=None, label=_("Receiving ward"))
-    received_on = forms.DateField(label=_("Received on"), widget=date_input())
+    received_on = DayField(label=_("Received on"), widget=date_input())
 
     MEMBER_FIELDS = (
         "card_number",
@@ -90,7 +94,7 @@ class OutsideMemberForm(MemberIdentityForm):
 class ExemptionSetForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind of exemption"), choices=Exemption.Kind.choices)
     reason = forms.CharField(label=_("Reason"), max_length=255)
-    started_on = forms.DateField(label=_("Exempt since"), widget=date_input())
+    started_on = DayField(label=_("Exempt since"), widget=date_input())
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("initial", {"started_on": timezone.localdate()})
@@ -98,7 +102,7 @@ class ExemptionSetForm(forms.Form):
 
 
 class ExemptionClearForm(forms.Form):
-    ended_on = forms.DateField(
+    ended_on = DayField(
         label=_("Exemption lifted on"),
         widget=date_input(),
         help_text=_("The first day the member is no longer exempt."),

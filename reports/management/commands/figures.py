@@ -1,9 +1,9 @@
-import datetime
 import json
 
 from django.core.management.base import BaseCommand, CommandError
 
 from branches.models import Organisation
+from dongha76.periods import PeriodError, parse_iso_day, parse_year
 from reports.report import build_report, report_as_json
 
 
@@ -13,14 +13,20 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--org", required=True, help="The organisation's code, e.g. DH.")
         parser.add_argument("--as-of", dest="as_of", required=True, help="The day, YYYY-MM-DD.")
-        parser.add_argument("--year", type=int, default=None, help="The year of the comment round (default: as-of's).")
+        parser.add_argument("--year", default=None, help="The year of the comment round, YYYY (default: as-of's).")
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args, org, as_of, year, **options):
         try:
-            day = datetime.date.fromisoformat(as_of)
-        except ValueError as error:
-            raise CommandError(f"--as-of must be a date YYYY-MM-DD, not {as_of!r}.") from error
+            day = parse_iso_day(as_of)
+        except PeriodError as error:
+            raise CommandError(f"--as-of must be a date YYYY-MM-DD, not {as_of!r}: {error}") from error
+        if day is None:
+            raise CommandError(f"--as-of must be a date YYYY-MM-DD, not {as_of!r}.")
+        try:
+            year = parse_year(year)
+        except PeriodError as error:
+            raise CommandError(f"--year must be a year YYYY, not {year!r}: {error}") from error
         organisation = Organisation.objects.filter(code=org).first()
         if organisation is None:
             raise CommandError(f"No organisation has the code {org!r}.")

@@ -16,7 +16,26 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from dongha76.periods import validate_day
+from dongha76.text import normalise_line, validate_name, validate_text
+
 PATH_STEP_DIGITS = 8  # room for 100 million organisations; 30 levels fit in the path column
+
+
+def _collect(errors: dict, field: str, validator, value) -> None:
+    try:
+        validator(value)
+    except ValidationError as error:
+        errors[field] = error
+
+
+def _bounded_days(instance: models.Model, *fields: str) -> dict:
+    """Errors for the days outside the product's bounds (``dongha76.periods``); in ``clean()`` rather than as field
+    validators, which would need a migration of the tree for a rule the database does not hold."""
+    errors: dict = {}
+    for field in fields:
+        _collect(errors, field, validate_day, getattr(instance, field))
+    return errors
 
 
 class OrganisationQuerySet(models.QuerySet):
@@ -113,6 +132,7 @@ class Organisation(models.Model):
 
     @transaction.atomic
     def save(self, *args, **kwargs) -> None:
+        self.name = normalise_line(self.name)
         manager = type(self).objects
         # The stored path, not the one in memory: this instance may predate a move of one of its ancestors.
         old_path = manager.filter(pk=self.pk).values_list("path", flat=True).first() or "" if self.pk else ""
@@ -143,6 +163,13 @@ class Organisation(models.Model):
 
     def clean(self) -> None:
         super().clean()
+        errors = _bounded_days(self, "valid_from", "valid_to")
+        if self.name:  # blank: already said by the field
+            self.name = normalise_line(self.name)
+            _collect(errors, "name", validate_name, self.name)
+        _collect(errors, "address", validate_text, self.address)
+        if errors:
+            raise ValidationError(errors)
         if self.valid_to and self.valid_from and self.valid_to <= self.valid_from:
             raise ValidationError({"valid_to": _("The organisation must stop existing after the day it started.")})
         self.check_parent(self.parent if self.parent_id else None)
@@ -213,6 +240,12 @@ class Officer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} – {self.get_role_display()}, {self.organisation}"
+
+    def clean(self) -> None:
+        super().clean()
+        errors = _bounded_days(self, "started_on", "ended_on")
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def can_write(self) -> bool:

@@ -15,13 +15,13 @@ import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, Max, OuterRef, Q
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from branches.models import Organisation
 from branches.selectors import grassroots_of
+from dongha76.periods import validate_not_in_future
 from dongha76.services import (
     ConstraintMessage,
     Errors,
@@ -112,6 +112,13 @@ ATTENDANCE_MESSAGES: dict[str, ConstraintMessage] = {
     ),
     "attendance_excused_needs_reason": ConstraintMessage("reason", _("Give the reason for the excused absence.")),
 }
+MEETING_MESSAGES: dict[str, ConstraintMessage] = {
+    "one_meeting_per_cell_day_and_kind": ConstraintMessage(
+        "held_on",
+        _("A meeting of this kind of the cell is already recorded on this day."),
+        markers=("members_meeting.residential_cell_id", "(residential_cell_id, held_on, kind)"),
+    ),
+}
 COMMENT_MESSAGES: dict[str, ConstraintMessage] = {
     "one_comment_per_member_and_year": ConstraintMessage(
         "year",
@@ -157,9 +164,11 @@ ISSUING_KINDS = (Kind.COMMITTEE, Kind.GRASSROOTS_CELL, Kind.WARD, Kind.OUTSIDE)
 
 
 def _check_not_in_future(errors: Errors, field: str, day: datetime.date | None) -> None:
-    today = timezone.localdate()
-    if day is not None and day > today:
-        errors.add(field, _("This date is in the future (today is %(today)s)."), code="future", today=day_text(today))
+    """The rule of the models' date validators (``dongha76.periods``), for a day that is an argument of a step."""
+    try:
+        validate_not_in_future(day)
+    except ValidationError as error:
+        errors.add(field, error.message, code=error.code, **error.params)
 
 
 def _lock_member(member: Member) -> Member:
@@ -176,10 +185,8 @@ def _lock_referral(referral: Referral) -> Referral:
 
 def check_member(errors: Errors, member: Member) -> None:
     """The rules of a member's record beyond the model's own that need no other member (shared with the workbook
-    import, which validates thousands of records without a query each)."""
-    _check_not_in_future(errors, "admitted_on", member.admitted_on)
-    _check_not_in_future(errors, "left_on", member.left_on)
-    _check_not_in_future(errors, "retired_on", member.retired_on)
+    import, which validates thousands of records without a query each). The bounds of each day (born from 1900,
+    nothing after today) are the model's field validators, so ``full_clean()`` applies them on every write path."""
     if member.home_organisation_id and member.home_organisation.kind not in MEMBER_HOME_KINDS:
         errors.add(
             "home_organisation",
@@ -669,6 +676,31 @@ def _check_meeting(errors: Errors, cell: Organisation, held_on: datetime.date, h
         errors.add("half", _("A meeting cannot count for a half-year that has not begun."), code="half_year_in_future")
 
 
+class MeetingExists(ValidationError):
+    """The meeting is already recorded: the cell's meeting of that kind that day (``meeting``). A form posted twice
+    lands here, and its page leads to the meeting rather than recording it again."""
+
+    def __init__(self, meeting: Meeting) -> None:
+        super().__init__(
+            {
+                "held_on": ValidationError(
+                    _("The %(kind)s of %(cell)s on %(date)s is already recorded."),
+                    code="meeting_exists",
+                    params={
+                        "kind": meeting.get_kind_display().lower(),
+                        "cell": str(meeting.residential_cell),
+                        "date": day_text(meeting.held_on),
+                    },
+                )
+            }
+        )
+        self.meeting = meeting
+
+
+def _recorded_meeting(cell: Organisation, held_on: datetime.date, kind: str) -> Meeting | None:
+    return Meeting.objects.filter(residential_cell=cell, held_on=held_on, kind=kind).first()
+
+
 @transaction.atomic
 def meeting_create(
     *,
@@ -679,7 +711,12 @@ def meeting_create(
     half_year: HalfYear | None = None,
     summary: str = "",
 ) -> Meeting:
-    """Record a meeting of a residential cell; it counts for the half-year of ``held_on`` unless told otherwise."""
+    """Record a meeting of a residential cell; it counts for the half-year of ``held_on`` unless told otherwise.
+    Idempotent against a double submit: a meeting of that kind already recorded that day raises ``MeetingExists``
+    (also when a second request records it at the same moment: the unique constraint decides)."""
+    existing = _recorded_meeting(residential_cell, held_on, kind)
+    if existing is not None:
+        raise MeetingExists(existing)
     errors = Errors()
     half_year = half_year or HalfYear.of(held_on)
     _check_meeting(errors, residential_cell, held_on, half_year)
@@ -692,8 +729,15 @@ def meeting_create(
         summary=summary,
         recorded_by=by,
     )
-    validate_model(meeting, errors=errors)
-    save_recorded(meeting, by=by)
+    validate_model(meeting, MEETING_MESSAGES, errors=errors)
+    try:
+        with transaction.atomic():  # a savepoint: the transaction stays usable to read the other request's meeting
+            save_recorded(meeting, by=by)
+    except IntegrityError:
+        existing = _recorded_meeting(residential_cell, held_on, kind)
+        if existing is None:
+            raise
+        raise MeetingExists(existing) from None
     return meeting
 
 
@@ -776,8 +820,9 @@ def meeting_update(*, meeting: Meeting, by: User | None, **fields: Any) -> Meeti
     meeting.summary = fields.get("summary", meeting.summary)
     if (meeting.held_on, meeting.kind, meeting.half_year, meeting.summary) == before and not errors:
         return meeting  # nothing changed: no new history record
-    validate_model(meeting, errors=errors)
-    save_recorded(meeting, by=by)
+    validate_model(meeting, MEETING_MESSAGES, errors=errors)
+    with integrity_errors_as_validation(MEETING_MESSAGES):
+        save_recorded(meeting, by=by)
     return meeting
 
 

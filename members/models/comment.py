@@ -7,6 +7,8 @@ from simple_history.models import HistoricalRecords
 
 from branches.models import Organisation
 from dongha76.fields import recorded_by_field
+from dongha76.periods import PAST_DAY_VALIDATORS, validate_day, validate_year
+from dongha76.text import validate_text
 from members.models.member import Member
 
 
@@ -21,7 +23,7 @@ class ResidenceComment(models.Model):
     member = models.ForeignKey(
         Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="residence_comments"
     )
-    year = models.PositiveSmallIntegerField(_("year"))
+    year = models.PositiveSmallIntegerField(_("year"), validators=[validate_year])
     residential_cell = models.ForeignKey(
         Organisation,
         verbose_name=_("residential cell"),
@@ -37,10 +39,12 @@ class ResidenceComment(models.Model):
     attends_meetings = models.BooleanField(_("attends the cell's meetings"), default=True)
     joins_movements = models.BooleanField(_("takes part in local movements"), default=True)
     verdict = models.CharField(_("verdict"), max_length=10, choices=Verdict.choices)
-    text = models.TextField(_("comment"), blank=True)
-    written_on = models.DateField(_("written on"))
-    sent_on = models.DateField(_("sent to the workplace on"), null=True, blank=True)
-    received_on = models.DateField(_("received by the workplace on"), null=True, blank=True)
+    text = models.TextField(_("comment"), blank=True, validators=[validate_text])
+    written_on = models.DateField(_("written on"), validators=PAST_DAY_VALIDATORS)
+    sent_on = models.DateField(_("sent to the workplace on"), null=True, blank=True, validators=PAST_DAY_VALIDATORS)
+    received_on = models.DateField(
+        _("received by the workplace on"), null=True, blank=True, validators=PAST_DAY_VALIDATORS
+    )
     written_by = recorded_by_field(_("written by"))
     sent_by = recorded_by_field(_("sent by"))
     received_by = recorded_by_field(_("receipt recorded by"))
@@ -77,9 +81,9 @@ class YearEndRating(models.Model):
         NOT_FULFILLED = "not_fulfilled", _("Did not fulfil duties")
 
     member = models.ForeignKey(Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="ratings")
-    year = models.PositiveSmallIntegerField(_("year"))
+    year = models.PositiveSmallIntegerField(_("year"), validators=[validate_year])
     level = models.CharField(_("rating"), max_length=15, choices=Level.choices)
-    decided_on = models.DateField(_("decided on"))
+    decided_on = models.DateField(_("decided on"), validators=PAST_DAY_VALIDATORS)
     recorded_by = recorded_by_field(_("recorded by"))
 
     history = HistoricalRecords()
@@ -109,8 +113,9 @@ class CommentRound(models.Model):
         related_name="comment_rounds",
         limit_choices_to={"kind": Organisation.Kind.ROOT},
     )
-    year = models.PositiveSmallIntegerField(_("year"))
-    deadline = models.DateField(_("deadline for sending the comments"))
+    year = models.PositiveSmallIntegerField(_("year"), validators=[validate_year])
+    # A deadline, the one day of the product that may lie ahead: bounded, not "not in the future".
+    deadline = models.DateField(_("deadline for sending the comments"), validators=[validate_day])
     recorded_by = recorded_by_field(_("recorded by"))
 
     history = HistoricalRecords()

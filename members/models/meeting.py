@@ -5,6 +5,8 @@ from simple_history.models import HistoricalRecords
 
 from branches.models import Organisation
 from dongha76.fields import recorded_by_field
+from dongha76.periods import PAST_DAY_VALIDATORS, validate_year
+from dongha76.text import validate_text
 from members.models.member import Member
 from members.periods import HalfYear
 
@@ -23,12 +25,12 @@ class Meeting(models.Model):
         related_name="meetings",
         limit_choices_to={"kind": Organisation.Kind.RESIDENTIAL_CELL},
     )
-    held_on = models.DateField(_("held on"))
+    held_on = models.DateField(_("held on"), validators=PAST_DAY_VALIDATORS)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.PERIODIC)
     # The half-year the meeting counts for; usually the one of held_on, but a late meeting may make up the previous one.
-    year = models.PositiveSmallIntegerField(_("year"))
+    year = models.PositiveSmallIntegerField(_("year"), validators=[validate_year])
     half = models.PositiveSmallIntegerField(_("half-year"), choices=[(1, _("First half")), (2, _("Second half"))])
-    summary = models.TextField(_("summary of content"), blank=True)
+    summary = models.TextField(_("summary of content"), blank=True, validators=[validate_text])
     recorded_by = recorded_by_field(_("recorded by"))
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -41,6 +43,10 @@ class Meeting(models.Model):
         indexes = [models.Index(fields=["residential_cell", "year", "half"], name="meeting_cell_half_year")]
         constraints = [
             models.CheckConstraint(condition=Q(half__in=[1, 2]), name="meeting_half_is_1_or_2"),
+            # The same form posted twice records one meeting (issue 10): a cell holds one meeting of a kind a day.
+            models.UniqueConstraint(
+                fields=["residential_cell", "held_on", "kind"], name="one_meeting_per_cell_day_and_kind"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -62,7 +68,7 @@ class Attendance(models.Model):
     )
     member = models.ForeignKey(Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="attendances")
     status = models.CharField(_("attendance"), max_length=10, choices=Status.choices)
-    reason = models.CharField(_("reason"), max_length=255, blank=True)
+    reason = models.CharField(_("reason"), max_length=255, blank=True, validators=[validate_text])
 
     history = HistoricalRecords()
 

@@ -9,7 +9,8 @@ from simple_history.models import HistoricalRecords
 
 from branches.models import Organisation
 from dongha76.fields import recorded_by_field
-from dongha76.text import search_key
+from dongha76.periods import PAST_DAY_VALIDATORS, validate_birth_day
+from dongha76.text import normalise_line, search_key, validate_name, validate_text
 
 national_id_validator = RegexValidator(r"^\d{12}$", _("A national ID (CCCD) has exactly 12 digits."))
 card_number_validator = RegexValidator(
@@ -94,14 +95,14 @@ class Member(models.Model):
     full_name = models.CharField(_("full name"), max_length=100)
     # Lower-case, accents removed, đ -> d: what people type. Kept in sync by save() for every write path.
     search_name = models.CharField(max_length=100, db_index=True, editable=False)
-    date_of_birth = models.DateField(_("date of birth"))
+    date_of_birth = models.DateField(_("date of birth"), validators=[validate_birth_day])
     gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices)
     national_id = models.CharField(
         _("national ID (CCCD)"), max_length=12, blank=True, validators=[national_id_validator]
     )
-    phone = models.CharField(_("phone"), max_length=20, blank=True)
-    admitted_on = models.DateField(_("admitted to the party on"))
-    official_on = models.DateField(_("official member since"), null=True, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True, validators=[validate_text])
+    admitted_on = models.DateField(_("admitted to the party on"), validators=PAST_DAY_VALIDATORS)
+    official_on = models.DateField(_("official member since"), null=True, blank=True, validators=PAST_DAY_VALIDATORS)
     home_organisation = models.ForeignKey(
         Organisation,
         verbose_name=_("home cell"),
@@ -110,12 +111,14 @@ class Member(models.Model):
         help_text=_("The cell the member belongs to: a workplace cell, a residential cell or an outside organisation."),
     )
     # Working (đang công tác) until retired_on; as a date so that figures can be taken as of any past day.
-    retired_on = models.DateField(_("retired on"), null=True, blank=True)
+    retired_on = models.DateField(_("retired on"), null=True, blank=True, validators=PAST_DAY_VALIDATORS)
     working = models.GeneratedField(
         expression=Q(retired_on__isnull=True), output_field=models.BooleanField(_("working")), db_persist=True
     )
-    residential_address = models.CharField(_("residential address"), max_length=255, blank=True)
-    left_on = models.DateField(_("left the party on"), null=True, blank=True)
+    residential_address = models.CharField(
+        _("residential address"), max_length=255, blank=True, validators=[validate_text]
+    )
+    left_on = models.DateField(_("left the party on"), null=True, blank=True, validators=PAST_DAY_VALIDATORS)
     left_reason = models.CharField(_("reason for leaving"), max_length=20, choices=LeftReason.choices, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -149,6 +152,7 @@ class Member(models.Model):
         return f"{self.full_name} ({self.card_number})"
 
     def save(self, *args, **kwargs) -> None:
+        self.full_name = normalise_line(self.full_name)
         self.set_search_name()
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "full_name" in update_fields:
@@ -160,6 +164,14 @@ class Member(models.Model):
         (the workbook import); the constraints stay as the database's last line of defence."""
         super().clean()
         errors = {}
+        if self.full_name:  # blank: already said by the field
+            # Normalised here and not only in save(): the workbook import writes in bulk, after full_clean().
+            self.full_name = normalise_line(self.full_name)
+            self.set_search_name()
+            try:
+                validate_name(self.full_name)
+            except ValidationError as error:
+                errors["full_name"] = error
         if bool(self.left_on) != bool(self.left_reason):
             errors["left_reason"] = _("Give both the date and the reason for leaving the party, or neither.")
         if self.official_on and self.admitted_on and self.official_on < self.admitted_on:
@@ -193,9 +205,9 @@ class Exemption(models.Model):
 
     member = models.ForeignKey(Member, verbose_name=_("member"), on_delete=models.CASCADE, related_name="exemptions")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
-    reason = models.CharField(_("reason"), max_length=255)
-    started_on = models.DateField(_("exempt since"))
-    ended_on = models.DateField(_("exemption lifted on"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=255, validators=[validate_text])
+    started_on = models.DateField(_("exempt since"), validators=PAST_DAY_VALIDATORS)
+    ended_on = models.DateField(_("exemption lifted on"), null=True, blank=True, validators=PAST_DAY_VALIDATORS)
     recorded_by = recorded_by_field(_("recorded by"))
 
     history = HistoricalRecords()

@@ -9,6 +9,8 @@ from simple_history.models import HistoricalRecords
 
 from branches.models import Organisation
 from dongha76.fields import recorded_by_field
+from dongha76.periods import PAST_DAY_VALIDATORS
+from dongha76.text import validate_text
 from members.models.member import Member
 
 # A referral introduced longer ago than this and still not received is stalled between workplace and ward.
@@ -101,9 +103,9 @@ class Referral(models.Model):
         related_name="received_referrals",
         limit_choices_to={"kind": Organisation.Kind.WARD},
     )
-    letter_number = models.CharField(_("letter number"), max_length=30, blank=True)
-    introduced_on = models.DateField(_("introduced on"))
-    received_on = models.DateField(_("received on"), null=True, blank=True)
+    letter_number = models.CharField(_("letter number"), max_length=30, blank=True, validators=[validate_text])
+    introduced_on = models.DateField(_("introduced on"), validators=PAST_DAY_VALIDATORS)
+    received_on = models.DateField(_("received on"), null=True, blank=True, validators=PAST_DAY_VALIDATORS)
     residential_cell = models.ForeignKey(
         Organisation,
         verbose_name=_("residential cell"),
@@ -113,11 +115,11 @@ class Referral(models.Model):
         blank=True,
         limit_choices_to={"kind": Organisation.Kind.RESIDENTIAL_CELL},
     )
-    placed_on = models.DateField(_("placed on"), null=True, blank=True)
-    reported_on = models.DateField(_("reported to the cell on"), null=True, blank=True)
-    ended_on = models.DateField(_("ended on"), null=True, blank=True)
+    placed_on = models.DateField(_("placed on"), null=True, blank=True, validators=PAST_DAY_VALIDATORS)
+    reported_on = models.DateField(_("reported to the cell on"), null=True, blank=True, validators=PAST_DAY_VALIDATORS)
+    ended_on = models.DateField(_("ended on"), null=True, blank=True, validators=PAST_DAY_VALIDATORS)
     end_reason = models.CharField(_("end reason"), max_length=20, choices=EndReason.choices, blank=True)
-    notes = models.TextField(_("notes"), blank=True)
+    notes = models.TextField(_("notes"), blank=True, validators=[validate_text])
 
     introduced_by = recorded_by_field(_("introduction recorded by"))
     received_by = recorded_by_field(_("reception recorded by"))

@@ -74,6 +74,10 @@ def meeting_create(request: HttpRequest, pk: int) -> HttpResponse:
                 summary=data["summary"],
                 by=request.user,
             )
+        except services.MeetingExists as existing:
+            # The same form posted twice (a double click, a reload): show the meeting recorded the first time.
+            messages.info(request, _("%(error)s Here it is.") % {"error": " ".join(existing.messages)})
+            return redirect("members:meeting-detail", pk=existing.meeting.pk)
         except ValidationError as error:
             form.add_service_errors(error)
         else:

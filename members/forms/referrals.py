@@ -46,9 +46,35 @@ class PlaceForm(WorkflowForm):
         self.fields["residential_cell"].queryset = cells
 
 
+# At most this many members are placed in one step: a residential cell takes tens at a time, and the step stays one
+# transaction of a few seconds. The server reads up to DATA_UPLOAD_MAX_NUMBER_FIELDS fields, well above it, so that
+# ticking more gets this form's message rather than a bare "400".
+PLACE_AT_ONCE = 500
+
+
+class LimitedMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Refuses more than ``limit`` values before looking any of them up."""
+
+    def __init__(self, *args, limit: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.limit = limit
+
+    def clean(self, value):
+        if isinstance(value, list | tuple) and len(value) > self.limit:
+            raise forms.ValidationError(
+                _("Choose at most %(limit)s members at a time (%(count)s are ticked)."),
+                code="too_many",
+                params={"limit": self.limit, "count": len(value)},
+            )
+        return super().clean(value)
+
+
 class PlaceManyForm(PlaceForm):
-    referrals = forms.ModelMultipleChoiceField(
-        label=_("Members to place"), queryset=Referral.objects.none(), widget=forms.CheckboxSelectMultiple
+    referrals = LimitedMultipleChoiceField(
+        label=_("Members to place"),
+        queryset=Referral.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        limit=PLACE_AT_ONCE,
     )
 
     def __init__(self, *args, referrals, **kwargs):

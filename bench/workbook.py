@@ -52,7 +52,7 @@ def export_in_child(year: int, as_of: datetime.date) -> dict:
             target = Path(folder) / "workbook.xlsx"
             with PeakRss() as rss:
                 started = time.perf_counter()
-                report = write_workbook(organisation, year, as_of, target)
+                report = write_workbook(organisation, year, as_of, target).report
                 seconds = time.perf_counter() - started
             return {
                 "seconds": round(seconds, 2),

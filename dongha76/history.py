@@ -2,6 +2,7 @@
 
 import dataclasses
 import datetime
+from collections.abc import Callable
 
 from django.utils.translation import gettext_lazy as _
 
@@ -24,6 +25,10 @@ class HistoryEntry:
     changes: tuple[Change, ...]
 
 
+def _same(value):
+    return value
+
+
 def _shown(record, field_name: str):
     field = record.instance_type._meta.get_field(field_name)
     if field.is_relation:
@@ -32,8 +37,12 @@ def _shown(record, field_name: str):
     return display() if display and field.choices else getattr(record, field_name)
 
 
-def history_of(instance, *, related: tuple[str, ...] = ()) -> list[HistoryEntry]:
-    """Newest first. One query for the records (with the users and ``related`` foreign keys), none per record."""
+def history_of(
+    instance, *, related: tuple[str, ...] = (), masked: dict[str, Callable[[object], object]] | None = None
+) -> list[HistoryEntry]:
+    """Newest first. One query for the records (with the users and ``related`` foreign keys), none per record.
+    ``masked`` maps a field to how its values are shown (a national ID: its last digits only, to anyone)."""
+    masked = masked or {}
     records = list(instance.history.select_related("history_user", *related).order_by("-history_date", "-pk"))
     entries = []
     # Each record is compared with the one before it; the oldest with nothing. Rows loaded in bulk have no record.
@@ -44,8 +53,8 @@ def history_of(instance, *, related: tuple[str, ...] = ()) -> list[HistoryEntry]
             changes = tuple(
                 Change(
                     field=str(instance._meta.get_field(change.field).verbose_name),
-                    old=_shown(older, change.field),
-                    new=_shown(newer, change.field),
+                    old=masked.get(change.field, _same)(_shown(older, change.field)),
+                    new=masked.get(change.field, _same)(_shown(newer, change.field)),
                 )
                 for change in delta.changes
             )

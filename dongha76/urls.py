@@ -29,5 +29,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("reports/", include("reports.urls")),
     path("workbooks/", include("workbooks.urls")),
+    path("audit/", include("audit.urls")),
     path("", include("members.urls")),
 ]

@@ -14,6 +14,7 @@ size of the book. The screen and the workbook use the same parts and the same ro
 
 import dataclasses
 import datetime
+from typing import BinaryIO
 
 from django.db.models import Count, Q, QuerySet
 from django.utils.formats import date_format
@@ -21,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from branches.models import Organisation
-from dongha76.excel import new_workbook, workbook_bytes, write_sheet
+from dongha76.excel import StreamedSheet, new_write_only_workbook
 from members.models import Referral
 
 Kind = Organisation.Kind
@@ -225,9 +226,15 @@ def _columns(part: BookPart) -> list[tuple[str, object]]:
     return columns
 
 
-def book_workbook(book: TrackingBook) -> bytes:
-    """The book as a workbook: one sheet per part, headed by the organisation and the year."""
-    workbook = new_workbook()
+def _width(header: str) -> int:
+    return max(12, min(40, len(header) + 2))
+
+
+def write_book_workbook(book: TrackingBook, target: BinaryIO) -> int:
+    """The book as a workbook, written to ``target`` (write-only): one sheet per part, headed by the organisation
+    and the year. Returns the number of rows written."""
+    workbook = new_write_only_workbook()
+    rows = 0
     for part in book.parts:
         columns = _columns(part)
         heading = _("%(title)s – %(organisation)s – year %(year)s: %(part)s") % {
@@ -236,17 +243,19 @@ def book_workbook(book: TrackingBook) -> bytes:
             "year": book.year,
             "part": part.title,
         }
-        write_sheet(
+        headers = [_("No."), *(header for header, _value in columns)]
+        sheet = StreamedSheet(
             workbook,
             title=part.title,
             heading=heading,
-            headers=[_("No."), *(header for header, _value in columns)],
-            rows=[
-                [number, *(value(referral) for _header, value in columns)]
-                for number, referral in enumerate(part.referrals, start=1)
-            ],
+            headers=headers,
+            widths=[6, 28, 12, 12, *(_width(str(header)) for header in headers[4:])],
         )
-    return workbook_bytes(workbook)
+        for number, referral in enumerate(part.referrals, start=1):
+            sheet.append([number, *(value(referral) for _header, value in columns)])
+        rows += sheet.rows_written
+    workbook.save(target)
+    return rows
 
 
 def book_filename(book: TrackingBook) -> str:

@@ -1,17 +1,17 @@
 """The yearly workbook as a download (the dashboard links to it)."""
 
-import tempfile
-
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from audit.models import AccessLog
+from audit.services import record_access
 from branches.access import access_for
 from branches.selectors import visible_organisations
-from dongha76.excel import XLSX_CONTENT_TYPE
+from dongha76.downloads import xlsx_download
 from members.selectors import sight_of
 from reports.workbook import BadRequest, parse_period, write_workbook
 
@@ -29,13 +29,17 @@ def workbook(request: HttpRequest) -> HttpResponse:
             _("Choose a year (YYYY) and, if you wish, an as-of date (YYYY-MM-DD) within that year."),
             content_type="text/plain; charset=utf-8",
         )
-    # Written to a temporary file and streamed from it: the workbook is never held in memory whole.
-    file = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 (FileResponse closes it)
-    write_workbook(organisation, year, as_of, file, sight=sight_of(request.user))
-    file.seek(0)
-    return FileResponse(
-        file,
-        as_attachment=True,
-        filename=f"bao-cao-{organisation.code}-{year}-{as_of:%Y%m%d}.xlsx",
-        content_type=XLSX_CONTENT_TYPE,
+    sight = sight_of(request.user)
+    response, written = xlsx_download(
+        lambda file: write_workbook(organisation, year, as_of, file, sight=sight),
+        f"bao-cao-{organisation.code}-{year}-{as_of:%Y%m%d}.xlsx",
     )
+    record_access(
+        kind=AccessLog.Kind.YEARLY_WORKBOOK,
+        by=request.user,
+        request=request,
+        organisation=organisation,
+        subject=f"{year}, {as_of:%d/%m/%Y}",
+        rows=written.data_rows,
+    )
+    return response

@@ -12,6 +12,7 @@ import pytest
 from django.urls import get_resolver, reverse
 from openpyxl import Workbook
 
+from audit.models import AccessLog
 from members.models import (
     Attendance,
     CommentRound,
@@ -89,9 +90,13 @@ MATRIX: dict[str, tuple[str | None, frozenset[str]]] = {
     "workbooks:import-detail": ("import", IMPORTERS),
     "workbooks:import-errors": ("import", IMPORTERS),
     "workbooks:import-confirm": ("import", IMPORTERS),  # POST only: a GET inside the scope is 405
+    # a national ID shown in full (POST only): the member's own committees, the workplace and the receiving ward
+    "members:member-national-id": ("member", CITY_AND_WARDS | {"coquan1"}),
+    # the access log: city staff only
+    "audit:access-log": (None, frozenset({"thanhuy"})),
 }
 # URLs that take no GET: inside the scope a GET answers 405 (outside it, 404 all the same)
-POST_ONLY = {"workbooks:import-confirm"}
+POST_ONLY = {"workbooks:import-confirm", "members:member-national-id"}
 WRITES = {
     "members:member-edit",
     "members:exemption-set",
@@ -111,13 +116,14 @@ WRITES = {
     "members:comment-receive",
     "members:rating-record",
     "workbooks:import-confirm",
+    "members:member-national-id",
 }
 
 
 def app_url_names() -> set[str]:
     names = set()
     for pattern in get_resolver().url_patterns:
-        if getattr(pattern, "namespace", None) in ("members", "reports", "workbooks"):
+        if getattr(pattern, "namespace", None) in ("members", "reports", "workbooks", "audit"):
             names.update(f"{pattern.namespace}:{p.name}" for p in pattern.url_patterns)
     return names | {"home"}
 
@@ -141,8 +147,8 @@ def world(db):
         "khupho1": make_officer(tree.ward1_cell1, username="khupho1"),
         "coquan1": make_officer(tree.committee, role="staff", username="coquan1"),
     }
-    near = make_member(tree.cell, full_name="Trần Văn Gần")
-    far = make_member(tree.grassroots_cell, full_name="Phạm Thị Xa")
+    near = make_member(tree.cell, full_name="Trần Văn Gần", national_id="045060100001")
+    far = make_member(tree.grassroots_cell, full_name="Phạm Thị Xa", national_id="045060100002")
     placed = {"received_on": D(2024, 3, 5), "placed_on": D(2024, 3, 6), "introduced_on": D(2024, 3, 1)}
     near_referral = make_referral(
         near,
@@ -252,6 +258,7 @@ def snapshot():
             Member,
             Exemption,
             WorkbookImport,
+            AccessLog,
         )
     ]
 

@@ -17,6 +17,8 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from audit.models import AccessLog
+from audit.services import record_access
 from branches.access import access_for
 from dongha76.excel import XLSX_CONTENT_TYPE
 from dongha76.http import found_or_404
@@ -51,6 +53,17 @@ def importers_only(view):
     return wrapped
 
 
+def _log(request: HttpRequest, kind: str, subject: str, *, rows: int | None) -> None:
+    """Files of the import hold members' personal data: their upload and download are logged like every export."""
+    organisation = next(iter(access_for(request.user).organisations), None)
+    record_access(kind=kind, by=request.user, request=request, organisation=organisation, subject=subject, rows=rows)
+
+
+def _rows_of(record: WorkbookImport) -> int | None:
+    counts = record.counts or {}
+    return sum(sheet.get("rows", 0) for sheet in counts.values()) if counts else None
+
+
 def _xlsx_response(content: bytes, filename: str) -> HttpResponse:
     response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
@@ -65,6 +78,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
         form = UploadForm(request.POST, request.FILES)
         if form.is_valid():
             record = workbook_check(upload=form.cleaned_data["file"], by=request.user, access=access_for(request.user))
+            _log(request, AccessLog.Kind.IMPORT_UPLOAD, record.file_name, rows=_rows_of(record))
             return redirect("workbooks:import-detail", pk=record.pk)
     else:
         form = UploadForm()
@@ -137,12 +151,14 @@ def import_errors(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("This workbook cannot be given back with its errors; use the list below."))
         return redirect("workbooks:import-detail", pk=record.pk)
     stem = re.sub(r"\.xlsx$", "", record.file_name, flags=re.IGNORECASE) or "so"
+    _log(request, AccessLog.Kind.IMPORT_ERRORS, record.file_name, rows=_rows_of(record))
     return _xlsx_response(content, f"{stem}-loi.xlsx")
 
 
 @importers_only
 @require_GET
 def template_download(request: HttpRequest) -> HttpResponse:
+    _log(request, AccessLog.Kind.IMPORT_TEMPLATE, TEMPLATE_FILE_NAME, rows=0)
     return _xlsx_response(template_workbook(), TEMPLATE_FILE_NAME)
 
 

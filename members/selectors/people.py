@@ -26,6 +26,7 @@ from members.selectors.referrals import eligible_not_introduced
 from members.selectors.scope import (
     members_editable_by,
     members_introducible_by,
+    national_ids_shown_to,
     visible_members,
     visible_referrals,
     visible_residential_cells,
@@ -153,6 +154,7 @@ class MemberFile:
     timeline: list[TimelineEntry]
     can_edit: bool
     can_introduce: bool
+    shows_national_id: bool  # the user is one of the member's own committees (``national_ids_shown_to``)
 
 
 def _member_side_condition(access: Access, field: str) -> Q | None:
@@ -240,4 +242,5 @@ def member_file(user, member: Member, *, day: datetime.date | None = None) -> Me
         timeline=timeline,
         can_edit=can_edit,
         can_introduce=can_introduce,
+        shows_national_id=bool(member.national_id) and national_ids_shown_to(user).filter(pk=member.pk).exists(),
     )

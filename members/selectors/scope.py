@@ -115,6 +115,14 @@ def members_editable_by(user) -> QuerySet[Member]:
     return Member.objects.filter(condition)
 
 
+def national_ids_shown_to(user) -> QuerySet[Member]:
+    """Members whose national ID the user may show in full (a logged step; everyone else sees it masked): the
+    member's own committees, the workplace side that keeps the record (``members_editable_by``: the city staff
+    among them) and the ward that receives the member now (an open referral addressed to it)."""
+    received_here = referrals_receivable_by(user).filter(member=OuterRef("pk"), ended_on__isnull=True)
+    return Member.objects.filter(Q(pk__in=members_editable_by(user).values("pk")) | Q(Exists(received_here)))
+
+
 def members_introducible_by(user) -> QuerySet[Member]:
     """Members the user may introduce: editable by them and not belonging to a residential cell.
 

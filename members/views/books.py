@@ -8,10 +8,12 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from audit.models import AccessLog
+from audit.services import record_access
 from branches.access import access_for
 from branches.models import Organisation
 from branches.selectors import visible_organisations
-from dongha76.excel import XLSX_CONTENT_TYPE
+from dongha76.downloads import xlsx_download
 from members import books
 from members.selectors import visible_referrals
 
@@ -84,8 +86,15 @@ def book_detail(request: HttpRequest, pk: int, year: int) -> HttpResponse:
 @login_required
 def book_xlsx(request: HttpRequest, pk: int, year: int) -> HttpResponse:
     book = _book(request, pk, year)
-    response = HttpResponse(books.book_workbook(book), content_type=XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{books.book_filename(book)}"'
+    response, rows = xlsx_download(lambda file: books.write_book_workbook(book, file), books.book_filename(book))
+    record_access(
+        kind=AccessLog.Kind.TRACKING_BOOK,
+        by=request.user,
+        request=request,
+        organisation=book.organisation,
+        subject=str(year),
+        rows=rows,
+    )
     return response
 
 

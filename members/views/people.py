@@ -7,20 +7,24 @@ Every lookup goes through the scope selectors: a member the user may not see, or
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tables2 import RequestConfig
 
+from audit.models import AccessLog
+from audit.services import record_access
 from branches.access import access_for
 from branches.models import Organisation
 from branches.selectors import member_home_cells, outside_organisations, wards_receiving_for
-from dongha76.excel import XLSX_CONTENT_TYPE, new_workbook, workbook_bytes, write_sheet
+from dongha76.downloads import xlsx_download
 from dongha76.history import history_of
+from dongha76.privacy import mask_national_id
 from dongha76.services import day_text
 from members import services
+from members.exports import write_member_list
 from members.filters import MemberFilter
 from members.forms.common import add_service_errors
 from members.forms.people import (
@@ -30,15 +34,15 @@ from members.forms.people import (
     MemberForm,
     OutsideMemberForm,
 )
-from members.models import Exemption
 from members.selectors import (
     member_file,
     member_list,
     members_editable_by,
+    national_ids_shown_to,
     runs_residence_side,
     visible_members,
 )
-from members.tables import MemberTable, referral_state_label, working_status_label
+from members.tables import MemberTable
 
 PER_PAGE = 50
 
@@ -71,55 +75,39 @@ def member_list_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def member_export(request: HttpRequest) -> HttpResponse:
-    """The list as the user filtered (and sorted) it, as a workbook."""
+    """The list as the user filtered (and sorted) it, as a workbook; logged as personal data leaving the screen."""
     day = timezone.localdate()
     filterset = _filtered_members(request, day)
     table = MemberTable(filterset.qs)
-    RequestConfig(request, paginate=False).configure(table)
+    RequestConfig(request, paginate=False).configure(table)  # the list's sorting (``?sort=``)
     heading = _("Party members as of %(day)s") % {"day": day_text(day)}
     described = filterset.describe()
     if described:
         heading = f"{heading} ({'; '.join(described)})"
-    headers = [
-        _("No."),
-        _("Card number"),
-        _("Full name"),
-        _("Date of birth"),
-        _("Gender"),
-        _("Home cell"),
-        _("Working / retired"),
-        _("Exemption"),
-        _("Referral today"),
-        _("Receiving ward"),
-        _("Residential cell"),
-    ]
-    exemption_labels = dict(Exemption.Kind.choices)
-    rows = (
-        [
-            number,
-            member.card_number,
-            member.full_name,
-            member.date_of_birth,
-            member.get_gender_display(),
-            member.home_organisation.name,
-            working_status_label(member, day),
-            str(exemption_labels.get(member.exemption_kind, "")),
-            referral_state_label(member.referral_state),
-            member.referral_ward_name or "",
-            member.referral_cell_name or "",
-        ]
-        for number, member in enumerate((row.record for row in table.rows), start=1)
+    response, rows = xlsx_download(
+        lambda file: write_member_list(table.data.data, file, day=day, heading=heading),
+        f"dang-vien-{day:%d-%m-%Y}.xlsx",
     )
-    workbook = new_workbook()
-    write_sheet(workbook, title=_("Party members"), heading=heading, headers=headers, rows=rows)
-    response = HttpResponse(workbook_bytes(workbook), content_type=XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="dang-vien-{day:%d-%m-%Y}.xlsx"'
+    organisation = filterset.form.cleaned_data.get("organisation") if filterset.form.is_valid() else None
+    record_access(
+        kind=AccessLog.Kind.MEMBER_EXPORT,
+        by=request.user,
+        request=request,
+        organisation=organisation or _first_organisation(request.user),
+        subject="; ".join(described),
+        rows=rows,
+    )
     return response
 
 
-@login_required
-def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    member = get_object_or_404(visible_members(request.user).select_related("home_organisation"), pk=pk)
+def _first_organisation(user) -> Organisation | None:
+    return next(iter(access_for(user).organisations), None)
+
+
+HISTORY_MASKS = {"national_id": mask_national_id}  # the history shows a national ID masked, to anyone
+
+
+def _detail_page(request: HttpRequest, member, *, national_id_shown: bool = False) -> HttpResponse:
     file = member_file(request.user, member)
     return render(
         request,
@@ -128,9 +116,43 @@ def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "member": member,
             "file": file,
             "day": timezone.localdate(),
-            "history": history_of(member, related=("home_organisation",)),
+            "national_id": member.national_id if national_id_shown else mask_national_id(member.national_id),
+            "national_id_shown": national_id_shown,
+            "history": history_of(member, related=("home_organisation",), masked=HISTORY_MASKS),
         },
     )
+
+
+@login_required
+def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    member = get_object_or_404(visible_members(request.user).select_related("home_organisation"), pk=pk)
+    return _detail_page(request, member)
+
+
+@login_required
+def member_national_id(request: HttpRequest, pk: int) -> HttpResponse:
+    """Show a member's national ID in full, to the member's own committees, and log it. With htmx the answer is the
+    number alone, in place of the masked one; without, the member's page with the number shown."""
+    member = get_object_or_404(
+        national_ids_shown_to(request.user)
+        .filter(pk__in=visible_members(request.user).values("pk"))
+        .exclude(national_id="")
+        .select_related("home_organisation"),
+        pk=pk,
+    )
+    if request.method != "POST":  # after the lookup: out of scope is 404 whatever the method
+        return HttpResponseNotAllowed(["POST"])
+    record_access(
+        kind=AccessLog.Kind.NATIONAL_ID_SHOWN,
+        by=request.user,
+        request=request,
+        organisation=member.home_organisation,
+        subject=member.card_number,
+        rows=1,
+    )
+    if request.htmx:
+        return render(request, "members/national_id.html", {"national_id": member.national_id, "shown": True})
+    return _detail_page(request, member, national_id_shown=True)
 
 
 @login_required
@@ -158,6 +180,16 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         choices = member_home_cells(access_for(request.user), including=member.home_organisation)
     form = MemberEditForm(request.POST or None, home_choices=choices, initial=MemberEditForm.initial_for(member))
+    if request.method == "GET" and member.national_id:
+        # The form holds the national ID in full, for the member's workplace committee to correct: shown, so logged.
+        record_access(
+            kind=AccessLog.Kind.NATIONAL_ID_SHOWN,
+            by=request.user,
+            request=request,
+            organisation=member.home_organisation,
+            subject=member.card_number,
+            rows=1,
+        )
     if request.method == "POST" and form.is_valid():
         changed = {name: form.cleaned_data[name] for name in form.changed_data}
         try:
@@ -252,6 +284,7 @@ urlpatterns = [
     path("members/outside/new/", outside_member_register, name="outside-member-register"),
     path("members/<int:pk>/", member_detail, name="member-detail"),
     path("members/<int:pk>/edit/", member_edit, name="member-edit"),
+    path("members/<int:pk>/national-id/", member_national_id, name="member-national-id"),
     path("members/<int:pk>/exemption/", exemption_set, name="exemption-set"),
     path("members/<int:pk>/exemption/clear/", exemption_clear, name="exemption-clear"),
 ]

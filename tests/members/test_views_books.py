@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext, override
 
+from audit.models import AccessLog
 from branches.models import Organisation
 from members.models import Member, Referral
 from tests.factories import make_member, make_officer, make_organisation, make_referral, member_fields
@@ -312,7 +313,7 @@ def test_workbook(client, tree, people, referrals):
     assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert response["Content-Disposition"] == f'attachment; filename="so-theo-doi-{tree.ward1.code}-2024.xlsx"'
 
-    workbook = openpyxl.load_workbook(io.BytesIO(response.content))
+    workbook = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
     with override("vi"):
         titles = [gettext(t)[:31] for t in ("Introductions issued", "Receptions and placements")]
         titles.append(gettext("Introduced and not received yet")[:31])
@@ -353,8 +354,17 @@ def test_workbook(client, tree, people, referrals):
 
 def test_workbook_of_a_workplace_has_one_sheet(client, tree, people, referrals):
     client.force_login(people["workplace"])
-    workbook = openpyxl.load_workbook(io.BytesIO(client.get(xlsx_url(tree.committee, 2024)).content))
+    response = client.get(xlsx_url(tree.committee, 2024))
+    workbook = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
     assert len(workbook.sheetnames) == 1
+    entry = AccessLog.objects.get()
+    assert (entry.user, entry.kind, entry.organisation, entry.subject, entry.rows) == (
+        people["workplace"],
+        AccessLog.Kind.TRACKING_BOOK,
+        tree.committee,
+        "2024",
+        3,
+    )
     sheet = workbook.worksheets[0]
     assert sheet.max_row == 3 + 3
     with override("vi"):

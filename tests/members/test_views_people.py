@@ -14,7 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from audit.models import AccessLog
 from branches.models import Officer
+from dongha76.text import search_key
 from members.models import Attendance, Exemption, Meeting, Member, Referral, ResidenceComment, YearEndRating
 from tests.factories import make_member, make_officer, make_referral, make_user
 
@@ -253,7 +255,7 @@ def test_filters_combine_and_the_export_link_keeps_them(people, city, tree):
     assert link.startswith(reverse("members:member-export") + "?")
     assert f"organisation={tree.committee.pk}" in link and "referral_state=stalled" in link
     exported = client_for(city).get(link)
-    rows = list(load_workbook(io.BytesIO(exported.content)).active.iter_rows(min_row=4, values_only=True))
+    rows = list(load_workbook(io.BytesIO(downloaded(exported))).active.iter_rows(min_row=4, values_only=True))
     assert [row[2] for row in rows] == ["Võ Văn Tâm"]
 
 
@@ -274,12 +276,36 @@ def test_sorting_and_pagination(city, tree):
 # --- Excel export -------------------------------------------------------------------------------------------------
 
 
+def downloaded(response) -> bytes:
+    """A download's bytes: exports are streamed from a temporary file, never built in memory."""
+    assert response.streaming
+    return b"".join(response.streaming_content)
+
+
+def test_export_follows_the_lists_sorting_and_is_logged(people, city, tree):
+    response = client_for(city).get(
+        reverse("members:member-export"), {"sort": "-full_name", "organisation": tree.committee.pk}
+    )
+    names = [
+        row[2] for row in load_workbook(io.BytesIO(downloaded(response))).active.iter_rows(min_row=4, values_only=True)
+    ]
+    assert names == sorted(names, key=search_key, reverse=True) and len(names) > 1
+    entry = AccessLog.objects.get()
+    assert (entry.user, entry.kind, entry.organisation, entry.rows) == (
+        city,
+        AccessLog.Kind.MEMBER_EXPORT,
+        tree.committee,
+        len(names),
+    )
+    assert tree.committee.name in entry.subject
+
+
 def test_export_is_a_workbook_of_the_filtered_rows(people, city):
     response = client_for(city).get(reverse("members:member-export"), {"referral_state": "stalled"})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     assert response["Content-Disposition"] == f'attachment; filename="dang-vien-{TODAY:%d-%m-%Y}.xlsx"'
-    sheet = load_workbook(io.BytesIO(response.content)).active
+    sheet = load_workbook(io.BytesIO(downloaded(response))).active
     assert TODAY.strftime("%d/%m/%Y") in sheet["A1"].value
     rows = list(sheet.iter_rows(min_row=4, values_only=True))
     assert {row[2] for row in rows} == {"Võ Văn Tâm", "Ngô Văn Sơn"}
@@ -288,7 +314,7 @@ def test_export_is_a_workbook_of_the_filtered_rows(people, city):
 
 def test_export_stays_inside_the_scope(people, ward_secretary):
     response = client_for(ward_secretary).get(reverse("members:member-export"))
-    sheet = load_workbook(io.BytesIO(response.content)).active
+    sheet = load_workbook(io.BytesIO(downloaded(response))).active
     names = {row[2] for row in sheet.iter_rows(min_row=4, values_only=True)}
     assert names == {"Trần Văn Nam", "Phạm Văn Bình", "Đặng Đức Anh", "Bùi Văn Lộc"}
 

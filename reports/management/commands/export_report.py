@@ -4,6 +4,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from audit.models import AccessLog
+from audit.services import record_access
 from branches.models import Organisation
 from reports.workbook import BadRequest, parse_period, write_workbook
 
@@ -37,8 +39,16 @@ class Command(BaseCommand):
         if not path.parent.is_dir():
             raise CommandError(f"The folder of {output!r} does not exist.")
         started = datetime.datetime.now()
-        report = write_workbook(organisation, year_number, day, path)
+        written = write_workbook(organisation, year_number, day, path)
         seconds = (datetime.datetime.now() - started).total_seconds()
+        record_access(
+            kind=AccessLog.Kind.REPORT_EXPORT,
+            by=None,
+            organisation=organisation,
+            subject=f"{path.name}: {year_number}, {day:%d/%m/%Y}",
+            rows=written.data_rows,
+        )
+        report = written.report
         headline = report.headline
         self.stdout.write(
             f"{path}: {organisation.name} ({organisation.code}), {year_number} as of {day:%d/%m/%Y} — "

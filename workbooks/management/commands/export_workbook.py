@@ -3,9 +3,11 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from audit.models import AccessLog
+from audit.services import record_access
 from branches.models import Organisation
 from workbooks.exporting import write_workbook
-from workbooks.layout import SHEETS
+from workbooks.layout import MEMBERS, REFERRALS, SHEETS
 
 
 class Command(BaseCommand):
@@ -33,6 +35,13 @@ class Command(BaseCommand):
         started = time.perf_counter()
         counts = write_workbook(path, organisation=organisation)
         seconds = time.perf_counter() - started
+        record_access(
+            kind=AccessLog.Kind.WORKBOOK_EXPORT,
+            by=None,
+            organisation=organisation,
+            subject=path.name,
+            rows=counts[MEMBERS.key] + counts[REFERRALS.key],
+        )
         scope = f"{organisation.name} ({organisation.code})" if organisation is not None else "all organisations"
         rows = ", ".join(f"{sheet.title}: {counts[sheet.key]}" for sheet in SHEETS)
         self.stdout.write(f"{path}: {scope} — {rows} rows, written in {seconds:.1f} s.")

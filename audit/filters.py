@@ -1,0 +1,34 @@
+"""The access log's filters: what, who, which organisation, between which days."""
+
+import django_filters
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from audit.models import AccessLog
+from dongha76.periods import DayField
+
+
+class DayFilter(django_filters.DateFilter):
+    field_class = DayField
+
+
+class AccessLogFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(label=_("What"), choices=AccessLog.Kind.choices, empty_label=_("Everything"))
+    username = django_filters.CharFilter(label=_("Username"), lookup_expr="icontains")
+    organisation_code = django_filters.CharFilter(label=_("Organisation code"), lookup_expr="iexact")
+    since = DayFilter(
+        label=_("From"),
+        field_name="at",
+        lookup_expr="date__gte",
+        widget=forms.DateInput(attrs={"placeholder": "dd/mm/yyyy", "inputmode": "numeric", "autocomplete": "off"}),
+    )
+    until = DayFilter(
+        label=_("To"),
+        field_name="at",
+        lookup_expr="date__lte",
+        widget=forms.DateInput(attrs={"placeholder": "dd/mm/yyyy", "inputmode": "numeric", "autocomplete": "off"}),
+    )
+
+    class Meta:
+        model = AccessLog
+        fields = ["kind", "username", "organisation_code", "since", "until"]

@@ -47,10 +47,17 @@ format: $(VENV)/.dev
 	$(VENV)/bin/ruff format .
 
 # Speed and memory, measured outside the test suite (each script in bench/ says what it measures).
-bench: $(VENV)/.dev
+# The load test's locust lives in a virtual environment of its own (requirements-bench.txt says why).
+.venv-bench/.installed: requirements-bench.txt
+	@test -x .venv-bench/bin/python || $(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	@touch $@
+
+bench: $(VENV)/.dev .venv-bench/.installed
 	$(PY) bench/seed_demo.py
 	$(PY) bench/workbook.py
 	$(PY) bench/import_workbook.py
+	$(PY) bench/load.py
 
 # Refresh the Vietnamese catalogue after changing user-facing text, translate, then compile.
 messages: $(VENV)/.dev

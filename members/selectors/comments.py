@@ -43,6 +43,7 @@ from members.models import (
 from members.selectors.scope import (
     referrals_commentable_by,
     visible_comments,
+    visible_members,
     visible_rated_members,
     visible_referrals,
 )
@@ -150,7 +151,8 @@ def _in_year(round_: CommentYear) -> Q:
 
 
 def comment_rows(user, round_: CommentYear) -> QuerySet[Referral]:
-    """The members a comment is due for in the user's scope (one referral each), with their comment of the year.
+    """The members a comment is due for in the user's scope (one referral each), with their comment of the year. Only
+    members the user may open (``visible_members``, the member page's scope) are listed.
 
     Annotated: ``comment_pk``, ``comment_written_on``, ``comment_sent_on``, ``comment_received_on``,
     ``comment_verdict``, ``comment_state`` (a ``CommentState``), ``comment_late`` (sent after the deadline),
@@ -169,9 +171,15 @@ def comment_rows(user, round_: CommentYear) -> QuerySet[Referral]:
         .values("pk")[:1]
     )
     no_comment = CommentState.MISSING if round_.past_deadline else CommentState.NOT_WRITTEN
+    referrals = visible_referrals(user)
+    if not access_for(user).is_city():
+        # A referral the user sees (e.g. one its workplace issued) may be of a member who has since left its scope
+        # (retired into another ward's cell): the list shows only members whose page the user may open.
+        referrals = referrals.filter(member__in=visible_members(user).values("pk"))
     return (
-        visible_referrals(user)
-        .filter(due_condition(day) | (Q(Exists(here)) & ~Q(Exists(due_elsewhere)) & Q(pk=Subquery(latest_here))))
+        referrals.filter(
+            due_condition(day) | (Q(Exists(here)) & ~Q(Exists(due_elsewhere)) & Q(pk=Subquery(latest_here)))
+        )
         .select_related("member", "member__home_organisation", "residential_cell", "residential_cell__parent")
         .annotate(
             yc=FilteredRelation("member__residence_comments", condition=Q(member__residence_comments__year=year)),

@@ -3,9 +3,11 @@ open which book, the workbook, and a constant number of queries."""
 
 import datetime
 import io
+from pathlib import Path
 
 import openpyxl
 import pytest
+from django.contrib.staticfiles import finders
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -179,8 +181,9 @@ def test_ward_book_shows_both_parts(client, tree, people, referrals):
     assert committee_2024.letter_number in page
     assert tree.ward1_cell1.name in page
     assert "01/09/2024" in page  # the end date in the notes
-    assert "@page { size: A4 landscape; margin: 12mm; }" in page
-    assert 'id="print-book"' in page and "window.print()" in page
+    assert '/static/css/book.css"' in page  # its print layout, a file under the Content-Security-Policy
+    assert "@page { size: A4 landscape; margin: 12mm; }" in Path(finders.find("css/book.css")).read_text()
+    assert 'data-print id="print-book"' in page and "/static/js/print.js" in page  # static/js/print.js prints
     assert xlsx_url(tree.ward1, 2024) in page
 
 

@@ -665,7 +665,7 @@ def test_one_comment_prints_for_both_sides(client, tree, people, round2025, role
     assert _("Residence comment form") in page
     assert _("Keeps contact with the cell committee") in page
     assert 'data-verdict="limited" class="fw-bold"' in page
-    assert "size: A4 portrait" in page
+    assert '/static/css/comment-sheet.css"' in page  # its A4 portrait print layout, a file under the CSP
     assert "05/12/2025" in page  # sent on
 
 
@@ -684,7 +684,7 @@ def test_all_comments_of_a_cell_print_in_one_document(client, tree, people, roun
     assert response.context["not_written"] == ["An Văn Thiếu"]
     page = response.content.decode()
     assert page.count('class="sheet shadow-sm"') == 3
-    assert "page-break-before: always" in page
+    assert '/static/css/comment-sheet.css"' in page  # one sheet per page when printed
 
 
 @pytest.mark.parametrize(
@@ -905,7 +905,7 @@ def test_the_lists_run_a_constant_number_of_queries(client, tree, people, role):
     add_due_members(tree, 190)
     many = [count_queries(client, url) for url in urls]
     assert few == many
-    assert max(few) <= 12
+    assert max(few) <= 15  # 3 of them push the session's end back (savepoint, update, release)
     assert client.get(list_url()).context["counts"]["total"] == (100 if role == "cell1" else 200)
 
 

@@ -1,37 +1,53 @@
 """Admin of members, referrals, meetings and comments, for city staff and support.
 
-The admin is a repair tool: the everyday workflow goes through the services and the app's own pages. Where a step has
-a "recorded by" field, the admin fills it with the signed-in user when the step's date is set or changed here.
+The admin is a repair tool, and it holds no rule of its own (issue 10, finding 7). A member's record stays writable
+for support, validated by the very function the member services use (``members.services.validate_member``: the
+model's field validators and ``clean()``, ``check_member``, the constraints with the services' messages). Referrals,
+exemptions, meetings, attendance, comments and ratings are read-only here, with their history: each of their steps
+has rules that need other rows and today's date, and the app's own pages record them through the services.
 """
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from dongha76.text import search_key
+from members import services
 from members.models import Attendance, Exemption, Meeting, Member, Referral, ResidenceComment, YearEndRating
 
 
-class RecordedByMixin:
-    """Set the "recorded by" field of each step whose date (or, for ``None``, the row itself) is new or changed."""
+class ReadOnlyAdmin(SimpleHistoryAdmin):
+    """Rows the admin shows, with their history, but never adds, changes, reverts or deletes."""
 
-    # {trigger field, or None for "when the row is added": recorded-by field}
-    recorded_by_fields: dict[str | None, str] = {}
+    def has_add_permission(self, request, obj=None):
+        return False
 
-    def get_readonly_fields(self, request, obj=None):
-        return [*super().get_readonly_fields(request, obj), *self.recorded_by_fields.values()]
+    def has_change_permission(self, request, obj=None):
+        return False
 
-    def save_model(self, request, obj, form, change):
-        for trigger, by_field in self.recorded_by_fields.items():
-            if trigger is None:
-                touched = not change
-            else:
-                touched = trigger in form.changed_data and getattr(obj, trigger) is not None
-            if touched:
-                setattr(obj, by_field, request.user)
-        super().save_model(request, obj, form, change)
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # django-simple-history lets anyone who may *view* the history post a revert: refuse it here.
+        if request.method == "POST":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class ReadOnlyInline:
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class MemberNameSearchMixin:
@@ -95,32 +111,52 @@ class ReferralStateListFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ExemptionInline(admin.TabularInline):
+class ExemptionInline(ReadOnlyInline, admin.TabularInline):
+    """The member's exemptions, to read: they are set and lifted on the member's page (``exemption_set/clear``)."""
+
     model = Exemption
     fields = ["kind", "reason", "started_on", "ended_on", "recorded_by"]
-    readonly_fields = ["recorded_by"]
+    readonly_fields = fields
     extra = 0
 
 
-class ReferralInline(admin.TabularInline):
-    """The member's referrals, to read; they are changed on their own page."""
+class ReferralInline(ReadOnlyInline, admin.TabularInline):
+    """The member's referrals, to read; their steps are recorded on the app's referral pages."""
 
     model = Referral
     fields = ["issuing_organisation", "receiving_ward", "introduced_on", "received_on", "placed_on", "ended_on"]
     readonly_fields = fields
     show_change_link = True
-    can_delete = False
     extra = 0
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("issuing_organisation", "receiving_ward")
 
 
+class MemberAdminForm(forms.ModelForm):
+    """The member's record, checked by ``services.validate_member`` like every other write of a member."""
+
+    class Meta:
+        model = Member
+        fields = "__all__"  # noqa: DJ007 (the admin's fieldsets choose what is shown)
+
+    def validate_unique(self) -> None:
+        """Uniqueness and the constraints are part of ``validate_member`` below, with the services' messages."""
+
+    def _post_clean(self) -> None:
+        super()._post_clean()  # the instance as typed, its field validators and clean()
+        try:
+            services.validate_member(self.instance)
+        except ValidationError as error:
+            for field, errors in error.update_error_dict({}).items():
+                target = field if field in self.fields else NON_FIELD_ERRORS
+                if target not in self._errors:
+                    self.add_error(None if target == NON_FIELD_ERRORS else target, errors)
+
+
 @admin.register(Member)
 class MemberAdmin(SimpleHistoryAdmin):
+    form = MemberAdminForm
     list_display = [
         "full_name",
         "card_number",
@@ -158,31 +194,18 @@ class MemberAdmin(SimpleHistoryAdmin):
             return queryset, False
         return queryset.search(search_term), False
 
-    def save_formset(self, request, form, formset, change):
-        if formset.model is Exemption:
-            for exemption in formset.save(commit=False):
-                if exemption.pk is None:
-                    exemption.recorded_by = request.user
-                exemption.save()
-            for exemption in formset.deleted_objects:
-                exemption.delete()
-            formset.save_m2m()
-            return
-        super().save_formset(request, form, formset, change)
-
 
 @admin.register(Exemption)
-class ExemptionAdmin(MemberNameSearchMixin, RecordedByMixin, SimpleHistoryAdmin):
+class ExemptionAdmin(MemberNameSearchMixin, ReadOnlyAdmin):
     list_display = ["member", "kind", "reason", "started_on", "ended_on", "recorded_by"]
     list_filter = ["kind", "ended_on"]
     list_select_related = ["member", "recorded_by"]
     autocomplete_fields = ["member"]
     date_hierarchy = "started_on"
-    recorded_by_fields = {None: "recorded_by"}
 
 
 @admin.register(Referral)
-class ReferralAdmin(MemberNameSearchMixin, RecordedByMixin, SimpleHistoryAdmin):
+class ReferralAdmin(MemberNameSearchMixin, ReadOnlyAdmin):
     list_display = [
         "member",
         "issuing_organisation",
@@ -216,13 +239,6 @@ class ReferralAdmin(MemberNameSearchMixin, RecordedByMixin, SimpleHistoryAdmin):
         (_("End"), {"fields": ["ended_on", "end_reason", "ended_by"]}),
         (None, {"fields": ["notes", "created_at", "updated_at"]}),
     ]
-    recorded_by_fields = {
-        "introduced_on": "introduced_by",
-        "received_on": "received_by",
-        "placed_on": "placed_by",
-        "reported_on": "reported_by",
-        "ended_on": "ended_by",
-    }
 
     def search_condition(self, term: str, key: str) -> Q:
         return super().search_condition(term, key) | Q(letter_number=term)
@@ -234,15 +250,15 @@ class ReferralAdmin(MemberNameSearchMixin, RecordedByMixin, SimpleHistoryAdmin):
         return obj.state.label
 
 
-class AttendanceInline(admin.TabularInline):
+class AttendanceInline(ReadOnlyInline, admin.TabularInline):
     model = Attendance
     fields = ["member", "status", "reason"]
-    autocomplete_fields = ["member"]
+    readonly_fields = fields
     extra = 0
 
 
 @admin.register(Meeting)
-class MeetingAdmin(RecordedByMixin, SimpleHistoryAdmin):
+class MeetingAdmin(ReadOnlyAdmin):
     list_display = ["residential_cell", "held_on", "kind", "year", "half", "attendance_count"]
     list_filter = ["kind", "year", "half"]
     search_fields = ["residential_cell__code", "residential_cell__name"]
@@ -251,7 +267,6 @@ class MeetingAdmin(RecordedByMixin, SimpleHistoryAdmin):
     readonly_fields = ["created_at"]
     date_hierarchy = "held_on"
     inlines = [AttendanceInline]
-    recorded_by_fields = {None: "recorded_by"}
 
     def get_queryset(self, request):
         return (
@@ -269,7 +284,7 @@ class MeetingAdmin(RecordedByMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Attendance)
-class AttendanceAdmin(MemberNameSearchMixin, SimpleHistoryAdmin):
+class AttendanceAdmin(MemberNameSearchMixin, ReadOnlyAdmin):
     list_display = ["member", "meeting", "status", "reason"]
     list_filter = ["status", "meeting__kind", "meeting__year", "meeting__half"]
     list_select_related = ["member", "meeting__residential_cell"]
@@ -277,19 +292,17 @@ class AttendanceAdmin(MemberNameSearchMixin, SimpleHistoryAdmin):
 
 
 @admin.register(ResidenceComment)
-class ResidenceCommentAdmin(MemberNameSearchMixin, RecordedByMixin, SimpleHistoryAdmin):
+class ResidenceCommentAdmin(MemberNameSearchMixin, ReadOnlyAdmin):
     list_display = ["member", "year", "residential_cell", "verdict", "written_on", "sent_on", "received_on"]
     list_filter = ["year", "verdict", ("residential_cell", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["member", "residential_cell"]
     autocomplete_fields = ["member", "residential_cell"]
     date_hierarchy = "written_on"
-    recorded_by_fields = {"written_on": "written_by", "sent_on": "sent_by", "received_on": "received_by"}
 
 
 @admin.register(YearEndRating)
-class YearEndRatingAdmin(MemberNameSearchMixin, RecordedByMixin, SimpleHistoryAdmin):
+class YearEndRatingAdmin(MemberNameSearchMixin, ReadOnlyAdmin):
     list_display = ["member", "year", "level", "decided_on"]
     list_filter = ["year", "level"]
     list_select_related = ["member"]
     autocomplete_fields = ["member"]
-    recorded_by_fields = {None: "recorded_by"}

@@ -202,7 +202,9 @@ def check_member(errors: Errors, member: Member) -> None:
         )
 
 
-def _validate_member(member: Member) -> None:
+def validate_member(member: Member) -> None:
+    """Every rule of a member's record: ``check_member`` and the model's own (field validators, ``clean()``, the
+    constraints with this module's messages). The services and the admin call it."""
     errors = Errors()
     check_member(errors, member)
     validate_model(member, MEMBER_MESSAGES, errors=errors)
@@ -212,7 +214,7 @@ def _validate_member(member: Member) -> None:
 def member_create(*, by: User | None, **fields: Any) -> Member:
     reject_unknown_fields(fields, MEMBER_FIELDS)
     member = Member(**fields)
-    _validate_member(member)
+    validate_member(member)
     with integrity_errors_as_validation(MEMBER_MESSAGES):
         save_recorded(member, by=by)
     return member
@@ -225,7 +227,7 @@ def member_update(*, member: Member, by: User | None, **fields: Any) -> Member:
     member = _lock_member(member)
     for name, value in fields.items():
         setattr(member, name, value)
-    _validate_member(member)
+    validate_member(member)
     with integrity_errors_as_validation(MEMBER_MESSAGES):
         save_recorded(member, by=by)
     return member

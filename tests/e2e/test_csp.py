@@ -103,6 +103,7 @@ def test_the_main_pages_raise_no_policy_violation_and_print_buttons_work(page_fo
         reverse("reports:dashboard"),
         reverse("reports:dashboard-org", args=[tree.committee.code]),
         reverse("workbooks:import"),
+        reverse("audit:access-log"),
     ]
     for url in pages:
         visit(page, url)

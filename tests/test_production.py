@@ -254,6 +254,29 @@ def test_logging_in_gives_a_secure_session_cookie_that_ends_with_the_browser(ser
     assert "expires=" not in session.lower() and "max-age" not in session.lower()  # gone when the browser closes
 
 
+def test_behind_the_proxy_wrong_passwords_are_counted_per_client_address(server):
+    """Every connection comes from nginx: the login throttling reads the client's address from X-Real-IP."""
+    response, page = fetch(server, "/accounts/login/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    csrf_cookie = cookies_of(response)["csrftoken"].split(";", 1)[0]
+
+    def sign_in(password: str, address: str) -> int:
+        response, _ = fetch(
+            server,
+            "/accounts/login/",
+            method="POST",
+            body=urlencode({"csrfmiddlewaretoken": token, "username": "headers", "password": password}),
+            headers={"Cookie": csrf_cookie, "Origin": f"https://127.0.0.1:{server}", "X-Real-IP": address},
+        )
+        return response.status
+
+    for _ in range(4):
+        assert sign_in("wrong", "203.0.113.7") == 200  # the form again
+    assert sign_in("wrong", "203.0.113.7") == 429  # the fifth: locked out
+    assert sign_in(PASSWORD, "203.0.113.7") == 429  # that address stays locked out for this user
+    assert sign_in(PASSWORD, "203.0.113.8") == 302  # another office is not
+
+
 def test_whitenoise_serves_the_static_files_with_far_future_cache_headers(server):
     _, page = fetch(server, "/accounts/login/")
     stylesheet = re.search(r'href="(/static/css/app\.[0-9a-f]{12}\.css)"', page).group(1)

@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "reports",
     "workbooks",
     "audit",
+    "dongha76.apps.ProjectConfig",
 ]
 
 MIDDLEWARE = [
@@ -116,6 +117,7 @@ MIDDLEWARE = [
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "dongha76.middleware.IdleSessionMiddleware",
     "dongha76.middleware.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -241,8 +243,9 @@ LANGUAGE_COOKIE_HTTPONLY = True
 # A session ends after 8 hours without a request (each request pushes the server-side expiry back) and when the
 # browser closes (the cookie has no expiry date): shared office computers.
 SESSION_COOKIE_AGE = 8 * 3600
-SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# ... pushed back at most once every 5 minutes (dongha76.middleware.IdleSessionMiddleware), not with a write per page.
+SESSION_REFRESH_INTERVAL = 5 * 60
 
 # Content-Security-Policy (django-csp), in every mode so that the browser tests see what production enforces: only
 # the app's own scripts and styles, no inline script, style or handler (templates load static/js and static/css;

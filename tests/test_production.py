@@ -307,10 +307,26 @@ def signed_in(client):
 
 @pytest.mark.django_db
 def test_the_session_cookie_ends_with_the_browser(signed_in):
-    response = signed_in.get(reverse("home"))
+    with clock(datetime.timedelta(minutes=6)):  # the session's end is pushed back, so the cookie is sent again
+        response = signed_in.get(reverse("home"))
     assert response.status_code == 200
     cookie = response.cookies[settings.SESSION_COOKIE_NAME]
     assert cookie["expires"] == "" and cookie["max-age"] == ""
+
+
+@pytest.mark.django_db
+def test_the_sessions_end_is_pushed_back_once_every_few_minutes_not_on_every_page(signed_in):
+    """Each push is a write (savepoint, update, release): at most one every SESSION_REFRESH_INTERVAL."""
+    home = reverse("home")
+    signed_in.get(home)
+    first = Session.objects.get().expire_date
+    with clock(datetime.timedelta(minutes=4)):
+        response = signed_in.get(home)
+        assert settings.SESSION_COOKIE_NAME not in response.cookies
+        assert Session.objects.get().expire_date == first
+    with clock(datetime.timedelta(minutes=6)) as now:
+        signed_in.get(home)
+        assert Session.objects.get().expire_date >= now + datetime.timedelta(hours=8) - datetime.timedelta(seconds=5)
 
 
 @pytest.mark.django_db

@@ -266,4 +266,4 @@ def test_cell_pages_run_a_constant_number_of_queries(client, tree, people, role)
     assert len(response.context["departed"]) == 20
     many = [count_queries(client, url) for url in urls]
     assert few == many
-    assert max(few) <= 13  # 3 of them push the session's end back (savepoint, update, release)
+    assert max(few) <= 10

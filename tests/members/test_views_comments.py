@@ -905,7 +905,7 @@ def test_the_lists_run_a_constant_number_of_queries(client, tree, people, role):
     add_due_members(tree, 190)
     many = [count_queries(client, url) for url in urls]
     assert few == many
-    assert max(few) <= 15  # 3 of them push the session's end back (savepoint, update, release)
+    assert max(few) <= 12
     assert client.get(list_url()).context["counts"]["total"] == (100 if role == "cell1" else 200)
 
 

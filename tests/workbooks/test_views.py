@@ -335,8 +335,7 @@ def test_every_problem_is_listed_and_given_back_in_the_workbook(city_client, fau
 def test_the_detail_page_runs_the_same_queries_for_two_or_two_thousand_problems(
     city_client, city, django_assert_max_num_queries
 ):
-    """Session, user, posts, the record: the problems are JSON on the record, the file is not even loaded. And 3 to
-    push the session's end back (SESSION_SAVE_EVERY_REQUEST: savepoint, update, release)."""
+    """Session, user, posts, the record: the problems are JSON on the record, the file is not even loaded."""
 
     def record_with(n):
         return WorkbookImport.objects.create(
@@ -350,7 +349,7 @@ def test_the_detail_page_runs_the_same_queries_for_two_or_two_thousand_problems(
 
     small, large = record_with(2), record_with(2000)
     for record in (small, large):
-        with django_assert_max_num_queries(7):
+        with django_assert_max_num_queries(4):
             response = city_client.get(reverse("workbooks:import-detail", args=[record.pk]))
         assert response.status_code == 200
         assert page_text(response).count('class="problem-message"') == len(record.problems)

@@ -735,7 +735,9 @@ def test_the_detail_page_runs_a_constant_number_of_queries(tree, city, cadre):
                 ended_on=day + datetime.timedelta(days=1),
                 end_reason="other",
             )
-            meeting = Meeting.objects.create(residential_cell=tree.ward1_cell1, held_on=day, year=day.year, half=1)
+            meeting, _created = Meeting.objects.get_or_create(  # one meeting of a kind per cell and day
+                residential_cell=tree.ward1_cell1, held_on=day, defaults={"year": day.year, "half": 1}
+            )
             Attendance.objects.create(meeting=meeting, member=member, status="absent")
             ResidenceComment.objects.create(
                 member=member, year=1800 + i, residential_cell=tree.ward1_cell1, verdict="fair", written_on=day

@@ -3,8 +3,10 @@
 import django_tables2 as tables
 from django.utils.translation import gettext_lazy as _
 
+from dongha76.tables import Table
 
-class AccessLogTable(tables.Table):
+
+class AccessLogTable(Table):
     at = tables.DateTimeColumn(verbose_name=_("When"), format="d/m/Y H:i")
     username = tables.Column(verbose_name=_("Username"), empty_values=(), default="—")
     kind = tables.Column(verbose_name=_("What"))

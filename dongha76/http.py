@@ -22,6 +22,9 @@ def found_or_404(lookup: Callable[..., T], *args, **kwargs) -> T:
 def next_url(request: HttpRequest, default: str) -> str:
     """Where to go after a step: the page it was started from (``next``), when it is on this site; else ``default``."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    # A path of this site only: redirect() would take a bare word ("0", "home") for a URL name to reverse.
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return default

@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from branches.models import Organisation
+from dongha76.tables import Table
 from members.models import Referral, ResidenceComment, YearEndRating
 from members.selectors import ReferralStateToday
 
@@ -38,7 +39,7 @@ def working_status_label(member, day=None) -> str:
     return str(_("Working") if member.is_working_on(day) else _("Retired"))
 
 
-class MemberTable(tables.Table):
+class MemberTable(Table):
     """The member list. Expects the rows of ``members.selectors.member_list`` (referral state annotated)."""
 
     card_number = tables.Column(verbose_name=_("Card number"))
@@ -89,7 +90,7 @@ class MemberTable(tables.Table):
         return referral_state_label(value)
 
 
-class ReferralTable(tables.Table):
+class ReferralTable(Table):
     member = tables.Column(verbose_name=_("Party member"), order_by=("member__search_name",))
     issuing_organisation = tables.Column(verbose_name=_("Introduced by"), order_by=("issuing_organisation__name",))
     receiving_ward = tables.Column(verbose_name=_("Receiving ward"), order_by=("receiving_ward__name",))
@@ -141,7 +142,7 @@ class ReferralTable(tables.Table):
         return format_html('<span class="badge {}">{}</span>', badge, state.label)
 
 
-class CellTable(tables.Table):
+class CellTable(Table):
     name = tables.Column(verbose_name=_("Residential cell"), order_by=("name",))
     ward = tables.Column(verbose_name=_("Ward"), accessor="parent__name", order_by=("parent__name", "name"))
     placed_members = tables.Column(
@@ -204,7 +205,7 @@ def verdict_badge(verdict: str | None) -> str:
     )
 
 
-class CommentTable(tables.Table):
+class CommentTable(Table):
     """The members a comment is due for. Expects the rows of ``members.selectors.comment_rows``."""
 
     member = tables.Column(verbose_name=_("Party member"), order_by=("member__search_name", "member__card_number"))
@@ -288,7 +289,7 @@ class CommentTable(tables.Table):
         )
 
 
-class RatingTable(tables.Table):
+class RatingTable(Table):
     """The members of a workplace with their residence comment next to the year-end rating. Expects the rows of
     ``members.selectors.rating_rows``."""
 

@@ -2,17 +2,15 @@
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from audit.models import AccessLog
 from audit.services import record_access
-from branches.access import access_for
-from branches.selectors import visible_organisations
 from dongha76.downloads import xlsx_download
 from members.selectors import sight_of
+from reports.views import organisation_from_query
 from reports.workbook import BadRequest, parse_period, write_workbook
 
 
@@ -21,7 +19,7 @@ from reports.workbook import BadRequest, parse_period, write_workbook
 def workbook(request: HttpRequest) -> HttpResponse:
     """``GET /reports/workbook/?org=CODE&year=YYYY[&as_of=YYYY-MM-DD]``: the .xlsx of the organisation's subtree.
     An organisation outside the user's scope, like an unknown one, is 404; a bad year or day is 400."""
-    organisation = get_object_or_404(visible_organisations(access_for(request.user)), code=request.GET.get("org", ""))
+    organisation = organisation_from_query(request)
     try:
         year, as_of = parse_period(request.GET.get("year"), request.GET.get("as_of"), timezone.localdate())
     except BadRequest:

@@ -97,3 +97,11 @@ def test_the_export_report_command_refuses_a_year_outside_the_bounds(tree, year,
             str(tmp_path / "x.xlsx"),
             stdout=io.StringIO(),
         )
+
+
+@pytest.mark.parametrize("url_name", ["reports:figures-api", "reports:workbook"])
+def test_an_organisation_code_no_organisation_can_have_is_404(city, url_name):
+    """A NUL character in ``org`` reached the query: PostgreSQL refuses it, a 500 the fuzz test found."""
+    response = city.get(reverse(url_name), {"org": "P1\x00", "year": "2020"})
+
+    assert response.status_code == 404

@@ -5,14 +5,18 @@ What is refused before openpyxl parses anything (``check_file``), each with a me
 - a file over ``MAX_FILE_BYTES`` (10 MB), or that is not an .xlsx (whatever its name says);
 - a zip whose parts would unpack to more than ``MAX_UNPACKED_BYTES`` (150 MB), or at a ratio only a zip bomb has
   (``MAX_RATIO``);
-- a workbook of more than ``MAX_CELLS`` (2,000,000) cells, formatted blank cells included: the cell elements of every
-  part are counted by streaming the zip in chunks (no XML parse; about 0.7 s for the largest accepted workbook).
+- a workbook of more cells, formatted blank cells included, than ``cell_limit`` allows: ``MAX_CELLS`` (2,000,000),
+  and no more than ``MAX_CELLS_PER_BYTE`` (2) per byte of the file, though any file may hold ``FREE_CELLS``
+  (100,000). The cell elements of every part are counted by streaming the zip in chunks (no XML parse; about 0.7 s
+  for the largest accepted workbook).
 
 The limits come from the largest workbook the import accepts: 100,000 rows (``MAX_ROWS``) of the widest sheet
 (``Đảng viên``, 19 columns) with every column filled is 1.9 million cells, 112 MB unpacked and 8.7 MB packed when
 openpyxl writes it (Excel's shared strings make it smaller). ``MAX_CELLS`` is 100,000 rows of 20 columns; the
-unpacked limit leaves a third more for longer texts. Reading costs openpyxl about 10 µs a cell, so no accepted file,
-however it is made, costs more to read than that largest real workbook.
+unpacked limit leaves a third more for longer texts. openpyxl reads a cell in 3 to 11 µs (a blank one to an inline
+text), so no accepted file costs more to read than that largest real workbook (20-35 s). Real workbooks hold at most
+0.2 cells per byte of file, or 0.5 when Excel writes a large bordered empty table; a small upload stuffed with
+millions of blank cells holds tens: with two cells a byte, a file of 300 kB is read in a few seconds at most.
 
 Then the sheets are read in openpyxl's read-only mode (memory does not grow with the rows), with two precautions:
 the ``<dimension>`` record a sheet carries is not trusted (``reset_dimensions``: a careless writer's ``A1:I2`` on a
@@ -40,6 +44,8 @@ from workbooks.layout import NO_WORDS, SHEETS, YES_WORDS, Column, Sheet, Value
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 100_000
 MAX_CELLS = 2_000_000  # 100,000 rows of 20 columns; the widest sheet has 19
+MAX_CELLS_PER_BYTE = 2  # of the file: real workbooks hold 0.2 (0.5 for a large bordered empty table)
+FREE_CELLS = 100_000  # whatever the file's size: a second of reading
 MAX_UNPACKED_BYTES = 150 * 1024 * 1024  # the largest accepted workbook unpacks to 112 MB (openpyxl's inline strings)
 MAX_RATIO = 200  # real workbooks compress 5-20 times; a zip bomb thousands of times
 EXCEL_LAST_ROW = 1_048_576  # a row number beyond Excel's last row is a crafted file
@@ -119,13 +125,14 @@ def check_file(upload: IO[bytes], *, size: int | None = None) -> None:
                     % {"limit": _number(MAX_UNPACKED_BYTES // (1024 * 1024))}
                 )
             # Counted before the ratio is judged: a small file of blank formatted cells is told what is wrong.
-            if _count_cells(archive, entries) > MAX_CELLS:
+            limit = cell_limit(size)
+            if _count_cells(archive, entries, limit) > limit:
                 raise WorkbookRefused(
                     _(
                         "The workbook has more than %(limit)s cells (formatted blank cells count too). Delete the "
                         "unused rows and columns, or split it into several workbooks."
                     )
-                    % {"limit": _number(MAX_CELLS)}
+                    % {"limit": _number(limit)}
                 )
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, OSError, ValueError, EOFError, RuntimeError):
         # A damaged or encrypted part, an unknown compression: zipfile raises these while streaming (NotImplementedError
@@ -137,9 +144,14 @@ def check_file(upload: IO[bytes], *, size: int | None = None) -> None:
         raise WorkbookRefused(UNPACKS_TOO_MUCH)
 
 
-def _count_cells(archive: zipfile.ZipFile, entries: list[zipfile.ZipInfo]) -> int:
+def cell_limit(size: int) -> int:
+    """The most cells a file of ``size`` bytes may hold."""
+    return min(MAX_CELLS, max(FREE_CELLS, MAX_CELLS_PER_BYTE * size))
+
+
+def _count_cells(archive: zipfile.ZipFile, entries: list[zipfile.ZipInfo], limit: int) -> int:
     """The cell elements in every part of the archive (a crafted workbook may put its sheets anywhere), read in
-    chunks of a megabyte; stops counting once over ``MAX_CELLS``. A tag cut by a chunk's end is carried over."""
+    chunks of a megabyte; stops counting once over ``limit``. A tag cut by a chunk's end is carried over."""
     count = 0
     for entry in entries:
         if entry.is_dir():
@@ -153,7 +165,7 @@ def _count_cells(archive: zipfile.ZipFile, entries: list[zipfile.ZipInfo]) -> in
                     cut = len(data)
                 count += len(CELL_START.findall(data, 0, cut))
                 carry = data[cut:]
-                if count > MAX_CELLS:
+                if count > limit:
                     return count
             count += len(CELL_START.findall(carry))
     return count

@@ -137,7 +137,7 @@ def blank_cells_book(tree, cells: int, *, per_row: int = 1000) -> io.BytesIO:
 
 def cells_in(book: io.BytesIO) -> int:
     with zipfile.ZipFile(book) as archive:
-        count = reading._count_cells(archive, archive.infolist())
+        count = reading._count_cells(archive, archive.infolist(), limit=10**9)
     book.seek(0)
     return count
 
@@ -153,16 +153,58 @@ def no_parsing(monkeypatch):
 
 
 def test_a_small_file_of_blank_formatted_cells_is_refused_before_parsing(tree, no_parsing):
-    """Finding 8: a small upload holding millions of blank cells is refused at once, with the limit named."""
-    book = blank_cells_book(tree, reading.MAX_CELLS + 1)
-    assert len(book.getvalue()) < 300 * 1024  # small on disk
+    """Finding 8: an upload of under 300 kB holding 30 MB of blank cells is refused at once, with the limit named."""
+    book = blank_cells_book(tree, 3_000_000)
+    size = len(book.getvalue())
+    assert size < 300 * 1024  # small on disk
+    with zipfile.ZipFile(book) as archive:
+        assert archive.getinfo(SHEET_PART).file_size > 30_000_000  # 30 MB of blank cells
+    book.seek(0)
     before = snapshot()
 
     with pytest.raises(WorkbookRefused) as refused:
         import_workbook(book, by=None)
 
-    assert str(refused.value.message) == gettext(CELLS_REFUSED) % {"limit": "2.000.000"}
+    limit = reading.cell_limit(size)
+    assert limit == max(100_000, 2 * size)
+    assert str(refused.value.message) == gettext(CELLS_REFUSED) % {"limit": reading._number(limit)}
     assert snapshot() == before
+
+
+def test_more_cells_than_the_largest_workbook_holds_are_refused_whatever_the_file_size(tree, monkeypatch):
+    """2,000,000 cells at most, however large the file (scaled down: 300 cells)."""
+    monkeypatch.setattr(reading, "MAX_CELLS", 300)
+    monkeypatch.setattr(reading, "FREE_CELLS", 10)
+    book = members_book(tree, 50)  # 359 cells in a file of 6 kB or more
+    assert cells_in(book) > 300 and reading.MAX_CELLS_PER_BYTE * len(book.getvalue()) > 300
+
+    with pytest.raises(WorkbookRefused) as refused:
+        import_workbook(book, by=None, dry_run=True)
+
+    assert str(refused.value.message) == gettext(CELLS_REFUSED) % {"limit": "300"}
+
+
+def test_the_cell_limit_grows_with_the_file_up_to_the_largest_workbook():
+    assert reading.cell_limit(1_000) == 100_000  # any file may hold 100,000 cells
+    assert reading.cell_limit(300 * 1024) == 614_400  # two cells a byte
+    assert reading.cell_limit(1024 * 1024) == 2_000_000
+    assert reading.cell_limit(10 * 1024 * 1024) == 2_000_000
+
+
+def test_a_large_bordered_empty_table_as_excel_writes_it_is_accepted(tree):
+    """Excel writes each formatted empty cell with its reference (about half a cell a byte once packed): a table of
+    150,000 of them, more than any file may hold whatever its size, passes the limit of its size."""
+    rows = []
+    for row in range(4, 4 + 15_000):
+        rows.append(f'<row r="{row}">' + "".join(f'<c r="{col}{row}" s="1"/>' for col in "ABCDEFGHIJ") + "</row>")
+    book = with_sheet_data(members_book(tree, 2), "".join(rows).encode())
+    assert cells_in(book) > reading.FREE_CELLS
+    assert cells_in(book) <= reading.cell_limit(len(book.getvalue()))
+
+    result = import_workbook(book, by=None, dry_run=True)
+
+    assert result.ok, result.problems
+    assert result.counts["members"].create == 2
 
 
 def test_the_refusal_of_too_many_cells_is_shown_on_the_preview_and_the_file_not_kept(tree, no_parsing, client):
@@ -174,17 +216,18 @@ def test_the_refusal_of_too_many_cells_is_shown_on_the_preview_and_the_file_not_
 
     client.force_login(make_officer(tree.root))
     before = snapshot()
-    content = blank_cells_book(tree, reading.MAX_CELLS + 1).getvalue()
+    content = blank_cells_book(tree, 3_000_000).getvalue()
+    message = gettext(CELLS_REFUSED) % {"limit": reading._number(reading.cell_limit(len(content)))}
 
     response = client.post(reverse("workbooks:import"), {"file": SimpleUploadedFile("trong.xlsx", content)})
 
     record = WorkbookImport.objects.get()
     assert response.status_code == 302
     assert record.status == WorkbookImport.Status.REFUSED
-    assert [problem["message"] for problem in record.problems] == [gettext(CELLS_REFUSED) % {"limit": "2.000.000"}]
+    assert [problem["message"] for problem in record.problems] == [message]
     assert bytes(record.content) == b""
     assert snapshot() == before
-    assert gettext(CELLS_REFUSED) % {"limit": "2.000.000"} in response_text(client.get(response.url))
+    assert message in response_text(client.get(response.url))
 
 
 def response_text(response) -> str:
@@ -230,6 +273,8 @@ def test_the_limits_are_those_documented():
     assert reading.MAX_CELLS == 2_000_000
     assert reading.MAX_UNPACKED_BYTES == 150 * 1024 * 1024
     assert reading.MAX_ROWS == 100_000
+    assert reading.MAX_CELLS_PER_BYTE == 2
+    assert reading.FREE_CELLS == 100_000
 
 
 @pytest.mark.slow

@@ -194,6 +194,11 @@ class MemberAdmin(SimpleHistoryAdmin):
             return queryset, False
         return queryset.search(search_term), False
 
+    def has_delete_permission(self, request, obj=None):
+        # A member is never deleted: leaving the party or dying is a date (left_on), and the past figures, the
+        # history and the exemptions (deleted with the member) must stay.
+        return False
+
 
 @admin.register(Exemption)
 class ExemptionAdmin(MemberNameSearchMixin, ReadOnlyAdmin):

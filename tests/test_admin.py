@@ -366,3 +366,11 @@ def test_admin_password_change_uses_the_site_page(admin_client):
 
     assert response.status_code == 200
     assert 'name="old_password"' in response.content.decode()
+
+
+def test_a_member_cannot_be_deleted_in_the_admin(admin_client, data):
+    """Leaving the party is a date (left_on); deleting would take the exemptions and the past figures with it."""
+    member = data["duc"]
+    response = admin_client.post(reverse("admin:members_member_delete", args=[member.pk]), {"post": "yes"})
+    assert response.status_code == 403
+    assert Member.objects.filter(pk=member.pk).exists()

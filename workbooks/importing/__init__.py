@@ -80,7 +80,7 @@ def import_workbook(
         if file_name
         else gettext("Imported from a workbook")
     )
-    context = ImportContext(by=by, scope=scope, reason=reason[:100])
+    context = ImportContext(by=by, scope=scope, reason=reason[:100], dry_run=dry_run)
     context.problems.extend(layout_problems)
     with transaction.atomic():
         try:

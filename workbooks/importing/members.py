@@ -10,7 +10,6 @@ import datetime
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from branches.models import Organisation
 from dongha76.services import Errors, day_text
@@ -43,7 +42,6 @@ PLAIN_FIELDS = (
     "left_reason",
 )
 TEXT_FIELDS = {"national_id", "phone", "residential_address", "left_reason"}
-BATCH = 1000
 
 
 class MemberPhase:
@@ -339,26 +337,24 @@ class MemberPhase:
         return True
 
     def _write(self, created, updated, new_exemptions, changed_exemptions) -> None:
-        # Written even when another row has a problem (the whole import is then rolled back), so that the next sheet
-        # is checked against the database as it would be.
-        now = timezone.now()
-        options = {"default_user": self.context.by, "default_change_reason": self.context.reason}
+        context = self.context
         if created:
-            bulk_create_with_history(created, Member, batch_size=BATCH, **options)
+            context.create(created, Member)
             for member in created:
                 exemption = getattr(member, "_imported_exemption", None)
                 self.exemptions[member.pk] = [exemption] if exemption else []
         if updated:
+            now = timezone.now()
             for member in updated:
                 member.updated_at = now
             fields = ["card_number", "search_name", "home_organisation", "retired_on", "updated_at", *PLAIN_FIELDS]
-            bulk_update_with_history(updated, Member, fields, batch_size=BATCH, **options)
+            context.update(updated, Member, fields)
         if changed_exemptions:
-            bulk_update_with_history(changed_exemptions, Exemption, ["ended_on", "reason"], batch_size=BATCH, **options)
+            context.update(changed_exemptions, Exemption, ["ended_on", "reason"])
         if new_exemptions:
             for exemption in new_exemptions:
                 exemption.member = exemption.member  # the member's primary key, now that it has one
-            bulk_create_with_history(new_exemptions, Exemption, batch_size=BATCH, **options)
+            context.create(new_exemptions, Exemption)
 
 
 def kind_column(kind: str) -> str:

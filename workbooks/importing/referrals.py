@@ -13,7 +13,6 @@ from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from branches.models import Organisation
 from branches.selectors import grassroots_of
@@ -51,7 +50,6 @@ WRITTEN_FIELDS = (
     "ended_on",
     "end_reason",
 )
-BATCH = 1000
 OTHER_OPEN = _("This member already has an open referral to %(ward)s, introduced on %(date)s; end it first.")
 NEXT_ALREADY_INTRODUCED = _(
     "The member was introduced again on %(date)s: this referral must end on or before that day."
@@ -169,11 +167,10 @@ class ReferralPhase:
         created = [referral for referral in created if id(referral) not in refused]
         updated = [referral for referral in updated if id(referral) not in refused]
         self.written = [(self.row_of[(r.member.pk, r.introduced_on)], r) for r in (*created, *updated)]
-        options = {"default_user": self.context.by, "default_change_reason": self.context.reason}
         if updated:
-            bulk_update_with_history(updated, Referral, ["updated_at", *WRITTEN_FIELDS], batch_size=BATCH, **options)
+            self.context.update(updated, Referral, ["updated_at", *WRITTEN_FIELDS])
         if created:
-            bulk_create_with_history(created, Referral, batch_size=BATCH, **options)
+            self.context.create(created, Referral)
 
     def _existing_referrals(self, member_pks: set[int]) -> dict[tuple, Referral]:
         found = {}

@@ -147,7 +147,7 @@ def import_errors(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     try:
         content = workbook_with_errors(bytes(record.content), record.problems, record.header_rows)
-    except Exception:  # openpyxl's full mode may stumble on what its read-only mode let through: never a 500
+    except Exception:  # a part openpyxl's reader stumbles on only now (the check read other parts): never a 500
         messages.error(request, _("This workbook cannot be given back with its errors; use the list below."))
         return redirect("workbooks:import-detail", pk=record.pk)
     stem = re.sub(r"\.xlsx$", "", record.file_name, flags=re.IGNORECASE) or "so"

@@ -19,6 +19,9 @@ class AccessLog(models.Model):
         WORKBOOK_EXPORT = "workbook_export", _("Committees' workbook exported (command line)")
         REPORT_EXPORT = "report_export", _("Yearly report exported (command line)")
         NATIONAL_ID_SHOWN = "national_id_shown", _("National ID shown")
+        # A national ID typed by the user was found on a member whose ID they do not see: the answer tells them it
+        # exists, so such answers are counted, and limited (audit.services.national_id_answers_left).
+        NATIONAL_ID_FOUND = "national_id_found", _("National ID found on a member out of sight")
 
     at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
     # The user, and their username as it was: the entry outlives a renamed or deleted account.

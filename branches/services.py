@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from branches.models import Organisation
 from dongha76.services import (
     ConstraintMessage,
+    Errors,
     User,
     integrity_errors_as_validation,
     reject_unknown_fields,
@@ -87,9 +88,34 @@ def organisation_update(*, organisation: Organisation, by: User | None = None, *
     if moving:
         # Lock the subtree about to be re-rooted: a child being created under it waits, or we wait for it.
         list(Organisation.objects.select_for_update().filter(path__startswith=organisation.path).values_list("pk"))
+    errors = Errors()
+    if fields.get("kind", organisation.kind) != organisation.kind and _has_dependents(organisation):
+        errors.add(
+            "kind",
+            _(
+                "Members, referrals, meetings or posts belong to this organisation as a %(kind)s: its kind cannot "
+                "change. Create an organisation of the new kind and move them to it."
+            ),
+            code="kind_with_dependents",
+            kind=organisation.get_kind_display(),
+        )
     for name, value in fields.items():
         setattr(organisation, name, value)
-    validate_model(organisation, ORGANISATION_MESSAGES)
+    validate_model(organisation, ORGANISATION_MESSAGES, errors=errors)
     with integrity_errors_as_validation(ORGANISATION_MESSAGES):
         save_recorded(organisation, by=by)
     return organisation
+
+
+def _has_dependents(organisation: Organisation) -> bool:
+    """Whether rows of any app refer to the organisation (members, referrals, meetings, posts...), found through the
+    model's reverse relations so that the tree needs to know nothing of the apps above it. Its children and its own
+    history are not dependents: the tree's rules (``clean``) judge the children."""
+    for relation in Organisation._meta.related_objects:
+        if relation.related_model is Organisation or relation.related_model is Organisation.history.model:
+            continue
+        if not relation.one_to_many and not relation.one_to_one:
+            continue
+        if relation.related_model._default_manager.filter(**{relation.field.name: organisation}).exists():
+            return True
+    return False

@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from audit.models import AccessLog
+from audit.services import record_access
 from dongha76.text import search_key
 from members import services
 from members.models import Attendance, Exemption, Meeting, Member, Referral, ResidenceComment, YearEndRating
@@ -198,6 +200,38 @@ class MemberAdmin(SimpleHistoryAdmin):
         # A member is never deleted: leaving the party or dying is a date (left_on), and the past figures, the
         # history and the exemptions (deleted with the member) must stay.
         return False
+
+    # The admin's pages show the national ID in full (to edit it, and in the history): each is logged, as the
+    # member's page logs its "show" step.
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        self._log_national_id(request, object_id, response)
+        return response
+
+    def history_view(self, request, object_id, extra_context=None):
+        response = super().history_view(request, object_id, extra_context)
+        self._log_national_id(request, object_id, response)
+        return response
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        response = super().history_form_view(request, object_id, version_id, extra_context)
+        self._log_national_id(request, object_id, response)
+        return response
+
+    def _log_national_id(self, request, object_id, response) -> None:
+        if request.method != "GET" or response.status_code != 200:
+            return
+        member = Member.objects.filter(pk=object_id).select_related("home_organisation").first()
+        if member is not None and member.national_id:
+            record_access(
+                kind=AccessLog.Kind.NATIONAL_ID_SHOWN,
+                by=request.user,
+                request=request,
+                organisation=member.home_organisation,
+                subject=f"{member.card_number} (admin)",
+                rows=1,
+            )
 
 
 @admin.register(Exemption)

@@ -19,6 +19,7 @@ from members.selectors import (
     members_in_referral_state,
     members_in_working_status,
     members_with_exemption,
+    visible_referrals,
 )
 
 WORKING_CHOICES = [
@@ -81,7 +82,7 @@ class MemberFilter(django_filters.FilterSet):
         return members_with_exemption(queryset, value, day=self.day)
 
     def filter_referral_state(self, queryset, name, value):
-        return members_in_referral_state(queryset, value, day=self.day)
+        return members_in_referral_state(queryset, value, day=self.day, referrals=visible_referrals(self.request.user))
 
     def describe(self) -> list[str]:
         """The filters in use, as "label: value" (for the heading of an export)."""

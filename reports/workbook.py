@@ -17,7 +17,7 @@ import datetime
 from decimal import Decimal
 from typing import BinaryIO
 
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Case, CharField, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.utils import translation
 from openpyxl.chart import BarChart, Reference
 from openpyxl.chart.data_source import AxDataSource, StrRef
@@ -311,6 +311,15 @@ def _seen(queryset, seen):
     return queryset if seen is None else queryset & seen
 
 
+def _home_in_sight(sight: Sight | None):
+    """The member's cell of today, for a reader who may open the member; blank for one the member has left (a
+    member who moved to another workplace is no longer their old committee's to follow)."""
+    home = F("member__home_organisation__name")
+    if sight is None:
+        return home
+    return Case(When(member__in=sight.members.values("pk"), then=home), default=Value(""), output_field=CharField())
+
+
 def _referrals_sheet(
     workbook, organisation: Organisation, year: int, as_of: datetime.date, heading: str, sight: Sight | None
 ) -> int:
@@ -326,11 +335,12 @@ def _referrals_sheet(
     states = {value: str(label) for value, label in Referral.State.choices}
     rows = (
         _seen(referrals_of_year(organisation, year, as_of), sight and sight.referrals)
+        .annotate(home=_home_in_sight(sight))
         .order_by("issuing_organisation__path", "member__search_name", "introduced_on", "pk")
         .values_list(
             "member__card_number",
             "member__full_name",
-            "member__home_organisation__name",
+            "home",
             "issuing_organisation__name",
             "letter_number",
             "introduced_on",
@@ -518,12 +528,12 @@ def _comments_sheet(
     )
     rows = (
         _seen(comments, sight and sight.comments)
-        .annotate(level=Subquery(ratings.values("level")[:1]))
+        .annotate(level=Subquery(ratings.values("level")[:1]), home=_home_in_sight(sight))
         .order_by("residential_cell__path", "member__search_name", "pk")
         .values_list(
             "member__card_number",
             "member__full_name",
-            "member__home_organisation__name",
+            "home",
             "residential_cell__name",
             "residential_cell__parent__name",
             "verdict",

@@ -374,3 +374,17 @@ def test_a_member_cannot_be_deleted_in_the_admin(admin_client, data):
     response = admin_client.post(reverse("admin:members_member_delete", args=[member.pk]), {"post": "yes"})
     assert response.status_code == 403
     assert Member.objects.filter(pk=member.pk).exists()
+
+
+def test_the_admin_logs_the_national_id_it_shows(admin_client, data):
+    """Second audit: the admin's change form and history showed a member's national ID in full, unlogged."""
+    from audit.models import AccessLog
+
+    member = data["duc"]
+    Member.objects.filter(pk=member.pk).update(national_id="045060100022")
+
+    assert admin_client.get(reverse("admin:members_member_change", args=[member.pk])).status_code == 200
+    assert admin_client.get(reverse("admin:members_member_history", args=[member.pk])).status_code == 200
+
+    entries = list(AccessLog.objects.values_list("kind", "subject"))
+    assert entries == [(AccessLog.Kind.NATIONAL_ID_SHOWN, f"{member.card_number} (admin)")] * 2

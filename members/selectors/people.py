@@ -63,17 +63,22 @@ def _referral_state_expression(day: datetime.date) -> Case:
     )
 
 
-def with_referral_state(members: QuerySet[Member], *, day: datetime.date) -> QuerySet[Member]:
+def with_referral_state(
+    members: QuerySet[Member], *, day: datetime.date, referrals: QuerySet[Referral] | None = None
+) -> QuerySet[Member]:
     """Annotate each member with the state of their referral active on ``day`` (``referral_state``: one of
-    ``ReferralStateToday``, "" when there is none and the member is not eligible), its receiving ward and residential
-    cell (``referral_ward_name``, ``referral_cell_name``), and the kind of exemption in force (``exemption_kind``)."""
-    current = Referral.objects.active_on(day).filter(member=OuterRef("pk")).order_by("-introduced_on", "-pk")
-    eligible = Member.objects.eligible_on(day).filter(pk=OuterRef("pk"))
+    ``ReferralStateToday``, "" when there is none to show and the member is not eligible), its receiving ward and
+    residential cell (``referral_ward_name``, ``referral_cell_name``), and the kind of exemption in force
+    (``exemption_kind``). ``referrals`` are those the reader sees (default: all): a referral out of their sight
+    (a member who moved on to a ward elsewhere) shows no state, ward nor cell, as the member's own page shows none."""
+    referrals = Referral.objects.all() if referrals is None else referrals
+    current = referrals.active_on(day).filter(member=OuterRef("pk")).order_by("-introduced_on", "-pk")
+    not_introduced = eligible_not_introduced(Member.objects.filter(pk=OuterRef("pk")), day)
     return members.annotate(
         referral_state=Coalesce(
             Subquery(current.annotate(_state=_referral_state_expression(day)).values("_state")[:1]),
             Case(
-                When(Exists(eligible), then=Value(ReferralStateToday.NOT_INTRODUCED)),
+                When(Exists(not_introduced), then=Value(ReferralStateToday.NOT_INTRODUCED)),
                 default=Value(""),
                 output_field=CharField(),
             ),
@@ -90,14 +95,20 @@ def with_referral_state(members: QuerySet[Member], *, day: datetime.date) -> Que
 
 
 def member_list(user, *, day: datetime.date | None = None) -> QuerySet[Member]:
-    """The members the user sees, with their home cell and their referral state on ``day`` (today by default)."""
+    """The members the user sees, with their home cell and their referral state on ``day`` (today by default), as
+    far as the referrals the user sees tell it."""
     day = day or timezone.localdate()
-    return with_referral_state(visible_members(user).select_related("home_organisation"), day=day)
+    return with_referral_state(
+        visible_members(user).select_related("home_organisation"), day=day, referrals=visible_referrals(user)
+    )
 
 
-def members_in_referral_state(members: QuerySet[Member], state: str, *, day: datetime.date) -> QuerySet[Member]:
-    """Narrow ``members`` to those in referral ``state`` on ``day`` (see ``ReferralStateToday``)."""
-    referrals = Referral.objects.filter(member=OuterRef("pk"))
+def members_in_referral_state(
+    members: QuerySet[Member], state: str, *, day: datetime.date, referrals: QuerySet[Referral] | None = None
+) -> QuerySet[Member]:
+    """Narrow ``members`` to those in referral ``state`` on ``day`` (see ``ReferralStateToday``), as the referrals
+    the reader sees (``referrals``, default: all) tell it."""
+    referrals = (Referral.objects.all() if referrals is None else referrals).filter(member=OuterRef("pk"))
     if state == ReferralStateToday.NOT_INTRODUCED:
         return eligible_not_introduced(members, day)
     chosen = {

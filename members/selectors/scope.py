@@ -123,6 +123,13 @@ def national_ids_shown_to(user) -> QuerySet[Member]:
     return Member.objects.filter(Q(pk__in=members_editable_by(user).values("pk")) | Q(Exists(received_here)))
 
 
+def national_id_held_out_of_sight(user, national_id: str) -> bool:
+    """Whether ``national_id`` belongs to a member whose national ID the user does not see in full (telling them
+    so is an answer about that member)."""
+    holders = Member.objects.filter(national_id=national_id)
+    return holders.exclude(pk__in=national_ids_shown_to(user).values("pk")).exists()
+
+
 def members_introducible_by(user) -> QuerySet[Member]:
     """Members the user may introduce: editable by them and not belonging to a residential cell.
 
@@ -289,6 +296,7 @@ class Sight:
     """What a user sees on the pages, as querysets, for the writers of downloads: a workbook holds the rows and the
     columns its reader may see on screen, and no more (``None`` for the command line: everything)."""
 
+    members: QuerySet[Member]
     referrals: QuerySet[Referral]
     comments: QuerySet[ResidenceComment]
     residential_cells: QuerySet[Organisation]
@@ -299,6 +307,7 @@ class Sight:
 def sight_of(user) -> Sight:
     access = access_for(user)
     return Sight(
+        members=visible_members(user),
         referrals=visible_referrals(user),
         comments=visible_comments(user),
         residential_cells=visible_residential_cells(user),

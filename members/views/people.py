@@ -12,10 +12,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
 from django_tables2 import RequestConfig
 
 from audit.models import AccessLog
-from audit.services import record_access
+from audit.services import national_id_answers_left, record_access
 from branches.access import access_for
 from branches.models import Organisation
 from branches.selectors import member_home_cells, outside_organisations, wards_receiving_for
@@ -38,6 +40,7 @@ from members.selectors import (
     member_file,
     member_list,
     members_editable_by,
+    national_id_held_out_of_sight,
     national_ids_shown_to,
     runs_residence_side,
     visible_members,
@@ -98,6 +101,28 @@ def member_export(request: HttpRequest) -> HttpResponse:
         rows=rows,
     )
     return response
+
+
+def _service_errors(request: HttpRequest, form, error: ValidationError) -> None:
+    """The service's errors on the form. "Another member already has this national ID" about a member whose ID the
+    user does not see is an answer about that member (only four digits of an ID are shown, and two of the others
+    can be guessed): it is logged, and beyond the day's limit it is not given."""
+    national_id = form.cleaned_data.get("national_id")  # read before the errors take the field out of cleaned_data
+    add_service_errors(form, error)
+    if not national_id or "national_id" not in form.errors:
+        return
+    if not national_id_held_out_of_sight(request.user, national_id):
+        return
+    if national_id_answers_left(request.user) < 1:
+        form.errors["national_id"] = form.error_class([NATIONAL_ID_NOT_TOLD])
+    else:
+        record_access(kind=AccessLog.Kind.NATIONAL_ID_FOUND, by=request.user, request=request, rows=1)
+
+
+NATIONAL_ID_NOT_TOLD = gettext_lazy(
+    "This national ID cannot be used here, and you have been told of national IDs of other members too often today. "
+    "Check it with the member, or ask the city committee."
+)
 
 
 def _first_organisation(user) -> Organisation | None:
@@ -165,7 +190,7 @@ def member_create(request: HttpRequest) -> HttpResponse:
         try:
             member = services.member_create(by=request.user, **form.cleaned_data)
         except ValidationError as error:
-            add_service_errors(form, error)
+            _service_errors(request, form, error)
         else:
             messages.success(request, _("The member %(member)s has been added.") % {"member": member})
             return redirect("members:member-detail", pk=member.pk)
@@ -173,6 +198,7 @@ def member_create(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_http_methods(["GET", "POST"])  # the form holds the national ID in full: no OPTIONS or TRACE answered with it
 def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
     member = get_object_or_404(members_editable_by(request.user).select_related("home_organisation"), pk=pk)
     if member.home_organisation.kind == Organisation.Kind.OUTSIDE:
@@ -195,7 +221,7 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             member = services.member_update(member=member, by=request.user, **changed)
         except ValidationError as error:
-            add_service_errors(form, error)
+            _service_errors(request, form, error)
         else:
             messages.success(request, _("The record of %(member)s has been saved.") % {"member": member})
             return redirect("members:member-detail", pk=member.pk)
@@ -224,7 +250,7 @@ def outside_member_register(request: HttpRequest) -> HttpResponse:
                 **{name: data[name] for name in OutsideMemberForm.MEMBER_FIELDS},
             )
         except ValidationError as error:
-            add_service_errors(form, error)
+            _service_errors(request, form, error)
         else:
             messages.success(
                 request,

@@ -45,6 +45,7 @@ from members.selectors import (
     referrals_endable_by,
     referrals_receivable_by,
     runs_residence_side,
+    visible_members,
     wards_for_introduction,
 )
 from members.tables import ReferralTable
@@ -118,7 +119,14 @@ def referral_letter(request: HttpRequest, pk: int) -> HttpResponse:
     """The introduction letter (mẫu 1-76 style) with its tear-off return slip, for printing on A4."""
     referral = found_or_404(referral_for, request.user, pk)
     root = root_of(referral.issuing_organisation)
-    return render(request, "members/referral_letter.html", {"referral": referral, "root": root})
+    # A member who has since left the reader's sight (moved to another workplace) is printed as the letter knew
+    # them, not with their cell, address and dates of today.
+    member_in_sight = visible_members(request.user).filter(pk=referral.member_id).exists()
+    return render(
+        request,
+        "members/referral_letter.html",
+        {"referral": referral, "root": root, "member_in_sight": member_in_sight},
+    )
 
 
 def _workflow_step(request, pk, *, queryset, form_class, title, run, success, form_kwargs=None, field_map=None):

@@ -280,3 +280,21 @@ def test_valid_on_edges_valid_to_is_exclusive(tree):
     assert not old_ward.is_valid_on(datetime.date(2009, 12, 31))
     # Without valid_to an organisation stays valid.
     assert Organisation.objects.filter(pk=tree.ward1.pk).valid_on(datetime.date(2100, 1, 1)).exists()
+
+
+@pytest.mark.django_db
+def test_the_kind_of_an_organisation_with_members_cannot_change(tree):
+    """Second audit: a residential cell turned into a workplace cell left its placed referrals in a cell that is not
+    residential and made its retired members a workplace's (issue 10)."""
+    from members.models import Member
+    from tests.factories import make_member
+
+    make_member(tree.ward1_cell1)
+    with pytest.raises(ValidationError) as refusal:
+        organisation_update(organisation=tree.ward1_cell1, kind=Kind.CELL)
+    assert refusal.value.error_dict["kind"][0].code == "kind_with_dependents"
+    tree.ward1_cell1.refresh_from_db()
+    assert tree.ward1_cell1.kind == Kind.RESIDENTIAL_CELL
+    assert Member.objects.get().home_organisation.kind == Kind.RESIDENTIAL_CELL
+    # an organisation nothing depends on may still be corrected
+    assert organisation_update(organisation=tree.ward1_cell2, kind=Kind.CELL).kind == Kind.CELL

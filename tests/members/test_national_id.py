@@ -10,7 +10,7 @@ from django.urls import reverse
 from audit.models import AccessLog
 from dongha76.privacy import mask_national_id
 from members import services
-from members.models import Referral
+from members.models import Member, Referral
 from tests.factories import make_member, make_officer, make_referral
 
 D = datetime.date
@@ -124,3 +124,37 @@ def test_the_edit_form_shows_it_to_the_workplace_and_logs_it(client, users, memb
 
     assert NATIONAL_ID in page
     assert AccessLog.objects.get().kind == AccessLog.Kind.NATIONAL_ID_SHOWN
+
+
+def test_the_edit_form_answers_no_other_method_than_get_and_post(client, users, member):
+    """Second audit: OPTIONS on the edit page answered the form, national ID included, without a log entry."""
+    client.force_login(users["workplace"])
+    for method in ("options", "put", "delete", "patch"):
+        response = getattr(client, method)(reverse("members:member-edit", args=[member.pk]))
+        assert response.status_code == 405, method
+        assert NATIONAL_ID not in response.content.decode()
+    assert not AccessLog.objects.exists()
+
+
+def test_the_member_form_tells_a_taken_national_id_only_so_often(client, tree, users):
+    """The form's "already used" answer about a member the user does not see is logged, and limited per day."""
+    hidden = make_member(tree.grassroots_cell, national_id="045190106659")
+    client.force_login(users["workplace"])
+    url = reverse("members:member-create")
+    data = {
+        "card_number": "45012345",
+        "full_name": "Nguyễn Văn Mới",
+        "date_of_birth": "01/01/1990",
+        "gender": "male",
+        "admitted_on": "19/05/2015",
+        "home_organisation": tree.cell.pk,
+        "national_id": hidden.national_id,
+    }
+
+    first = " ".join(map(str, client.post(url, data).context["form"].errors["national_id"]))
+    AccessLog.objects.create(user=users["workplace"], kind=AccessLog.Kind.NATIONAL_ID_FOUND, rows=10)
+    later = " ".join(map(str, client.post(url, data).context["form"].errors["national_id"]))
+
+    assert AccessLog.objects.filter(kind=AccessLog.Kind.NATIONAL_ID_FOUND).count() == 2
+    assert first != later and first not in later
+    assert not Member.objects.filter(card_number="45012345").exists()

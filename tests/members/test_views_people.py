@@ -760,3 +760,39 @@ def test_the_detail_page_runs_a_constant_number_of_queries(tree, city, cadre):
         client = client_for(user)
         assert count_queries(client, detail(small)) == count_queries(client, detail(big))
     assert client_for(city).get(detail(big)).content.decode().count("data-kind=") == 200 * 7
+
+
+def test_the_list_tells_nothing_of_a_referral_out_of_the_readers_sight(tree):
+    """Second audit: a ward saw in its member list (and export) the ward and cell a member had moved on to, from a
+    referral whose page is 404 to it. The state, ward and cell come from the referrals the reader sees."""
+    ward1 = make_officer(tree.ward1)
+    member = make_member(tree.grassroots_cell, full_name="Hồ Văn Chuyển")
+    make_referral(
+        member,
+        receiving_ward=tree.ward1,
+        introduced_on=D(2020, 3, 1),
+        ended_on=D(2024, 1, 1),
+        end_reason=Referral.EndReason.MOVED_RESIDENCE,
+    )
+    elsewhere = make_referral(
+        member,
+        receiving_ward=tree.ward2,
+        introduced_on=D(2024, 1, 1),
+        received_on=D(2024, 1, 5),
+        residential_cell=tree.ward2_cell1,
+        placed_on=D(2024, 1, 6),
+    )
+    client = client_for(ward1)
+    assert client.get(reverse("members:referral-detail", args=[elsewhere.pk])).status_code == 404
+
+    page = client.get(LIST, {"q": "ho van chuyen"}).content.decode()
+    exported = load_workbook(
+        io.BytesIO(downloaded(client.get(reverse("members:member-export"), {"q": "ho van chuyen"})))
+    )
+    placed = client.get(LIST, {"referral_state": "placed"})
+
+    assert listed(client.get(LIST, {"q": "ho van chuyen"})) == {member.pk}
+    assert tree.ward2.name not in page and tree.ward2_cell1.name not in page
+    row = next(exported.active.iter_rows(min_row=4, values_only=True))
+    assert (row[8], row[9], row[10]) == ("", "", "") or (row[8], row[9], row[10]) == (None, None, None)
+    assert member.pk not in listed(placed)

@@ -425,3 +425,25 @@ def test_pages_run_the_same_number_of_queries_for_10_and_200_rows(client, tree, 
     add(190)
     many = [_queries(client, url) for url in urls]
     assert few == many
+
+
+@pytest.mark.django_db
+def test_the_letter_of_a_member_who_left_the_workplace_shows_nothing_of_today(client, tree, people):
+    """Second audit: a committee reprinted the letter of a member who had moved to another workplace and read their
+    new cell, address and official date (after the letter) though the member's page is 404 to it."""
+    member = make_member(
+        tree.grassroots_cell,
+        full_name="Đỗ Văn Đi",
+        residential_address="99 Đường Mới",
+        official_on=D(2026, 5, 27),
+    )
+    referral = make_referral(
+        member, receiving_ward=tree.ward1, issuing_organisation=tree.committee, introduced_on=D(2024, 3, 1)
+    )
+    as_user(client, people["workplace"])
+    assert client.get(reverse("members:member-detail", args=[member.pk])).status_code == 404
+
+    letter = client.get(reverse("members:referral-letter", args=[referral.pk])).content.decode()
+
+    assert "Đỗ Văn Đi" in letter and tree.committee.name in letter
+    assert "99 Đường Mới" not in letter and tree.grassroots_cell.name not in letter and "27/05/2026" not in letter

@@ -470,6 +470,21 @@ def test_3_the_yearly_workbook_shows_a_rating_only_to_those_who_see_it_on_screen
 
 
 @pytest.mark.django_db
+def test_the_workbook_shows_no_cell_of_today_for_a_member_who_left_the_reader(client, tree, data):
+    """Second audit: a committee's workbook named the new cell of a member who had moved to another workplace."""
+    placed = data["placed"].member
+    placed.home_organisation = tree.grassroots_cell
+    placed.save()
+    client.force_login(make_officer(tree.committee))
+
+    sheet = load(b"".join(download(client, org=tree.committee.code, year=str(YEAR)).streaming_content))[REFERRALS]
+
+    row = next(row for row in rows_of(sheet) if row[0] == placed.card_number)
+    assert row[2] in ("", None)
+    assert tree.grassroots_cell.name not in [cell for row in rows_of(sheet) for cell in row]
+
+
+@pytest.mark.django_db
 def test_the_download_needs_a_login(client, tree):
     response = download(client, org=tree.root.code, year="2018")
     assert response.status_code == 302

@@ -12,16 +12,20 @@ import pytest
 from django.urls import reverse
 from django.utils.translation import gettext
 
+from audit.models import AccessLog
 from branches.access import access_for
 from members.models import Member, Referral
 from tests.factories import make_member, make_officer, make_referral, make_tree
 from tests.workbooks.books import (
     MEMBER_HEADERS,
     MEMBERS,
+    ORGS,
     REFERRAL_HEADERS,
     REFERRALS,
     member_row,
     member_sheet,
+    org_row,
+    org_sheet,
     referral_row,
     referral_sheet,
     snapshot,
@@ -36,7 +40,6 @@ from workbooks.importing.scope import (
     MEMBER_NOT_EDITABLE,
     OUTSIDE_MEMBER_WITHOUT_REFERRAL,
     RECEPTION_NOT_YOURS,
-    REFERRAL_OUT_OF_SIGHT,
 )
 
 pytestmark = pytest.mark.django_db
@@ -164,7 +167,7 @@ def test_1b_a_ward_may_not_take_over_another_wards_open_referral(tree, phuong1):
 
 def test_1b_a_ward_that_sees_the_member_may_not_readdress_the_referral_to_itself(tree, phuong1):
     """The member once lived in ward 1 (so ward 1 sees them) and now lives in ward 2: ward 2's referral is not ward
-    1's to change, and its data is not shown."""
+    1's to change, and neither its data nor its existence is told (the words of any row ward 1 may not write)."""
     member = make_member(tree.grassroots_cell)
     make_referral(
         member,
@@ -186,7 +189,7 @@ def test_1b_a_ward_that_sees_the_member_may_not_readdress_the_referral_to_itself
 
     problems = problems_of(book, phuong1)
 
-    assert problems == [(REFERRALS, 2, "Số thẻ", gettext(REFERRAL_OUT_OF_SIGHT))]
+    assert problems == [(REFERRALS, 2, "Số thẻ", gettext(INTRODUCTION_NOT_YOURS))]
     current.refresh_from_db()
     assert current.receiving_ward == tree.ward2
 
@@ -275,7 +278,7 @@ def test_a_residential_cells_ward_may_not_end_another_wards_referral_it_sees(tre
 
     problems = problems_of(workbook({REFERRALS: referral_sheet(row)}), phuong1)
 
-    assert problems == [(REFERRALS, 2, "Số thẻ", gettext(REFERRAL_OUT_OF_SIGHT))]
+    assert problems == [(REFERRALS, 2, "Số thẻ", gettext(INTRODUCTION_NOT_YOURS))]
 
 
 def test_a_referral_one_only_views_is_not_ones_to_end(tree, coquan):
@@ -339,7 +342,6 @@ def test_a_workplace_records_an_old_ended_referral_of_its_member(tree, coquan):
         member.card_number,
         tree.ward1.code,
         introduced="01/01/2010",
-        received="05/01/2010",
         ended="10/01/2010",
         reason="other",
     )
@@ -435,3 +437,211 @@ def test_the_command_line_imports_everything(tree):
     result = import_workbook(workbook({REFERRALS: [REFERRAL_HEADERS, row]}), by=None)
 
     assert result.ok and result.applied, result.problems
+
+
+# -- the second audit: an ended referral, a new referral's reception and issuer, hidden referrals' days --------------
+
+
+def ended_referral(tree, member, **fields):
+    return make_referral(
+        member,
+        receiving_ward=tree.ward1,
+        issuing_organisation=tree.committee,
+        letter_number="1-GT",
+        introduced_on=D(2024, 3, 1),
+        received_on=D(2024, 3, 5),
+        residential_cell=tree.ward1_cell1,
+        placed_on=D(2024, 3, 5),
+        ended_on=D(2024, 6, 1),
+        end_reason=Referral.EndReason.MOVED_RESIDENCE,
+        **fields,
+    )
+
+
+@pytest.mark.parametrize("who", ["phuong1", "coquan"])
+def test_an_ended_referral_cannot_be_reopened_or_rewritten(tree, phuong1, coquan, who):
+    """Reopened by the import, an ended referral brought the member back into the ward's scope (and their national
+    ID back to its page). On the pages nothing is recorded after the end; neither through the import."""
+    member = make_member(tree.cell)
+    referral = ended_referral(tree, member)
+    reopen = referral_row(member.card_number, tree.ward1.code, letter="1-GT", introduced="01/03/2024")
+    reopen[4:6] = ["05/03/2024", tree.ward1_cell1.code]  # received, cell as stored; ended and reason blank
+    other_cell = referral_row(
+        member.card_number,
+        tree.ward1.code,
+        letter="1-GT",
+        introduced="01/03/2024",
+        received="05/03/2024",
+        cell=tree.ward1_cell2.code,
+        ended="01/06/2024",
+        reason="died",
+    )
+    user = {"phuong1": phuong1, "coquan": coquan}[who]
+
+    for row, column in ((reopen, "Ngày kết thúc"), (other_cell, "Mã chi bộ nơi cư trú")):
+        problems = problems_of(workbook({REFERRALS: referral_sheet(row)}), user)
+        assert problems == [
+            (
+                REFERRALS,
+                2,
+                column,
+                gettext("This referral ended on %(date)s; nothing more can be recorded on it.")
+                % {"date": "01/06/2024"},
+            )
+        ]
+    referral.refresh_from_db()
+    assert (referral.ended_on, referral.residential_cell) == (D(2024, 6, 1), tree.ward1_cell1)
+
+
+def test_city_staff_may_still_correct_an_ended_referral(tree):
+    city = make_officer(tree.root, role="staff")
+    member = make_member(tree.cell)
+    referral = ended_referral(tree, member)
+    row = referral_row(
+        member.card_number,
+        tree.ward1.code,
+        letter="1-GT",
+        introduced="01/03/2024",
+        received="05/03/2024",
+        cell=tree.ward1_cell2.code,
+        ended="01/06/2024",
+        reason="moved_residence",
+    )
+
+    result = run(workbook({REFERRALS: referral_sheet(row)}), city)
+
+    assert result.ok and result.applied, result.problems
+    referral.refresh_from_db()
+    assert referral.residential_cell == tree.ward1_cell2
+
+
+def test_a_workplace_may_not_record_the_reception_of_its_new_referral(tree, coquan):
+    member = make_member(tree.cell)
+    row = referral_row(
+        member.card_number, tree.ward2.code, introduced="01/11/2024", received="02/11/2024", cell=tree.ward2_cell1.code
+    )
+
+    problems = problems_of(workbook({REFERRALS: referral_sheet(row)}), coquan)
+
+    assert problems == [(REFERRALS, 2, "Ngày tiếp nhận", gettext(RECEPTION_NOT_YOURS))]
+
+
+def test_a_new_referral_is_a_letter_of_ones_own_organisation(tree, phuong1):
+    """A ward registering an outside member may not make up an ended letter "issued" by a workplace committee."""
+    headers = [*REFERRAL_HEADERS, "Mã nơi giới thiệu"]
+    sheets = {
+        MEMBERS: member_sheet(member_row("45012345", tree.outside.code)),
+        REFERRALS: [
+            headers,
+            [
+                *referral_row("45012345", tree.ward1.code, introduced="10/01/2024", ended="20/01/2024", reason="other"),
+                tree.committee.code,
+            ],
+            [*referral_row("45012345", tree.ward1.code, introduced="01/02/2024"), None],
+        ],
+    }
+
+    problems = problems_of(workbook(sheets), phuong1)
+
+    assert (REFERRALS, 2, "Mã nơi giới thiệu", gettext(LETTER_NOT_YOURS)) in problems
+
+
+def test_a_hidden_referral_on_a_day_reads_like_any_other_day(tree, phuong1):
+    """The member once lived in ward 1; ward 2's referral of 25/02/2024 is out of ward 1's sight: a row on that day
+    gets the same words as a row on the day before."""
+    member = make_member(tree.grassroots_cell)
+    make_referral(
+        member,
+        receiving_ward=tree.ward1,
+        issuing_organisation=tree.grassroots_cell,
+        introduced_on=D(2020, 3, 1),
+        ended_on=D(2024, 2, 25),
+        end_reason=Referral.EndReason.MOVED_RESIDENCE,
+    )
+    make_referral(
+        member, receiving_ward=tree.ward2, issuing_organisation=tree.grassroots_cell, introduced_on=D(2024, 2, 25)
+    )
+    rows = [referral_row(member.card_number, tree.ward1.code, introduced=day) for day in ("24/02/2024", "25/02/2024")]
+
+    problems = problems_of(workbook({REFERRALS: referral_sheet(*rows)}), phuong1)
+
+    assert [problem[3] for problem in problems] == [gettext(INTRODUCTION_NOT_YOURS)] * 2
+
+
+KIND_NOT_YOURS = (
+    "You create and change the cells of your organisation; other kinds of organisation, and the kind of one, are "
+    "changed by the city committee."
+)
+
+
+@pytest.mark.parametrize(
+    ("who", "row"),
+    [
+        ("phuong1", lambda tree: org_row(tree.ward1_cell1.code, tree.ward1_cell1.name, "cell", tree.ward1.code)),
+        ("coquan", lambda tree: org_row(tree.cell.code, tree.cell.name, "ward", tree.committee.code)),
+        ("coquan", lambda tree: org_row("PHUONG-MOI", "Đảng bộ phường mới", "ward", tree.committee.code)),
+    ],
+)
+def test_an_officer_changes_no_kind_and_creates_only_cells(tree, phuong1, coquan, who, row):
+    """Second audit: a ward turned its residential cell into a workplace cell, a committee its cell into a ward."""
+    user = {"phuong1": phuong1, "coquan": coquan}[who]
+
+    problems = problems_of(workbook({ORGS: org_sheet(row(tree))}), user)
+
+    assert problems == [(ORGS, 2, "Loại", gettext(KIND_NOT_YOURS))]
+
+
+def test_an_officer_still_creates_a_cell_of_its_own(tree, phuong1):
+    result = run(
+        workbook({ORGS: org_sheet(org_row("P1-KP9", "Chi bộ Khu phố 9", "residential_cell", tree.ward1.code))}), phuong1
+    )
+
+    assert result.ok and result.applied, result.problems
+
+
+# -- national IDs: masked to most readers, so not to be guessed through the import ------------------------------
+
+
+NATIONAL_ID_TAKEN = "Another member already has this national ID."
+
+
+def national_id_rows(cards_and_ids):
+    headers = [*MEMBER_HEADERS, "Số CCCD"]
+    return [headers, *([*member_row(card, "OUT"), national_id] for card, national_id in cards_and_ids)]
+
+
+def test_a_national_id_found_out_of_sight_is_told_logged_and_limited(tree, phuong1):
+    """Second audit: the mask shows four digits and two of the others follow from the birth date; a ward uploaded 100
+    new members with the hundred candidates and learnt the whole ID from the one refused row."""
+    tree.outside.code = "OUT"
+    tree.outside.save()
+    hidden = make_member(tree.cell, national_id="045190106659")
+    book = workbook({MEMBERS: national_id_rows([("45012345", hidden.national_id)])})
+
+    problems = problems_of(book, phuong1)
+
+    assert (MEMBERS, 2, "Số CCCD", gettext(NATIONAL_ID_TAKEN)) in problems
+    entry = AccessLog.objects.get(kind=AccessLog.Kind.NATIONAL_ID_FOUND)
+    assert (entry.user, entry.rows) == (phuong1, 1)
+
+    # the day's answers used up: the row is refused, but not named
+    AccessLog.objects.create(user=phuong1, username="x", kind=AccessLog.Kind.NATIONAL_ID_FOUND, rows=10)
+    guesses = [(f"450100{n:02d}", f"0451901{n:02d}659") for n in range(20, 25)] + [("45010010", hidden.national_id)]
+    problems = [p for p in problems_of(workbook({MEMBERS: national_id_rows(guesses)}), phuong1) if p[2] == "Số CCCD"]
+    assert [p[:3] for p in problems] == [(MEMBERS, None, "Số CCCD")], problems  # not which rows
+    assert problems[0][3].startswith("1 ")  # how many
+
+
+def test_the_national_id_of_a_member_one_may_not_change_is_not_compared(tree, phuong1):
+    """Second audit: a row equal to a member the ward sees but may not change, with a guess of the masked ID, was
+    "unchanged" when the guess was right and refused when it was wrong."""
+    member = make_member(tree.cell, national_id="045190106659")
+    make_referral(member, receiving_ward=tree.ward1, issuing_organisation=tree.committee)
+    headers = [*MEMBER_HEADERS, "Số CCCD"]
+
+    for guess in ("045190106659", "045190116659"):
+        row = [*member_row(member.card_number, tree.cell.code, name=member.full_name), guess]
+        result = run(workbook({MEMBERS: [headers, row]}), phuong1)
+        assert result.ok and result.counts["members"].unchanged == 1, (guess, result.problems)
+    member.refresh_from_db()
+    assert member.national_id == "045190106659"

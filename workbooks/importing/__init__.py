@@ -14,6 +14,8 @@ from django.db import DatabaseError, transaction
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from audit.models import AccessLog
+from audit.services import record_access
 from branches.access import Access
 from dongha76.services import User
 from workbooks.importing.context import ImportContext, SheetCounts
@@ -104,6 +106,11 @@ def import_workbook(
         applied = not context.problems and not dry_run
         if not applied:
             transaction.set_rollback(True)
+    if context.national_ids_found:
+        # Written after the transaction, which a refused workbook or a preview rolls back: the answer was given.
+        record_access(
+            kind=AccessLog.Kind.NATIONAL_ID_FOUND, by=by, subject=file_name or reason, rows=context.national_ids_found
+        )
     problems = sorted(context.problems, key=lambda p: (SHEET_ORDER.get(p.sheet, -1), p.row or 0))
     header_rows = {data.sheet.title: data.header_row for data in sheets.values()}
     return ImportResult(problems=problems, counts=context.counts, applied=applied, header_rows=header_rows)

@@ -33,6 +33,8 @@ class ImportContext:
         self.scope = scope
         self.reason = reason
         self.dry_run = dry_run
+        # Answers that told the importer a national ID belongs to a member they do not see (members phase).
+        self.national_ids_found = 0
         self.problems: list[Problem] = []
         self.counts: dict[str, SheetCounts] = {}
         self.failed_rows: dict[str, set[int]] = {}

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from audit.services import national_id_answers_left
 from branches.models import Organisation
 from dongha76.services import Errors, day_text
 from members.models import Exemption, Member
@@ -22,9 +23,10 @@ from workbooks.importing.scope import (
     MEMBER_NOT_EDITABLE,
     NOT_YOURS_AFTER_IMPORT,
     OUTSIDE_MEMBER_WITHOUT_REFERRAL,
+    national_ids_found_too_often,
 )
 from workbooks.layout import MEMBERS
-from workbooks.reading import Row, SheetData
+from workbooks.reading import Problem, Row, SheetData
 
 SHEET = MEMBERS
 COLUMNS = {column.key: column.header for column in SHEET.columns}
@@ -58,6 +60,7 @@ class MemberPhase:
         # The stored members of the sheet the user may look at and may edit (None: all), read in bulk by ``run``.
         self.seen: set[int] | None = None
         self.editable: set[int] | None = None
+        self.hidden_ids: set[str] = set()  # national IDs of the sheet held by members the importer does not see
         self.today = timezone.localdate()
 
     # -- reading what is there -------------------------------------------------------------------------------------
@@ -106,6 +109,7 @@ class MemberPhase:
         stored = [member.pk for card in rows if (member := self.by_card.get(card)) is not None]
         self.seen = self.context.scope.members_seen(stored)
         self.editable = self.context.scope.members_editable(stored)
+        self._answer_national_ids_found(rows, taken_ids)
         created: list[Member] = []
         updated: list[Member] = []
         new_exemptions: list[Exemption] = []
@@ -134,15 +138,42 @@ class MemberPhase:
         self._write(created, updated, new_exemptions, changed_exemptions)
 
     def _national_ids_taken(self, national_ids: dict[str, int], cards: set[str]) -> dict[str, str]:
-        """National IDs of the file already held by members not in the file, or by another card in it."""
-        taken = {}
+        """National IDs of the file already held by members not in the file, or by another card in it. Those held by
+        members whose national ID the importer does not see in full go to ``self.hidden_ids``."""
+        taken, holders = {}, {}
         ids = list(national_ids)
         for start in range(0, len(ids), 2000):
-            for card, national_id in Member.objects.filter(national_id__in=ids[start : start + 2000]).values_list(
-                "card_number", "national_id"
+            for card, national_id, pk in Member.objects.filter(national_id__in=ids[start : start + 2000]).values_list(
+                "card_number", "national_id", "pk"
             ):
                 taken[national_id] = card
+                holders[pk] = national_id
+        seen = self.context.scope.national_ids_seen(holders)
+        self.hidden_ids = set() if seen is None else {nid for pk, nid in holders.items() if pk not in seen}
         return taken
+
+    def _answer_national_ids_found(self, rows: dict, taken_ids: dict[str, str]) -> None:
+        """Telling that a national ID typed in the sheet belongs to a member the importer does not see is an answer
+        about that member (``audit.services.national_id_answers_left``): it is logged, and beyond the day's limit
+        the rows are refused without being named."""
+        found = [
+            card
+            for card, (_row, values) in rows.items()
+            if (national_id := values.get("national_id"))
+            and national_id in self.hidden_ids
+            and taken_ids.get(national_id, card) != card
+            and self._may_change(self.by_card.get(card))
+        ]
+        if not found:
+            return
+        context = self.context
+        named = len(found) <= national_id_answers_left(context.by)
+        context.national_ids_found = len(found) if named else 1  # logged once the import's transaction is over
+        if not named:
+            self.failed_cards.update(found)
+            context.problems.append(
+                Problem(SHEET.title, None, COLUMNS["national_id"], national_ids_found_too_often(len(found)))
+            )
 
     def _row(self, row, values, taken_ids, new_exemptions, changed_exemptions) -> tuple[Member, bool] | None:
         """Check one row: first whether the user may write it (as stored and as it would be), then the rules. The
@@ -176,6 +207,10 @@ class MemberPhase:
                 value = values[field]
                 setattr(member, field, value if value is not None or field not in TEXT_FIELDS else "")
         member.home_organisation = home
+        if not self._may_change(existing):
+            # Masked to the importer: neither compared (a row would then say whether a guess of it is right) nor
+            # written (nothing of this member is, but an unchanged row).
+            member.national_id = existing.national_id
         errors = Errors()
         self._working(member, values, existing, errors)
         held: list[tuple[str, object]] = []  # (column, message), said once the scope allows the row
@@ -220,13 +255,17 @@ class MemberPhase:
                 member._imported_exemption = exemption
         return member, changed
 
+    def _may_change(self, existing: Member | None) -> bool:
+        """Whether the importer may change the stored member at all (a new one: yes, where its home allows)."""
+        return existing is None or self.editable is None or existing.pk in self.editable
+
     def _may_write(self, existing: Member | None, home) -> bool:
         """The member page's rule: a stored member is changed by those who may edit it (``members_editable_by``),
         and its home becomes only one they may choose."""
         scope = self.context.scope
         if scope.everything:
             return True
-        if existing is not None and existing.pk not in self.editable:
+        if not self._may_change(existing):
             return False
         return (existing is not None and existing.home_organisation_id == home.pk) or scope.may_be_home(home)
 

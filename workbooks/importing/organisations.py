@@ -152,6 +152,9 @@ class OrganisationPhase:
         return "update"
 
     def _in_scope(self, row: Row, existing: Organisation | None, fields: dict) -> bool:
+        """An officer writes the cells of their own subtree: a committee its subordinate cells, a ward its
+        residential cells (and its agency's cell). The shape of the tree above them (committees, grassroots cells,
+        wards) and the kind of an existing organisation are the city's to change."""
         scope = self.context.scope
         if scope.everything:
             return True
@@ -160,6 +163,19 @@ class OrganisationPhase:
         outside = (existing is not None and not scope.covers(existing)) or (
             parent is None or not scope.covers(parent) or kind in (Organisation.Kind.ROOT, Organisation.Kind.OUTSIDE)
         )
+        if not outside and (
+            kind not in Organisation.SUBORDINATE_CELL_KINDS or (existing is not None and existing.kind != kind)
+        ):
+            self.context.problem(
+                SHEET,
+                row,
+                COLUMNS["kind"],
+                _(
+                    "You create and change the cells of your organisation; other kinds of organisation, and the kind "
+                    "of one, are changed by the city committee."
+                ),
+            )
+            return False
         if outside:
             self.context.problem(
                 SHEET,

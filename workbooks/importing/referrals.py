@@ -28,7 +28,6 @@ from workbooks.importing.scope import (
     LETTER_NOT_YOURS,
     NOT_YOURS_AFTER_IMPORT,
     RECEPTION_NOT_YOURS,
-    REFERRAL_OUT_OF_SIGHT,
     ReferralRights,
 )
 from workbooks.layout import MEMBERS, REFERRALS
@@ -67,6 +66,8 @@ STEPS = (
     ("reception", ("received_on", "residential_cell_id", "placed_on", "reported_on"), RECEPTION_NOT_YOURS),
     ("end", ("ended_on", "end_reason"), END_NOT_YOURS),
 )
+STEP_FIELDS = {right: fields for right, fields, _message in STEPS}
+ENDED = _("This referral ended on %(date)s; nothing more can be recorded on it.")
 
 
 class ReferralPhase:
@@ -140,7 +141,10 @@ class ReferralPhase:
                 continue
             before = existing.get((member.pk, introduced_on))
             if before is not None and not self.rights.sees(before.pk):
-                self.context.problem(SHEET, row, COLUMNS["card_number"], REFERRAL_OUT_OF_SIGHT)
+                # Worded as for any row on that day, so that the answer tells nothing of a referral out of sight: to
+                # one who may not introduce the member, that they may not; to one who may, that it overlaps another.
+                hidden = OVERLAPS_HIDDEN if member.pk in self.introducible else INTRODUCTION_NOT_YOURS
+                self.context.problem(SHEET, row, COLUMNS["card_number"], hidden)
                 continue
             referral = self._build(row, values, member, before)
             if referral is None:
@@ -277,28 +281,55 @@ class ReferralPhase:
         return True
 
     def _may_write(self, row: Row, card: str, member: Member, before: Referral | None, referral: Referral) -> bool:
-        """The pages' rules: a new referral is recorded by those who may introduce the member, or by the ward a new
-        member of an outside organisation is registered with; a stored one, step by step, by those who may record
-        that step on it as it is stored (its issuer and ward, not the ward the row names)."""
+        """The pages' rules. A new referral is recorded by those who may introduce the member (with a letter of
+        their own organisations), or by the ward a new member of an outside organisation is registered with; its
+        reception, placement and report only by its ward. A stored one is changed step by step by those who may
+        record that step on it as it is stored (its issuer and ward, not the ward the row names), and not at all once
+        it has ended: on the pages nothing is recorded after the end."""
         scope = self.context.scope
         if scope.everything:
             return True
         if before is None:
-            registers = (
-                member.home_organisation.kind == Kind.OUTSIDE
-                and card in self.members.created_cards
-                and scope.receives_at(referral.receiving_ward)
-            )
-            if member.pk in self.introducible or registers:
-                return True
-            self.context.problem(SHEET, row, COLUMNS["card_number"], INTRODUCTION_NOT_YOURS)
+            return self._may_create(row, card, member, referral)
+        changed_steps = [
+            (right, changed, message)
+            for right, fields, message in STEPS
+            if (changed := [field for field in fields if getattr(before, field) != getattr(referral, field)])
+        ]
+        if before.ended_on is not None and changed_steps:
+            fields = [field for _right, changed, _message in changed_steps for field in changed]
+            self.context.problem(SHEET, row, self._column_of(fields), ENDED % {"date": day_text(before.ended_on)})
             return False
         allowed = True
-        for right, fields, message in STEPS:
-            changed = [field for field in fields if getattr(before, field) != getattr(referral, field)]
-            if changed and not self.rights.may(right, before.pk):
+        for right, changed, message in changed_steps:
+            if not self.rights.may(right, before.pk):
                 self.context.problem(SHEET, row, self._column_of(changed), message)
                 allowed = False
+        return allowed
+
+    def _may_create(self, row: Row, card: str, member: Member, referral: Referral) -> bool:
+        scope = self.context.scope
+        registers = (
+            member.home_organisation.kind == Kind.OUTSIDE
+            and card in self.members.created_cards
+            and scope.receives_at(referral.receiving_ward)
+        )
+        if member.pk not in self.introducible and not registers:
+            self.context.problem(SHEET, row, COLUMNS["card_number"], INTRODUCTION_NOT_YOURS)
+            return False
+        issuer = referral.issuing_organisation
+        own_letter = issuer is not None and (
+            issuer.path.startswith(scope.workplace_paths)
+            or (issuer.kind == Kind.OUTSIDE and issuer.pk == member.home_organisation_id)
+        )
+        allowed = True
+        if not own_letter:
+            self.context.problem(SHEET, row, self._column_of(["issuing_organisation_id"]), LETTER_NOT_YOURS)
+            allowed = False
+        recorded = [field for field in STEP_FIELDS["reception"] if getattr(referral, field) is not None]
+        if recorded and not scope.receives_at(referral.receiving_ward):
+            self.context.problem(SHEET, row, self._column_of(recorded), RECEPTION_NOT_YOURS)
+            allowed = False
         return allowed
 
     def _column_of(self, fields: list[str]) -> str:

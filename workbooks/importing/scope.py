@@ -21,6 +21,7 @@ from collections.abc import Iterable
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from branches.access import Access
 from branches.models import Organisation
@@ -28,6 +29,7 @@ from dongha76.services import User
 from members.selectors import (
     members_editable_by,
     members_introducible_by,
+    national_ids_shown_to,
     referral_letters_writable_by,
     referrals_endable_by,
     referrals_receivable_by,
@@ -44,7 +46,6 @@ OUTSIDE_MEMBER_WITHOUT_REFERRAL = _(
     "A ward registers a member of an outside organisation together with the member's referral to the ward: add it "
     "to the sheet “Giới thiệu”."
 )
-REFERRAL_OUT_OF_SIGHT = _("This referral is outside the part of the tree you manage.")
 INTRODUCTION_NOT_YOURS = _(
     "Only the member's workplace committee introduces this member (a ward registers only the members of outside "
     "organisations it receives)."
@@ -53,6 +54,18 @@ LETTER_NOT_YOURS = _("Only the organisation that issued this letter changes its 
 RECEPTION_NOT_YOURS = _("Only the receiving ward records the reception, placement and report of this referral.")
 END_NOT_YOURS = _("Only the member's workplace committee or the receiving ward ends this referral.")
 NOT_YOURS_AFTER_IMPORT = _("After this import the row would be outside the part of the tree you manage.")
+
+
+def national_ids_found_too_often(count: int) -> str:
+    return ngettext(
+        "%(count)s national ID of this sheet belongs to another member, and you have been told of such national IDs "
+        "too often today: the row is not named. Check the national IDs with the members concerned, or ask the city "
+        "committee.",
+        "%(count)s national IDs of this sheet belong to other members, and you have been told of such national IDs "
+        "too often today: the rows are not named. Check the national IDs with the members concerned, or ask the city "
+        "committee.",
+        count,
+    ) % {"count": count}
 
 
 def _pks_in(queryset: QuerySet, pks: Iterable[int]) -> set[int]:
@@ -120,6 +133,10 @@ class ImportScope:
 
     def members_editable(self, pks: Iterable[int]) -> set[int] | None:
         return None if self.everything else _pks_in(members_editable_by(self.user), pks)
+
+    def national_ids_seen(self, pks: Iterable[int]) -> set[int] | None:
+        """Those of the members ``pks`` whose national ID the user sees in full (None: all)."""
+        return None if self.everything else _pks_in(national_ids_shown_to(self.user), pks)
 
     def members_introducible(self, pks: Iterable[int]) -> set[int] | None:
         return None if self.everything else _pks_in(members_introducible_by(self.user), pks)

@@ -103,6 +103,17 @@ def member_export(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def _log_national_id_shown(request: HttpRequest, member) -> None:
+    record_access(
+        kind=AccessLog.Kind.NATIONAL_ID_SHOWN,
+        by=request.user,
+        request=request,
+        organisation=member.home_organisation,
+        subject=member.card_number,
+        rows=1,
+    )
+
+
 def _service_errors(request: HttpRequest, form, error: ValidationError) -> None:
     """The service's errors on the form. "Another member already has this national ID" about a member whose ID the
     user does not see is an answer about that member (only four digits of an ID are shown, and two of the others
@@ -167,14 +178,7 @@ def member_national_id(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if request.method != "POST":  # after the lookup: out of scope is 404 whatever the method
         return HttpResponseNotAllowed(["POST"])
-    record_access(
-        kind=AccessLog.Kind.NATIONAL_ID_SHOWN,
-        by=request.user,
-        request=request,
-        organisation=member.home_organisation,
-        subject=member.card_number,
-        rows=1,
-    )
+    _log_national_id_shown(request, member)
     if request.htmx:
         return render(request, "members/national_id.html", {"national_id": member.national_id, "shown": True})
     return _detail_page(request, member, national_id_shown=True)
@@ -208,14 +212,7 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = MemberEditForm(request.POST or None, home_choices=choices, initial=MemberEditForm.initial_for(member))
     if request.method == "GET" and member.national_id:
         # The form holds the national ID in full, for the member's workplace committee to correct: shown, so logged.
-        record_access(
-            kind=AccessLog.Kind.NATIONAL_ID_SHOWN,
-            by=request.user,
-            request=request,
-            organisation=member.home_organisation,
-            subject=member.card_number,
-            rows=1,
-        )
+        _log_national_id_shown(request, member)
     if request.method == "POST" and form.is_valid():
         changed = {name: form.cleaned_data[name] for name in form.changed_data}
         try:

@@ -55,8 +55,9 @@ def national_id_answers_left(by: User | None) -> int:
         return NATIONAL_ID_ANSWERS_PER_DAY * 1000
     since = timezone.now() - datetime.timedelta(days=1)
     given = (
-        AccessLog.objects.filter(user=by, kind=AccessLog.Kind.NATIONAL_ID_FOUND, at__gte=since)
-        .aggregate(total=Sum("rows"))["total"]
+        AccessLog.objects.filter(user=by, kind=AccessLog.Kind.NATIONAL_ID_FOUND, at__gte=since).aggregate(
+            total=Sum("rows")
+        )["total"]
         or 0
     )
     return max(0, NATIONAL_ID_ANSWERS_PER_DAY - given)

@@ -67,6 +67,17 @@ STEPS = (
     ("end", ("ended_on", "end_reason"), END_NOT_YOURS),
 )
 STEP_FIELDS = {right: fields for right, fields, _message in STEPS}
+RELATIONS = (
+    "member",
+    "issuing_organisation",
+    "receiving_ward",
+    "residential_cell",
+    "introduced_by",
+    "received_by",
+    "placed_by",
+    "reported_by",
+    "ended_by",
+)
 ENDED = _("This referral ended on %(date)s; nothing more can be recorded on it.")
 
 
@@ -263,8 +274,10 @@ class ReferralPhase:
         self._check(errors, referral, member)
         problems = {field: [error] for field, error in errors.items()}
         try:
+            # The relations are checked above against rows read in bulk; the recorders are the importer: validating
+            # them again would be a query per relation and row (twice the preview's time).
             referral.full_clean(
-                exclude=["member", "issuing_organisation", "receiving_ward", "residential_cell", *problems],
+                exclude=[*RELATIONS, *problems],
                 validate_unique=False,
                 validate_constraints=False,
             )

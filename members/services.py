@@ -17,6 +17,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, Max, OuterRef, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from branches.models import Organisation
@@ -32,6 +33,7 @@ from dongha76.services import (
     save_recorded,
     validate_model,
 )
+from members import places
 from members.models import (
     Attendance,
     CommentRound,
@@ -205,7 +207,11 @@ def check_member(errors: Errors, member: Member) -> None:
 def validate_member(member: Member) -> None:
     """Every rule of a member's record: ``check_member`` and the model's own (field validators, ``clean()``, the
     constraints with this module's messages). The services and the admin call it."""
-    errors = Errors()
+    validate_member_with(member, Errors())
+
+
+def validate_member_with(member: Member, errors: Errors) -> None:
+    """``validate_member``, raising ``errors`` found beforehand together with the record's."""
     check_member(errors, member)
     validate_model(member, MEMBER_MESSAGES, errors=errors)
 
@@ -221,14 +227,35 @@ def member_create(*, by: User | None, **fields: Any) -> Member:
 
 
 @transaction.atomic
-def member_update(*, member: Member, by: User | None, **fields: Any) -> Member:
-    """Change a member's record. Returns the member as saved (read again under a row lock)."""
+def member_update(*, member: Member, by: User | None, home_since: datetime.date | None = None, **fields: Any) -> Member:
+    """Change a member's record. A new home cell is a transfer (chuyển sinh hoạt) from ``home_since`` (default:
+    today): the home of the days before stays as it was. Returns the member as saved (read again under a row lock)."""
     reject_unknown_fields(fields, MEMBER_FIELDS)
     member = _lock_member(member)
+    stored_home, stored_admission = member.home_organisation_id, member.admitted_on
     for name, value in fields.items():
         setattr(member, name, value)
-    validate_member(member)
+    errors = Errors()
+    moved = member.home_organisation_id != stored_home
+    if moved:
+        home_since = home_since or timezone.localdate()
+        _check_not_in_future(errors, "home_since", home_since)
+        if member.admitted_on and home_since < member.admitted_on:
+            errors.add(
+                "home_since",
+                _("This date cannot be before the member's admission to the party (%(date)s)."),
+                code="before_admission",
+                date=day_text(member.admitted_on),
+            )
+        places.check_home_move(errors, member.pk, home_since)
+    validate_member_with(member, errors)
     with integrity_errors_as_validation(MEMBER_MESSAGES):
+        if member.admitted_on != stored_admission:
+            admission_errors = Errors()
+            places.follow_admission(member, admission_errors)
+            admission_errors.raise_if_any()
+        if moved:
+            places.move_home(member_id=member.pk, organisation=member.home_organisation, on=home_since, by=by)
         save_recorded(member, by=by)
     return member
 
@@ -664,7 +691,8 @@ def member_retire(
     fields = {"retired_on": retired_on}
     if transfer_to is not None:
         fields["home_organisation"] = transfer_to
-    return member_update(member=member, by=by, **fields)
+    # Retired into the cell from the day of retirement: before it the member still belonged to the workplace.
+    return member_update(member=member, by=by, home_since=retired_on, **fields)
 
 
 # ---------------------------------------------------------------------------------------------------------------------

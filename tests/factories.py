@@ -98,6 +98,15 @@ def make_member(home: Organisation, **fields: Any) -> Member:
     return Member.objects.create(**member_fields(home, **fields))
 
 
+def move_home(member: Member, organisation: Organisation, on: datetime.date) -> Member:
+    """The member belongs to ``organisation`` from ``on`` (a transfer written as the services write it)."""
+    from members import places
+
+    places.move_home(member_id=member.pk, organisation=organisation, on=on, by=None)
+    member.refresh_from_db()
+    return member
+
+
 def make_user(username: str | None = None, *, password: str | None = None, **fields: Any):
     """A user; without ``password`` the password is unusable (and no slow hashing is done)."""
     username = username or f"user{next_serial()}"

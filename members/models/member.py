@@ -157,7 +157,16 @@ class Member(models.Model):
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "full_name" in update_fields:
             kwargs["update_fields"] = {*update_fields, "search_name"}
+        created = self._state.adding
         super().save(*args, **kwargs)
+        if created:
+            # Every write path (services, admin, shell, tests) gives a new member the first period of its home; a
+            # later change of home is a move on a day (``members.places.move_home``), which a plain save refuses.
+            from members.models.history import MemberHome
+
+            MemberHome.objects.create(
+                member=self, organisation_id=self.home_organisation_id, started_on=self.admitted_on
+            )
 
     def clean(self) -> None:
         """The rules of the check constraints, in Python, so that many rows can be validated without a query each

@@ -184,6 +184,23 @@ class Referral(models.Model):
     def __str__(self) -> str:
         return f"{self.member} → {self.receiving_ward}"
 
+    def save(self, *args, **kwargs) -> None:
+        """Saved with the first period of its placement history: a placement step recorded (or corrected, while the
+        member was never re-placed) on any write path is that period; re-placements are ``members.places``'s."""
+        from members.models.history import Placement
+
+        stored = None if self._state.adding else list(Placement.objects.filter(referral=self)[:2])
+        if stored and len(stored) == 1:
+            first = stored[0]
+            if (first.residential_cell_id, first.started_on) != (self.residential_cell_id, self.placed_on):
+                first.delete()
+                stored = []
+        super().save(*args, **kwargs)
+        if not stored and self.placed_on is not None:
+            Placement.objects.create(
+                referral=self, residential_cell_id=self.residential_cell_id, started_on=self.placed_on
+            )
+
     def state_on(self, day: datetime.date | None = None) -> "Referral.State":
         day = day or timezone.localdate()
         if self.ended_on and self.ended_on <= day:

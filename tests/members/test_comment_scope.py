@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from members.models import Referral, ResidenceComment
-from tests.factories import make_member, make_officer, make_referral
+from tests.factories import make_member, make_officer, make_referral, move_home
 
 pytestmark = pytest.mark.django_db
 
@@ -35,8 +35,8 @@ def former(tree):
         member=member, year=2023, residential_cell=tree.ward2_cell1, verdict="good", written_on=D(2023, 11, 10)
     )
     member.retired_on = D(2024, 5, 1)
-    member.home_organisation = tree.ward2_cell1
     member.save()
+    member = move_home(member, tree.ward2_cell1, D(2024, 5, 1))
     current = make_member(tree.cell, full_name="Lê Văn Nay")
     make_referral(
         current,

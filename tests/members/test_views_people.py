@@ -18,7 +18,7 @@ from audit.models import AccessLog
 from branches.models import Officer
 from dongha76.text import search_key
 from members.models import Attendance, Exemption, Meeting, Member, Referral, ResidenceComment, YearEndRating
-from tests.factories import make_member, make_officer, make_referral, make_user
+from tests.factories import make_member, make_officer, make_referral, make_user, move_home
 
 pytestmark = pytest.mark.django_db
 
@@ -751,8 +751,8 @@ def test_the_detail_page_runs_a_constant_number_of_queries(tree, city, cadre):
                 ended_on=day + datetime.timedelta(days=3),
             )
             member.phone = f"09{i:08d}"
-            member.home_organisation = tree.cell if i % 2 else tree.grassroots_cell
             member.save()
+            move_home(member, tree.cell if i % 2 else tree.grassroots_cell, day + datetime.timedelta(days=1))
         return member
 
     small, big = member_with(10), member_with(200)

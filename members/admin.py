@@ -19,7 +19,16 @@ from audit.models import AccessLog
 from audit.services import record_access
 from dongha76.text import search_key
 from members import services
-from members.models import Attendance, Exemption, Meeting, Member, Referral, ResidenceComment, YearEndRating
+from members.models import (
+    Attendance,
+    Exemption,
+    Meeting,
+    Member,
+    MemberHome,
+    Referral,
+    ResidenceComment,
+    YearEndRating,
+)
 
 
 class ReadOnlyAdmin(SimpleHistoryAdmin):
@@ -122,6 +131,19 @@ class ExemptionInline(ReadOnlyInline, admin.TabularInline):
     extra = 0
 
 
+class MemberHomeInline(ReadOnlyInline, admin.TabularInline):
+    """The member's homes, to read: a transfer is a change of home on a day, recorded on the member's page (the
+    change form there asks for the day), so that the figures of the days before keep the home they had."""
+
+    model = MemberHome
+    fields = ["organisation", "started_on", "ended_on", "recorded_by"]
+    readonly_fields = fields
+    extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("organisation", "recorded_by")
+
+
 class ReferralInline(ReadOnlyInline, admin.TabularInline):
     """The member's referrals, to read; their steps are recorded on the app's referral pages."""
 
@@ -181,7 +203,7 @@ class MemberAdmin(SimpleHistoryAdmin):
     autocomplete_fields = ["home_organisation"]
     readonly_fields = ["search_name", "working", "created_at", "updated_at"]
     date_hierarchy = "admitted_on"
-    inlines = [ExemptionInline, ReferralInline]
+    inlines = [MemberHomeInline, ExemptionInline, ReferralInline]
     fieldsets = [
         (None, {"fields": ["full_name", "card_number", "date_of_birth", "gender", "national_id", "phone"]}),
         (_("Party"), {"fields": ["home_organisation", "admitted_on", "official_on", "retired_on", "working"]}),
@@ -195,6 +217,12 @@ class MemberAdmin(SimpleHistoryAdmin):
         if not search_key(search_term):
             return queryset, False
         return queryset.search(search_term), False
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return self.readonly_fields
+        # The home of a stored member changes on a day (a transfer), which this form cannot ask: see the inline.
+        return [*self.readonly_fields, "home_organisation"]
 
     def has_delete_permission(self, request, obj=None):
         # A member is never deleted: leaving the party or dying is a date (left_on), and the past figures, the

@@ -14,14 +14,17 @@ import dataclasses
 import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, Exists, OuterRef, Q, Sum, Value
+from django.db.models import Count, Exists, F, Func, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.expressions import CombinedExpression
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import StartsWith
 
 from branches.models import Organisation
 from branches.selectors import root_of
 from dongha76.db import subquery_count
-from members.models import CommentRound, Meeting, Member, Referral, ResidenceComment, YearEndRating
-from members.models.member import NOT_WORKPLACE_HOMES, eligible_q, exempt_on_q, member_on_q, working_on_q
+from members.models import CommentRound, Meeting, Member, MemberHome, Referral, ResidenceComment, YearEndRating
+from members.models.history import home_on_q, in_force_q, placed_in_q
+from members.models.member import at_workplace_on_q, eligible_q, exempt_on_q, in_subtree_on_q, member_on_q, working_on_q
 from members.models.referral import (
     active_q,
     awaiting_placement_q,
@@ -47,6 +50,50 @@ def _under(field: str, organisation: Organisation) -> Q:
     return Q(**{f"{field}__path__startswith": organisation.path})
 
 
+# -- which organisation a referral or a member counts under ----------------------------------------------------------
+# A referral concerns two organisations: the one that issued it (the workplace side) and the ward it is addressed to
+# (the residence side); a member counts under their home. Each side is written once, here, as a condition relative to
+# the path of an organisation: ``path`` is the path itself (the organisation of a figure) or ``OuterRef("path")`` (each
+# row of a breakdown, in a subquery correlated with the organisation row). ``day`` is the day of the figure. The
+# headline, the breakdowns and the yearly workbook all use them, so a breakdown's rows add up to the organisation.
+
+PathRef = str | OuterRef
+
+
+def _deeper(path: PathRef) -> PathRef:
+    """``path`` seen from a subquery one level further in."""
+    return path if isinstance(path, str) else OuterRef(path)
+
+
+def _issued_under(path: PathRef, day: datetime.date) -> Q:
+    """On a referral: issued by the organisation at ``path`` or one under it (the workplace side)."""
+    return Q(issuing_organisation__path__startswith=path)
+
+
+def _received_under(path: PathRef, day: datetime.date) -> Q:
+    """On a referral: its ward on ``day`` is the organisation at ``path`` or one under it (the residence side)."""
+    return Q(receiving_ward__path__startswith=path)
+
+
+def _home_under(path: PathRef, day: datetime.date, prefix: str = "") -> Q:
+    """On a member (or through ``prefix``, e.g. ``"member__"`` on a referral): their home on ``day`` is the
+    organisation at ``path`` or one under it."""
+    return home_on_q(day, Q(path__startswith=_deeper(path)), prefix)
+
+
+def _placed_under(path: PathRef, day: datetime.date) -> Q:
+    """On a referral: placed, on ``day``, in a residential cell at ``path`` or under it."""
+    return placed_in_q(day, Q(path__startswith=_deeper(path)))
+
+
+def _count_distinct(queryset, field: str) -> Coalesce:
+    """The number of distinct values of ``field`` in ``queryset``, as a scalar subquery (``subquery_count``'s way)."""
+    counted = queryset.order_by().annotate(
+        _n=Func(F(field), function="COUNT", template="%(function)s(DISTINCT %(expressions)s)")
+    )
+    return Coalesce(Subquery(counted.values("_n"), output_field=IntegerField()), 0)
+
+
 # -- the seed table and the handovers ----------------------------------------------------------------------------
 
 
@@ -64,7 +111,9 @@ class Headline:
     received_from_outside: int
     awaiting_reception: int
     awaiting_placement: int
-    stalled: int
+    stalled: int  # issued by the subtree or addressed to its wards
+    stalled_issued: int  # of them, issued by the subtree (the workplace side)
+    stalled_addressed: int  # of them, addressed to the subtree's wards (the residence side)
 
 
 def headline(organisation: Organisation, as_of: datetime.date) -> Headline:
@@ -80,7 +129,7 @@ def headline(organisation: Organisation, as_of: datetime.date) -> Headline:
     )
     introduced_on_day = Q(Exists(Referral.objects.filter(active_q(as_of), member=OuterRef("pk"))))
     people = (
-        Member.objects.in_subtree(organisation)
+        Member.objects.in_subtree_on(organisation, as_of)
         .filter(member_on_q(as_of))
         .aggregate(
             members=Count("pk"),
@@ -88,23 +137,24 @@ def headline(organisation: Organisation, as_of: datetime.date) -> Headline:
             introduced=Count("pk", filter=eligible_q(as_of) & introduced_on_day),
             exempt_from_introduction=Count(
                 "pk",
-                filter=working_on_q(as_of)
-                & ~Q(home_organisation__kind__in=NOT_WORKPLACE_HOMES)
-                & exempt_on_q(as_of, "introduction"),
+                filter=working_on_q(as_of) & at_workplace_on_q(as_of) & exempt_on_q(as_of, "introduction"),
             ),
         )
     )
-    addressed = _under("receiving_ward", organisation)
-    in_the_tree = Q(member__home_organisation__path__startswith=root_of(organisation).path)
     # Handovers concern both sides: referrals addressed to the subtree's wards or issued by its organisations.
-    handovers = Referral.objects.filter(addressed | _under("issuing_organisation", organisation)).aggregate(
-        received=Count("pk", filter=addressed & received_q(as_of) & in_the_tree),
-        received_from_outside=Count(
-            "pk", filter=addressed & received_q(as_of) & Q(member__home_organisation__kind=Kind.OUTSIDE)
-        ),
+    # Received: every referral received by the subtree's wards, wherever the member works; from outside: of them,
+    # those whose member's home that day is not in the subtree (an outside organisation or another part of the tree).
+    addressed = _received_under(organisation.path, as_of)
+    issued = _issued_under(organisation.path, as_of)
+    from_outside = ~_home_under(organisation.path, as_of, prefix="member__")
+    handovers = Referral.objects.filter(addressed | issued).aggregate(
+        received=Count("pk", filter=addressed & received_q(as_of)),
+        received_from_outside=Count("pk", filter=addressed & received_q(as_of) & from_outside),
         awaiting_reception=Count("pk", filter=awaiting_reception_q(as_of)),
         awaiting_placement=Count("pk", filter=awaiting_placement_q(as_of)),
         stalled=Count("pk", filter=stalled_q(as_of)),
+        stalled_issued=Count("pk", filter=issued & stalled_q(as_of)),
+        stalled_addressed=Count("pk", filter=addressed & stalled_q(as_of)),
     )
     return Headline(
         **organisations,
@@ -162,7 +212,7 @@ def meetings(organisation: Organisation, as_of: datetime.date) -> MeetingFigures
     ).aggregate(expected=Sum("expected_count"), present=Sum("present_count"))
     expected, present = attendance["expected"] or 0, attendance["present"] or 0
     irregular = (
-        irregular_in(Referral.objects.filter(_under("residential_cell", organisation)), year, as_of)
+        irregular_in(Referral.objects.filter(placed_in_q(as_of, Q(path__startswith=organisation.path))), year, as_of)
         .values("member")
         .distinct()
         .count()
@@ -206,7 +256,9 @@ def comments(organisation: Organisation, year: int, as_of: datetime.date) -> Com
     """The comment round of ``year`` as it stood on ``as_of``, for the cells of the subtree and its members."""
     deadline = comment_deadline(organisation, year)
     due_day = min(deadline, as_of)
-    scope = _under("residential_cell", organisation) | _under("member__home_organisation", organisation)
+    # Placed in a cell of the subtree, or a member of the subtree, on the day the comment was due.
+    under = Q(path__startswith=organisation.path)
+    scope = placed_in_q(due_day, under) | in_subtree_on_q(organisation, due_day, prefix="member__")
 
     def comment(**conditions):
         return Q(
@@ -233,7 +285,7 @@ def comments(organisation: Organisation, year: int, as_of: datetime.date) -> Com
     grid: dict[str, dict[str, int]] = {}
     rows = (
         ResidenceComment.objects.filter(
-            _under("residential_cell", organisation) | _under("member__home_organisation", organisation),
+            _under("residential_cell", organisation) | in_subtree_on_q(organisation, due_day, prefix="member__"),
             year=year,
             written_on__lte=as_of,
         )
@@ -245,6 +297,68 @@ def comments(organisation: Organisation, year: int, as_of: datetime.date) -> Com
     for row in rows:
         grid.setdefault(row["level"] or "none", {})[row["verdict"]] = row["n"]
     return CommentFigures(year=year, deadline=deadline, missing=missing, verdicts_by_rating=grid, **counts)
+
+
+# -- residence comments, side by side ------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class CommentCounts:
+    due: int
+    written: int
+    sent: int
+    received: int  # by the workplace
+    late: int  # sent after the deadline
+    missing: int  # due, not written, and the deadline has passed
+
+
+@dataclasses.dataclass(frozen=True)
+class CommentSides:
+    """The comment round of a year counted on each side, so that a breakdown by organisation adds up on each (a
+    member of a committee placed in a ward's cell counts once on each side, never twice on one)."""
+
+    workplace: CommentCounts  # members whose home, on the day the comments were due, is in the subtree
+    residence: CommentCounts  # members placed that day in a residential cell of the subtree (their ward's side)
+
+
+def _comment_conditions(year: int, as_of: datetime.date, deadline: datetime.date) -> dict[str, Q | None]:
+    """On a referral due for a comment: each count of ``CommentCounts`` but ``missing`` (None: every due one)."""
+
+    def comment(**conditions) -> Q:
+        written = ResidenceComment.objects.filter(member=OuterRef("member"), year=year, written_on__lte=as_of)
+        return Q(Exists(written.filter(**conditions)))
+
+    return {
+        "due": None,
+        "written": comment(),
+        "sent": comment(sent_on__lte=as_of),
+        "received": comment(received_on__lte=as_of),
+        "late": comment(sent_on__gt=deadline, sent_on__lte=as_of),
+    }
+
+
+def _comment_counts(counts: dict[str, int], as_of: datetime.date, deadline: datetime.date) -> CommentCounts:
+    return CommentCounts(**counts, missing=counts["due"] - counts["written"] if as_of > deadline else 0)
+
+
+def comment_sides(organisation: Organisation, year: int, as_of: datetime.date) -> CommentSides:
+    """The comment round of ``year`` as it stood on ``as_of`` (``comments``' definitions), for the members of the
+    subtree and, apart, for the members placed in its residential cells (two queries)."""
+    deadline = comment_deadline(organisation, year)
+    due_day = min(deadline, as_of)
+    conditions = _comment_conditions(year, as_of, deadline)
+    due = Referral.objects.filter(due_condition(due_day))
+
+    def side(condition: Q) -> CommentCounts:
+        counts = due.filter(condition).aggregate(
+            **{key: Count("member", distinct=True, filter=q) for key, q in conditions.items()}
+        )
+        return _comment_counts(counts, as_of, deadline)
+
+    return CommentSides(
+        workplace=side(_home_under(organisation.path, due_day, prefix="member__")),
+        residence=side(_placed_under(organisation.path, due_day)),
+    )
 
 
 # -- tracking-book activity ----------------------------------------------------------------------------------------
@@ -268,7 +382,9 @@ def tracking_book_activity(organisation: Organisation, year: int, as_of: datetim
     waiting for them during the year and no reception recorded in it (two queries)."""
     first, last = datetime.date(year, 1, 1), min(datetime.date(year, 12, 31), as_of)
     grassroots = Organisation.objects.subtree(organisation).valid_on(last)
-    eligible_members = Member.objects.filter(eligible_q(last), home_organisation__path__startswith=OuterRef("path"))
+    eligible_members = Member.objects.filter(
+        eligible_q(last), home_on_q(last, Q(path__startswith=OuterRef(OuterRef("path"))))
+    )
     introduced_in_year = Referral.objects.filter(
         issuing_organisation__path__startswith=OuterRef("path"), introduced_on__gte=first, introduced_on__lte=last
     )
@@ -308,27 +424,27 @@ class GrassrootsRow:
     name: str
     kind: str
     sector: str
-    members: int
+    members: int  # members whose home on the day is the organisation or under it; eligible, introduced: of them
     eligible: int
     introduced: int
     referral_rate: Decimal | None
-    received: int
-    received_from_outside: int
-    stalled: int
+    received: int  # received by its wards (the residence side)
+    received_from_outside: int  # of them, members whose home is not in the subtree the breakdown is taken of
+    stalled: int  # stalled referrals it issued or addressed to its wards (either side)
     missed_half_years: int  # its residential cells × half-years of the year already over, without a periodic meeting
     late_comments: int  # comments of the year on its cells' members, sent after the deadline
+    stalled_issued: int  # stalled referrals it issued (the workplace side)
+    stalled_addressed: int  # stalled referrals addressed to its wards (the residence side)
 
 
-def by_grassroots_organisation(organisation: Organisation, as_of: datetime.date) -> list[GrassrootsRow]:
-    """One row per grassroots organisation of the subtree existing on ``as_of`` (one query)."""
-    root_path = root_of(organisation).path
-    members = Member.objects.filter(member_on_q(as_of), home_organisation__path__startswith=OuterRef("path"))
+def _grassroots_figures(organisation: Organisation, as_of: datetime.date) -> dict:
+    """The annotations of ``GrassrootsRow`` on a query of organisations, each a subquery correlated with the row's
+    path; "from outside" is from outside ``organisation``, so that the rows add up to its own figure."""
+    path = OuterRef("path")
+    members = Member.objects.filter(member_on_q(as_of), _home_under(path, as_of))
     introduced = Exists(Referral.objects.filter(active_q(as_of), member=OuterRef("pk")))
-    addressed = Referral.objects.filter(received_q(as_of), receiving_ward__path__startswith=OuterRef("path"))
-    involved = Referral.objects.filter(
-        Q(receiving_ward__path__startswith=OuterRef("path"))
-        | Q(issuing_organisation__path__startswith=OuterRef("path"))
-    )
+    addressed = Referral.objects.filter(received_q(as_of), _received_under(path, as_of))
+    stalled = Referral.objects.filter(stalled_q(as_of))
     missed: Value | CombinedExpression = Value(0)
     for half in (HalfYear(as_of.year, 1), HalfYear(as_of.year, 2)):
         if half.last_day >= as_of:
@@ -346,37 +462,109 @@ def by_grassroots_organisation(organisation: Organisation, as_of: datetime.date)
     late = ResidenceComment.objects.filter(
         residential_cell__path__startswith=OuterRef("path"), year=as_of.year, sent_on__gt=deadline, sent_on__lte=as_of
     )
+    return {
+        "n_missed": missed,
+        "n_late": subquery_count(late),
+        "n_members": subquery_count(members),
+        "n_eligible": subquery_count(members.filter(eligible_q(as_of))),
+        "n_introduced": subquery_count(members.filter(eligible_q(as_of)).filter(introduced)),
+        "n_received": subquery_count(addressed),
+        "n_received_from_outside": subquery_count(
+            addressed.exclude(_home_under(organisation.path, as_of, prefix="member__"))
+        ),
+        "n_stalled": subquery_count(stalled.filter(_issued_under(path, as_of) | _received_under(path, as_of))),
+        "n_stalled_issued": subquery_count(stalled.filter(_issued_under(path, as_of))),
+        "n_stalled_addressed": subquery_count(stalled.filter(_received_under(path, as_of))),
+    }
+
+
+def _grassroots_row(row: Organisation) -> GrassrootsRow:
+    return GrassrootsRow(
+        code=row.code,
+        name=row.name,
+        kind=row.kind,
+        sector=row.sector,
+        members=row.n_members,
+        eligible=row.n_eligible,
+        introduced=row.n_introduced,
+        referral_rate=referral_rate(row.n_introduced, row.n_eligible),
+        received=row.n_received,
+        received_from_outside=row.n_received_from_outside,
+        stalled=row.n_stalled,
+        missed_half_years=row.n_missed,
+        late_comments=row.n_late,
+        stalled_issued=row.n_stalled_issued,
+        stalled_addressed=row.n_stalled_addressed,
+    )
+
+
+def by_grassroots_organisation(organisation: Organisation, as_of: datetime.date) -> list[GrassrootsRow]:
+    """One row per grassroots organisation of the subtree existing on ``as_of`` (one query)."""
     rows = (
         Organisation.objects.subtree(organisation)
         .valid_on(as_of)
         .filter(kind__in=Organisation.GRASSROOTS_KINDS)
-        .annotate(
-            n_missed=missed,
-            n_late=subquery_count(late),
-            n_members=subquery_count(members),
-            n_eligible=subquery_count(members.filter(eligible_q(as_of))),
-            n_introduced=subquery_count(members.filter(eligible_q(as_of)).filter(introduced)),
-            n_received=subquery_count(addressed.filter(member__home_organisation__path__startswith=root_path)),
-            n_received_from_outside=subquery_count(addressed.filter(member__home_organisation__kind=Kind.OUTSIDE)),
-            n_stalled=subquery_count(involved.filter(stalled_q(as_of))),
-        )
+        .annotate(**_grassroots_figures(organisation, as_of))
         .order_by("path")
     )
+    return [_grassroots_row(row) for row in rows]
+
+
+@dataclasses.dataclass(frozen=True)
+class SummaryRow:
+    """A row of the yearly summary: an organisation's figures and its comment round, each counted on its side."""
+
+    figures: GrassrootsRow
+    comments: CommentSides
+    valid_to: datetime.date | None  # the first day without it, when it ended during the period
+
+
+def _summary_organisations(organisation: Organisation, first: datetime.date, as_of: datetime.date):
+    """The organisations whose rows partition ``organisation``: the grassroots organisations of the subtree that
+    existed on some day from ``first`` to ``as_of`` (one that ended during the year keeps the meetings and comments it
+    had), without those under another of them; the organisation itself when it stands below a grassroots one."""
+    if organisation.kind in (*Organisation.SUBORDINATE_CELL_KINDS, Kind.OUTSIDE):
+        return Organisation.objects.filter(pk=organisation.pk)
+    during = Q(valid_from__lte=as_of) & (Q(valid_to__isnull=True) | Q(valid_to__gt=first))
+    grassroots = Organisation.objects.subtree(organisation).filter(during, kind__in=Organisation.GRASSROOTS_KINDS)
+    enclosing = grassroots.exclude(pk=OuterRef("pk")).filter(StartsWith(OuterRef("path"), F("path")))
+    return grassroots.exclude(Exists(enclosing))
+
+
+def summary_rows(organisation: Organisation, year: int, as_of: datetime.date) -> list[SummaryRow]:
+    """The rows of the yearly workbook's summary (one query): they add up, column by column, to the organisation's
+    own figures (``headline``, ``comment_sides``): a referral counts under the organisation that issued it on the
+    workplace side and under its ward on the residence side; a member under their home; a comment under the
+    member's home and, apart, under the ward of the cell the member is placed in."""
+    first = datetime.date(year, 1, 1)
+    deadline = comment_deadline(organisation, year)
+    due_day = min(deadline, as_of)
+    path = OuterRef("path")
+    due = Referral.objects.filter(due_condition(due_day))
+    sides = {
+        "workplace": due.filter(_home_under(path, due_day, prefix="member__")),
+        "residence": due.filter(_placed_under(path, due_day)),
+    }
+    comment_counts = {
+        f"c_{side}_{key}": _count_distinct(queryset if q is None else queryset.filter(q), "member")
+        for side, queryset in sides.items()
+        for key, q in _comment_conditions(year, as_of, deadline).items()
+    }
+    rows = (
+        _summary_organisations(organisation, first, as_of)
+        .annotate(**_grassroots_figures(organisation, as_of), **comment_counts)
+        .order_by("path")
+    )
+
+    def counts(row, side: str) -> CommentCounts:
+        values = {key: getattr(row, f"c_{side}_{key}") for key in ("due", "written", "sent", "received", "late")}
+        return _comment_counts(values, as_of, deadline)
+
     return [
-        GrassrootsRow(
-            code=row.code,
-            name=row.name,
-            kind=row.kind,
-            sector=row.sector,
-            members=row.n_members,
-            eligible=row.n_eligible,
-            introduced=row.n_introduced,
-            referral_rate=referral_rate(row.n_introduced, row.n_eligible),
-            received=row.n_received,
-            received_from_outside=row.n_received_from_outside,
-            stalled=row.n_stalled,
-            missed_half_years=row.n_missed,
-            late_comments=row.n_late,
+        SummaryRow(
+            figures=_grassroots_row(row),
+            comments=CommentSides(workplace=counts(row, "workplace"), residence=counts(row, "residence")),
+            valid_to=row.valid_to if row.valid_to and row.valid_to <= as_of else None,
         )
         for row in rows
     ]
@@ -393,16 +581,18 @@ class SectorRow:
 def by_sector(organisation: Organisation, as_of: datetime.date) -> list[SectorRow]:
     """Eligible and introduced members by the sector of their workplace (one query)."""
     introduced = Q(Exists(Referral.objects.filter(active_q(as_of), member=OuterRef("pk"))))
+    sector_on_day = MemberHome.objects.filter(in_force_q(as_of), member=OuterRef("pk")).values("organisation__sector")
     rows = (
-        Member.objects.in_subtree(organisation)
+        Member.objects.in_subtree_on(organisation, as_of)
         .filter(eligible_q(as_of))
-        .values("home_organisation__sector")
+        .annotate(sector=Subquery(sector_on_day[:1]))
+        .values("sector")
         .annotate(eligible=Count("pk"), introduced=Count("pk", filter=introduced))
-        .order_by("home_organisation__sector")
+        .order_by("sector")
     )
     return [
         SectorRow(
-            sector=row["home_organisation__sector"],
+            sector=row["sector"],
             eligible=row["eligible"],
             introduced=row["introduced"],
             referral_rate=referral_rate(row["introduced"], row["eligible"]),
@@ -425,22 +615,21 @@ class ResidenceRow:
 
 
 def by_ward_and_cell(organisation: Organisation, as_of: datetime.date) -> list[ResidenceRow]:
-    """Each ward of the subtree and each of its residential cells, existing on ``as_of`` (one query)."""
-    root_path = root_of(organisation).path
-    to_ward = Referral.objects.filter(receiving_ward=OuterRef("pk"))
-    in_cell = Referral.objects.filter(residential_cell=OuterRef("pk"))
+    """Each ward of the subtree and each of its residential cells, existing on ``as_of`` (one query). Received from
+    outside: members whose home is not in ``organisation``'s subtree, as in ``headline``."""
+    to_ward = Referral.objects.filter(_received_under(OuterRef("path"), as_of))
     rows = (
         Organisation.objects.subtree(organisation)
         .valid_on(as_of)
         .filter(kind__in=[Kind.WARD, Kind.RESIDENTIAL_CELL])
         .annotate(
-            n_received=subquery_count(
-                to_ward.filter(received_q(as_of), member__home_organisation__path__startswith=root_path)
+            n_received=subquery_count(to_ward.filter(received_q(as_of))),
+            n_outside=subquery_count(
+                to_ward.filter(received_q(as_of)).exclude(_home_under(organisation.path, as_of, prefix="member__"))
             ),
-            n_outside=subquery_count(to_ward.filter(received_q(as_of), member__home_organisation__kind=Kind.OUTSIDE)),
             n_awaiting_reception=subquery_count(to_ward.filter(awaiting_reception_q(as_of))),
             n_awaiting_placement=subquery_count(to_ward.filter(awaiting_placement_q(as_of))),
-            n_placed=subquery_count(in_cell.filter(active_q(as_of), placed_on__lte=as_of)),
+            n_placed=subquery_count(Referral.objects.placed_in_on(Q(pk=OuterRef(OuterRef("pk"))), as_of)),
         )
         .select_related("parent")
         .order_by("path")

@@ -24,7 +24,18 @@ from django.db.models import Q
 from branches.models import Officer, Organisation
 from dongha76.text import search_key
 from members.demo import catalogue
-from members.models import Attendance, Exemption, Meeting, Member, Referral, ResidenceComment, YearEndRating
+from members.models import (
+    Attendance,
+    Exemption,
+    Meeting,
+    Member,
+    MemberHome,
+    Placement,
+    Referral,
+    ResidenceComment,
+    YearEndRating,
+)
+from members.models.member import in_subtree_on_q
 from members.periods import HalfYear, half_years_between
 
 Kind = Organisation.Kind
@@ -44,10 +55,9 @@ SEED_FIGURES = {
 ELIGIBLE_NOT_INTRODUCED_NEVER = 6  # still waiting today: the to-do list shows them
 ELIGIBLE_INTRODUCED_LATE = SEED_FIGURES["eligible"] - SEED_FIGURES["introduced"] - ELIGIBLE_NOT_INTRODUCED_NEVER
 ARMED_FORCES_EXEMPT = 196  # exempt from introduction under Regulation 76 (special duty)
-RETIRED_LATER = 312  # working in 2018, retired afterwards into their residential cell
-RETIRED_AT_RESIDENCE = (
-    SEED_FIGURES["members"] - SEED_FIGURES["eligible"] - ARMED_FORCES_EXEMPT - RETIRED_LATER
-)  # members of residential cells
+RETIRED_LATER = 312  # eligible in 2018 at their workplace, retired afterwards into their residential cell
+ELIGIBLE_STILL_WORKING = SEED_FIGURES["eligible"] - RETIRED_LATER
+RETIRED_AT_RESIDENCE = SEED_FIGURES["members"] - SEED_FIGURES["eligible"] - ARMED_FORCES_EXEMPT  # of residential cells
 DIED_BEFORE_SEED_DAY = 38
 ADMITTED_AFTER_SEED_DAY = 420
 OUTSIDE_RECEIVED = SEED_FIGURES["received_from_outside"]
@@ -92,8 +102,26 @@ def clear_domain_data() -> None:
     Plain DELETE statements, child tables first: going through the ORM would load each of the ~250,000 rows to send
     its history signals, which takes minutes on PostgreSQL.
     """
-    models = (Attendance, Meeting, ResidenceComment, YearEndRating, Referral, Exemption, Member, Officer)
-    tables = [table for model in models for table in (model._meta.db_table, model.history.model._meta.db_table)]
+    models = (
+        Attendance,
+        Meeting,
+        ResidenceComment,
+        YearEndRating,
+        Placement,
+        Referral,
+        Exemption,
+        MemberHome,
+        Member,
+        Officer,
+    )
+    tables = [
+        table
+        for model in models
+        for table in (
+            model._meta.db_table,
+            *([model.history.model._meta.db_table] if hasattr(model, "history") else []),
+        )
+    ]
     with connection.cursor() as cursor:
         for table in tables:
             cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)}")  # noqa: S608 - names from the models
@@ -111,11 +139,13 @@ def clear_domain_data() -> None:
 def seed_figures(root: Organisation, day: Day) -> dict[str, int]:
     """The seed table's figures, by the definitions the reports use (kept here as the build's own check)."""
     orgs = Organisation.objects.subtree(root).valid_on(day)
-    members = Member.objects.in_subtree(root).members_on(day)
+    members = Member.objects.in_subtree_on(root, day).members_on(day)
     eligible = members.eligible_on(day)
     introduced = eligible.filter(Q(referrals__in=Referral.objects.active_on(day))).distinct()
-    received_outside = Referral.objects.received_as_of(day).filter(
-        receiving_ward__path__startswith=root.path, member__home_organisation__kind=Kind.OUTSIDE
+    received_outside = (
+        Referral.objects.received_as_of(day)
+        .filter(receiving_ward__path__startswith=root.path)
+        .exclude(in_subtree_on_q(root, day, prefix="member__"))
     )
     return {
         "members": members.count(),
@@ -255,8 +285,27 @@ class DemoBuilder:
         if member.official_on and member.official_on > self.today:
             member.official_on = None
         member._demo_ward = ward  # the ward of residence, used while building
+        member._demo_homes = [home]  # the home since admission, then (home, from) of each move
         self.members.append(member)
         return len(self.members) - 1
+
+    @staticmethod
+    def move_home(member: Member, home: Organisation, on: Day) -> None:
+        """The member belongs to ``home`` from ``on`` (a transfer, a retirement into a residential cell)."""
+        member.home_organisation = home
+        member._demo_homes.append((home, on))
+
+    def home_periods(self) -> list[MemberHome]:
+        """Every member's home history, sorted by start: the database's chain accepts a period only after the one
+        it follows."""
+        periods = []
+        for member in self.members:
+            first, *moves = member._demo_homes
+            starts = [(first, member.admitted_on), *moves]
+            for (home, started_on), following in itertools.zip_longest(starts, starts[1:]):
+                ended_on = following[1] if following else None
+                periods.append(MemberHome(member=member, organisation=home, started_on=started_on, ended_on=ended_on))
+        return sorted(periods, key=lambda period: period.started_on)
 
     def pick_ward(self, *, other_than: Organisation | None = None) -> Organisation:
         while True:
@@ -354,10 +403,12 @@ class DemoBuilder:
             referral.ended_on, referral.end_reason = changed_on, Referral.EndReason.CHANGED_WORKPLACE
             self._truncate(referral)
             if workplace is None:  # a member of an outside organisation moves to another outside organisation
-                member.home_organisation = issuer = self.rng.choice(self.outside)
-            else:
+                issuer = self.rng.choice([o for o in self.outside if o != member.home_organisation])
+                self.move_home(member, issuer, changed_on)
+            else:  # a transfer to another workplace cell (chuyển sinh hoạt)
                 new_workplace = self.pick_workplace(other_than=workplace)
-                member.home_organisation, issuer = new_workplace.cell, new_workplace.issuer
+                self.move_home(member, new_workplace.cell, changed_on)
+                issuer = new_workplace.issuer
             introduced_on = self.later(changed_on, 0, 30)
             if introduced_on <= self.today and self.records_this(issuer, introduced_on):
                 self.introduce(index, issuer=issuer, ward=referral.receiving_ward, introduced_on=introduced_on)
@@ -406,7 +457,7 @@ class DemoBuilder:
 
     def _eligible_members(self, latest: Day) -> None:
         awaiting_reception, awaiting_placement = 11, 6
-        for n in range(SEED_FIGURES["eligible"]):
+        for n in range(ELIGIBLE_STILL_WORKING):
             workplace = self.pick_workplace()
             index = self.new_member(home=workplace.cell, born=(1960, 1995), admitted_latest=latest)
             member = self.members[index]
@@ -478,10 +529,9 @@ class DemoBuilder:
                 end_reason=Referral.EndReason.RETIRED,
             )
             member.retired_on = retired_on
-            # Retired: the member moves into the residential cell where they already met as a referred member.
-            member.home_organisation = referral.residential_cell or self.rng.choice(
-                self.residential_cells[member._demo_ward.pk]
-            )
+            # Retired: from that day the member belongs to the residential cell where they met as a referred member.
+            cell = referral.residential_cell or self.rng.choice(self.residential_cells[member._demo_ward.pk])
+            self.move_home(member, cell, retired_on)
 
     def _retired_at_residence(self) -> None:
         for n in range(RETIRED_AT_RESIDENCE + DIED_BEFORE_SEED_DAY):
@@ -785,8 +835,17 @@ class DemoBuilder:
         self.build_members()
         self.number_letters()
         Member.objects.bulk_create(self.members, batch_size=2000)
+        MemberHome.objects.bulk_create(self.home_periods(), batch_size=2000)
         Exemption.objects.bulk_create(self.exemptions, batch_size=2000)
         Referral.objects.bulk_create(self.referrals, batch_size=2000)
+        Placement.objects.bulk_create(
+            (
+                Placement(referral=r, residential_cell=r.residential_cell, started_on=r.placed_on)
+                for r in self.referrals
+                if r.placed_on
+            ),
+            batch_size=2000,
+        )
         meetings, rosters = self.build_meetings()
         Meeting.objects.bulk_create(meetings, batch_size=2000)
         attendances = self.build_attendance(rosters)

@@ -50,15 +50,30 @@ class MemberForm(MemberIdentityForm):
 
 
 class MemberEditForm(MemberForm):
-    """Editing also records retirement and leaving the party."""
+    """Editing also records retirement and leaving the party. A new home cell is a transfer from a day."""
 
+    home_since = DayField(
+        label=_("In the new home cell since"),
+        widget=date_input(),
+        required=False,
+        help_text=_(
+            "Only when the home cell changes: the day of the transfer (default today). The days before keep the "
+            "former cell."
+        ),
+    )
     retired_on = member_field("retired_on")
     left_on = member_field("left_on")
     left_reason = member_field("left_reason")
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        names = [name for name in self.fields if name != "home_since"]
+        names.insert(names.index("home_organisation") + 1, "home_since")
+        self.order_fields(names)
+
     @classmethod
     def initial_for(cls, member: Member) -> dict:
-        return {name: getattr(member, name) for name in cls.base_fields}
+        return {name: getattr(member, name) for name in cls.base_fields if name != "home_since"}
 
 
 class OutsideMemberForm(MemberIdentityForm):

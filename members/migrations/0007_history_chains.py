@@ -170,14 +170,14 @@ POSTGRESQL_FORWARD = [
         "members_member_home_rules",
         [
             ("member_home_chain", HOME_CHAIN, "the home periods overlap or leave a gap"),
-            ("member_home_current", HOME_NOT_CURRENT, "the open home period is not the member's home"),
+            ("member_home_current", HOME_NOT_CURRENT, "the open home period is not the home of the member"),
         ],
     ),
     *_pg_labelled(
         "members_member",
         "UPDATE OF home_organisation_id",
         "members_member_home_current",
-        [("member_home_current", MEMBER_NOT_CURRENT, "the member's home is not the open home period")],
+        [("member_home_current", MEMBER_NOT_CURRENT, "the home of the member is not the open home period")],
     ),
     *_pg_labelled(
         "members_placement",
@@ -185,7 +185,7 @@ POSTGRESQL_FORWARD = [
         "members_placement_rules",
         [
             ("placement_chain", PLACEMENT_CHAIN, "the placement periods overlap or leave a gap"),
-            ("placement_current", PLACEMENT_NOT_CURRENT, "the open placement is not the referral's cell"),
+            ("placement_current", PLACEMENT_NOT_CURRENT, "the open placement is not the cell of the referral"),
             ("placement_cell", f"({CELL_NOT_RESIDENTIAL}) OR ({FIRST_PLACEMENT_WRONG})", "wrong residential cell"),
         ],
     ),
@@ -193,7 +193,7 @@ POSTGRESQL_FORWARD = [
         "members_referral",
         "UPDATE OF residential_cell_id",
         "members_referral_placement_current",
-        [("placement_current", REFERRAL_NOT_CURRENT, "the referral's cell is not the open placement")],
+        [("placement_current", REFERRAL_NOT_CURRENT, "the cell of the referral is not the open placement")],
     ),
 ]
 POSTGRESQL_BACKWARD = [

@@ -11,6 +11,7 @@ from branches.models import Organisation
 from dongha76.fields import recorded_by_field
 from dongha76.periods import PAST_DAY_VALIDATORS, validate_birth_day
 from dongha76.text import normalise_line, search_key, validate_name, validate_text
+from members.models.history import home_on_q
 
 national_id_validator = RegexValidator(r"^\d{12}$", _("A national ID (CCCD) has exactly 12 digits."))
 card_number_validator = RegexValidator(
@@ -42,21 +43,35 @@ def exempt_on_q(day: datetime.date, kind: str, prefix: str = "") -> Q:
     return Q(Exists(in_force))
 
 
+def at_workplace_on_q(day: datetime.date, prefix: str = "") -> Q:
+    """The member's home on ``day`` is a workplace cell of the tree (neither a residential cell nor outside)."""
+    return home_on_q(day, ~Q(kind__in=NOT_WORKPLACE_HOMES), prefix)
+
+
+def in_subtree_on_q(organisation: Organisation, day: datetime.date, prefix: str = "") -> Q:
+    """The member's home on ``day`` is ``organisation`` or under it. Organisations do not change place once they have
+    members (a move is a restructure that creates a successor), so the path of today is the path of that day."""
+    return home_on_q(day, Q(path__startswith=organisation.path), prefix)
+
+
 def eligible_q(day: datetime.date, prefix: str = "") -> Q:
-    """Working members of a workplace cell, not exempt from introduction: those the regulation must introduce."""
+    """Working members of a workplace cell on ``day``, not exempt from introduction: those the regulation must
+    introduce."""
     return (
         member_on_q(day, prefix)
         & working_on_q(day, prefix)
-        & ~Q(
-            **{f"{prefix}home_organisation__kind__in": [Organisation.Kind.RESIDENTIAL_CELL, Organisation.Kind.OUTSIDE]}
-        )
+        & at_workplace_on_q(day, prefix)
         & ~exempt_on_q(day, "introduction", prefix)
     )
 
 
 class MemberQuerySet(models.QuerySet):
     def in_subtree(self, organisation: Organisation) -> "MemberQuerySet":
+        """Members whose home of today is in the subtree (the screens of today; figures use ``in_subtree_on``)."""
         return self.filter(home_organisation__path__startswith=organisation.path)
+
+    def in_subtree_on(self, organisation: Organisation, day: datetime.date) -> "MemberQuerySet":
+        return self.filter(in_subtree_on_q(organisation, day))
 
     def members_on(self, day: datetime.date) -> "MemberQuerySet":
         return self.filter(member_on_q(day))

@@ -11,6 +11,7 @@ from branches.models import Organisation
 from dongha76.fields import recorded_by_field
 from dongha76.periods import PAST_DAY_VALIDATORS
 from dongha76.text import validate_text
+from members.models.history import placed_in_q
 from members.models.member import Member
 
 # A referral introduced longer ago than this and still not received is stalled between workplace and ward.
@@ -61,6 +62,11 @@ class ReferralQuerySet(models.QuerySet):
 
     def placed_as_of(self, day: datetime.date) -> "ReferralQuerySet":
         return self.filter(placed_q(day))
+
+    def placed_in_on(self, cells: Q, day: datetime.date) -> "ReferralQuerySet":
+        """Placed, on ``day``, in a residential cell matching ``cells`` (a condition on the cell): the placement of
+        that day, not the one of today."""
+        return self.filter(placed_q(day) & placed_in_q(day, cells))
 
     def stalled_on(self, day: datetime.date, days: int = STALLED_AFTER_DAYS) -> "ReferralQuerySet":
         return self.filter(stalled_q(day, days))

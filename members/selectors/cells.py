@@ -3,6 +3,7 @@
 import datetime
 
 from django.db.models import (
+    Exists,
     OuterRef,
     Q,
     QuerySet,
@@ -11,7 +12,8 @@ from django.db.models import (
 
 from branches.models import Organisation
 from dongha76.db import subquery_count
-from members.models import Exemption, Member, Referral
+from members.models import Exemption, Member, Placement, Referral
+from members.models.history import home_on_q
 from members.selectors.scope import (
     visible_referrals,
     visible_residential_cells,
@@ -37,14 +39,16 @@ def residential_cells_with_counts(user, *, day: datetime.date) -> QuerySet[Organ
     """The residential cells the user may see, each with its ward and, as of ``day``: ``placed_members`` (referred
     members placed in it), ``awaiting_report`` (of those, not yet reported to the cell) and ``own_members`` (members
     whose home is the cell: retired members living there)."""
-    placed = Referral.objects.placed_as_of(day).filter(residential_cell=OuterRef("pk"))
+    placed = Referral.objects.placed_in_on(Q(pk=OuterRef(OuterRef("pk"))), day)
     return (
         visible_residential_cells(user)
         .select_related("parent")
         .annotate(
             placed_members=subquery_count(placed),
             awaiting_report=subquery_count(placed.filter(Q(reported_on__isnull=True) | Q(reported_on__gt=day))),
-            own_members=subquery_count(Member.objects.members_on(day).filter(home_organisation=OuterRef("pk"))),
+            own_members=subquery_count(
+                Member.objects.members_on(day).filter(home_on_q(day, Q(pk=OuterRef(OuterRef("pk")))))
+            ),
         )
         .order_by("path")
     )
@@ -64,8 +68,7 @@ def cell_placed_referrals(user, cell: Organisation, *, day: datetime.date) -> Qu
     exemption = Exemption.objects.in_force_on(day).filter(member=OuterRef("member"), kind=Exemption.Kind.ACTIVITIES)
     return (
         visible_referrals(user)
-        .placed_as_of(day)
-        .filter(residential_cell=cell)
+        .placed_in_on(Q(pk=cell.pk), day)
         .select_related("member", "issuing_organisation")
         .annotate(
             activities_exempt_since=Subquery(exemption.order_by("-started_on").values("started_on")[:1]),
@@ -79,7 +82,8 @@ def cell_departed_referrals(user, cell: Organisation, *, day: datetime.date) -> 
     """The referrals placed in ``cell`` that ended in the twelve months up to ``day``, latest first."""
     return (
         visible_referrals(user)
-        .filter(residential_cell=cell, ended_on__lte=day, ended_on__gt=a_year_before(day))
+        .filter(ended_on__lte=day, ended_on__gt=a_year_before(day))
+        .filter(Exists(Placement.objects.filter(referral=OuterRef("pk"), residential_cell=cell)))
         .select_related("member", "issuing_organisation")
         .order_by("-ended_on", "member__search_name")
     )

@@ -28,7 +28,9 @@ from django.db.models import (
 
 from branches.models import Organisation
 from dongha76.db import subquery_count
-from members.models import Attendance, Exemption, Meeting, Referral
+from members.models import Attendance, Exemption, Meeting, Placement, Referral
+from members.models.history import in_force_q, placed_in_q
+from members.models.referral import placed_q
 from members.periods import HalfYear, half_years_between
 from members.selectors.scope import (
     meetings_writable_by,
@@ -59,7 +61,10 @@ def activities_exempt_on(day) -> Exists:
 def on_sheet(cell, day) -> QuerySet[Referral]:
     """The referrals placed in ``cell`` on ``day``: the members on the attendance sheet of a meeting held that day.
     ``cell`` and ``day`` may be values or ``OuterRef``s (to annotate meetings)."""
-    return Referral.objects.placed_as_of(day).filter(residential_cell=cell)
+    in_the_cell = Placement.objects.filter(
+        in_force_q(_one_level_out(day)), referral=OuterRef("pk"), residential_cell=_one_level_out(cell)
+    )
+    return Referral.objects.filter(placed_q(day), Exists(in_the_cell))
 
 
 def expected_at(cell, day) -> QuerySet[Referral]:
@@ -257,10 +262,14 @@ def irregular_in(referrals: QuerySet[Referral], year: int, day: datetime.date) -
     Each with ``missed_meetings`` (how many) and ``last_missed_on``. A member counts once per referral: use
     ``.values("member").distinct()`` to count members. The figures of the reports count this same set.
     """
+    # In the cell the referral was placed in on the meeting's day (a re-placement does not move past misses).
+    placed_there = Placement.objects.filter(
+        in_force_q(OuterRef("meeting__held_on")),
+        referral=OuterRef(OuterRef("pk")),
+        residential_cell=OuterRef("meeting__residential_cell"),
+    )
     missed = missed_periodic_meetings(year, day).filter(
-        member=OuterRef("member"),
-        meeting__residential_cell=OuterRef("residential_cell"),
-        meeting__held_on__gte=OuterRef("placed_on"),
+        Exists(placed_there), member=OuterRef("member"), meeting__held_on__gte=OuterRef("placed_on")
     )
     return (
         referrals.placed_as_of(day)
@@ -284,4 +293,4 @@ def irregular_attendees(user, year: int, day: datetime.date) -> QuerySet[Referra
 
 def cell_irregular_attendees(user, cell: Organisation, *, day: datetime.date) -> QuerySet[Referral]:
     """The irregular attendees of one cell this year (the year of ``day``), up to ``day``."""
-    return irregular_attendees(user, day.year, day).filter(residential_cell=cell)
+    return irregular_attendees(user, day.year, day).filter(placed_in_q(day, Q(pk=cell.pk)))

@@ -20,7 +20,7 @@ from django.utils import timezone
 from branches.access import Access, access_for
 from branches.models import Organisation
 from branches.selectors import grassroots_of, in_subtrees
-from members.models import Attendance, Exemption, Member, Referral, ResidenceComment, YearEndRating
+from members.models import Attendance, Exemption, Member, MemberHome, Referral, ResidenceComment, YearEndRating
 from members.models.referral import STALLED_AFTER_DAYS
 from members.selectors.referrals import eligible_not_introduced
 from members.selectors.scope import (
@@ -166,6 +166,7 @@ class MemberFile:
     can_edit: bool
     can_introduce: bool
     shows_national_id: bool  # the user is one of the member's own committees (``national_ids_shown_to``)
+    homes: list[MemberHome]  # latest first; the member's workplace side only (former workplaces are theirs)
 
 
 def _member_side_condition(access: Access, field: str) -> Q | None:
@@ -254,4 +255,10 @@ def member_file(user, member: Member, *, day: datetime.date | None = None) -> Me
         can_edit=can_edit,
         can_introduce=can_introduce,
         shows_national_id=bool(member.national_id) and national_ids_shown_to(user).filter(pk=member.pk).exists(),
+        homes=list(
+            _or_scoped(
+                MemberHome.objects.filter(member=member).select_related("organisation").order_by("-started_on"),
+                _member_side_condition(access, "member"),
+            )
+        ),
     )

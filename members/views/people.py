@@ -214,9 +214,11 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
         # The form holds the national ID in full, for the member's workplace committee to correct: shown, so logged.
         _log_national_id_shown(request, member)
     if request.method == "POST" and form.is_valid():
-        changed = {name: form.cleaned_data[name] for name in form.changed_data}
+        changed = {name: form.cleaned_data[name] for name in form.changed_data if name != "home_since"}
         try:
-            member = services.member_update(member=member, by=request.user, **changed)
+            member = services.member_update(
+                member=member, by=request.user, home_since=form.cleaned_data.get("home_since"), **changed
+            )
         except ValidationError as error:
             _service_errors(request, form, error)
         else:

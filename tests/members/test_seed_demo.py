@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from branches.models import Officer, Organisation
 from members.demo.builder import DEMO_PASSWORD, QUIET_COMMITTEES, QUIET_WARDS
-from members.models import Attendance, Exemption, Meeting, Member, Referral, ResidenceComment
+from members.models import Attendance, Exemption, Meeting, Member, MemberHome, Referral, ResidenceComment
 from tests.conftest import DEMO_TODAY as TODAY
 from tests.conftest import fingerprint
 
@@ -32,8 +32,12 @@ def test_the_seed_article_figures_as_of_30_09_2018(demo):
     in_tree = Q(path__startswith=root.path)
     valid = Q(valid_from__lte=day) & (Q(valid_to__isnull=True) | Q(valid_to__gt=day))
     organisations = Organisation.objects.filter(in_tree, valid)
+    # Written out here, apart from the app's definitions: the home of the day, from the dated home history.
+    homes_on_day = MemberHome.objects.filter(
+        Q(member=OuterRef("pk"), started_on__lte=day), Q(ended_on__isnull=True) | Q(ended_on__gt=day)
+    )
     members = Member.objects.filter(
-        Q(home_organisation__path__startswith=root.path),
+        Exists(homes_on_day.filter(organisation__path__startswith=root.path)),
         Q(admitted_on__lte=day),
         Q(left_on__isnull=True) | Q(left_on__gt=day),
     )
@@ -43,17 +47,22 @@ def test_the_seed_article_figures_as_of_30_09_2018(demo):
     )
     eligible = (
         members.filter(Q(retired_on__isnull=True) | Q(retired_on__gt=day))
-        .exclude(home_organisation__kind="residential_cell")
+        .filter(Exists(homes_on_day.exclude(organisation__kind__in=["residential_cell", "outside"])))
         .exclude(Exists(exempt_from_introduction))
     )
     active = Q(introduced_on__lte=day) & (Q(ended_on__isnull=True) | Q(ended_on__gt=day))
     introduced = eligible.filter(Exists(Referral.objects.filter(active, member=OuterRef("pk"))))
+    member_homes_on_day = MemberHome.objects.filter(
+        Q(member=OuterRef("member"), started_on__lte=day), Q(ended_on__isnull=True) | Q(ended_on__gt=day)
+    )
     received_from_outside = Referral.objects.filter(
         active,
+        Exists(member_homes_on_day.exclude(organisation__path__startswith=root.path)),
         received_on__lte=day,
         receiving_ward__path__startswith=root.path,
-        member__home_organisation__kind="outside",
     )
+    # Working at a workplace cell that day, retired into a residential cell since: eligible as of that day.
+    retired_later = eligible.filter(retired_on__gt=day, home_organisation__kind="residential_cell")
 
     assert members.count() == 6150
     assert organisations.filter(kind__in=["committee", "grassroots_cell", "ward"]).count() == 35
@@ -63,6 +72,7 @@ def test_the_seed_article_figures_as_of_30_09_2018(demo):
     assert introduced.count() == 2127
     assert round(100 * introduced.count() / eligible.count(), 1) == 99.3
     assert received_from_outside.count() == 3558
+    assert retired_later.count() == 312
 
 
 @pytest.mark.django_db

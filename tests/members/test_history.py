@@ -1,0 +1,201 @@
+"""A member's home and a referral's placement are dated histories: the database holds the chain, the services write
+a transfer or a re-placement on a day, and every figure of a past day reads the place of that day."""
+
+import datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from dongha76.services import Errors
+from members import places, services
+from members.models import Member, MemberHome, Placement, Referral
+from reports import figures
+from tests.factories import make_member, make_referral, make_tree
+
+D = datetime.date
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def tree():
+    return make_tree()
+
+
+def homes_of(member):
+    return list(MemberHome.objects.filter(member=member).values_list("organisation__name", "started_on", "ended_on"))
+
+
+# -- the database holds the chain, whatever writes -----------------------------------------------------------------
+
+
+def test_a_new_member_has_one_home_since_admission(tree):
+    member = make_member(tree.cell, admitted_on=D(2010, 3, 1))
+    assert homes_of(member) == [(tree.cell.name, D(2010, 3, 1), None)]
+
+
+def test_the_database_refuses_overlapping_periods(tree):
+    member = make_member(tree.cell, admitted_on=D(2010, 3, 1))
+    with pytest.raises(IntegrityError, match="member_home_chain"), transaction.atomic():
+        MemberHome.objects.create(
+            member=member, organisation=tree.cell, started_on=D(2009, 1, 1), ended_on=D(2011, 1, 1)
+        )
+
+
+def test_the_database_refuses_a_gap(tree):
+    member = make_member(tree.cell, admitted_on=D(2010, 3, 1))
+    MemberHome.objects.filter(member=member).update(ended_on=D(2012, 1, 1))
+    with pytest.raises(IntegrityError, match="member_home_chain"), transaction.atomic():
+        Member.objects.filter(pk=member.pk).update(home_organisation=tree.grassroots_cell)
+        MemberHome.objects.create(member=member, organisation=tree.grassroots_cell, started_on=D(2013, 1, 1))
+
+
+def test_the_open_period_is_the_members_home(tree):
+    member = make_member(tree.cell, admitted_on=D(2010, 3, 1))
+    with pytest.raises(IntegrityError, match="member_home_current"), transaction.atomic():
+        Member.objects.filter(pk=member.pk).update(home_organisation=tree.grassroots_cell)
+    with pytest.raises(IntegrityError, match="member_home_current"), transaction.atomic():
+        MemberHome.objects.filter(member=member).update(ended_on=D(2012, 1, 1))
+        MemberHome.objects.create(member=member, organisation=tree.grassroots_cell, started_on=D(2012, 1, 1))
+
+
+def test_the_first_placement_starts_on_the_placement_day(tree):
+    member = make_member(tree.cell)
+    referral = make_referral(
+        member,
+        receiving_ward=tree.ward1,
+        introduced_on=D(2015, 1, 1),
+        received_on=D(2015, 1, 5),
+        residential_cell=tree.ward1_cell1,
+        placed_on=D(2015, 1, 9),
+    )
+    assert list(referral.placements.values_list("residential_cell", "started_on", "ended_on")) == [
+        (tree.ward1_cell1.pk, D(2015, 1, 9), None)
+    ]
+    referral.placements.all().delete()
+    with pytest.raises(IntegrityError, match="placement_cell"), transaction.atomic():
+        Placement.objects.create(referral=referral, residential_cell=tree.ward1_cell1, started_on=D(2015, 1, 20))
+
+
+def test_a_referral_placed_again_by_a_plain_save_keeps_one_period_in_step(tree):
+    member = make_member(tree.cell)
+    referral = make_referral(
+        member,
+        receiving_ward=tree.ward1,
+        introduced_on=D(2015, 1, 1),
+        received_on=D(2015, 1, 5),
+        residential_cell=tree.ward1_cell1,
+        placed_on=D(2015, 1, 9),
+    )
+    referral.residential_cell, referral.placed_on = tree.ward1_cell2, D(2015, 1, 12)
+    referral.save()
+    assert list(referral.placements.values_list("residential_cell", "started_on", "ended_on")) == [
+        (tree.ward1_cell2.pk, D(2015, 1, 12), None)
+    ]
+
+
+# -- the services write a transfer on a day ------------------------------------------------------------------------
+
+
+def test_a_new_home_in_the_form_is_a_transfer_on_its_day(tree):
+    member = make_member(tree.cell, admitted_on=D(2010, 3, 1))
+    services.member_update(member=member, by=None, home_organisation=tree.grassroots_cell, home_since=D(2020, 6, 1))
+    assert homes_of(member) == [
+        (tree.cell.name, D(2010, 3, 1), D(2020, 6, 1)),
+        (tree.grassroots_cell.name, D(2020, 6, 1), None),
+    ]
+    assert figures.headline(tree.committee, D(2020, 5, 31)).members == 1
+    assert figures.headline(tree.committee, D(2020, 6, 1)).members == 0
+    assert figures.headline(tree.grassroots_cell, D(2020, 6, 1)).members == 1
+
+
+@pytest.mark.parametrize(
+    ("home_since", "message"),
+    [
+        (D(2009, 1, 1), "trước"),  # before the admission
+        (D(2099, 1, 1), "tương lai"),  # in the future
+    ],
+)
+def test_a_transfer_day_outside_the_members_life_is_refused(tree, home_since, message):
+    member = make_member(tree.cell, admitted_on=D(2010, 3, 1))
+    with pytest.raises(ValidationError) as caught:
+        services.member_update(member=member, by=None, home_organisation=tree.grassroots_cell, home_since=home_since)
+    assert "home_since" in caught.value.message_dict
+    assert homes_of(member) == [(tree.cell.name, D(2010, 3, 1), None)]
+
+
+def test_a_transfer_before_the_last_one_is_refused(tree):
+    member = make_member(tree.cell, admitted_on=D(2010, 3, 1))
+    services.member_update(member=member, by=None, home_organisation=tree.grassroots_cell, home_since=D(2020, 6, 1))
+    with pytest.raises(ValidationError) as caught:
+        services.member_update(member=member, by=None, home_organisation=tree.cell, home_since=D(2019, 1, 1))
+    assert "home_since" in caught.value.message_dict
+
+
+def test_a_transfer_on_the_day_of_the_last_one_corrects_it(tree):
+    member = make_member(tree.cell, admitted_on=D(2010, 3, 1))
+    services.member_update(member=member, by=None, home_organisation=tree.grassroots_cell, home_since=D(2020, 6, 1))
+    services.member_update(member=member, by=None, home_organisation=tree.cell, home_since=D(2020, 6, 1))
+    assert homes_of(member) == [(tree.cell.name, D(2010, 3, 1), None)]
+
+
+def test_a_corrected_admission_moves_the_start_of_the_first_home(tree):
+    member = make_member(tree.cell, admitted_on=D(2010, 3, 1))
+    services.member_update(member=member, by=None, admitted_on=D(2009, 3, 1))
+    assert homes_of(member) == [(tree.cell.name, D(2009, 3, 1), None)]
+
+
+def test_retiring_into_a_residential_cell_keeps_the_member_eligible_before_that_day(tree):
+    member = make_member(tree.cell, admitted_on=D(2010, 3, 1))
+    services.member_retire(member=member, retired_on=D(2021, 4, 1), by=None, transfer_to=tree.ward1_cell1)
+    before, after = figures.headline(tree.root, D(2021, 3, 31)), figures.headline(tree.root, D(2021, 4, 1))
+    assert (before.members, before.eligible) == (1, 1)
+    assert (after.members, after.eligible) == (1, 0)
+    assert figures.headline(tree.committee, D(2021, 4, 1)).members == 0
+    assert figures.headline(tree.ward1, D(2021, 4, 1)).members == 1
+    assert figures.headline(tree.ward1, D(2021, 3, 31)).members == 0
+
+
+# -- re-placement: the referral stays open, the past keeps its cell ------------------------------------------------
+
+
+@pytest.fixture
+def placed(tree):
+    member = make_member(tree.cell, admitted_on=D(2010, 3, 1))
+    return make_referral(
+        member,
+        receiving_ward=tree.ward1,
+        introduced_on=D(2015, 1, 1),
+        received_on=D(2015, 1, 5),
+        residential_cell=tree.ward1_cell1,
+        placed_on=D(2015, 1, 9),
+    )
+
+
+def test_a_re_placement_moves_the_member_from_its_day(tree, placed):
+    errors = Errors()
+    places.check_replacement(errors, placed, D(2020, 7, 1))
+    assert not errors
+    places.move_placement(referral=placed, residential_cell=tree.ward1_cell2, on=D(2020, 7, 1), by=None)
+    placed.refresh_from_db()
+    assert placed.residential_cell == tree.ward1_cell2 and placed.ended_on is None
+    cells = {row.code: row for row in figures.by_ward_and_cell(tree.root, D(2020, 6, 30))}
+    assert (cells[tree.ward1_cell1.code].placed, cells[tree.ward1_cell2.code].placed) == (1, 0)
+    cells = {row.code: row for row in figures.by_ward_and_cell(tree.root, D(2020, 7, 1))}
+    assert (cells[tree.ward1_cell1.code].placed, cells[tree.ward1_cell2.code].placed) == (0, 1)
+
+
+def test_the_attendance_sheet_is_who_was_placed_in_the_cell_on_the_meeting_day(tree, placed):
+    from members.selectors.meetings import on_sheet
+
+    places.move_placement(referral=placed, residential_cell=tree.ward1_cell2, on=D(2020, 7, 1), by=None)
+    assert list(on_sheet(tree.ward1_cell1, D(2020, 6, 30))) == [placed]
+    assert list(on_sheet(tree.ward1_cell1, D(2020, 7, 1))) == []
+    assert list(on_sheet(tree.ward1_cell2, D(2020, 7, 1))) == [placed]
+
+
+@pytest.mark.parametrize("on", [D(2015, 1, 9), D(2015, 1, 1)])
+def test_a_re_placement_on_or_before_the_current_placement_is_refused(tree, placed, on):
+    errors = Errors()
+    places.check_replacement(errors, placed, on)
+    assert "placed_since" in errors

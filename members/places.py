@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from branches.models import Organisation
-from dongha76.services import Errors, User, day_text
+from dongha76.services import Errors, User, day_text, save_recorded
 from members.models import Member, MemberHome, Placement, Referral
 
 
@@ -97,6 +97,6 @@ def move_placement(*, referral: Referral, residential_cell: Organisation, on: da
         return
     current.ended_on = on
     current.save(update_fields=["ended_on"])
-    Referral.objects.filter(pk=referral.pk).update(residential_cell=residential_cell)
     referral.residential_cell = residential_cell
+    save_recorded(referral, by=by, update_fields=["residential_cell", "updated_at"])  # with the referral's history
     Placement.objects.create(referral=referral, residential_cell=residential_cell, started_on=on, recorded_by=by)

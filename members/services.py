@@ -601,6 +601,33 @@ def referral_place(
 
 
 @transaction.atomic
+def referral_replace(
+    *, referral: Referral, residential_cell: Organisation, replaced_on: datetime.date, by: User | None
+) -> Referral:
+    """The ward moves a placed member to another of its residential cells from ``replaced_on`` (a move within the
+    ward, a khu phố merger): the referral stays open and the days before keep the former cell. Returns the referral
+    as saved."""
+    referral = _lock_referral(referral)
+    residential_cell = Organisation.objects.get(pk=residential_cell.pk)
+    errors = Errors()
+    _check_open(errors, referral, "replaced_on")
+    _check_not_in_future(errors, "replaced_on", replaced_on)
+    places.check_replacement(errors, referral, replaced_on, field="replaced_on")
+    check_residential_cell(errors, residential_cell, replaced_on, day_field="replaced_on")
+    if referral.residential_cell_id == residential_cell.pk:
+        errors.add("residential_cell", _("The member is already placed in this cell."), code="same_cell")
+    elif referral.residential_cell_id and residential_cell.parent_id != referral.residential_cell.parent_id:
+        errors.add(
+            "residential_cell",
+            _("Choose a residential cell of the same ward: a move to another ward is a new introduction."),
+            code="other_ward",
+        )
+    errors.raise_if_any()
+    places.move_placement(referral=referral, residential_cell=residential_cell, on=replaced_on, by=by)
+    return referral
+
+
+@transaction.atomic
 def referral_report(*, referral: Referral, reported_on: datetime.date, by: User | None) -> Referral:
     """The member has reported to the residential cell. Returns the referral as saved."""
     referral = _lock_referral(referral)

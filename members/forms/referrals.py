@@ -46,6 +46,15 @@ class PlaceForm(WorkflowForm):
         self.fields["residential_cell"].queryset = cells
 
 
+class ReplaceForm(WorkflowForm):
+    residential_cell = OrganisationChoiceField(label=_("New residential cell"), queryset=Organisation.objects.none())
+    replaced_on = date_field(_("In the new cell since"))
+
+    def __init__(self, *args, cells, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["residential_cell"].queryset = cells
+
+
 # At most this many members are placed in one step: a residential cell takes tens at a time, and the step stays one
 # transaction of a few seconds. The server reads up to DATA_UPLOAD_MAX_NUMBER_FIELDS fields, well above it, so that
 # ticking more gets this form's message rather than a bare "400".

@@ -196,7 +196,7 @@ class Referral(models.Model):
         from members.models.history import Placement
 
         stored = None if self._state.adding else list(Placement.objects.filter(referral=self)[:2])
-        if stored and len(stored) == 1:
+        if stored and len(stored) == 1 and stored[0].ended_on is None:
             first = stored[0]
             if (first.residential_cell_id, first.started_on) != (self.residential_cell_id, self.placed_on):
                 first.delete()

@@ -65,6 +65,7 @@ from members.selectors.people import (
 from members.selectors.referrals import (
     ToDo,
     cells_for_placement,
+    cells_for_replacement,
     eligible_not_introduced,
     member_to_introduce,
     next_letter_number,
@@ -130,6 +131,7 @@ __all__ = [
     "cell_meeting_overview",
     "cell_placed_referrals",
     "cells_for_placement",
+    "cells_for_replacement",
     "comment_actions_for",
     "comment_counts",
     "comment_filter_choices",

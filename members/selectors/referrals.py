@@ -128,6 +128,14 @@ def cells_for_placement(referral: Referral, *, day: datetime.date) -> QuerySet[O
     return residential_cells_of(referral.receiving_ward, day=day)
 
 
+def cells_for_replacement(referral: Referral, *, day: datetime.date) -> QuerySet[Organisation]:
+    """The other residential cells of the ward the member is placed in (none while not placed)."""
+    if referral.residential_cell_id is None:
+        return Organisation.objects.none()
+    ward = referral.residential_cell.parent
+    return residential_cells_of(ward, day=day).exclude(pk=referral.residential_cell_id)
+
+
 def referrals_awaiting_placement(user, *, day: datetime.date) -> QuerySet[Referral]:
     return (
         referrals_receivable_by(user)

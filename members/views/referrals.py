@@ -29,11 +29,13 @@ from members.forms.referrals import (
     PlaceForm,
     PlaceManyForm,
     ReceiveForm,
+    ReplaceForm,
     ReportForm,
 )
 from members.models import Referral
 from members.selectors import (
     cells_for_placement,
+    cells_for_replacement,
     member_to_introduce,
     members_editable_by,
     members_introducible_by,
@@ -81,6 +83,7 @@ def referral_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "referral": referral,
             "state": referral.state_on(today),
+            "placements": list(referral.placements.select_related("residential_cell").order_by("started_on")),
             "history": history_of(referral, related=("member", "receiving_ward", "residential_cell")),
         },
     )
@@ -174,6 +177,26 @@ def referral_place(request: HttpRequest, pk: int) -> HttpResponse:
         title=_("Place in a residential cell"),
         run=lambda r, data: services.referral_place(
             referral=r, residential_cell=data["residential_cell"], placed_on=data["placed_on"], by=request.user
+        ),
+        success=lambda r, result: (
+            _("%(name)s is placed in %(cell)s.") % {"name": r.member.full_name, "cell": result.residential_cell}
+        ),
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def referral_replace(request: HttpRequest, pk: int) -> HttpResponse:
+    today = timezone.localdate()
+    return _workflow_step(
+        request,
+        pk,
+        queryset=referrals_receivable_by(request.user),
+        form_class=ReplaceForm,
+        form_kwargs=lambda r: {"cells": cells_for_replacement(r, day=today)},
+        title=_("Move to another residential cell"),
+        run=lambda r, data: services.referral_replace(
+            referral=r, residential_cell=data["residential_cell"], replaced_on=data["replaced_on"], by=request.user
         ),
         success=lambda r, result: (
             _("%(name)s is placed in %(cell)s.") % {"name": r.member.full_name, "cell": result.residential_cell}
@@ -310,6 +333,7 @@ urlpatterns = [
     path("referrals/<int:pk>/letter/", referral_letter, name="referral-letter"),
     path("referrals/<int:pk>/receive/", referral_receive, name="referral-receive"),
     path("referrals/<int:pk>/place/", referral_place, name="referral-place"),
+    path("referrals/<int:pk>/replace/", referral_replace, name="referral-replace"),
     path("referrals/<int:pk>/report/", referral_report, name="referral-report"),
     path("referrals/<int:pk>/end/", referral_end, name="referral-end"),
     path("members/<int:member_pk>/introduce/", referral_introduce, name="referral-introduce"),

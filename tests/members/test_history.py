@@ -199,3 +199,51 @@ def test_a_re_placement_on_or_before_the_current_placement_is_refused(tree, plac
     errors = Errors()
     places.check_replacement(errors, placed, on)
     assert "placed_since" in errors
+
+
+# -- the ward moves a placed member to another of its cells, in the browser's form ----------------------------------
+
+
+def test_the_ward_moves_a_placed_member_to_another_cell_from_a_day(client, tree, placed):
+    from django.urls import reverse
+
+    from tests.factories import make_officer
+
+    client.force_login(make_officer(tree.ward1))
+    url = reverse("members:referral-replace", args=[placed.pk])
+    page = client.get(url)
+    assert page.status_code == 200
+    assert tree.ward1_cell2.name in page.content.decode() and tree.ward2_cell1.name not in page.content.decode()
+    response = client.post(url, {"residential_cell": tree.ward1_cell2.pk, "replaced_on": "01/07/2020"})
+    assert response.status_code == 302
+    placed.refresh_from_db()
+    assert placed.residential_cell == tree.ward1_cell2
+    assert list(placed.placements.values_list("residential_cell", "started_on", "ended_on")) == [
+        (tree.ward1_cell1.pk, D(2015, 1, 9), D(2020, 7, 1)),
+        (tree.ward1_cell2.pk, D(2020, 7, 1), None),
+    ]
+    detail = client.get(reverse("members:referral-detail", args=[placed.pk])).content.decode()
+    assert 'id="placement-history"' in detail
+
+
+def test_a_move_to_a_cell_of_another_ward_is_refused_and_changes_nothing(tree, placed):
+    with pytest.raises(ValidationError) as caught:
+        services.referral_replace(
+            referral=placed, residential_cell=tree.ward2_cell1, replaced_on=D(2020, 7, 1), by=None
+        )
+    assert "residential_cell" in caught.value.message_dict
+    assert placed.placements.count() == 1
+
+
+def test_another_ward_cannot_move_the_member(client, tree, placed):
+    from django.urls import reverse
+
+    from tests.factories import make_officer
+
+    client.force_login(make_officer(tree.ward2))
+    response = client.post(
+        reverse("members:referral-replace", args=[placed.pk]),
+        {"residential_cell": tree.ward2_cell1.pk, "replaced_on": "01/07/2020"},
+    )
+    assert response.status_code == 404
+    assert placed.placements.count() == 1

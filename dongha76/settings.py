@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "members",
     "reports",
     "workbooks",
+    "restructures",
     "audit",
     "dongha76.apps.ProjectConfig",
 ]

@@ -6,7 +6,9 @@ organisation's subtree, in the way its kind of organisation works under the regu
 - workplace side (a grassroots committee, a grassroots cell, a subordinate cell; a ward for its own agency cell):
   the members whose home cell is in the subtree, their referrals, meetings and comments;
 - residence side (a ward): referrals addressed to it, its residential cells, their meetings and comments;
-- a residential cell: the referred members placed in it and its meetings.
+- a residential cell: the referred members placed in it and its meetings;
+- an upper-level committee (a district or bloc committee between the root and grassroots organisations): both sides
+  of its subtree (the workplaces' members, the wards' referrals and cells), as the city staff have both sides of all.
 
 Viewers read; every other role also writes. Superusers are treated as city staff.
 """
@@ -20,7 +22,8 @@ from branches.models import Officer, Organisation
 from branches.selectors import officer_posts_for
 
 Kind = Organisation.Kind
-WORKPLACE_KINDS = (Kind.COMMITTEE, Kind.GRASSROOTS_CELL, Kind.CELL, Kind.WARD)
+WORKPLACE_KINDS = (Kind.UPPER_COMMITTEE, Kind.COMMITTEE, Kind.GRASSROOTS_CELL, Kind.CELL, Kind.WARD)
+RESIDENCE_KINDS = (Kind.UPPER_COMMITTEE, Kind.WARD)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,8 +46,8 @@ class Access:
         return tuple(org.path for org in self._organisations(WORKPLACE_KINDS, write=write))
 
     def ward_paths(self, *, write: bool = False) -> tuple[str, ...]:
-        """Subtrees of the wards whose residence side this user runs."""
-        return tuple(org.path for org in self._organisations((Kind.WARD,), write=write))
+        """Subtrees whose residence side (the wards in them) this user runs: a ward's, an upper committee's."""
+        return tuple(org.path for org in self._organisations(RESIDENCE_KINDS, write=write))
 
     def residential_cell_ids(self, *, write: bool = False) -> tuple[int, ...]:
         return tuple(org.pk for org in self._organisations((Kind.RESIDENTIAL_CELL,), write=write))

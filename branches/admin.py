@@ -2,20 +2,25 @@
 has no pages for them). An organisation is checked and written by the tree's services (``branches.services``): the
 same rules and messages as the workbook import, and a move re-roots its subtree under the services' locks. A post is
 checked by the model (``Officer.clean()`` and its constraints), which is all the rules it has.
+
+Former names and restructure records are read-only here, with their history: the rename service and the restructure
+operations write them (a rename is a dated event, not an edit of the name field, which stays for corrections).
 """
 
 from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from branches import services
-from branches.models import Officer, Organisation
+from branches.models import Officer, Organisation, OrganisationName, Restructure
 from dongha76.services import validate_model
 
 User = get_user_model()
@@ -68,6 +73,17 @@ class OrganisationAdminForm(forms.ModelForm):
 
     def _post_clean(self) -> None:
         super()._post_clean()
+        if self.instance.pk is not None:
+            # What the update service decides from the organisation's history (a move, a kind change, new dates).
+            stored = Organisation.objects.get(pk=self.instance.pk)
+            changed = {
+                name: self.cleaned_data[name]
+                for name in services.ORGANISATION_UPDATABLE_FIELDS
+                if name in self.fields and name in self.cleaned_data
+            }
+            for field, error in services.organisation_change_errors(stored, changed).items():
+                if field not in self._errors:
+                    self.add_error(field if field in self.fields else None, error)
         try:
             validate_model(self.instance, services.ORGANISATION_MESSAGES)
         except ValidationError as error:
@@ -77,22 +93,86 @@ class OrganisationAdminForm(forms.ModelForm):
                     self.add_error(None if target == NON_FIELD_ERRORS else target, errors)
 
 
+class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
+    """Rows the admin shows, with their history, but never adds, changes, reverts or deletes."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # django-simple-history lets anyone who may *view* the history post a revert: refuse it here.
+        if request.method == "POST":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class OrganisationNameInline(admin.TabularInline):
+    """The names the organisation bore before its renames (written by the rename service only)."""
+
+    model = OrganisationName
+    fields = ["name", "valid_from", "valid_to"]
+    readonly_fields = fields
+    extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def _organisation_links(organisations) -> str:
+    return format_html_join(
+        ", ",
+        '<a href="{}">{} ({})</a>',
+        ((reverse("admin:branches_organisation_change", args=[org.pk]), org.name, org.code) for org in organisations),
+    )
+
+
 @admin.register(Organisation)
 class OrganisationAdmin(SimpleHistoryAdmin):
     form = OrganisationAdminForm
-    list_display = ["code", "name_in_tree", "kind", "parent", "sector", "valid_from", "valid_to"]
+    list_display = ["code", "name_in_tree", "kind", "parent", "sector", "valid_from", "valid_to", "successor"]
     list_display_links = ["code", "name_in_tree"]
     list_filter = ["kind", "sector", ValidityListFilter]
     search_fields = ["code", "name"]
-    list_select_related = ["parent"]
-    autocomplete_fields = ["parent"]
-    readonly_fields = ["path"]
+    list_select_related = ["parent", "successor"]
+    autocomplete_fields = ["parent", "successor"]
+    readonly_fields = ["path", "restructures"]
     list_per_page = 100
+    inlines = [OrganisationNameInline]
     fieldsets = [
         (None, {"fields": ["code", "name", "kind", "parent", "sector", "address"]}),
-        (_("Validity"), {"fields": ["valid_from", "valid_to"]}),
+        (_("Validity"), {"fields": ["valid_from", "valid_to", "successor", "restructures"]}),
         (_("Technical"), {"fields": ["path"], "classes": ["collapse"]}),
     ]
+
+    @admin.display(description=_("restructures"))
+    def restructures(self, obj: Organisation) -> str:
+        if obj.pk is None:
+            return "–"
+        records = (
+            Restructure.objects.filter(Q(predecessors=obj) | Q(successors=obj))
+            .distinct()
+            .order_by("effective_on", "pk")
+        )
+        return (
+            format_html_join(
+                ", ",
+                '<a href="{}">{}</a>',
+                ((reverse("admin:branches_restructure_change", args=[r.pk]), str(r)) for r in records),
+            )
+            or "–"
+        )
 
     def save_model(self, request, obj, form, change):
         """Through the tree's services: a new parent moves the organisation with its subtree, under their locks."""
@@ -109,6 +189,30 @@ class OrganisationAdmin(SimpleHistoryAdmin):
     def name_in_tree(self, obj: Organisation) -> str:
         depth = max(obj.path.count("/") - 1, 0)
         return f"{'— ' * depth}{obj.name}"
+
+
+@admin.register(Restructure)
+class RestructureAdmin(ReadOnlyHistoryAdmin):
+    list_display = ["effective_on", "kind", "predecessor_list", "successor_list", "recorded_by", "recorded_at"]
+    list_display_links = ["effective_on", "kind"]
+    list_filter = ["kind"]
+    date_hierarchy = "effective_on"
+    ordering = ["-effective_on", "-pk"]
+    search_fields = ["predecessors__code", "predecessors__name", "successors__code", "successors__name"]
+    list_select_related = ["recorded_by"]
+    fields = ["kind", "effective_on", "predecessor_list", "successor_list", "note", "recorded_by", "recorded_at"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("predecessors", "successors")
+
+    @admin.display(description=_("predecessors"))
+    def predecessor_list(self, obj: Restructure) -> str:
+        return _organisation_links(obj.predecessors.all())
+
+    @admin.display(description=_("successors"))
+    def successor_list(self, obj: Restructure) -> str:
+        return _organisation_links(obj.successors.all())
 
 
 @admin.register(Officer)

@@ -16,7 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from dongha76.periods import validate_day
+from dongha76.fields import recorded_by_field
+from dongha76.periods import PAST_DAY_VALIDATORS, validate_day
 from dongha76.text import normalise_line, validate_name, validate_text
 
 PATH_STEP_DIGITS = 8  # room for 100 million organisations; 30 levels fit in the path column
@@ -50,6 +51,7 @@ class OrganisationQuerySet(models.QuerySet):
 class Organisation(models.Model):
     class Kind(models.TextChoices):
         ROOT = "root", _("City/provincial organisation")
+        UPPER_COMMITTEE = "upper_committee", _("Upper-level committee")
         COMMITTEE = "committee", _("Grassroots committee")
         GRASSROOTS_CELL = "grassroots_cell", _("Grassroots cell")
         CELL = "cell", _("Subordinate cell")
@@ -65,13 +67,16 @@ class Organisation(models.Model):
         WARD = "ward", _("Ward/commune")
         OTHER = "other", _("Other")
 
-    # Which kinds may stand directly under which: the rules of the Party statute as the product applies them.
+    # Which kinds may stand directly under which: the rules of the Party statute as the product applies them. An
+    # upper-level committee (cấp ủy cấp trên trực tiếp của cơ sở: a district, town or city committee under a province,
+    # or a bloc committee) stands under the root or another one and holds grassroots organisations; it is never one.
     ALLOWED_PARENT_KINDS: dict[str, tuple[str, ...]] = {
         Kind.ROOT: (),
         Kind.OUTSIDE: (),
-        Kind.COMMITTEE: (Kind.ROOT, Kind.COMMITTEE),
-        Kind.GRASSROOTS_CELL: (Kind.ROOT, Kind.COMMITTEE),
-        Kind.WARD: (Kind.ROOT, Kind.COMMITTEE),
+        Kind.UPPER_COMMITTEE: (Kind.ROOT, Kind.UPPER_COMMITTEE),
+        Kind.COMMITTEE: (Kind.ROOT, Kind.UPPER_COMMITTEE, Kind.COMMITTEE),
+        Kind.GRASSROOTS_CELL: (Kind.ROOT, Kind.UPPER_COMMITTEE, Kind.COMMITTEE),
+        Kind.WARD: (Kind.ROOT, Kind.UPPER_COMMITTEE, Kind.COMMITTEE),
         Kind.CELL: (Kind.COMMITTEE, Kind.WARD),
         Kind.RESIDENTIAL_CELL: (Kind.WARD,),
     }
@@ -105,6 +110,17 @@ class Organisation(models.Model):
     valid_from = models.DateField(_("valid from"), default=datetime.date(2000, 1, 1))
     valid_to = models.DateField(_("valid to"), null=True, blank=True, help_text=_("First day it no longer exists."))
     address = models.CharField(_("address"), max_length=255, blank=True)
+    # The workbook's "Mã kế tục": which organisation took over on ``valid_to`` (merged into it, or moved and started
+    # again there). A split names its successors in its ``Restructure`` record only.
+    successor = models.ForeignKey(
+        "self",
+        verbose_name=_("successor"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="predecessors",
+        help_text=_("The organisation that took over on the day this one ended."),
+    )
     # Primary keys from the root down, each followed by "/": "00000001/00000007/". Maintained by save().
     path = models.CharField(max_length=255, db_index=True, editable=False, default="")
 
@@ -124,6 +140,14 @@ class Organisation(models.Model):
                 condition=Q(kind__in=["root", "outside"], parent__isnull=True)
                 | (~Q(kind__in=["root", "outside"]) & Q(parent__isnull=False)),
                 name="organisation_parent_iff_not_root_or_outside",
+            ),
+            models.CheckConstraint(
+                condition=Q(successor__isnull=True) | Q(valid_to__isnull=False),
+                name="organisation_successor_only_when_ended",
+            ),
+            models.CheckConstraint(
+                condition=Q(successor__isnull=True) | ~Q(successor=models.F("id")),
+                name="organisation_successor_not_itself",
             ),
         ]
 
@@ -161,6 +185,20 @@ class Organisation(models.Model):
         """True when this organisation is ``other`` or stands under it."""
         return bool(self.path) and self.path.startswith(other.path)
 
+    def name_on(self, day: datetime.date) -> str:
+        """The organisation's name on ``day``: the former name in force then (``organisation_rename`` keeps them),
+        else today's. Reads ``former_names`` when prefetched, else one query; for lists, ``selectors.names_on``.
+
+        A day before the first former name started (before the organisation existed) gets the first name it had."""
+        if self.pk is None:
+            return self.name
+        prefetched = getattr(self, "_prefetched_objects_cache", {}).get("former_names")
+        if prefetched is not None:
+            later = [former for former in prefetched if former.valid_to > day]
+            return min(later, key=lambda former: former.valid_to).name if later else self.name
+        former = self.former_names.filter(valid_to__gt=day).order_by("valid_to").values_list("name", flat=True)
+        return next(iter(former[:1]), self.name)
+
     def clean(self) -> None:
         super().clean()
         errors = _bounded_days(self, "valid_from", "valid_to")
@@ -173,6 +211,26 @@ class Organisation(models.Model):
         if self.valid_to and self.valid_from and self.valid_to <= self.valid_from:
             raise ValidationError({"valid_to": _("The organisation must stop existing after the day it started.")})
         self.check_parent(self.parent if self.parent_id else None)
+        self.check_successor(self.successor if self.successor_id else None)
+
+    def check_successor(self, successor: "Organisation | None") -> None:
+        """Whether ``successor`` may be the organisation that took over on ``valid_to``: this one has ended, and the
+        successor exists on that day (it started on or before it and has not ended by then)."""
+        if successor is None:
+            return
+        if self.pk and successor.pk == self.pk:
+            raise ValidationError({"successor": _("An organisation cannot be its own successor.")})
+        if self.valid_to is None:
+            raise ValidationError(
+                {"successor": _("Only an organisation that has ended has a successor: give the day it ended first.")}
+            )
+        if not successor.is_valid_on(self.valid_to):
+            raise ValidationError(
+                {
+                    "successor": _("The successor must exist on %(day)s, the first day without this organisation.")
+                    % {"day": self.valid_to.strftime("%d/%m/%Y")}
+                }
+            )
 
     def check_parent(self, parent: "Organisation | None") -> None:
         """Whether ``parent`` may stand above this organisation (given apart, so that a parent not yet saved, as in an
@@ -199,6 +257,90 @@ class Organisation(models.Model):
                     raise ValidationError(
                         {"kind": _("Its subordinate organisations could not stand under this kind of organisation.")}
                     )
+
+
+class OrganisationName(models.Model):
+    """A name the organisation bore before a rename (``branches.services.organisation_rename``), with its dates:
+    ``valid_from`` inclusive, ``valid_to`` exclusive (the day of the rename). Today's name is the organisation's own."""
+
+    organisation = models.ForeignKey(
+        Organisation, verbose_name=_("organisation"), on_delete=models.CASCADE, related_name="former_names"
+    )
+    name = models.CharField(_("name"), max_length=200)
+    valid_from = models.DateField(_("from"), validators=PAST_DAY_VALIDATORS)
+    valid_to = models.DateField(_("until"), validators=PAST_DAY_VALIDATORS, help_text=_("The day of the rename."))
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("former name")
+        verbose_name_plural = _("former names")
+        ordering = ["organisation", "valid_from"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_to__gt=models.F("valid_from")), name="organisation_name_valid_to_after_valid_from"
+            ),
+            models.UniqueConstraint(fields=["organisation", "valid_from"], name="organisation_name_one_per_day"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        self.name = normalise_line(self.name)
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        super().clean()
+        errors: dict = {}
+        if self.name:
+            self.name = normalise_line(self.name)
+            _collect(errors, "name", validate_name, self.name)
+        if errors:
+            raise ValidationError(errors)
+        if self.valid_from and self.valid_to and self.valid_to <= self.valid_from:
+            raise ValidationError({"valid_to": _("A name is replaced after the day it was first borne.")})
+
+
+class Restructure(models.Model):
+    """One restructure of the tree on a day: which organisations ended or changed (``predecessors``) and which took
+    over (``successors``). A rename names the same organisation on both sides (the row and its code continue).
+
+    Written once by ``branches.services.restructure_record`` (the rename service and the restructure operations
+    call it), shown on each organisation's page and in the admin."""
+
+    class Kind(models.TextChoices):
+        MERGE = "merge", _("Merger")
+        SPLIT = "split", _("Split")
+        RENAME = "rename", _("Rename")
+        MOVE = "move", _("Move under another organisation")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, db_index=True)
+    effective_on = models.DateField(_("effective on"), validators=PAST_DAY_VALIDATORS, db_index=True)
+    predecessors = models.ManyToManyField(
+        Organisation, verbose_name=_("predecessors"), related_name="restructures_ended"
+    )
+    successors = models.ManyToManyField(Organisation, verbose_name=_("successors"), related_name="restructures_started")
+    recorded_by = recorded_by_field(_("recorded by"))
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    note = models.TextField(_("note"), blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("restructure")
+        verbose_name_plural = _("restructures")
+        ordering = ["effective_on", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.effective_on.strftime('%d/%m/%Y') if self.effective_on else ''}"
+
+    def clean(self) -> None:
+        super().clean()
+        errors: dict = {}
+        _collect(errors, "note", validate_text, self.note)
+        if errors:
+            raise ValidationError(errors)
 
 
 class Officer(models.Model):

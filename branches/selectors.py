@@ -1,11 +1,17 @@
 """Reads about the organisation tree and users' posts in it."""
 
 import datetime
+from collections.abc import Iterable
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from branches.models import Officer, Organisation
+from branches.models import Officer, Organisation, OrganisationName
+
+# How many successions ``successor_on`` follows: a ward merged, its successor merged again... A longer chain (or a
+# cycle, which the dates forbid but a repair could write) is not a succession this product records.
+MAX_SUCCESSIONS = 8
 
 
 def officer_posts_for(user, *, day: datetime.date | None = None) -> QuerySet[Officer]:
@@ -109,3 +115,47 @@ def wards_receiving_for(access, *, day: datetime.date | None = None) -> QuerySet
     if not access.is_city(write=True):
         wards = wards.filter(in_subtrees("", access.ward_paths(write=True)))
     return wards.order_by("name")
+
+
+# -- names and successors of a day -------------------------------------------------------------------------------------
+
+
+def name_on_expression(day: datetime.date, prefix: str = "") -> Coalesce:
+    """An expression for the name of an organisation on ``day`` (reached through ``prefix``, e.g. "receiving_ward__";
+    "" for the organisation itself), to annotate a list with in its own query: the former name in force then, else
+    today's name."""
+    former = (
+        OrganisationName.objects.filter(organisation=OuterRef(f"{prefix}pk"), valid_to__gt=day)
+        .order_by("valid_to")
+        .values("name")[:1]
+    )
+    return Coalesce(Subquery(former), F(f"{prefix}name"))
+
+
+def names_on(organisations: Iterable[Organisation] | QuerySet[Organisation], day: datetime.date) -> dict[int, str]:
+    """The name of each organisation on ``day``, by primary key, in one query (for lists and workbooks)."""
+    if isinstance(organisations, QuerySet):
+        chosen = Q(pk__in=organisations.order_by().values("pk"))
+    else:
+        chosen = Q(pk__in=[organisation.pk for organisation in organisations])
+    return dict(
+        Organisation.objects.filter(chosen).annotate(name_then=name_on_expression(day)).values_list("pk", "name_then")
+    )
+
+
+def successor_on(organisation: Organisation, day: datetime.date) -> Organisation | None:
+    """The organisation in force on ``day`` that stands for ``organisation``: itself while it exists, else the
+    successor that took over when it ended, and that one's successor when it ended too (a few hops at most, one
+    query each). ``None`` when the chain stops before ``day`` (no successor recorded, or a cycle) or when
+    ``organisation`` did not exist yet on ``day``."""
+    current, seen = organisation, set()
+    for _hop in range(MAX_SUCCESSIONS + 1):
+        if current.is_valid_on(day):
+            return current
+        if current.valid_to is None or current.valid_to > day or current.successor_id is None:
+            return None  # not yet started on that day, or ended without a successor
+        seen.add(current.pk)
+        if current.successor_id in seen:
+            return None
+        current = Organisation.objects.get(pk=current.successor_id)
+    return None

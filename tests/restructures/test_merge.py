@@ -239,3 +239,31 @@ def test_ended_referrals_stay_in_their_cell(world):
     apply_plan(plan, by=None)
 
     assert Placement.objects.get(referral=ended).residential_cell == tree.ward1_cell2
+
+
+def test_a_ward_merges_into_another_and_its_cells_into_the_others_cells(world):
+    tree = world.tree
+    plan = plan_merge(
+        codes=[tree.ward1.code, tree.ward2.code],
+        effective_on=DAY,
+        into=tree.ward1.code,
+        children={tree.ward2_cell1.code: tree.ward1_cell2.code},
+    )
+
+    assert plan.problems == []
+    assert plan.ending == [tree.ward2, tree.ward2_cell1, tree.ward2_cell2]
+    assert plan.successor_of == {
+        tree.ward2.code: tree.ward1.code,
+        tree.ward2_cell1.code: tree.ward1_cell2.code,
+        tree.ward2_cell2.code: f"{tree.ward1.code}-{tree.ward2_cell2.code}",
+    }
+    apply_plan(plan, by=None)
+
+    assert cell_on(world.placed[3], BEFORE) == tree.ward2_cell1
+    assert cell_on(world.placed[3], DAY) == tree.ward1_cell2
+    cells = Restructure.objects.get(successors=tree.ward1_cell2)
+    assert (cells.kind, set(cells.predecessors.all())) == ("merge", {tree.ward2_cell1, tree.ward1_cell2})
+    tree.ward1.refresh_from_db()
+    assert tree.ward1.valid_to is None
+    assert figures.headline(tree.ward1, DAY).received == 5
+    assert figures.headline(tree.ward1, BEFORE).received == 4

@@ -28,8 +28,8 @@ from members.models import Referral
 Kind = Organisation.Kind
 
 # Organisations that keep a tracking book, and the parts each kind keeps.
-WORKPLACE_BOOK_KINDS = (Kind.ROOT, Kind.COMMITTEE, Kind.GRASSROOTS_CELL, Kind.WARD)
-WARD_BOOK_KINDS = (Kind.ROOT, Kind.WARD)
+WORKPLACE_BOOK_KINDS = (Kind.ROOT, Kind.UPPER_COMMITTEE, Kind.COMMITTEE, Kind.GRASSROOTS_CELL, Kind.WARD)
+WARD_BOOK_KINDS = (Kind.ROOT, Kind.UPPER_COMMITTEE, Kind.WARD)
 BOOK_KINDS = WORKPLACE_BOOK_KINDS
 
 # The years a book can be asked for (a date must exist on both ends of the year).

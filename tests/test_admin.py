@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from branches.models import Officer, Organisation, Restructure
-from members.models import Attendance, Exemption, Meeting, Member, Referral, ResidenceComment, YearEndRating
+from members.models import Attendance, Exemption, Meeting, Member, MemberHome, Referral, ResidenceComment, YearEndRating
 
 pytestmark = pytest.mark.django_db
 
@@ -257,7 +257,6 @@ def test_the_audits_member_is_refused_by_the_admin(admin_client, data):
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"home_organisation": "ward"}, "home_organisation"),
         ({"retired_on": "01/01/2000"}, "retired_on"),
         ({"date_of_birth": "01/01/2016"}, "date_of_birth"),
         ({"date_of_birth": "01/01/0001"}, "date_of_birth"),
@@ -267,7 +266,6 @@ def test_the_audits_member_is_refused_by_the_admin(admin_client, data):
         ({"national_id": "045080000002", "_other_national_id": "045080000002"}, "national_id"),
     ],
     ids=[
-        "ward-home",
         "retired-before-admitted",
         "born-after-admitted",
         "born-0001",
@@ -282,8 +280,6 @@ def test_a_member_changed_in_the_admin_follows_the_services_rules(admin_client, 
     change = dict(change)
     if "_other_national_id" in change:
         Member.objects.filter(pk=data["lan"].pk).update(national_id=change.pop("_other_national_id"))
-    if change.get("home_organisation") == "ward":
-        change["home_organisation"] = data["ward"].pk
     url = reverse("admin:members_member_change", args=[duc.pk])
     payload = {**form_payload(admin_client.get(url)), **change}
 
@@ -292,6 +288,20 @@ def test_a_member_changed_in_the_admin_follows_the_services_rules(admin_client, 
     assert response.status_code == 200, "saved"
     assert field in response.context["adminform"].form.errors
     assert Member.objects.get(pk=duc.pk).full_name == "Nguyễn Văn Đức"
+
+
+def test_a_members_home_is_not_changed_in_the_admin_form(admin_client, data):
+    """A new home is a transfer on a day (the member's page asks it): the admin shows the history, read-only."""
+    duc = data["duc"]
+    home = duc.home_organisation
+    url = reverse("admin:members_member_change", args=[duc.pk])
+    page = admin_client.get(url)
+    assert "home_organisation" not in page.context["adminform"].form.fields
+
+    admin_client.post(url, {**form_payload(page), "home_organisation": data["ward"].pk})
+
+    assert Member.objects.get(pk=duc.pk).home_organisation == home
+    assert list(MemberHome.objects.filter(member=duc).values_list("organisation", "ended_on")) == [(home.pk, None)]
 
 
 def test_a_valid_change_of_a_member_is_saved_with_its_name_normalised(admin_client, superuser, data):

@@ -103,14 +103,36 @@ class Placement(models.Model):
 def home_on_q(day: datetime.date, organisations: Q, prefix: str = "") -> Q:
     """The member (reached through ``prefix``) has, on ``day``, a home organisation matching ``organisations`` (a
     condition on an Organisation, e.g. ``Q(path__startswith=...)``, written relative to the organisation)."""
-    homes = MemberHome.objects.filter(in_force_q(day), member=OuterRef(f"{prefix}pk" if prefix else "pk"))
-    return Q(Exists(homes.filter(_relative(organisations, "organisation__"))))
+    homes = MemberHome.objects.filter(in_force_q(day)).filter(_relative(organisations, "organisation__"))
+    return _member_of(homes, "member", prefix, correlated=_refers_out(organisations) or isinstance(day, OuterRef))
 
 
 def placed_in_q(day: datetime.date, cells: Q, prefix: str = "") -> Q:
     """The referral (reached through ``prefix``) is placed, on ``day``, in a residential cell matching ``cells``."""
-    rows = Placement.objects.filter(in_force_q(day), referral=OuterRef(f"{prefix}pk" if prefix else "pk"))
-    return Q(Exists(rows.filter(_relative(cells, "residential_cell__"))))
+    rows = Placement.objects.filter(in_force_q(day)).filter(_relative(cells, "residential_cell__"))
+    return _member_of(rows, "referral", prefix, correlated=_refers_out(cells) or isinstance(day, OuterRef))
+
+
+def _member_of(periods: models.QuerySet, owner: str, prefix: str, *, correlated: bool) -> Q:
+    """The owner (a member, a referral) has one of ``periods``.
+
+    Without a reference to an outer query, an ``IN`` over the periods: the database reads the matching periods once
+    (by their organisation) instead of asking every owner where it was. With one (a breakdown per organisation row),
+    an ``EXISTS`` by the owner's key, since a correlated ``IN`` would be read again for every owner.
+    """
+    if correlated:
+        return Q(Exists(periods.filter(**{owner: OuterRef(f"{prefix}pk")})))
+    return Q(**{f"{prefix}pk__in": periods.values(f"{owner}_id")})
+
+
+def _refers_out(condition: Q) -> bool:
+    for child in condition.children:
+        if isinstance(child, Q):
+            if _refers_out(child):
+                return True
+        elif isinstance(child[1], OuterRef):
+            return True
+    return False
 
 
 def _relative(condition: Q, prefix: str) -> Q:

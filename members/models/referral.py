@@ -2,7 +2,7 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, FilteredRelation, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -40,6 +40,46 @@ def awaiting_placement_q(day: datetime.date) -> Q:
 
 def placed_q(day: datetime.date) -> Q:
     return active_q(day) & Q(placed_on__lte=day)
+
+
+def with_placement_on(queryset: "ReferralQuerySet", day: datetime.date) -> "ReferralQuerySet":
+    """``queryset`` joined to each referral's placement of ``day`` (``placement_on_day``, null when not placed that
+    day): at most one row each, since the placements of a referral never overlap. ``ward_under_q`` needs it."""
+    return queryset.annotate(
+        placement_on_day=FilteredRelation(
+            "placements",
+            condition=Q(placements__started_on__lte=day)
+            & (Q(placements__ended_on__isnull=True) | Q(placements__ended_on__gt=day)),
+        )
+    )
+
+
+def ward_under_q(day: datetime.date, path) -> Q:
+    """The ward of the referral on ``day`` is the organisation at ``path`` or under it (``path`` is a path, or an
+    ``OuterRef`` to one in the query this condition is used in). Use on ``with_placement_on(queryset, day)``.
+
+    The ward of a referral on a day is the ward of the residential cell it is placed in that day; before the
+    placement, the ward it was addressed to, or, once that ward has been merged away, its successor in force that day
+    (followed two steps: a ward merged twice before anyone placed the member). Cells and wards never change parent
+    once used, so a path of today is the path of that day. A join to the placement of the day, not a subquery per
+    referral: the breakdowns ask it of every referral for every organisation row.
+    """
+    placed = Q(placement_on_day__residential_cell__parent__path__startswith=path)
+    ward, successor = "receiving_ward__", "receiving_ward__successor__"
+    addressed = (
+        (Q(**{f"{ward}valid_to__isnull": True}) | Q(**{f"{ward}valid_to__gt": day}))
+        & Q(**{f"{ward}path__startswith": path})
+    ) | (
+        Q(**{f"{ward}valid_to__lte": day})
+        & (
+            (
+                (Q(**{f"{successor}valid_to__isnull": True}) | Q(**{f"{successor}valid_to__gt": day}))
+                & Q(**{f"{successor}path__startswith": path})
+            )
+            | (Q(**{f"{successor}valid_to__lte": day}) & Q(**{f"{successor}successor__path__startswith": path}))
+        )
+    )
+    return placed | (Q(placement_on_day__isnull=True) & addressed)
 
 
 def stalled_q(day: datetime.date, days: int = STALLED_AFTER_DAYS) -> Q:

@@ -61,10 +61,10 @@ def activities_exempt_on(day) -> Exists:
 def on_sheet(cell, day) -> QuerySet[Referral]:
     """The referrals placed in ``cell`` on ``day``: the members on the attendance sheet of a meeting held that day.
     ``cell`` and ``day`` may be values or ``OuterRef``s (to annotate meetings)."""
-    in_the_cell = Placement.objects.filter(
-        in_force_q(_one_level_out(day)), referral=OuterRef("pk"), residential_cell=_one_level_out(cell)
-    )
-    return Referral.objects.filter(placed_q(day), Exists(in_the_cell))
+    # The referrals whose placement of that day is the cell, found from the cell's placements (an index), not by
+    # asking every referral where it was.
+    in_the_cell = Placement.objects.filter(in_force_q(_one_level_out(day)), residential_cell=_one_level_out(cell))
+    return Referral.objects.filter(placed_q(day), pk__in=in_the_cell.values("referral_id"))
 
 
 def expected_at(cell, day) -> QuerySet[Referral]:

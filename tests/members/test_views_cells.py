@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from members.models import Exemption, Member, Referral
+from members.models import Exemption, Member, MemberHome, Placement, Referral
 from tests.factories import make_member, make_officer, make_referral, member_fields
 
 D = datetime.date
@@ -225,10 +225,14 @@ def add_placed(tree, count: int) -> None:
             for member in members[::6]
         ]
     )
-    Member.objects.bulk_create(
+    residents = Member.objects.bulk_create(
         [Member(**member_fields(tree.ward1_cell1), retired_on=D(2020, 1, 1), search_name="y") for _ in range(count)]
     )
-    Referral.objects.bulk_create(
+    # Bulk inserts write no history: the first home and placement periods are written as the import writes them.
+    MemberHome.objects.bulk_create(
+        MemberHome(member=m, organisation=m.home_organisation, started_on=m.admitted_on) for m in members + residents
+    )
+    referrals = Referral.objects.bulk_create(
         [
             Referral(
                 member=member,
@@ -244,6 +248,9 @@ def add_placed(tree, count: int) -> None:
             )
             for i, member in enumerate(members)
         ]
+    )
+    Placement.objects.bulk_create(
+        Placement(referral=r, residential_cell=r.residential_cell, started_on=r.placed_on) for r in referrals
     )
 
 

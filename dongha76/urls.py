@@ -30,5 +30,6 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("workbooks/", include("workbooks.urls")),
     path("audit/", include("audit.urls")),
+    path("restructures/", include("restructures.urls")),
     path("", include("members.urls")),
 ]

@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib.auth.decorators import login_required
+from django.db.models import Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -15,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from branches.access import access_for
-from branches.models import Organisation
+from branches.models import Organisation, Restructure
 from branches.selectors import visible_organisations
 from dongha76.periods import FIRST_DAY, PeriodError, parse_iso_day, parse_year
 from members.forms.common import date_field
@@ -211,6 +212,20 @@ def _past_half_years(report) -> list[tuple[HalfYear, int, int]]:
     return result
 
 
+def _restructures_of(organisation: Organisation) -> list[Restructure]:
+    """The restructures the organisation ended, changed or started in, newest first (its "Tái cơ cấu" section)."""
+    return list(
+        Restructure.objects.filter(Q(predecessors=organisation) | Q(successors=organisation))
+        .distinct()
+        .select_related("recorded_by")
+        .prefetch_related(
+            Prefetch("predecessors", queryset=Organisation.objects.order_by("code")),
+            Prefetch("successors", queryset=Organisation.objects.order_by("code")),
+        )
+        .order_by("-effective_on", "-pk")
+    )
+
+
 def _dashboard_page(request: HttpRequest, organisations, organisation: Organisation) -> HttpResponse:
     today = timezone.localdate()
     form = DashboardForm(request.GET or None, today=today)
@@ -298,6 +313,9 @@ def _dashboard_page(request: HttpRequest, organisations, organisation: Organisat
         "figures": _headline_figures(report, organisation),
         "rows": rows,
         "weak": weak,
+        "restructures": _restructures_of(organisation),
+        # the record's page is the city staff's (the restructure pages), the section is everyone's
+        "restructure_links": access_for(request.user).is_city(write=True),
         "workbook_href": _link("reports:workbook", org=organisation.code, year=as_of.year, as_of=as_of.isoformat()),
         "api_href": _link(
             "reports:figures-api", org=organisation.code, as_of=as_of.isoformat(), year=year or report.year

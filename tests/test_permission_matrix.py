@@ -13,6 +13,7 @@ from django.urls import get_resolver, reverse
 from openpyxl import Workbook
 
 from audit.models import AccessLog
+from branches.models import Organisation, Restructure
 from members.models import (
     Attendance,
     CommentRound,
@@ -95,9 +96,14 @@ MATRIX: dict[str, tuple[str | None, frozenset[str]]] = {
     "members:member-national-id": ("member", CITY_AND_WARDS | {"coquan1"}),
     # the access log: city staff only
     "audit:access-log": (None, frozenset({"thanhuy"})),
+    # the restructures of the tree: city staff only
+    "restructures:restructure-list": (None, frozenset({"thanhuy"})),
+    "restructures:restructure-detail": ("restructure", frozenset({"thanhuy"})),
+    "restructures:restructure-new": ("restructure_kind", frozenset({"thanhuy"})),
+    "restructures:restructure-confirm": ("restructure_kind", frozenset({"thanhuy"})),
 }
 # URLs that take no GET: inside the scope a GET answers 405 (outside it, 404 all the same)
-POST_ONLY = {"workbooks:import-confirm", "members:member-national-id"}
+POST_ONLY = {"workbooks:import-confirm", "members:member-national-id", "restructures:restructure-confirm"}
 WRITES = {
     "members:member-edit",
     "members:exemption-set",
@@ -119,13 +125,14 @@ WRITES = {
     "members:rating-record",
     "workbooks:import-confirm",
     "members:member-national-id",
+    "restructures:restructure-confirm",
 }
 
 
 def app_url_names() -> set[str]:
     names = set()
     for pattern in get_resolver().url_patterns:
-        if getattr(pattern, "namespace", None) in ("members", "reports", "workbooks", "audit"):
+        if getattr(pattern, "namespace", None) in ("members", "reports", "workbooks", "audit", "restructures"):
             names.update(f"{pattern.namespace}:{p.name}" for p in pattern.url_patterns)
     return names | {"home"}
 
@@ -201,6 +208,7 @@ def world(db):
         "attendance": (meeting_far, far),
         **comments_on(far, tree.ward2_cell1),
     }
+    restructure = Restructure.objects.create(kind=Restructure.Kind.RENAME, effective_on=D(2024, 1, 1))
     # what is "inside" and "outside" depends on the role: ward 2's secretary sees the far member, not the near one
     inside = {
         "thanhuy": {**near_objects, "cell": tree.ward1_cell1, "book": tree.root},
@@ -218,6 +226,7 @@ def world(db):
     for objects in (*inside.values(), *outside.values()):
         objects["cell_year"] = objects["cell"]
         objects["api"] = objects["dashboard"] = objects["book"]
+        objects["restructure"], objects["restructure_kind"] = restructure, "merge"
     # each role's own import record, with a problem and its file (so that the workbook of errors exists); outside:
     # another user's
     imports = {role: checked_import(user) for role, user in users.items()}
@@ -261,6 +270,8 @@ def snapshot():
             Exemption,
             WorkbookImport,
             AccessLog,
+            Organisation,
+            Restructure,
         )
     ]
 
@@ -272,6 +283,8 @@ def url_for(name: str, target: str | None, obj) -> str:
         return reverse(name, args=[YEAR])
     if target in ("comment_to_write", "rating"):
         return reverse(name, args=[YEAR, obj.pk])
+    if target == "restructure_kind":
+        return reverse(name, args=[obj])
     if target == "dashboard":
         return reverse(name, args=[obj.code])
     if target == "api":

@@ -144,7 +144,8 @@ class Command(BaseCommand):
 
 
 def describe(plan: Plan) -> str:
-    """The plan as text: what ends and starts, the counts of each flow, what else is touched, the problems."""
+    """The plan as text: what ends and starts, the counts of each flow, what else is touched (the problems are the
+    command's error)."""
     day = plan.effective_on.strftime("%d/%m/%Y") if plan.effective_on else "?"
     lines = [_("Restructure (%(kind)s) effective on %(day)s") % {"kind": plan.kind, "day": day}]
 
@@ -177,5 +178,4 @@ def describe(plan: Plan) -> str:
             _("Comment rounds due on or after the day with comments in them: %(years)s")
             % {"years": ", ".join(map(str, plan.comment_years_affected))}
         )
-    section(_("Problems:"), list(plan.problems))
     return "\n".join(lines)

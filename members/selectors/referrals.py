@@ -12,8 +12,9 @@ from django.db.models import (
 
 from branches.access import access_for
 from branches.models import Organisation
-from branches.selectors import in_subtrees, residential_cells_of, wards_on
-from members.models import Member, Referral
+from branches.selectors import in_subtrees, names_on, residential_cells_of, wards_on
+from members.models import Member, MemberHome, Referral
+from members.models.history import in_force_q
 from members.selectors.scope import (
     members_introducible_by,
     referrals_endable_by,
@@ -122,6 +123,27 @@ def next_letter_number(issuer: Organisation, year: int) -> str:
         if match and int(match.group(1)) >= highest:
             highest, suffix = int(match.group(1)), match.group(2) or suffix
     return f"{highest + 1}{suffix}"
+
+
+def letter_names(referral: Referral, root: Organisation) -> dict[str, str]:
+    """The names a printed letter shows, as they were on its days (an organisation renamed or merged since keeps the
+    name of that day): the root, the issuer and the ward on the day of the letter, the member's home cell that day,
+    and the first cell the member was placed in, on the day of the placement."""
+    day = referral.introduced_on
+    home = MemberHome.objects.filter(in_force_q(day), member=referral.member_id).values_list("organisation", flat=True)
+    first = referral.placements.order_by("started_on").values_list("residential_cell", flat=True).first()
+    home_id = home.first() or referral.member.home_organisation_id
+    names = names_on([root, referral.issuing_organisation, referral.receiving_ward], day)
+    names.update(names_on(Organisation.objects.filter(pk=home_id), day))
+    if first:
+        names.update(names_on(Organisation.objects.filter(pk=first), referral.placed_on))
+    return {
+        "root": names[root.pk],
+        "issuer": names[referral.issuing_organisation_id],
+        "ward": names[referral.receiving_ward_id],
+        "home": names[home_id],
+        "cell": names.get(first, ""),
+    }
 
 
 def cells_for_placement(referral: Referral, *, day: datetime.date) -> QuerySet[Organisation]:

@@ -27,13 +27,24 @@ def _member_condition(access: Access, *, write: bool) -> Q | None:
     condition = in_subtrees("home_organisation", access.workplace_paths(write=write))
     wards = access.ward_paths(write=write)
     if wards:
-        addressed = Referral.objects.filter(in_subtrees("receiving_ward", wards), member=OuterRef("pk"))
+        addressed = Referral.objects.filter(of_wards(wards), member=OuterRef("pk"))
         condition |= Q(Exists(addressed))
     cells = access.residential_cell_ids(write=write)
     if cells:
         placed = Referral.objects.filter(member=OuterRef("pk"), residential_cell__in=cells)
         condition |= Q(home_organisation__in=cells) | Q(Exists(placed))
     return condition
+
+
+def of_wards(paths) -> Q:
+    """On a referral: a ward of ``paths`` has it in its book: addressed to it, placed in one of its cells (after a
+    merger, a cell of the successor), or addressed to a ward merged into it (``Organisation.successor``)."""
+    return (
+        in_subtrees("receiving_ward", paths)
+        | in_subtrees("residential_cell", paths)
+        | in_subtrees("receiving_ward__successor", paths)
+        | in_subtrees("receiving_ward__successor__successor", paths)
+    )
 
 
 def _referral_condition(access: Access, *, write: bool) -> Q | None:
@@ -43,7 +54,7 @@ def _referral_condition(access: Access, *, write: bool) -> Q | None:
     return (
         in_subtrees("member__home_organisation", workplaces)
         | in_subtrees("issuing_organisation", workplaces)
-        | in_subtrees("receiving_ward", access.ward_paths(write=write))
+        | of_wards(access.ward_paths(write=write))
         | Q(residential_cell__in=access.residential_cell_ids(write=write))
     )
 
@@ -108,7 +119,7 @@ def members_editable_by(user) -> QuerySet[Member]:
     wards = access.ward_paths(write=True)
     if wards:
         later = Referral.objects.filter(member=OuterRef("member"), introduced_on__gt=OuterRef("introduced_on"))
-        latest_here = Referral.objects.filter(in_subtrees("receiving_ward", wards), member=OuterRef("pk")).exclude(
+        latest_here = Referral.objects.filter(of_wards(wards), member=OuterRef("pk")).exclude(
             Exists(later)
         )
         condition |= Q(home_organisation__kind=Kind.OUTSIDE) & Q(Exists(latest_here))
@@ -151,7 +162,7 @@ def referrals_receivable_by(user) -> QuerySet[Referral]:
     access = access_for(user)
     if access.is_city(write=True):
         return Referral.objects.all()
-    return Referral.objects.filter(in_subtrees("receiving_ward", access.ward_paths(write=True)))
+    return Referral.objects.filter(of_wards(access.ward_paths(write=True)))
 
 
 def referral_letters_writable_by(user) -> QuerySet[Referral]:
@@ -178,7 +189,7 @@ def referrals_endable_by(user) -> QuerySet[Referral]:
     return Referral.objects.filter(
         in_subtrees("member__home_organisation", workplaces)
         | in_subtrees("issuing_organisation", workplaces)
-        | in_subtrees("receiving_ward", access.ward_paths(write=True))
+        | of_wards(access.ward_paths(write=True))
     )
 
 

@@ -36,6 +36,7 @@ from members.models import Referral
 from members.selectors import (
     cells_for_placement,
     cells_for_replacement,
+    letter_names,
     member_to_introduce,
     members_editable_by,
     members_introducible_by,
@@ -128,7 +129,12 @@ def referral_letter(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "members/referral_letter.html",
-        {"referral": referral, "root": root, "member_in_sight": member_in_sight},
+        {
+            "referral": referral,
+            "root": root,
+            "member_in_sight": member_in_sight,
+            "names": letter_names(referral, root),
+        },
     )
 
 

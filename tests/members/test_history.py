@@ -247,3 +247,49 @@ def test_another_ward_cannot_move_the_member(client, tree, placed):
     )
     assert response.status_code == 404
     assert placed.placements.count() == 1
+
+
+# -- the ward of a referral on a day follows a merged ward's successor ----------------------------------------------
+
+
+def test_an_unplaced_referral_counts_under_the_successor_of_its_merged_ward(client, tree):
+    from django.urls import reverse
+
+    from branches.models import Organisation
+    from tests.factories import make_officer
+
+    member = make_member(tree.cell, admitted_on=D(2010, 3, 1))
+    referral = make_referral(member, receiving_ward=tree.ward1, introduced_on=D(2025, 5, 2), received_on=D(2025, 5, 9))
+    Organisation.objects.filter(pk=tree.ward1.pk).update(valid_to=D(2025, 7, 1), successor=tree.ward2)
+
+    before, after = D(2025, 6, 30), D(2025, 7, 1)
+    assert figures.headline(tree.ward1, before).awaiting_placement == 1
+    assert figures.headline(tree.ward2, before).awaiting_placement == 0
+    assert figures.headline(tree.ward2, after).received == 1
+    assert figures.headline(tree.ward1, after).received == 0
+    assert figures.headline(tree.root, before).received == figures.headline(tree.root, after).received == 1
+
+    client.force_login(make_officer(tree.ward2))
+    assert client.get(reverse("members:referral-detail", args=[referral.pk])).status_code == 200
+    assert client.get(reverse("members:referral-place", args=[referral.pk])).status_code == 200
+
+
+def test_a_printed_letter_shows_the_names_and_the_home_of_its_day(client, tree, placed):
+    from django.urls import reverse
+
+    from branches.services import organisation_rename
+    from tests.factories import make_officer
+
+    old_ward, old_cell = tree.ward1.name, tree.ward1_cell1.name
+    organisation_rename(organisation=tree.ward1, name="Đảng bộ phường Đông Hà", effective_on=D(2025, 7, 1), by=None)
+    organisation_rename(organisation=tree.ward1_cell1, name="Chi bộ Khu phố 9", effective_on=D(2025, 7, 1), by=None)
+    services.member_update(
+        member=placed.member, by=None, home_organisation=tree.grassroots_cell, home_since=D(2020, 6, 1)
+    )
+    client.force_login(make_officer(tree.root))
+
+    letter = client.get(reverse("members:referral-letter", args=[placed.pk])).content.decode()
+
+    assert old_ward in letter and "phường Đông Hà" not in letter
+    assert old_cell in letter and "Khu phố 9" not in letter
+    assert tree.cell.name in letter  # the member's cell on the day of the letter, not today's

@@ -16,14 +16,16 @@ import dataclasses
 import datetime
 from typing import BinaryIO
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from branches.models import Organisation
+from branches.selectors import name_on_expression, names_on
 from dongha76.excel import StreamedSheet, new_write_only_workbook
-from members.models import Referral
+from members.models import Placement, Referral
 
 Kind = Organisation.Kind
 
@@ -57,6 +59,8 @@ class BookPart:
 class TrackingBook:
     organisation: Organisation
     year: int
+    organisation_name: str  # the names of the book's last day (an organisation renamed since keeps that name)
+    parent_name: str
     issued: BookPart | None  # the workplace side, when the organisation issues introductions
     received: BookPart | None  # the ward side, when the organisation receives them
     not_received: BookPart | None  # the ward side: introduced and still not received
@@ -83,8 +87,20 @@ def book_organisations(organisations: QuerySet[Organisation]) -> QuerySet[Organi
     return organisations.filter(kind__in=BOOK_KINDS).order_by("path")
 
 
-def _rows(referrals: QuerySet[Referral]) -> QuerySet[Referral]:
-    return referrals.select_related("member", "issuing_organisation", "receiving_ward", "residential_cell")
+def _rows(referrals: QuerySet[Referral], day: datetime.date) -> QuerySet[Referral]:
+    """The rows with the names of ``day`` (the book's last day): ``issuer_name``, ``ward_name`` and ``cell_name``,
+    the cell the member was placed in that day (else the last one before it)."""
+    cell_then = (
+        Placement.objects.filter(referral=OuterRef("pk"), started_on__lte=day)
+        .order_by("-started_on")
+        .annotate(name_then=name_on_expression(day, "residential_cell__"))
+        .values("name_then")[:1]
+    )
+    return referrals.select_related("member", "issuing_organisation", "receiving_ward", "residential_cell").annotate(
+        issuer_name=name_on_expression(day, "issuing_organisation__"),
+        ward_name=name_on_expression(day, "receiving_ward__"),
+        cell_name=Coalesce(Subquery(cell_then), F("residential_cell__name")),
+    )
 
 
 def issued_in(referrals: QuerySet[Referral], *, organisation: Organisation, year: int) -> QuerySet[Referral]:
@@ -102,16 +118,25 @@ def received_or_placed_in(
     """Referrals addressed to the wards of the subtree that were received or placed during ``year``, by date."""
     first, last = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
     return (
-        referrals.filter(receiving_ward__path__startswith=organisation.path)
+        referrals.filter(_addressed_to(organisation))
         .filter(Q(received_on__gte=first, received_on__lte=last) | Q(placed_on__gte=first, placed_on__lte=last))
         .order_by("received_on", "placed_on", "pk")
+    )
+
+
+def _addressed_to(organisation: Organisation) -> Q:
+    """Addressed to a ward of the subtree, or to a ward merged into one of them (the successor keeps the book)."""
+    return (
+        Q(receiving_ward__path__startswith=organisation.path)
+        | Q(receiving_ward__successor__path__startswith=organisation.path)
+        | Q(receiving_ward__successor__successor__path__startswith=organisation.path)
     )
 
 
 def not_received_by(referrals: QuerySet[Referral], *, organisation: Organisation, year: int) -> QuerySet[Referral]:
     """Referrals introduced to the wards of the subtree by the end of ``year`` and still open and not received."""
     return (
-        referrals.filter(receiving_ward__path__startswith=organisation.path)
+        referrals.filter(_addressed_to(organisation))
         .filter(introduced_on__lte=datetime.date(year, 12, 31), received_on__isnull=True, ended_on__isnull=True)
         .order_by("introduced_on", "pk")
     )
@@ -133,13 +158,14 @@ def tracking_book(
     Five queries at most: the rows and the totals of the two parts, and the list of referrals not received.
     """
     first, last = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
+    name_day = min(last, day)
     issued = received = not_received = None
     if organisation.kind in WORKPLACE_BOOK_KINDS:
         rows = issued_in(referrals, organisation=organisation, year=year)
         issued = BookPart(
             key="issued",
             title=_("Introductions issued"),
-            referrals=list(_rows(rows)),
+            referrals=list(_rows(rows, name_day)),
             totals=_totals(
                 rows,
                 received=Q(received_on__isnull=False),
@@ -152,7 +178,7 @@ def tracking_book(
         received = BookPart(
             key="received",
             title=_("Receptions and placements"),
-            referrals=list(_rows(rows)),
+            referrals=list(_rows(rows, name_day)),
             totals=_totals(
                 rows,
                 received=Q(received_on__gte=first, received_on__lte=last),
@@ -161,7 +187,7 @@ def tracking_book(
                 ended=Q(ended_on__isnull=False),
             ),
         )
-        waiting = list(_rows(not_received_by(referrals, organisation=organisation, year=year)))
+        waiting = list(_rows(not_received_by(referrals, organisation=organisation, year=year), name_day))
         for referral in waiting:
             referral.waiting_days = (day - referral.introduced_on).days
         not_received = BookPart(
@@ -170,8 +196,15 @@ def tracking_book(
             referrals=waiting,
             totals={"lines": len(waiting)},
         )
+    names = names_on([o for o in (organisation, organisation.parent) if o is not None], name_day)
     return TrackingBook(
-        organisation=organisation, year=year, issued=issued, received=received, not_received=not_received
+        organisation=organisation,
+        year=year,
+        organisation_name=names[organisation.pk],
+        parent_name=names.get(organisation.parent_id, ""),
+        issued=issued,
+        received=received,
+        not_received=not_received,
     )
 
 
@@ -204,11 +237,11 @@ def _columns(part: BookPart) -> list[tuple[str, object]]:
         (_("Party card number"), lambda r: r.member.card_number),
     ]
     if issued:
-        columns.append((_("Introduced to"), lambda r: r.receiving_ward.name))
+        columns.append((_("Introduced to"), lambda r: r.ward_name))
     else:
-        columns.append((_("Introduced by"), lambda r: r.issuing_organisation.name))
+        columns.append((_("Introduced by"), lambda r: r.issuer_name))
     if part.key == "not_received":
-        columns.append((_("Introduced to"), lambda r: r.receiving_ward.name))
+        columns.append((_("Introduced to"), lambda r: r.ward_name))
     columns += [
         (_("Letter number"), lambda r: r.letter_number),
         (_("Letter date"), lambda r: r.introduced_on),
@@ -216,7 +249,7 @@ def _columns(part: BookPart) -> list[tuple[str, object]]:
     if part.key != "not_received":
         columns += [
             (_("Received on"), lambda r: r.received_on),
-            (_("Residential cell"), lambda r: r.residential_cell.name if r.residential_cell_id else ""),
+            (_("Residential cell"), lambda r: r.cell_name or ""),
             (_("Placed on"), lambda r: r.placed_on),
             (_("Reported on"), lambda r: r.reported_on),
         ]
@@ -239,7 +272,7 @@ def write_book_workbook(book: TrackingBook, target: BinaryIO) -> int:
         columns = _columns(part)
         heading = _("%(title)s – %(organisation)s – year %(year)s: %(part)s") % {
             "title": BOOK_TITLE,
-            "organisation": book.organisation.name,
+            "organisation": book.organisation_name,
             "year": book.year,
             "part": part.title,
         }

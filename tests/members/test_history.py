@@ -293,3 +293,22 @@ def test_a_printed_letter_shows_the_names_and_the_home_of_its_day(client, tree, 
     assert old_ward in letter and "phường Đông Hà" not in letter
     assert old_cell in letter and "Khu phố 9" not in letter
     assert tree.cell.name in letter  # the member's cell on the day of the letter, not today's
+
+
+def test_a_tracking_book_of_a_past_year_shows_the_names_of_that_year(client, tree, placed):
+    from django.urls import reverse
+
+    from branches.services import organisation_rename
+    from tests.factories import make_officer
+
+    old_ward, old_cell = tree.ward1.name, tree.ward1_cell1.name
+    organisation_rename(organisation=tree.ward1, name="Đảng bộ phường Đông Hà", effective_on=D(2025, 7, 1), by=None)
+    organisation_rename(organisation=tree.ward1_cell1, name="Chi bộ Khu phố 9", effective_on=D(2025, 7, 1), by=None)
+    client.force_login(make_officer(tree.ward1))
+
+    book_2015 = client.get(reverse("members:tracking-book", args=[tree.ward1.pk, 2015])).content.decode()
+    book_2026 = client.get(reverse("members:tracking-book", args=[tree.ward1.pk, 2026])).content.decode()
+
+    heading = '<div class="text-uppercase fw-bold">{}</div>'
+    assert heading.format(old_ward) in book_2015 and old_cell in book_2015 and "Khu phố 9" not in book_2015
+    assert heading.format("Đảng bộ phường Đông Hà") in book_2026

@@ -85,7 +85,8 @@ def new_write_only_workbook() -> Workbook:
 class StreamedSheet:
     """A write-only sheet laid out like ``write_sheet``'s: ``heading`` on row 1, bold frozen headers on row 3, rows
     from row 4. Column widths are given up front (write-only sheets cannot be measured after the rows are written);
-    ``number_formats`` maps a column index to the format of its numbers (e.g. ``"0.0%"`` for a share stored as 0.993).
+    ``number_formats`` maps a column index to the format of its numbers (e.g. ``"0.0%"`` for a share stored as 0.993);
+    ``groups`` names groups of columns on row 2, each over its first column.
     Dates get dd/mm/yyyy; a text that begins like a formula stays text."""
 
     FIRST_ROW = 4
@@ -99,6 +100,7 @@ class StreamedSheet:
         headers: Sequence[str],
         widths: Sequence[float],
         number_formats: dict[int, str] | None = None,
+        groups: Sequence[str | None] | None = None,
     ):
         self.sheet = workbook.create_sheet(title=title[:31])
         self.number_formats = number_formats or {}
@@ -107,8 +109,9 @@ class StreamedSheet:
             self.sheet.column_dimensions[get_column_letter(i)].width = min(MAX_WIDTH, width)
         self.sheet.freeze_panes = f"A{self.FIRST_ROW}"
         self.sheet.append([self.cell(heading, font=Font(bold=True, size=13))])
-        self.sheet.append([])
         bold = Font(bold=True)
+        # Row 2: the name of each group of columns over its first column (``groups``), or blank.
+        self.sheet.append([None if group is None else self.cell(group, font=bold) for group in groups or []])
         wrap = Alignment(wrap_text=True, vertical="top")
         self.sheet.append([self.cell(header, font=bold, alignment=wrap) for header in headers])
 

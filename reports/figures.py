@@ -14,9 +14,8 @@ import dataclasses
 import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, Exists, F, Func, IntegerField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.expressions import CombinedExpression
-from django.db.models.functions import Coalesce
 from django.db.models.lookups import StartsWith
 
 from branches.models import Organisation
@@ -84,14 +83,6 @@ def _home_under(path: PathRef, day: datetime.date, prefix: str = "") -> Q:
 def _placed_under(path: PathRef, day: datetime.date) -> Q:
     """On a referral: placed, on ``day``, in a residential cell at ``path`` or under it."""
     return placed_in_q(day, Q(path__startswith=_deeper(path)))
-
-
-def _count_distinct(queryset, field: str) -> Coalesce:
-    """The number of distinct values of ``field`` in ``queryset``, as a scalar subquery (``subquery_count``'s way)."""
-    counted = queryset.order_by().annotate(
-        _n=Func(F(field), function="COUNT", template="%(function)s(DISTINCT %(expressions)s)")
-    )
-    return Coalesce(Subquery(counted.values("_n"), output_field=IntegerField()), 0)
 
 
 # -- the seed table and the handovers ----------------------------------------------------------------------------
@@ -343,8 +334,11 @@ def _comment_counts(counts: dict[str, int], as_of: datetime.date, deadline: date
 
 def comment_sides(organisation: Organisation, year: int, as_of: datetime.date) -> CommentSides:
     """The comment round of ``year`` as it stood on ``as_of`` (``comments``' definitions), for the members of the
-    subtree and, apart, for the members placed in its residential cells (two queries)."""
-    deadline = comment_deadline(organisation, year)
+    subtree and, apart, for the members placed in its residential cells (three queries)."""
+    return _comment_sides(organisation.path, year, as_of, comment_deadline(organisation, year))
+
+
+def _comment_sides(path: str, year: int, as_of: datetime.date, deadline: datetime.date) -> CommentSides:
     due_day = min(deadline, as_of)
     conditions = _comment_conditions(year, as_of, deadline)
     due = Referral.objects.filter(due_condition(due_day))
@@ -356,8 +350,8 @@ def comment_sides(organisation: Organisation, year: int, as_of: datetime.date) -
         return _comment_counts(counts, as_of, deadline)
 
     return CommentSides(
-        workplace=side(_home_under(organisation.path, due_day, prefix="member__")),
-        residence=side(_placed_under(organisation.path, due_day)),
+        workplace=side(_home_under(path, due_day, prefix="member__")),
+        residence=side(_placed_under(path, due_day)),
     )
 
 
@@ -532,38 +526,22 @@ def _summary_organisations(organisation: Organisation, first: datetime.date, as_
 
 
 def summary_rows(organisation: Organisation, year: int, as_of: datetime.date) -> list[SummaryRow]:
-    """The rows of the yearly workbook's summary (one query): they add up, column by column, to the organisation's
-    own figures (``headline``, ``comment_sides``): a referral counts under the organisation that issued it on the
-    workplace side and under its ward on the residence side; a member under their home; a comment under the
-    member's home and, apart, under the ward of the cell the member is placed in."""
-    first = datetime.date(year, 1, 1)
+    """The rows of the yearly workbook's summary: they add up, column by column, to the organisation's own figures
+    (``headline``, ``comment_sides``): a referral counts under the organisation that issued it on the workplace side
+    and under its ward on the residence side; a member under their home; a comment under the member's home and,
+    apart, under the ward of the cell the member is placed in. One query for the rows, two for the comments of each
+    (bounded by the number of rows, not by the referrals: a correlated count of each comment figure for every row
+    would read every referral once per row and figure)."""
     deadline = comment_deadline(organisation, year)
-    due_day = min(deadline, as_of)
-    path = OuterRef("path")
-    due = Referral.objects.filter(due_condition(due_day))
-    sides = {
-        "workplace": due.filter(_home_under(path, due_day, prefix="member__")),
-        "residence": due.filter(_placed_under(path, due_day)),
-    }
-    comment_counts = {
-        f"c_{side}_{key}": _count_distinct(queryset if q is None else queryset.filter(q), "member")
-        for side, queryset in sides.items()
-        for key, q in _comment_conditions(year, as_of, deadline).items()
-    }
     rows = (
-        _summary_organisations(organisation, first, as_of)
-        .annotate(**_grassroots_figures(organisation, as_of), **comment_counts)
+        _summary_organisations(organisation, datetime.date(year, 1, 1), as_of)
+        .annotate(**_grassroots_figures(organisation, as_of))
         .order_by("path")
     )
-
-    def counts(row, side: str) -> CommentCounts:
-        values = {key: getattr(row, f"c_{side}_{key}") for key in ("due", "written", "sent", "received", "late")}
-        return _comment_counts(values, as_of, deadline)
-
     return [
         SummaryRow(
             figures=_grassroots_row(row),
-            comments=CommentSides(workplace=counts(row, "workplace"), residence=counts(row, "residence")),
+            comments=_comment_sides(row.path, year, as_of, deadline),
             valid_to=row.valid_to if row.valid_to and row.valid_to <= as_of else None,
         )
         for row in rows

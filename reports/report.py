@@ -17,6 +17,7 @@ class Report:
     headline: figures.Headline
     meetings: figures.MeetingFigures
     comments: figures.CommentFigures
+    comments_by_side: figures.CommentSides
     tracking_book: figures.TrackingBookActivity
     by_grassroots_organisation: list[figures.GrassrootsRow]
     by_sector: list[figures.SectorRow]
@@ -34,6 +35,7 @@ def build_report(organisation: Organisation, as_of: datetime.date, *, year: int 
         headline=figures.headline(organisation, as_of),
         meetings=figures.meetings(organisation, as_of),
         comments=figures.comments(organisation, year, as_of),
+        comments_by_side=figures.comment_sides(organisation, year, as_of),
         tracking_book=figures.tracking_book_activity(organisation, year, as_of),
         by_grassroots_organisation=figures.by_grassroots_organisation(organisation, as_of),
         by_sector=figures.by_sector(organisation, as_of),
@@ -70,6 +72,7 @@ def report_as_json(report: Report) -> dict:
         "irregular_attendees": meetings.pop("irregular_attendees"),
         "meetings": meetings,
         "comments": _plain(report.comments),
+        "comments_by_side": _plain(report.comments_by_side),
         "tracking_book": _plain(report.tracking_book),
         "by_grassroots_organisation": _plain(report.by_grassroots_organisation),
         "by_sector": _plain(report.by_sector),

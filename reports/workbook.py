@@ -125,28 +125,52 @@ def _under(field: str, organisation: Organisation) -> Q:
 
 # -- Tổng hợp ------------------------------------------------------------------------------------------------------
 
-SUMMARY_COLUMNS = [
-    # header, width
-    ("Mã", 10),
-    ("Tổ chức cơ sở đảng", 42),
-    ("Đảng viên", 11),
-    ("Thuộc diện giới thiệu", 13),
-    ("Đã giới thiệu", 12),
-    ("Tỷ lệ giới thiệu", 12),
-    ("Đã tiếp nhận", 12),
-    ("Tiếp nhận từ ngoài Đảng bộ", 14),
-    ("Chờ tiếp nhận quá 30 ngày", 14),
-    ("Chi bộ đã sinh hoạt 6 tháng đầu năm", 16),
-    ("Chi bộ phải sinh hoạt 6 tháng đầu năm", 16),
-    ("Chi bộ đã sinh hoạt 6 tháng cuối năm", 16),
-    ("Chi bộ phải sinh hoạt 6 tháng cuối năm", 16),
-    ("Tỷ lệ dự sinh hoạt", 12),
-    ("Nhận xét phải có", 12),
-    ("Nhận xét đã nhận", 12),
-    ("Nhận xét gửi trễ hạn", 12),
+# Three groups of columns, each adding up to the total row: the members (under the row of their home), the workplace
+# side (referrals the row issued, comments on its members) and the residence side (referrals its wards received,
+# its residential cells' meetings and comments). A referral from a committee to a ward of the same organisation is
+# in the committee's row on one side and the ward's on the other, never twice in one column.
+MEMBERS_GROUP = "Đảng viên của đơn vị (theo nơi sinh hoạt ngày tính)"
+ISSUED_GROUP = "Bên giới thiệu: giấy giới thiệu do đơn vị gửi đi, nhận xét về đảng viên của đơn vị"
+RECEIVED_GROUP = "Bên tiếp nhận: đảng ủy phường/xã và chi bộ khu phố/thôn của đơn vị"
+ISSUED_COMMENTS = "Nhận xét về đảng viên của đơn vị"
+RECEIVED_COMMENTS = "Nhận xét của chi bộ khu phố/thôn"
+COMMENT_COUNTS = [
+    # field of figures.CommentCounts, header after the side's name
+    ("due", "phải có"),
+    ("written", "đã viết"),
+    ("sent", "đã gửi"),
+    ("late", "gửi trễ hạn"),
+    ("received", "nơi công tác đã nhận"),
 ]
-RATE_COLUMN = 6
-SUMMARY_FORMATS = {RATE_COLUMN: PERCENT, 14: PERCENT}
+
+SUMMARY_COLUMNS = [
+    # group (on row 2, over its first column), header, width
+    (None, "Mã", 10),
+    (None, "Tổ chức cơ sở đảng", 42),
+    (MEMBERS_GROUP, "Đảng viên", 11),
+    (None, "Thuộc diện giới thiệu", 13),
+    (None, "Đã giới thiệu", 12),
+    (None, "Tỷ lệ giới thiệu", 12),
+    (ISSUED_GROUP, "Giới thiệu đi, chờ tiếp nhận quá 30 ngày", 15),
+    *[(None, f"{ISSUED_COMMENTS} {label}", 14) for _, label in COMMENT_COUNTS],
+    (RECEIVED_GROUP, "Đã tiếp nhận", 12),
+    (None, "Tiếp nhận từ ngoài Đảng bộ", 14),
+    (None, "Gửi đến, chờ tiếp nhận quá 30 ngày", 15),
+    (None, "Chi bộ đã sinh hoạt 6 tháng đầu năm", 16),
+    (None, "Chi bộ phải sinh hoạt 6 tháng đầu năm", 16),
+    (None, "Chi bộ đã sinh hoạt 6 tháng cuối năm", 16),
+    (None, "Chi bộ phải sinh hoạt 6 tháng cuối năm", 16),
+    (None, "Lượt phải dự sinh hoạt định kỳ", 13),
+    (None, "Lượt có mặt", 11),
+    (None, "Tỷ lệ dự sinh hoạt", 12),
+    *[(None, f"{RECEIVED_COMMENTS} {label}", 14) for _, label in COMMENT_COUNTS],
+]
+SUMMARY_HEADERS = [header for _, header, _ in SUMMARY_COLUMNS]
+RATE_COLUMN = SUMMARY_HEADERS.index("Tỷ lệ giới thiệu") + 1
+ATTENDANCE_RATE_COLUMN = SUMMARY_HEADERS.index("Tỷ lệ dự sinh hoạt") + 1
+SUMMARY_FORMATS = {RATE_COLUMN: PERCENT, ATTENDANCE_RATE_COLUMN: PERCENT}
+# The columns that are not sums: rates, recomputed on the total row from its own sums.
+RATE_HEADERS = ("Tỷ lệ giới thiệu", "Tỷ lệ dự sinh hoạt")
 
 
 def _meeting_cells(meetings: figures.MeetingFigures) -> list:
@@ -173,7 +197,15 @@ def _no_meetings(as_of: datetime.date) -> figures.MeetingFigures:
     )
 
 
-def _summary_row(code, name, numbers, meetings: figures.MeetingFigures, comments: figures.CommentFigures) -> list:
+def _summary_row(
+    code: str,
+    name: str,
+    numbers: figures.GrassrootsRow | figures.Headline,
+    meetings: figures.MeetingFigures,
+    comments: figures.CommentSides,
+) -> list:
+    """One row of the summary; ``numbers`` is a grassroots organisation's row or, for the total, the headline (the
+    same names, the same definitions)."""
     return [
         code,
         name,
@@ -181,66 +213,85 @@ def _summary_row(code, name, numbers, meetings: figures.MeetingFigures, comments
         numbers.eligible,
         numbers.introduced,
         _share(numbers.referral_rate),
+        numbers.stalled_issued,
+        *[getattr(comments.workplace, field) for field, _ in COMMENT_COUNTS],
         numbers.received,
         numbers.received_from_outside,
-        numbers.stalled,
+        numbers.stalled_addressed,
         *_meeting_cells(meetings),
+        meetings.attendance_expected,
+        meetings.attendance_present,
         _share(meetings.attendance_rate),
-        comments.due,
-        comments.received,
-        comments.late,
+        *[getattr(comments.residence, field) for field, _ in COMMENT_COUNTS],
     ]
 
 
+def _row_name(row: figures.SummaryRow) -> str:
+    if row.valid_to is None:
+        return row.figures.name
+    return f"{row.figures.name} (đến {row.valid_to - datetime.timedelta(days=1):%d/%m/%Y})"
+
+
 def _summary_sheet(workbook, report: Report, heading: str) -> int:
+    """One row per grassroots organisation of the subtree (those that ended during the year too: they keep their
+    meetings and comments), a total row that is the organisation's own figures (``build_report``), the figures with
+    no breakdown below it, and a bar chart of the referral rate."""
     organisation, as_of, year = report.organisation, report.as_of, report.year
     sheet = StreamedSheet(
         workbook,
         title=SUMMARY,
         heading=f"Tổng hợp — {heading}",
-        headers=[header for header, _ in SUMMARY_COLUMNS],
-        widths=[width for _, width in SUMMARY_COLUMNS],
+        headers=SUMMARY_HEADERS,
+        widths=[width for _, _, width in SUMMARY_COLUMNS],
         number_formats=SUMMARY_FORMATS,
+        groups=[group for group, _, _ in SUMMARY_COLUMNS],
     )
-    rows = report.by_grassroots_organisation
-    # figures.meetings() and figures.comments() for each grassroots organisation: a fixed number of queries each.
-    # An organisation with no residential cell in its subtree (a workplace committee) has no meetings to count: its
-    # meeting figures are zero without asking the database.
+    rows = figures.summary_rows(organisation, year, as_of)
+    # figures.meetings() for each row: a fixed number of queries each. A row with no residential cell in its subtree
+    # (a workplace committee) has no meetings to count: its meeting figures are zero without asking the database.
     cells_under = Organisation.objects.filter(
         kind=Organisation.Kind.RESIDENTIAL_CELL, path__startswith=OuterRef("path")
     )
     organisations = {
         o.code: o
-        for o in Organisation.objects.subtree(organisation)
-        .valid_on(as_of)
-        .filter(kind__in=Organisation.GRASSROOTS_KINDS)
+        for o in Organisation.objects.filter(code__in=[row.figures.code for row in rows])
         .annotate(has_residential_cells=Exists(cells_under))
         .only("pk", "code", "path", "kind")
     }
     for row in rows:
-        grassroots = organisations[row.code]
+        grassroots = organisations[row.figures.code]
         meetings = figures.meetings(grassroots, as_of) if grassroots.has_residential_cells else _no_meetings(as_of)
-        sheet.append(_summary_row(row.code, row.name, row, meetings, figures.comments(grassroots, year, as_of)))
+        sheet.append(_summary_row(row.figures.code, _row_name(row), row.figures, meetings, row.comments))
     first, last = StreamedSheet.FIRST_ROW, sheet.next_row - 1
-    sheet.append(
-        _summary_row(organisation.code, TOTAL_LABEL, report.headline, report.meetings, report.comments), bold=True
-    )
-    headline, meetings, comments = report.headline, report.meetings, report.comments
+    headline, meetings, sides = report.headline, report.meetings, report.comments_by_side
+    sheet.append(_summary_row(organisation.code, TOTAL_LABEL, headline, meetings, sides), bold=True)
     sheet.append_blank()
+    due_day = min(report.comments.deadline, as_of)
     for label, value in [
         ("Tổ chức cơ sở đảng", headline.grassroots_organisations),
         ("Chi bộ trực thuộc", headline.subordinate_cells),
         ("Trong đó chi bộ khu phố/thôn", headline.residential_cells),
         ("Miễn giới thiệu", headline.exempt_from_introduction),
-        ("Chờ tiếp nhận", headline.awaiting_reception),
-        ("Đã tiếp nhận, chờ phân công về chi bộ", headline.awaiting_placement),
-        ("Đảng viên dự sinh hoạt không đều", meetings.irregular_attendees),
-        (f"Hạn gửi nhận xét năm {comments.year}", comments.deadline),
-        ("Nhận xét đã viết", comments.written),
-        ("Nhận xét đã gửi", comments.sent),
-        ("Nhận xét còn thiếu (quá hạn)", comments.missing),
+        ("Chờ tiếp nhận (giấy gửi đi hoặc gửi đến, mỗi giấy tính một lần)", headline.awaiting_reception),
+        ("Chờ tiếp nhận quá 30 ngày (giấy gửi đi hoặc gửi đến, mỗi giấy tính một lần)", headline.stalled),
+        ("Đã tiếp nhận, chờ phân công về chi bộ (giấy gửi đi hoặc gửi đến)", headline.awaiting_placement),
+        ("Đảng viên dự sinh hoạt không đều (bên tiếp nhận)", meetings.irregular_attendees),
+        (f"Hạn gửi nhận xét năm {year}", report.comments.deadline),
+        (f"{ISSUED_COMMENTS} còn thiếu (quá hạn)", sides.workplace.missing),
+        (f"{RECEIVED_COMMENTS} còn thiếu (quá hạn)", sides.residence.missing),
     ]:
         sheet.append([None, label, value])
+    sheet.append_blank()
+    for note in [
+        "Cách tính: mỗi nhóm cột cộng theo các dòng bằng dòng Tổng cộng (tỷ lệ tính lại từ các tổng). Một giấy giới "
+        "thiệu được tính ở bên giới thiệu theo tổ chức cơ sở đảng đã giới thiệu, và ở bên tiếp nhận theo đảng ủy "
+        "phường/xã tiếp nhận: không tính hai lần trong một cột.",
+        f"Đảng viên tính theo nơi sinh hoạt ngày {as_of:%d/%m/%Y}; nhận xét tính theo nơi sinh hoạt và chi bộ khu "
+        f"phố/thôn được phân công ngày {due_day:%d/%m/%Y}.",
+        f"Tiếp nhận từ ngoài Đảng bộ: đảng viên không sinh hoạt trong {organisation.name} (tổ chức ngoài Đảng bộ "
+        "hoặc nơi khác).",
+    ]:
+        sheet.append([None, note])
     if last >= first:
         _rate_chart(sheet, first, last)
     return sheet.rows_written

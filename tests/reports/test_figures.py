@@ -273,7 +273,9 @@ def test_received_counts_referrals_received_on_or_before_the_day_and_not_ended_o
     assert headline(tree.root, AFTER).received == 3
 
 
-def test_members_of_outside_organisations_count_in_received_from_outside_not_in_received(tree):
+def test_received_counts_every_member_and_from_outside_those_whose_home_is_not_in_the_subtree(tree):
+    """Issue 11: received is every referral the subtree's wards received, wherever the member works; from outside,
+    those whose member's home is not in the subtree (an outside organisation, or another part of the tree)."""
     outsider = make_member(tree.outside)
     refer(outsider, tree.ward1, received_on=D(2018, 3, 5))
     refer(make_member(tree.outside), tree.ward1, received_on=AFTER)
@@ -283,18 +285,19 @@ def test_members_of_outside_organisations_count_in_received_from_outside_not_in_
 
     result = headline(tree.root)
     assert result.members == 2  # the outsiders are not members of the city
-    assert result.received == 2
+    assert result.received == 3  # the outsider, the committee's member, the one from ward 2's cell
     assert result.received_from_outside == 1
-    assert headline(tree.ward1).received_from_outside == 1
+    assert headline(tree.ward1).received_from_outside == 3  # none of the three has their home in ward 1
     assert headline(tree.ward2).received_from_outside == 0
     assert headline(tree.root, BEFORE).received_from_outside == 2  # the one ending on the day still counts
 
 
-def test_referrals_of_another_trees_members_count_in_neither(tree):
+def test_referrals_of_another_trees_members_are_received_from_outside(tree):
     other = make_tree()
     refer(make_member(other.cell), tree.ward1, received_on=D(2018, 3, 5))
     result = headline(tree.root)
-    assert (result.received, result.received_from_outside) == (0, 0)
+    assert (result.received, result.received_from_outside) == (1, 1)
+    assert (headline(other.root).received, headline(other.root).received_from_outside) == (0, 0)
 
 
 def test_awaiting_reception_and_placement(tree):
@@ -351,7 +354,7 @@ def city(tree):
 def test_the_root_sums_the_whole_tree(city):
     result = headline(city.root)
     assert (result.members, result.eligible, result.introduced, result.referral_rate) == (7, 5, 4, Decimal("80.0"))
-    assert (result.received, result.received_from_outside) == (3, 2)
+    assert (result.received, result.received_from_outside) == (5, 2)
     assert (result.awaiting_reception, result.awaiting_placement, result.stalled) == (1, 1, 1)
 
 
@@ -359,10 +362,10 @@ def test_a_ward_gives_its_own_subtree_only(city):
     result = headline(city.ward1)
     assert (result.grassroots_organisations, result.subordinate_cells, result.residential_cells) == (1, 2, 2)
     assert (result.members, result.eligible, result.introduced, result.referral_rate) == (1, 0, 0, None)
-    assert (result.received, result.received_from_outside) == (2, 1)
+    assert (result.received, result.received_from_outside) == (3, 3)  # two committee members and an outsider
     assert (result.awaiting_reception, result.awaiting_placement, result.stalled) == (1, 1, 1)
     other = headline(city.ward2)
-    assert (other.members, other.received, other.received_from_outside) == (1, 1, 1)
+    assert (other.members, other.received, other.received_from_outside) == (1, 2, 2)
     assert (other.awaiting_reception, other.awaiting_placement, other.stalled) == (0, 0, 0)
 
 
@@ -726,8 +729,9 @@ def test_by_grassroots_organisation(city):
     assert numbers == {
         city.committee.code: (3, 3, 3, Decimal("100.0"), 0, 0, 1),
         city.grassroots_cell.code: (2, 2, 1, Decimal("50.0"), 0, 0, 0),
-        city.ward1.code: (1, 0, 0, None, 2, 1, 1),
-        city.ward2.code: (1, 0, 0, None, 1, 1, 0),
+        # from outside the city (the breakdown's organisation), so that the rows add up to the city's figure
+        city.ward1.code: (1, 0, 0, None, 3, 1, 1),
+        city.ward2.code: (1, 0, 0, None, 2, 1, 0),
     }
     assert [row.code for row in figures.by_grassroots_organisation(city.ward1, DAY)] == [city.ward1.code]
     assert figures.by_grassroots_organisation(city.cell, DAY) == []
@@ -776,10 +780,10 @@ def test_by_ward_and_cell(city):
         city.ward2_cell2.code,
     ]
     assert table == {
-        city.ward1.code: (Kind.WARD, root, 2, 1, 1, 1, 0),
+        city.ward1.code: (Kind.WARD, root, 3, 1, 1, 1, 0),
         city.ward1_cell1.code: (Kind.RESIDENTIAL_CELL, city.ward1.code, 0, 0, 0, 0, 1),
         city.ward1_cell2.code: (Kind.RESIDENTIAL_CELL, city.ward1.code, 0, 0, 0, 0, 1),
-        city.ward2.code: (Kind.WARD, root, 1, 1, 0, 0, 0),
+        city.ward2.code: (Kind.WARD, root, 2, 1, 0, 0, 0),
         city.ward2_cell1.code: (Kind.RESIDENTIAL_CELL, city.ward2.code, 0, 0, 0, 0, 1),
         city.ward2_cell2.code: (Kind.RESIDENTIAL_CELL, city.ward2.code, 0, 0, 0, 0, 1),
     }

@@ -16,7 +16,7 @@ from dongha76.excel import DATE_FORMAT, XLSX_CONTENT_TYPE
 from members.models import Attendance, Meeting, Referral, ResidenceComment, YearEndRating
 from reports.report import build_report
 from reports.workbook import COMMENTS, MEETINGS, REFERRALS, SHEET_NAMES, SUMMARY, TOTAL_LABEL, write_workbook
-from tests.factories import make_member, make_officer, make_referral, make_tree
+from tests.factories import make_member, make_officer, make_referral, make_tree, move_home
 
 D = datetime.date
 DAY = D(2018, 9, 30)
@@ -221,20 +221,26 @@ def test_the_total_row_is_the_figures_of_the_whole_organisation(tree, data):
         "Tỷ lệ giới thiệu": float(headline.referral_rate) / 100,
         "Đã tiếp nhận": headline.received,
         "Tiếp nhận từ ngoài Đảng bộ": headline.received_from_outside,
+        "Giới thiệu đi, chờ tiếp nhận quá 30 ngày": headline.stalled_issued,
+        "Gửi đến, chờ tiếp nhận quá 30 ngày": headline.stalled_addressed,
         "Chi bộ đã sinh hoạt 6 tháng đầu năm": report.meetings.half_years[0].cells_held,
         "Chi bộ phải sinh hoạt 6 tháng đầu năm": report.meetings.half_years[0].cells_due,
         "Chi bộ đã sinh hoạt 6 tháng cuối năm": report.meetings.half_years[1].cells_held,
         "Chi bộ phải sinh hoạt 6 tháng cuối năm": report.meetings.half_years[1].cells_due,
-        "Nhận xét phải có": report.comments.due,
-        "Nhận xét đã nhận": report.comments.received,
-        "Nhận xét gửi trễ hạn": report.comments.late,
+        "Nhận xét về đảng viên của đơn vị phải có": report.comments_by_side.workplace.due,
+        "Nhận xét của chi bộ khu phố/thôn phải có": report.comments_by_side.residence.due,
+        "Nhận xét của chi bộ khu phố/thôn nơi công tác đã nhận": report.comments_by_side.residence.received,
+        "Nhận xét của chi bộ khu phố/thôn gửi trễ hạn": report.comments_by_side.residence.late,
     }
     assert {header: summary_value(sheet, header) for header in expected} == pytest.approx(expected)
     # Written out by hand: 6 members (the outsider is not one), all eligible, 3 introduced; the placed member and
-    # the outsider received by ward 1 (the school's reception comes after the day); 4 cells, 1 met in the first half.
+    # the outsider received by ward 1, the outsider from outside (the school's reception comes after the day); 4
+    # cells, 1 met in the first half; the placed member's comment is due on both sides.
     assert [summary_value(sheet, h) for h in ("Đảng viên", "Thuộc diện giới thiệu", "Đã giới thiệu")] == [6, 6, 3]
-    assert summary_value(sheet, "Đã tiếp nhận") == 1
+    assert summary_value(sheet, "Đã tiếp nhận") == 2
     assert summary_value(sheet, "Tiếp nhận từ ngoài Đảng bộ") == 1
+    assert summary_value(sheet, "Nhận xét về đảng viên của đơn vị phải có") == 1
+    assert summary_value(sheet, "Nhận xét của chi bộ khu phố/thôn phải có") == 1
     assert summary_value(sheet, "Chi bộ đã sinh hoạt 6 tháng đầu năm") == 1
     assert summary_value(sheet, "Chi bộ phải sinh hoạt 6 tháng đầu năm") == 4
 
@@ -262,7 +268,8 @@ def test_the_summary_has_one_row_per_grassroots_organisation_with_its_own_figure
 def test_a_subtree_workbook_counts_only_the_subtree(tree, data):
     sheet = load(export(tree.ward1))[SUMMARY]
     assert tree.ward1.name in sheet["A1"].value
-    assert summary_value(sheet, "Đã tiếp nhận") == 1
+    assert summary_value(sheet, "Đã tiếp nhận") == 2  # the placed member and the outsider
+    assert summary_value(sheet, "Tiếp nhận từ ngoài Đảng bộ") == 2  # neither works in the ward
     assert summary_value(sheet, "Đảng viên") == 0
     referrals = load(export(tree.ward1))[REFERRALS]
     assert {row[1] for row in rows_of(referrals)} == {FORMULA_NAME, "Lê Thị Hoa", "Đã Chuyển Đi", "Ngoài Đảng Bộ"}
@@ -472,9 +479,7 @@ def test_3_the_yearly_workbook_shows_a_rating_only_to_those_who_see_it_on_screen
 @pytest.mark.django_db
 def test_the_workbook_shows_no_cell_of_today_for_a_member_who_left_the_reader(client, tree, data):
     """Second audit: a committee's workbook named the new cell of a member who had moved to another workplace."""
-    placed = data["placed"].member
-    placed.home_organisation = tree.grassroots_cell
-    placed.save()
+    placed = move_home(data["placed"].member, tree.grassroots_cell, D(2020, 1, 1))
     client.force_login(make_officer(tree.committee))
 
     sheet = load(b"".join(download(client, org=tree.committee.code, year=str(YEAR)).streaming_content))[REFERRALS]

@@ -30,6 +30,7 @@ from members.selectors.comments import (
     rating_row,
     rating_rows,
     referral_to_comment,
+    with_names_of_their_day,
 )
 from members.selectors.meetings import (
     AttendanceFigures,
@@ -198,5 +199,6 @@ __all__ = [
     "visible_residential_cells",
     "wards_for_introduction",
     "with_attendance_figures",
+    "with_names_of_their_day",
     "with_referral_state",
 ]

@@ -25,6 +25,7 @@ from django.db.models import (
     Subquery,
     Value,
     When,
+    prefetch_related_objects,
 )
 
 from branches.access import access_for
@@ -36,6 +37,7 @@ from members.models import (
     Exemption,
     Meeting,
     Member,
+    MemberHome,
     Referral,
     ResidenceComment,
     YearEndRating,
@@ -416,3 +418,28 @@ def comment_filter_choices(user, *, day: datetime.date) -> dict[str, QuerySet[Or
         "cells": cells.order_by("name"),
         "workplaces": workplaces.order_by("name"),
     }
+
+
+def with_names_of_their_day(comments: list[ResidenceComment]) -> list[ResidenceComment]:
+    """Each printed comment with the names of the day it was written (``cell_name``, ``ward_name``) and the member's
+    home cell that day (``home_name``): a cell merged or renamed since prints as it was (a few queries in all)."""
+    prefetch_related_objects(comments, "residential_cell__former_names", "residential_cell__parent__former_names")
+    homes: dict[int, list[MemberHome]] = {}
+    for home in MemberHome.objects.filter(member__in=[c.member_id for c in comments]).prefetch_related(
+        "organisation__former_names"
+    ):
+        homes.setdefault(home.member_id, []).append(home)
+    for comment in comments:
+        day = comment.written_on
+        comment.cell_name = comment.residential_cell.name_on(day)
+        comment.ward_name = comment.residential_cell.parent.name_on(day)
+        then = next(
+            (
+                h
+                for h in homes.get(comment.member_id, ())
+                if h.started_on <= day and (h.ended_on is None or h.ended_on > day)
+            ),
+            None,
+        )
+        comment.home_name = then.organisation.name_on(day) if then else comment.member.home_organisation.name
+    return comments

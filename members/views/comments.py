@@ -55,6 +55,7 @@ from members.selectors import (
     referral_to_comment,
     sets_comment_rounds,
     visible_residential_cells,
+    with_names_of_their_day,
 )
 from members.tables import CommentTable, RatingTable
 
@@ -279,7 +280,7 @@ def comment_print(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "members/comment_print.html",
         {
-            "comments": [comment],
+            "comments": with_names_of_their_day([comment]),
             "title": _("Residence comment %(year)s") % {"year": comment.year},
             "back": _list_url(comment.year),
         },
@@ -293,7 +294,7 @@ def cell_comments_print(request: HttpRequest, pk: int, year: int) -> HttpRespons
     cell = visible_residential_cells(request.user).select_related("parent").filter(pk=pk).first()
     if cell is None:
         raise Http404
-    comments = list(cell_comments(request.user, cell, year))
+    comments = with_names_of_their_day(list(cell_comments(request.user, cell, year)))
     not_written = list(
         comment_rows(request.user, round_)
         .filter(residential_cell=cell, comment_pk__isnull=True)

@@ -312,3 +312,24 @@ def test_a_tracking_book_of_a_past_year_shows_the_names_of_that_year(client, tre
     heading = '<div class="text-uppercase fw-bold">{}</div>'
     assert heading.format(old_ward) in book_2015 and old_cell in book_2015 and "Khu phố 9" not in book_2015
     assert heading.format("Đảng bộ phường Đông Hà") in book_2026
+
+
+def test_a_printed_comment_shows_the_names_of_the_day_it_was_written(client, tree, placed):
+    from django.urls import reverse
+
+    from branches.services import organisation_rename
+    from members.models import ResidenceComment
+    from tests.factories import make_officer
+
+    comment = ResidenceComment.objects.create(
+        member=placed.member, year=2024, residential_cell=tree.ward1_cell1, verdict="good", written_on=D(2024, 11, 10)
+    )
+    old_ward, old_cell = tree.ward1.name, tree.ward1_cell1.name
+    organisation_rename(organisation=tree.ward1, name="Đảng bộ phường Đông Hà", effective_on=D(2025, 7, 1), by=None)
+    organisation_rename(organisation=tree.ward1_cell1, name="Chi bộ Khu phố 9", effective_on=D(2025, 7, 1), by=None)
+    client.force_login(make_officer(tree.root))
+
+    sheet = client.get(reverse("members:comment-print", args=[comment.pk])).content.decode()
+
+    assert old_ward.upper() in sheet and old_cell.upper() in sheet
+    assert "KHU PHỐ 9" not in sheet and "Khu phố 9" not in sheet

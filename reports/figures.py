@@ -28,8 +28,12 @@ from members.models.referral import (
     active_q,
     awaiting_placement_q,
     awaiting_reception_q,
+    placed_q,
     received_q,
     stalled_q,
+    ward_on_expression,
+    ward_under_q,
+    with_placement_on,
 )
 from members.periods import HalfYear
 from members.selectors.comments import due_condition
@@ -71,7 +75,7 @@ def _issued_under(path: PathRef, day: datetime.date) -> Q:
 
 def _received_under(path: PathRef, day: datetime.date) -> Q:
     """On a referral: its ward on ``day`` is the organisation at ``path`` or one under it (the residence side)."""
-    return Q(receiving_ward__path__startswith=path)
+    return ward_under_q(day, path)
 
 
 def _home_under(path: PathRef, day: datetime.date, prefix: str = "") -> Q:
@@ -138,14 +142,18 @@ def headline(organisation: Organisation, as_of: datetime.date) -> Headline:
     addressed = _received_under(organisation.path, as_of)
     issued = _issued_under(organisation.path, as_of)
     from_outside = ~_home_under(organisation.path, as_of, prefix="member__")
-    handovers = Referral.objects.filter(addressed | issued).aggregate(
-        received=Count("pk", filter=addressed & received_q(as_of)),
-        received_from_outside=Count("pk", filter=addressed & received_q(as_of) & from_outside),
-        awaiting_reception=Count("pk", filter=awaiting_reception_q(as_of)),
-        awaiting_placement=Count("pk", filter=awaiting_placement_q(as_of)),
-        stalled=Count("pk", filter=stalled_q(as_of)),
-        stalled_issued=Count("pk", filter=issued & stalled_q(as_of)),
-        stalled_addressed=Count("pk", filter=addressed & stalled_q(as_of)),
+    handovers = (
+        with_placement_on(Referral.objects.all(), as_of)
+        .filter(addressed | issued)
+        .aggregate(
+            received=Count("pk", filter=addressed & received_q(as_of)),
+            received_from_outside=Count("pk", filter=addressed & received_q(as_of) & from_outside),
+            awaiting_reception=Count("pk", filter=awaiting_reception_q(as_of)),
+            awaiting_placement=Count("pk", filter=awaiting_placement_q(as_of)),
+            stalled=Count("pk", filter=stalled_q(as_of)),
+            stalled_issued=Count("pk", filter=issued & stalled_q(as_of)),
+            stalled_addressed=Count("pk", filter=addressed & stalled_q(as_of)),
+        )
     )
     return Headline(
         **organisations,
@@ -432,13 +440,8 @@ class GrassrootsRow:
 
 
 def _grassroots_figures(organisation: Organisation, as_of: datetime.date) -> dict:
-    """The annotations of ``GrassrootsRow`` on a query of organisations, each a subquery correlated with the row's
-    path; "from outside" is from outside ``organisation``, so that the rows add up to its own figure."""
-    path = OuterRef("path")
-    members = Member.objects.filter(member_on_q(as_of), _home_under(path, as_of))
-    introduced = Exists(Referral.objects.filter(active_q(as_of), member=OuterRef("pk")))
-    addressed = Referral.objects.filter(received_q(as_of), _received_under(path, as_of))
-    stalled = Referral.objects.filter(stalled_q(as_of))
+    """The annotations of ``GrassrootsRow`` read from the organisation row itself (its cells' meetings and comments),
+    each a subquery correlated with the row's path. The counts of people and referrals are ``_rolled_up``'s."""
     missed: Value | CombinedExpression = Value(0)
     for half in (HalfYear(as_of.year, 1), HalfYear(as_of.year, 2)):
         if half.last_day >= as_of:
@@ -456,20 +459,91 @@ def _grassroots_figures(organisation: Organisation, as_of: datetime.date) -> dic
     late = ResidenceComment.objects.filter(
         residential_cell__path__startswith=OuterRef("path"), year=as_of.year, sent_on__gt=deadline, sent_on__lte=as_of
     )
-    return {
-        "n_missed": missed,
-        "n_late": subquery_count(late),
-        "n_members": subquery_count(members),
-        "n_eligible": subquery_count(members.filter(eligible_q(as_of))),
-        "n_introduced": subquery_count(members.filter(eligible_q(as_of)).filter(introduced)),
-        "n_received": subquery_count(addressed),
-        "n_received_from_outside": subquery_count(
-            addressed.exclude(_home_under(organisation.path, as_of, prefix="member__"))
-        ),
-        "n_stalled": subquery_count(stalled.filter(_issued_under(path, as_of) | _received_under(path, as_of))),
-        "n_stalled_issued": subquery_count(stalled.filter(_issued_under(path, as_of))),
-        "n_stalled_addressed": subquery_count(stalled.filter(_received_under(path, as_of))),
-    }
+    return {"n_missed": missed, "n_late": subquery_count(late)}
+
+
+PEOPLE_COUNTS = ("members", "eligible", "introduced")
+REFERRAL_COUNTS = ("received", "received_from_outside", "stalled")
+
+
+def _people_by_home(organisation: Organisation, as_of: datetime.date) -> dict[str, dict[str, int]]:
+    """Members of the subtree on ``as_of`` counted by the path of their home that day (one grouped query)."""
+    introduced = Exists(Referral.objects.filter(active_q(as_of), member=OuterRef("member")))
+    eligible = eligible_q(as_of, prefix="member__")
+    rows = (
+        MemberHome.objects.filter(in_force_q(as_of), organisation__path__startswith=organisation.path)
+        .filter(member_on_q(as_of, prefix="member__"))
+        .values("organisation__path")
+        .annotate(
+            members=Count("pk"),
+            eligible=Count("pk", filter=eligible),
+            introduced=Count("pk", filter=eligible & Q(introduced)),
+        )
+        .order_by()
+    )
+    return {row.pop("organisation__path"): row for row in rows}
+
+
+def _referrals_by_side(organisation: Organisation, as_of: datetime.date) -> dict[tuple[str, str | None], dict]:
+    """Referrals of the subtree (issued by it or with their ward in it on ``as_of``) counted by the paths of their
+    issuer and of their ward that day (one grouped query)."""
+    referrals = with_placement_on(Referral.objects.all(), as_of).filter(
+        _issued_under(organisation.path, as_of) | _received_under(organisation.path, as_of)
+    )
+    ward_paths = dict(Organisation.objects.filter(kind=Kind.WARD).values_list("pk", "path"))
+    rows = (
+        referrals.annotate(ward_on_day=ward_on_expression(as_of))
+        .values("issuing_organisation__path", "ward_on_day")
+        .annotate(
+            received=Count("pk", filter=received_q(as_of)),
+            received_from_outside=Count(
+                "pk", filter=received_q(as_of) & ~_home_under(organisation.path, as_of, prefix="member__")
+            ),
+            stalled=Count("pk", filter=stalled_q(as_of)),
+        )
+        .order_by()
+    )
+    counts: dict[tuple[str, str | None], dict] = {}
+    for row in rows:
+        key = (row.pop("issuing_organisation__path"), ward_paths.get(row.pop("ward_on_day")))
+        for name, value in row.items():
+            counts.setdefault(key, dict.fromkeys(REFERRAL_COUNTS, 0))[name] += value
+    return counts
+
+
+def _rolled_up(rows: list[Organisation], organisation: Organisation, as_of: datetime.date) -> None:
+    """Each row's counts of people and referrals, summed from the grouped counts of the organisations under it.
+
+    Two grouped queries for all rows (by home, and by issuer and ward), then sums along the paths: a correlated count
+    per row would read every member and referral once per row and figure.
+    """
+    people = _people_by_home(organisation, as_of)
+    referrals = _referrals_by_side(organisation, as_of)
+    for row in rows:
+        under = row.path
+        sums = dict.fromkeys(PEOPLE_COUNTS, 0)
+        for path, counts in people.items():
+            if path.startswith(under):
+                for name in PEOPLE_COUNTS:
+                    sums[name] += counts[name]
+        received = dict.fromkeys(("received", "received_from_outside", "stalled", "issued", "addressed"), 0)
+        for (issuer, ward), counts in referrals.items():
+            issued, addressed = issuer.startswith(under), bool(ward) and ward.startswith(under)
+            if addressed:
+                received["received"] += counts["received"]
+                received["received_from_outside"] += counts["received_from_outside"]
+                received["addressed"] += counts["stalled"]
+            if issued:
+                received["issued"] += counts["stalled"]
+            if issued or addressed:
+                received["stalled"] += counts["stalled"]
+        row.n_members, row.n_eligible, row.n_introduced = sums["members"], sums["eligible"], sums["introduced"]
+        row.n_received, row.n_received_from_outside = received["received"], received["received_from_outside"]
+        row.n_stalled, row.n_stalled_issued, row.n_stalled_addressed = (
+            received["stalled"],
+            received["issued"],
+            received["addressed"],
+        )
 
 
 def _grassroots_row(row: Organisation) -> GrassrootsRow:
@@ -494,13 +568,14 @@ def _grassroots_row(row: Organisation) -> GrassrootsRow:
 
 def by_grassroots_organisation(organisation: Organisation, as_of: datetime.date) -> list[GrassrootsRow]:
     """One row per grassroots organisation of the subtree existing on ``as_of`` (one query)."""
-    rows = (
+    rows = list(
         Organisation.objects.subtree(organisation)
         .valid_on(as_of)
         .filter(kind__in=Organisation.GRASSROOTS_KINDS)
         .annotate(**_grassroots_figures(organisation, as_of))
         .order_by("path")
     )
+    _rolled_up(rows, organisation, as_of)
     return [_grassroots_row(row) for row in rows]
 
 
@@ -533,11 +608,12 @@ def summary_rows(organisation: Organisation, year: int, as_of: datetime.date) ->
     (bounded by the number of rows, not by the referrals: a correlated count of each comment figure for every row
     would read every referral once per row and figure)."""
     deadline = comment_deadline(organisation, year)
-    rows = (
+    rows = list(
         _summary_organisations(organisation, datetime.date(year, 1, 1), as_of)
         .annotate(**_grassroots_figures(organisation, as_of))
         .order_by("path")
     )
+    _rolled_up(rows, organisation, as_of)
     return [
         SummaryRow(
             figures=_grassroots_row(row),
@@ -593,36 +669,47 @@ class ResidenceRow:
 
 
 def by_ward_and_cell(organisation: Organisation, as_of: datetime.date) -> list[ResidenceRow]:
-    """Each ward of the subtree and each of its residential cells, existing on ``as_of`` (one query). Received from
+    """Each ward of the subtree and each of its residential cells, existing on ``as_of`` (three queries: the rows,
+    the referrals grouped by their ward that day, those placed grouped by their cell that day). Received from
     outside: members whose home is not in ``organisation``'s subtree, as in ``headline``."""
-    to_ward = Referral.objects.filter(_received_under(OuterRef("path"), as_of))
     rows = (
         Organisation.objects.subtree(organisation)
         .valid_on(as_of)
         .filter(kind__in=[Kind.WARD, Kind.RESIDENTIAL_CELL])
-        .annotate(
-            n_received=subquery_count(to_ward.filter(received_q(as_of))),
-            n_outside=subquery_count(
-                to_ward.filter(received_q(as_of)).exclude(_home_under(organisation.path, as_of, prefix="member__"))
-            ),
-            n_awaiting_reception=subquery_count(to_ward.filter(awaiting_reception_q(as_of))),
-            n_awaiting_placement=subquery_count(to_ward.filter(awaiting_placement_q(as_of))),
-            n_placed=subquery_count(Referral.objects.placed_in_on(Q(pk=OuterRef(OuterRef("pk"))), as_of)),
-        )
         .select_related("parent")
         .order_by("path")
     )
+    referrals = with_placement_on(Referral.objects.all(), as_of).filter(_received_under(organisation.path, as_of))
+    by_ward = {
+        row.pop("ward_on_day"): row
+        for row in referrals.annotate(ward_on_day=ward_on_expression(as_of))
+        .values("ward_on_day")
+        .annotate(
+            received=Count("pk", filter=received_q(as_of)),
+            received_from_outside=Count(
+                "pk", filter=received_q(as_of) & ~_home_under(organisation.path, as_of, prefix="member__")
+            ),
+            awaiting_reception=Count("pk", filter=awaiting_reception_q(as_of)),
+            awaiting_placement=Count("pk", filter=awaiting_placement_q(as_of)),
+        )
+        .order_by()
+    }
+    placed = dict(
+        referrals.filter(placed_q(as_of))
+        .values("placement_on_day__residential_cell")
+        .annotate(n=Count("pk"))
+        .order_by()
+        .values_list("placement_on_day__residential_cell", "n")
+    )
+    nothing = dict.fromkeys(("received", "received_from_outside", "awaiting_reception", "awaiting_placement"), 0)
     return [
         ResidenceRow(
             code=row.code,
             name=row.name,
             kind=row.kind,
             parent_code=row.parent.code if row.parent else "",
-            received=row.n_received,
-            received_from_outside=row.n_outside,
-            awaiting_reception=row.n_awaiting_reception,
-            awaiting_placement=row.n_awaiting_placement,
-            placed=row.n_placed,
+            **(by_ward.get(row.pk, nothing) if row.kind == Kind.WARD else nothing),
+            placed=placed.get(row.pk, 0),
         )
         for row in rows
     ]

@@ -2,7 +2,8 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, FilteredRelation, Q
+from django.db.models import Case, F, FilteredRelation, Q, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -80,6 +81,26 @@ def ward_under_q(day: datetime.date, path) -> Q:
         )
     )
     return placed | (Q(placement_on_day__isnull=True) & addressed)
+
+
+def ward_on_expression(day: datetime.date) -> Coalesce:
+    """The primary key of the referral's ward on ``day`` (``ward_under_q``'s definition, as a value to group by; null
+    when its ward has ended without a successor). Use on ``with_placement_on(queryset, day)``."""
+    ward, successor = "receiving_ward__", "receiving_ward__successor__"
+    return Coalesce(
+        F("placement_on_day__residential_cell__parent_id"),
+        Case(
+            When(
+                Q(**{f"{ward}valid_to__isnull": True}) | Q(**{f"{ward}valid_to__gt": day}), then=F("receiving_ward_id")
+            ),
+            When(
+                Q(**{f"{successor}valid_to__isnull": True}, **{f"{ward}successor__isnull": False})
+                | Q(**{f"{successor}valid_to__gt": day}),
+                then=F(f"{ward}successor_id"),
+            ),
+            default=F(f"{successor}successor_id"),
+        ),
+    )
 
 
 def stalled_q(day: datetime.date, days: int = STALLED_AFTER_DAYS) -> Q:

@@ -119,9 +119,7 @@ def members_editable_by(user) -> QuerySet[Member]:
     wards = access.ward_paths(write=True)
     if wards:
         later = Referral.objects.filter(member=OuterRef("member"), introduced_on__gt=OuterRef("introduced_on"))
-        latest_here = Referral.objects.filter(of_wards(wards), member=OuterRef("pk")).exclude(
-            Exists(later)
-        )
+        latest_here = Referral.objects.filter(of_wards(wards), member=OuterRef("pk")).exclude(Exists(later))
         condition |= Q(home_organisation__kind=Kind.OUTSIDE) & Q(Exists(latest_here))
     return Member.objects.filter(condition)
 

@@ -919,7 +919,7 @@ def test_build_report_runs_the_same_number_of_queries_for_10_and_200_organisatio
     assert few["comments"]["due"] < many["comments"]["due"]
     assert few["irregular_attendees"] < many["irregular_attendees"]
     assert n_small == n_large
-    assert n_small <= 25
+    assert n_small <= 30  # the breakdowns read people and referrals in grouped passes (a few queries each)
 
 
 def test_the_json_api_runs_the_same_number_of_queries_for_10_and_200_organisations(client, trees):

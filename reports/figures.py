@@ -19,7 +19,7 @@ from django.db.models.expressions import CombinedExpression
 from django.db.models.lookups import StartsWith
 
 from branches.models import Organisation
-from branches.selectors import root_of
+from branches.selectors import name_on_expression, root_of
 from dongha76.db import subquery_count
 from members.models import CommentRound, Meeting, Member, MemberHome, Referral, ResidenceComment, YearEndRating
 from members.models.history import home_on_q, in_force_q, placed_in_q
@@ -459,7 +459,8 @@ def _grassroots_figures(organisation: Organisation, as_of: datetime.date) -> dic
     late = ResidenceComment.objects.filter(
         residential_cell__path__startswith=OuterRef("path"), year=as_of.year, sent_on__gt=deadline, sent_on__lte=as_of
     )
-    return {"n_missed": missed, "n_late": subquery_count(late)}
+    # The name the organisation bore on the day (a renamed one prints as it was then).
+    return {"n_missed": missed, "n_late": subquery_count(late), "name_then": name_on_expression(as_of)}
 
 
 PEOPLE_COUNTS = ("members", "eligible", "introduced")
@@ -549,7 +550,7 @@ def _rolled_up(rows: list[Organisation], organisation: Organisation, as_of: date
 def _grassroots_row(row: Organisation) -> GrassrootsRow:
     return GrassrootsRow(
         code=row.code,
-        name=row.name,
+        name=row.name_then,
         kind=row.kind,
         sector=row.sector,
         members=row.n_members,

@@ -3,8 +3,10 @@ referrals, meetings and comments of the year behind them, as an Excel file.
 
 Four sheets, each with a title row naming the organisation and the as-of day and bold frozen headers:
 ``Tổng hợp`` (one row per grassroots organisation, a total row that is the figures of the whole organisation, and a
-native bar chart of the referral rate), ``Giới thiệu`` (every referral active at some time in the year), ``Sinh hoạt``
-(each residential cell by half-year) and ``Nhận xét`` (each comment of the year).
+native bar chart of the referral rate; its columns come in groups that each add up to the total row: the members, the
+workplace side and the residence side of the referrals and comments, see ``figures.summary_rows``), ``Giới thiệu``
+(every referral active at some time in the year), ``Sinh hoạt`` (each residential cell by half-year) and ``Nhận xét``
+(each comment of the year).
 
 The workbook is written in openpyxl's write-only mode and the referrals and comments are streamed from the database,
 so memory does not grow with the number of rows. Numbers are written as numbers (a rate of 99.3% is 0.993 with a %
@@ -87,7 +89,7 @@ def write_workbook(
     with translation.override("vi"):
         workbook = new_write_only_workbook()
         report = build_report(organisation, as_of, year=year)
-        heading = f"{organisation.name} — năm {year} — tính đến ngày {as_of:%d/%m/%Y}"
+        heading = f"{organisation.name_on(as_of)} — năm {year} — tính đến ngày {as_of:%d/%m/%Y}"
         rows = {
             SUMMARY: _summary_sheet(workbook, report, heading),
             REFERRALS: _referrals_sheet(workbook, organisation, year, as_of, heading, sight),
@@ -266,7 +268,7 @@ def _summary_sheet(workbook, report: Report, heading: str) -> int:
     headline, meetings, sides = report.headline, report.meetings, report.comments_by_side
     sheet.append(_summary_row(organisation.code, TOTAL_LABEL, headline, meetings, sides), bold=True)
     sheet.append_blank()
-    due_day = min(report.comments.deadline, as_of)
+    due_day, name = min(report.comments.deadline, as_of), organisation.name_on(as_of)
     for label, value in [
         ("Tổ chức cơ sở đảng", headline.grassroots_organisations),
         ("Chi bộ trực thuộc", headline.subordinate_cells),
@@ -288,8 +290,7 @@ def _summary_sheet(workbook, report: Report, heading: str) -> int:
         "phường/xã tiếp nhận: không tính hai lần trong một cột.",
         f"Đảng viên tính theo nơi sinh hoạt ngày {as_of:%d/%m/%Y}; nhận xét tính theo nơi sinh hoạt và chi bộ khu "
         f"phố/thôn được phân công ngày {due_day:%d/%m/%Y}.",
-        f"Tiếp nhận từ ngoài Đảng bộ: đảng viên không sinh hoạt trong {organisation.name} (tổ chức ngoài Đảng bộ "
-        "hoặc nơi khác).",
+        f"Tiếp nhận từ ngoài Đảng bộ: đảng viên không sinh hoạt trong {name} (tổ chức ngoài Đảng bộ hoặc nơi khác).",
     ]:
         sheet.append([None, note])
     if last >= first:

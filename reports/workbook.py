@@ -20,14 +20,17 @@ from decimal import Decimal
 from typing import BinaryIO
 
 from django.db.models import Case, CharField, Exists, F, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import translation
 from openpyxl.chart import BarChart, Reference
 from openpyxl.chart.data_source import AxDataSource, StrRef
 
 from branches.models import Organisation
+from branches.selectors import name_on_expression
 from dongha76.excel import StreamedSheet, new_write_only_workbook
 from dongha76.periods import PeriodError, parse_iso_day, parse_year
-from members.models import Meeting, Referral, ResidenceComment, YearEndRating
+from members.models import Meeting, MemberHome, Placement, Referral, ResidenceComment, YearEndRating
+from members.models.history import in_force_q
 from members.periods import HalfYear
 from members.selectors import Sight
 from members.selectors.meetings import with_attendance_figures
@@ -363,13 +366,29 @@ def _seen(queryset, seen):
     return queryset if seen is None else queryset & seen
 
 
-def _home_in_sight(sight: Sight | None):
-    """The member's cell of today, for a reader who may open the member; blank for one the member has left (a
-    member who moved to another workplace is no longer their old committee's to follow)."""
-    home = F("member__home_organisation__name")
+def _home_in_sight(sight: Sight | None, as_of: datetime.date):
+    """The member's cell on the as-of day, named as it was then, for a reader who may open the member; blank for one
+    the member has left (a member who moved to another workplace is no longer their old committee's to follow)."""
+    then = (
+        MemberHome.objects.filter(in_force_q(as_of), member=OuterRef("member"))
+        .annotate(name_then=name_on_expression(as_of, "organisation__"))
+        .values("name_then")[:1]
+    )
+    home = Coalesce(Subquery(then), F("member__home_organisation__name"))
     if sight is None:
         return home
     return Case(When(member__in=sight.members.values("pk"), then=home), default=Value(""), output_field=CharField())
+
+
+def _cell_then(as_of: datetime.date) -> Coalesce:
+    """The residential cell a referral was placed in on the as-of day (else the last one before it), named as then."""
+    cell = (
+        Placement.objects.filter(referral=OuterRef("pk"), started_on__lte=as_of)
+        .order_by("-started_on")
+        .annotate(name_then=name_on_expression(as_of, "residential_cell__"))
+        .values("name_then")[:1]
+    )
+    return Coalesce(Subquery(cell), F("residential_cell__name"))
 
 
 def _referrals_sheet(
@@ -387,18 +406,23 @@ def _referrals_sheet(
     states = {value: str(label) for value, label in Referral.State.choices}
     rows = (
         _seen(referrals_of_year(organisation, year, as_of), sight and sight.referrals)
-        .annotate(home=_home_in_sight(sight))
+        .annotate(
+            home=_home_in_sight(sight, as_of),
+            issuer_then=name_on_expression(as_of, "issuing_organisation__"),
+            ward_then=name_on_expression(as_of, "receiving_ward__"),
+            cell_then=_cell_then(as_of),
+        )
         .order_by("issuing_organisation__path", "member__search_name", "introduced_on", "pk")
         .values_list(
             "member__card_number",
             "member__full_name",
             "home",
-            "issuing_organisation__name",
+            "issuer_then",
             "letter_number",
             "introduced_on",
-            "receiving_ward__name",
+            "ward_then",
             "received_on",
-            "residential_cell__name",
+            "cell_then",
             "placed_on",
             "reported_on",
             "ended_on",
@@ -513,7 +537,8 @@ def _meetings_sheet(
             _seen(Organisation.objects.subtree(organisation), sight and sight.residential_cells)
             .filter(kind=Organisation.Kind.RESIDENTIAL_CELL)
             .valid_on(min(half.last_day, as_of))
-            .values_list("pk", "path", "parent__name", "code", "name")
+            .annotate(ward_then=name_on_expression(as_of, "parent__"), name_then=name_on_expression(as_of))
+            .values_list("pk", "path", "ward_then", "code", "name_then")
         )
         label = str(half)
         for pk, path, ward, code, name in cells:
@@ -580,14 +605,19 @@ def _comments_sheet(
     )
     rows = (
         _seen(comments, sight and sight.comments)
-        .annotate(level=Subquery(ratings.values("level")[:1]), home=_home_in_sight(sight))
+        .annotate(
+            level=Subquery(ratings.values("level")[:1]),
+            home=_home_in_sight(sight, as_of),
+            cell_then=name_on_expression(as_of, "residential_cell__"),
+            ward_then=name_on_expression(as_of, "residential_cell__parent__"),
+        )
         .order_by("residential_cell__path", "member__search_name", "pk")
         .values_list(
             "member__card_number",
             "member__full_name",
             "home",
-            "residential_cell__name",
-            "residential_cell__parent__name",
+            "cell_then",
+            "ward_then",
             "verdict",
             "written_on",
             "sent_on",

@@ -333,3 +333,28 @@ def test_a_printed_comment_shows_the_names_of_the_day_it_was_written(client, tre
 
     assert old_ward.upper() in sheet and old_cell.upper() in sheet
     assert "KHU PHỐ 9" not in sheet and "Khu phố 9" not in sheet
+
+
+def test_the_yearly_workbook_of_a_past_year_shows_the_names_of_that_year(tree, placed):
+    import io
+
+    from openpyxl import load_workbook
+
+    from branches.services import organisation_rename
+    from reports.workbook import write_workbook
+
+    old_ward, old_cell = tree.ward1.name, tree.ward1_cell1.name
+    organisation_rename(organisation=tree.ward1, name="Đảng bộ phường Đông Hà", effective_on=D(2025, 7, 1), by=None)
+    organisation_rename(organisation=tree.ward1_cell1, name="Chi bộ Khu phố 9", effective_on=D(2025, 7, 1), by=None)
+    target = io.BytesIO()
+    write_workbook(tree.root, 2020, D(2020, 12, 31), target)
+
+    text = " ".join(
+        str(value)
+        for sheet in load_workbook(io.BytesIO(target.getvalue()), read_only=True).worksheets
+        for row in sheet.iter_rows(values_only=True)
+        for value in row
+        if value is not None
+    )
+    assert old_ward in text and old_cell in text
+    assert "phường Đông Hà" not in text and "Khu phố 9" not in text

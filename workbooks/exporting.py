@@ -11,14 +11,15 @@ import datetime
 from collections.abc import Callable, Iterable
 from typing import BinaryIO
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from branches.access import access_of
 from branches.models import Organisation
 from dongha76.excel import StreamedSheet, new_write_only_workbook
-from members.models import Exemption, Member, Referral
+from members.models import Exemption, Member, MemberHome, Placement, Referral
 from members.selectors import referrals_visible_with
-from workbooks.layout import MEMBERS, ORGANISATIONS, REFERRALS, Column, Sheet, Value
+from workbooks.layout import HOMES, MEMBERS, ORGANISATIONS, PLACEMENTS, REFERRALS, Column, Sheet, Value
 
 CHUNK = 2000
 YES = "x"
@@ -61,6 +62,7 @@ ORGANISATION_SOURCES: dict[str, Source] = {
     "sector": Source("sector"),
     "valid_from": Source("valid_from"),
     "valid_to": Source("valid_to"),
+    "successor": Source("successor__code"),
     "address": Source("address"),
 }
 
@@ -94,26 +96,43 @@ REFERRAL_SOURCES: dict[str, Source] = {
     "issuing_organisation": Source("issuing_organisation__code"),
     "receiving_ward": Source("receiving_ward__code"),
     "received_on": Source("received_on"),
-    "residential_cell": Source("residential_cell__code"),
+    # The first placement's cell (the referral's own while it was never re-placed); re-placements are the sheet
+    # "Chuyển chi bộ nơi cư trú"'s.
+    "residential_cell": Source("first_cell_code"),
     "ended_on": Source("ended_on"),
     "end_reason": Source("end_reason"),
     "placed_on": Source("placed_on"),
     "reported_on": Source("reported_on"),
 }
 
+HOME_SOURCES: dict[str, Source] = {
+    "card_number": Source("member__card_number"),
+    "organisation": Source("organisation__code"),
+    "started_on": Source("started_on"),
+}
+
+PLACEMENT_SOURCES: dict[str, Source] = {
+    "card_number": Source("referral__member__card_number"),
+    "introduced_on": Source("referral__introduced_on"),
+    "residential_cell": Source("residential_cell__code"),
+    "started_on": Source("started_on"),
+}
+
 SOURCES: dict[str, dict[str, Source]] = {
     ORGANISATIONS.key: ORGANISATION_SOURCES,
     MEMBERS.key: MEMBER_SOURCES,
+    HOMES.key: HOME_SOURCES,
     REFERRALS.key: REFERRAL_SOURCES,
+    PLACEMENTS.key: PLACEMENT_SOURCES,
 }
 
 
 def write_workbook(target: str | BinaryIO, *, organisation: Organisation | None = None) -> dict[str, int]:
-    """Write every organisation, member and referral to ``target`` (a path or a binary file), or those of
-    ``organisation``'s subtree: its organisations, the members whose cell is in it and the members of outside
-    organisations referred to a ward in it (those its wards registered), those of their referrals its committee sees,
-    and the outside organisations these members belong to. What one exports, one may import back. Returns the number
-    of rows per sheet key."""
+    """Write every organisation, member (with the history of their homes) and referral (with its re-placements) to
+    ``target`` (a path or a binary file), or those of ``organisation``'s subtree: its organisations, the members whose
+    cell is in it and the members of outside organisations referred to a ward in it (those its wards registered),
+    those of their referrals its committee sees, and the outside organisations these members belong to. What one
+    exports, one may import back. Returns the number of rows per sheet key."""
     workbook = new_write_only_workbook()
     organisations, members, referrals = Organisation.objects.all(), Member.objects.all(), Referral.objects.all()
     if organisation is not None:
@@ -136,11 +155,27 @@ def write_workbook(target: str | BinaryIO, *, organisation: Organisation | None 
             & (Q(pk__in=members.values("home_organisation")) | Q(pk__in=referrals.values("issuing_organisation")))
         )
     suffix = f" — {organisation.name} ({organisation.code})" if organisation is not None else ""
+    # Only the members who moved have rows of their history (one home since admission needs none), and only the
+    # re-placements of a referral (its first placement is its row of "Giới thiệu").
+    moved = MemberHome.objects.filter(member=OuterRef("member"), ended_on__isnull=False)
+    homes = MemberHome.objects.filter(Exists(moved), member__in=members.values("pk"))
+    earlier = Placement.objects.filter(referral=OuterRef("referral"), started_on__lt=OuterRef("started_on"))
+    placements = Placement.objects.filter(Exists(earlier), referral__in=referrals.values("pk"))
     counts = {
         ORGANISATIONS.key: _write_sheet(workbook, ORGANISATIONS, organisations.order_by("path"), suffix),
         MEMBERS.key: _write_sheet(workbook, MEMBERS, _with_latest_exemption(members).order_by("card_number"), suffix),
+        HOMES.key: _write_sheet(workbook, HOMES, homes.order_by("member__card_number", "started_on"), suffix),
         REFERRALS.key: _write_sheet(
-            workbook, REFERRALS, referrals.order_by("member__card_number", "introduced_on", "pk"), suffix
+            workbook,
+            REFERRALS,
+            _with_first_cell(referrals).order_by("member__card_number", "introduced_on", "pk"),
+            suffix,
+        ),
+        PLACEMENTS.key: _write_sheet(
+            workbook,
+            PLACEMENTS,
+            placements.order_by("referral__member__card_number", "referral__introduced_on", "started_on"),
+            suffix,
         ),
     }
     workbook.save(target)
@@ -155,6 +190,14 @@ def _with_latest_exemption(members: QuerySet) -> QuerySet:
         exemption_started_on=Subquery(latest.values("started_on")[:1]),
         exemption_ended_on=Subquery(latest.values("ended_on")[:1]),
         exemption_reason=Subquery(latest.values("reason")[:1]),
+    )
+
+
+def _with_first_cell(referrals: QuerySet) -> QuerySet:
+    """Each referral with the code of the cell of its first placement (its own cell when it has no history)."""
+    first = Placement.objects.filter(referral=OuterRef("pk")).order_by("started_on")
+    return referrals.annotate(
+        first_cell_code=Coalesce(Subquery(first.values("residential_cell__code")[:1]), F("residential_cell__code"))
     )
 
 

@@ -66,6 +66,11 @@ ORGANISATIONS = Sheet(
         Column("sector", "Khối", Value.CHOICE, choices=Organisation.Sector, example="ward"),
         Column("valid_from", "Ngày thành lập", Value.DATE, example="01/01/2000"),
         Column("valid_to", "Ngày giải thể", Value.DATE, help=_("The first day it no longer exists.")),
+        Column(
+            "successor",
+            "Mã kế tục",
+            help=_("Only with the day it was dissolved; in this sheet or already recorded."),
+        ),
         Column("address", "Địa chỉ"),
     ),
 )
@@ -121,7 +126,44 @@ REFERRALS = Sheet(
     ),
 )
 
-SHEETS: tuple[Sheet, ...] = (ORGANISATIONS, MEMBERS, REFERRALS)
+# A member's home from a day on (chuyển sinh hoạt, retirement into a residential cell, a restructure): the row with the
+# latest "Từ ngày" on or before a day is the home on that day. The first row holds from the admission; the latest is
+# the "Mã chi bộ" of the sheet "Đảng viên". A member without rows keeps the history recorded (one home since admission
+# for a new member).
+HOMES = Sheet(
+    key="homes",
+    title="Quá trình sinh hoạt",
+    heading="Quá trình sinh hoạt của đảng viên (chi bộ từ ngày)",
+    columns=(
+        Column("card_number", "Số thẻ", required=True, example="45012345"),
+        Column("organisation", "Mã chi bộ", required=True, example="GDDT-01"),
+        Column(
+            "started_on",
+            "Từ ngày",
+            Value.DATE,
+            required=True,
+            example="01/06/2015",
+            help=_("The member's first row holds from the admission."),
+        ),
+    ),
+)
+
+# The re-placements of a referral (after a khu phố merger, a move within the ward): its first placement is the cell
+# and the day of the sheet "Giới thiệu"; each row places the member in another residential cell from a day on.
+PLACEMENTS = Sheet(
+    key="placements",
+    title="Chuyển chi bộ nơi cư trú",
+    heading="Chuyển chi bộ nơi cư trú của đảng viên được giới thiệu",
+    columns=(
+        Column("card_number", "Số thẻ", required=True, example="45012345"),
+        Column("introduced_on", "Ngày giới thiệu", Value.DATE, required=True, example="10/03/2018"),
+        Column("residential_cell", "Mã chi bộ nơi cư trú", required=True, example="P1-KP4"),
+        Column("started_on", "Từ ngày", Value.DATE, required=True, example="01/07/2020"),
+    ),
+)
+
+# In the order they are imported: a later sheet may name what an earlier one creates.
+SHEETS: tuple[Sheet, ...] = (ORGANISATIONS, MEMBERS, HOMES, REFERRALS, PLACEMENTS)
 
 YES_WORDS = frozenset({"x", "co", "yes", "1", "true"})
 NO_WORDS = frozenset({"", "khong", "no", "0", "false"})

@@ -1,6 +1,7 @@
-"""The downloadable template of the committees' workbook: the instructions sheet "Hướng dẫn", then the three sheets of
+"""The downloadable template of the committees' workbook: the instructions sheet "Hướng dẫn", then the sheets of
 ``workbooks.layout`` laid out as the export writes them, each with example rows that import together (an organisation
-tree, a member of one of its cells, that member's referral to a ward and one of its residential cells)."""
+tree, a member of one of its cells transferred from another, that member's referral to a ward and one of its
+residential cells, and a re-placement in another cell of the ward)."""
 
 import datetime
 
@@ -11,14 +12,15 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from dongha76.excel import DATE_FORMAT, MAX_WIDTH, new_workbook, workbook_bytes, write_sheet
-from workbooks.layout import MEMBERS, ORGANISATIONS, REFERRALS, SHEETS, Column, Sheet, Value
+from workbooks.layout import HOMES, MEMBERS, ORGANISATIONS, PLACEMENTS, REFERRALS, SHEETS, Column, Sheet, Value
 
 INSTRUCTIONS_TITLE = "Hướng dẫn"
 TEXT_FORMAT = "@"  # Excel's "Text": what is typed in the column stays as typed (leading zeros kept)
 
 # Example rows beyond the layout's own examples (``Column.example``, used for every key not given here): the tree above
-# the residential cell P1-KP3 of the layout, so that the member (home GDDT-01) and the referral (issued by GDDT, to
-# the ward P1 and its cell P1-KP3) refer to organisations of the same workbook.
+# the residential cell P1-KP3 of the layout, so that the member (home GDDT-01, before that GDDT-02) and the referral
+# (issued by GDDT, to the ward P1 and its cell P1-KP3, then re-placed in P1-KP4) refer to organisations of the same
+# workbook.
 EXAMPLE_ROWS: dict[str, list[dict[str, object]]] = {
     ORGANISATIONS.key: [
         {"code": "DH", "name": "Đảng bộ thành phố Đông Hà", "kind": "root", "parent": None, "sector": "party_state"},
@@ -30,11 +32,22 @@ EXAMPLE_ROWS: dict[str, list[dict[str, object]]] = {
             "sector": "party_state",
         },
         {"code": "GDDT-01", "name": "Chi bộ Văn phòng Sở", "kind": "cell", "parent": "GDDT", "sector": "party_state"},
+        {
+            "code": "GDDT-02",
+            "name": "Chi bộ Phòng Tổ chức cán bộ",
+            "kind": "cell",
+            "parent": "GDDT",
+            "sector": "party_state",
+        },
         {"code": "P1", "name": "Đảng bộ Phường 1", "kind": "ward", "parent": "DH", "sector": "ward"},
         {},  # the layout's example: the residential cell P1-KP3 of the ward P1
+        {"code": "P1-KP4", "name": "Chi bộ khu phố 4", "kind": "residential_cell", "parent": "P1", "sector": "ward"},
     ],
     MEMBERS.key: [{}],
+    # In GDDT-02 from the admission, in GDDT-01 (the sheet Đảng viên's cell) from the layout's example day.
+    HOMES.key: [{"organisation": "GDDT-02", "started_on": MEMBERS.column("admitted_on").example}, {}],
     REFERRALS.key: [{}],
+    PLACEMENTS.key: [{}],
 }
 
 # What each column holds (the column's own ``help`` follows; it stands alone for the columns not listed).
@@ -51,6 +64,9 @@ DESCRIPTIONS: dict[tuple[str, str], object] = {
     (ORGANISATIONS.key, "valid_from"): _("The day it was founded."),
     (ORGANISATIONS.key, "valid_to"): _("The day it was dissolved or merged into another."),
     (ORGANISATIONS.key, "address"): _("The address of its office."),
+    (ORGANISATIONS.key, "successor"): _(
+        "The code of the organisation that took over on the day this one was dissolved (a merger, a move)."
+    ),
     (MEMBERS.key, "card_number"): _("The party card number, the key of the row."),
     (MEMBERS.key, "full_name"): _("The member's full name."),
     (MEMBERS.key, "date_of_birth"): _("The date of birth."),
@@ -71,6 +87,12 @@ DESCRIPTIONS: dict[tuple[str, str], object] = {
     (MEMBERS.key, "exempt_reason"): _("Why the member is exempt."),
     (MEMBERS.key, "left_on"): _("The day the member left the party or died."),
     (MEMBERS.key, "left_reason"): _("Given together with the day of leaving."),
+    (HOMES.key, "card_number"): _("The card number of the member (in the sheet Đảng viên or recorded)."),
+    (HOMES.key, "organisation"): _(
+        "The code of the cell (or outside organisation) the member belonged to from that day on; the member's latest "
+        "row is the cell of the sheet Đảng viên."
+    ),
+    (HOMES.key, "started_on"): _("The first day in that cell; with the card number, the key of the row."),
     (REFERRALS.key, "card_number"): _("The card number of the member introduced (in the sheet Đảng viên or recorded)."),
     (REFERRALS.key, "letter_number"): _("The number of the introduction letter."),
     (REFERRALS.key, "introduced_on"): _(
@@ -86,6 +108,18 @@ DESCRIPTIONS: dict[tuple[str, str], object] = {
     (REFERRALS.key, "end_reason"): _("Why the referral ended; given together with the day it ended."),
     (REFERRALS.key, "placed_on"): _("The day the member was placed in the residential cell."),
     (REFERRALS.key, "reported_on"): _("The day the member reported to the residential cell."),
+    (PLACEMENTS.key, "card_number"): _("The card number of the member introduced."),
+    (PLACEMENTS.key, "introduced_on"): _(
+        "The date of the introduction letter: with the card number, it names the referral (sheet Giới thiệu or "
+        "recorded)."
+    ),
+    (PLACEMENTS.key, "residential_cell"): _(
+        "The code of the residential cell the member was placed in again (after a merger of khu phố, a move within "
+        "the ward)."
+    ),
+    (PLACEMENTS.key, "started_on"): _(
+        "The first day in that cell: after the first placement (sheet Giới thiệu) and before the referral ended."
+    ),
 }
 
 VALUE_KINDS = {
@@ -96,7 +130,10 @@ VALUE_KINDS = {
 }
 
 RULES = (
-    _("Fill in the sheets Tổ chức, Đảng viên and Giới thiệu; a sheet may be left out. Delete the example rows first."),
+    _(
+        "Fill in the sheets Tổ chức, Đảng viên, Quá trình sinh hoạt, Giới thiệu and Chuyển chi bộ nơi cư trú; a sheet "
+        "may be left out. Delete the example rows first."
+    ),
     _("Headers may stand on any of the first 10 rows; case and accents do not matter; other columns are ignored."),
     _("Dates: an Excel date or a text dd/mm/yyyy."),
     _(
@@ -113,6 +150,17 @@ RULES = (
     _(
         "Rows are found by Mã (organisations), Số thẻ (members), Số thẻ and Ngày giới thiệu (referrals): importing "
         "the same workbook twice changes nothing."
+    ),
+    _(
+        "Quá trình sinh hoạt: a row for each cell a member belonged to, from its first day (the first row holds from "
+        "the admission). A member given rows gets exactly that history; a member without rows keeps the one "
+        "recorded (a new member: one cell since admission; a cell changed in the sheet Đảng viên: a transfer from "
+        "today)."
+    ),
+    _(
+        "Chuyển chi bộ nơi cư trú: a row for each time a referred member was placed in another residential cell, "
+        "from its first day; the first placement is the referral's row of the sheet Giới thiệu. A referral given "
+        "rows gets exactly those; a referral without rows keeps the ones recorded."
     ),
     _(
         "The workbook is imported whole or not at all: every problem is listed, and nothing is written until none "

@@ -12,7 +12,7 @@ import zipfile
 from openpyxl import Workbook
 
 from branches.models import Organisation
-from members.models import Exemption, Member, Referral
+from members.models import Exemption, Member, MemberHome, Placement, Referral
 
 ORGS = "Tổ chức"
 MEMBERS = "Đảng viên"
@@ -116,6 +116,26 @@ def referral_row(
     return [card, letter, introduced, ward, received, cell, ended, reason]
 
 
+def layout_workbook(rows: dict[str, list[dict]]) -> io.BytesIO:
+    """A workbook with the layout's sheets named in ``rows`` (by sheet key), in the layout's order: every header of
+    the sheet on row 1, then one row per dict (column key -> value; a missing key is a blank cell)."""
+    from workbooks.layout import SHEETS
+
+    book = Workbook()
+    book.remove(book.active)
+    for sheet in SHEETS:
+        if sheet.key not in rows:
+            continue
+        worksheet = book.create_sheet(sheet.title)
+        worksheet.append([column.header for column in sheet.columns])
+        for row in rows[sheet.key]:
+            worksheet.append([row.get(column.key) for column in sheet.columns])
+    out = io.BytesIO()
+    book.save(out)
+    out.seek(0)
+    return out
+
+
 def zip_bytes(entries: dict[str, bytes], *, compression=zipfile.ZIP_DEFLATED) -> io.BytesIO:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=compression) as archive:
@@ -137,11 +157,16 @@ def replace_in_zip(book: io.BytesIO, name: str, content: bytes) -> io.BytesIO:
 
 
 SNAPSHOT_MODELS = (Organisation, Member, Exemption, Referral)
+HISTORY_MODELS = (MemberHome, Placement)  # the dated histories: no history tables of their own
 
 
 def snapshot() -> dict[str, tuple[int, str]]:
-    """Per table (the four the import writes and their history tables): the row count and a digest of every row."""
+    """Per table (the six the import writes and the history tables of four): the row count and a digest of every
+    row."""
     state = {}
+    for model in HISTORY_MODELS:
+        rows = list(model.objects.order_by("pk").values_list())
+        state[model._meta.db_table] = (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest())
     for model in SNAPSHOT_MODELS:
         for table in (model, model.history.model):
             rows = list(table.objects.order_by("pk").values_list())

@@ -11,11 +11,13 @@ from openpyxl import load_workbook
 
 from branches.access import access_for
 from dongha76.excel import DATE_FORMAT
+from members import places
 from members.models import Exemption, Member, Referral
-from tests.factories import Kind, make_member, make_officer, make_organisation, make_referral, make_tree
+from members.services import member_retire
+from tests.factories import Kind, make_member, make_officer, make_organisation, make_referral, make_tree, move_home
 from workbooks.exporting import SOURCES, write_workbook
 from workbooks.importing import import_workbook
-from workbooks.layout import MEMBERS, ORGANISATIONS, REFERRALS, SHEETS
+from workbooks.layout import HOMES, MEMBERS, ORGANISATIONS, PLACEMENTS, REFERRALS, SHEETS
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +80,26 @@ def people(tree):
     )
     Exemption.objects.create(member=switched, kind="activities", reason="Biệt phái", started_on=D(2022, 4, 1))
     outsider = make_member(tree.outside, card_number="40000001", left_on=D(2023, 1, 1), left_reason="died")
-    return {"zeros": zeros, "retired": retired, "armed": armed, "lifted": lifted, "switched": switched, "out": outsider}
+    # A member transferred from the grassroots cell to the committee's cell, then retired into a residential cell;
+    # the open referral of "zeros" re-placed in another cell of the ward.
+    moved = make_member(tree.grassroots_cell, card_number="60000001")
+    move_home(moved, tree.cell, D(2015, 1, 1))
+    member_retire(member=moved, retired_on=D(2021, 7, 1), transfer_to=tree.ward1_cell2, by=None)
+    places.move_placement(
+        referral=Referral.objects.get(member=zeros, ended_on=None),
+        residential_cell=tree.ward1_cell1,
+        on=D(2022, 5, 1),
+        by=None,
+    )
+    return {
+        "zeros": zeros,
+        "retired": retired,
+        "armed": armed,
+        "lifted": lifted,
+        "switched": switched,
+        "out": outsider,
+        "moved": moved,
+    }
 
 
 def export(**options):
@@ -122,7 +143,7 @@ def test_the_sheets_have_the_layout_titles_headings_and_headers(people):
         assert all(cell.font.b for cell in worksheet[HEADER_ROW])
         assert worksheet.freeze_panes == "A4"
         assert counts[sheet.key] == worksheet.max_row - HEADER_ROW
-    assert counts == {"organisations": 12, "members": 6, "referrals": 2}
+    assert counts == {"organisations": 12, "members": 7, "homes": 3, "referrals": 2, "placements": 1}
 
 
 def test_organisations_come_parents_first_with_codes_as_text(tree, people):
@@ -227,22 +248,53 @@ def test_referrals_come_by_card_number_then_introduction(tree, people):
     assert current["reported_on"] is None
 
 
+def test_the_homes_of_members_who_moved_and_the_re_placements_of_referrals(tree, people):
+    """Each period of a member who changed home, from its first day (the first from the admission); a member with
+    one home since admission has no row. A referral's row of "Giới thiệu" keeps its first placement; each later one
+    is a row of "Chuyển chi bộ nơi cư trú"."""
+    book, _counts = export()
+    assert values(book, HOMES) == [
+        {
+            "card_number": "60000001",
+            "organisation": tree.grassroots_cell.code,
+            "started_on": datetime.datetime(2005, 5, 19),
+        },
+        {"card_number": "60000001", "organisation": tree.cell.code, "started_on": datetime.datetime(2015, 1, 1)},
+        {"card_number": "60000001", "organisation": tree.ward1_cell2.code, "started_on": datetime.datetime(2021, 7, 1)},
+    ]
+    home_cells = cells(book, HOMES)
+    assert home_cells[0]["card_number"].data_type == "s"
+    assert home_cells[0]["started_on"].number_format == DATE_FORMAT
+    assert by_key(values(book, MEMBERS), "card_number")["60000001"]["home_organisation"] == tree.ward1_cell2.code
+    assert values(book, PLACEMENTS) == [
+        {
+            "card_number": "00012345",
+            "introduced_on": datetime.datetime(2020, 2, 1),
+            "residential_cell": tree.ward1_cell1.code,
+            "started_on": datetime.datetime(2022, 5, 1),
+        }
+    ]
+    current = values(book, REFERRALS)[1]
+    assert (current["residential_cell"], current["placed_on"].date()) == ("007", D(2020, 2, 3))
+
+
 def test_an_organisation_gives_its_subtree_and_the_outside_members_its_wards_registered(tree, people):
     book, counts = export(organisation=tree.ward1)
     codes = [row["code"] for row in values(book, ORGANISATIONS)]
     assert codes == [tree.ward1.code, tree.ward1_cell1.code, tree.ward1_cell2.code, "007"]
     assert book[ORGANISATIONS.title]["A1"].value == f"{ORGANISATIONS.heading} — {tree.ward1.name} ({tree.ward1.code})"
     cards = [row["card_number"] for row in values(book, MEMBERS)]
-    assert cards == ["20000001"]
+    assert cards == ["20000001", "60000001"]
     assert values(book, REFERRALS) == []
-    assert counts == {"organisations": 4, "members": 1, "referrals": 0}
+    assert {row["card_number"] for row in values(book, HOMES)} == {"60000001"}
+    assert counts == {"organisations": 4, "members": 2, "homes": 3, "referrals": 0, "placements": 0}
 
     # The member of the outside organisation comes with it once referred to a ward of the subtree.
     outsider = Member.objects.get(card_number="40000001")
     make_referral(outsider, receiving_ward=tree.ward1, issuing_organisation=tree.outside, introduced_on=D(2021, 1, 1))
     book, counts = export(organisation=tree.ward1)
     assert [row["code"] for row in values(book, ORGANISATIONS)][-1] == tree.outside.code
-    assert [row["card_number"] for row in values(book, MEMBERS)] == ["20000001", "40000001"]
+    assert [row["card_number"] for row in values(book, MEMBERS)] == ["20000001", "40000001", "60000001"]
     assert counts["referrals"] == 1
 
     # A committee: its own members only, never every outside organisation's.
@@ -250,6 +302,8 @@ def test_an_organisation_gives_its_subtree_and_the_outside_members_its_wards_reg
     assert [row["code"] for row in values(book, ORGANISATIONS)] == [tree.committee.code, tree.cell.code]
     assert [row["card_number"] for row in values(book, MEMBERS)] == ["00012345", "30000002", "30000003"]
     assert len(values(book, REFERRALS)) == 2
+    assert len(values(book, PLACEMENTS)) == 1
+    assert values(book, HOMES) == []  # the member who left the cell is the ward's now
 
 
 def test_a_ward_exports_only_the_referrals_it_sees_and_imports_them_back_unchanged(tree, people):
@@ -281,7 +335,9 @@ def test_a_ward_exports_only_the_referrals_it_sees_and_imports_them_back_unchang
     assert {key: (c["create"], c["update"]) for key, c in result.counts_as_dict().items()} == {
         "organisations": (0, 0),
         "members": (0, 0),
+        "homes": (0, 0),
         "referrals": (0, 0),
+        "placements": (0, 0),
     }
 
 
@@ -290,15 +346,24 @@ def test_the_number_of_queries_does_not_grow_with_the_rows(tree, people, django_
         member = make_member(tree.cell, card_number=f"5{n:07d}")
         Exemption.objects.create(member=member, kind="activities", reason="r", started_on=D(2020, 1, 1))
         make_referral(member, receiving_ward=tree.ward1, introduced_on=D(2021, 1, 1))
-    with django_assert_max_num_queries(4):
+    for member in Member.objects.filter(card_number__startswith="5"):
+        move_home(member, tree.grassroots_cell, D(2019, 1, 1))
+    for referral in Referral.objects.filter(member__card_number__startswith="5"):
+        referral.received_on = referral.placed_on = D(2021, 1, 2)
+        referral.residential_cell = tree.ward1_cell1
+        referral.save()
+        places.move_placement(referral=referral, residential_cell=tree.ward1_cell2, on=D(2021, 6, 1), by=None)
+    with django_assert_max_num_queries(6):  # one a sheet, the access check of none
         counts = write_workbook(io.BytesIO())
-    assert counts["members"] == 36
+    assert counts["members"] == 37
+    assert counts["homes"] == 3 + 2 * 30
+    assert counts["placements"] == 1 + 30
     assert counts["referrals"] == 32
 
 
 def test_an_empty_database_gives_the_headers_only():
     book, counts = export()
-    assert counts == {"organisations": 0, "members": 0, "referrals": 0}
+    assert counts == {"organisations": 0, "members": 0, "homes": 0, "referrals": 0, "placements": 0}
     for sheet in SHEETS:
         assert book[sheet.title].max_row == HEADER_ROW
 
@@ -319,13 +384,19 @@ def test_the_command_writes_the_file_and_prints_the_counts(tmp_path, tree, peopl
     target = tmp_path / "all.xlsx"
     out = io.StringIO()
     call_command("export_workbook", "-o", str(target), stdout=out)
-    assert "Tổ chức: 12, Đảng viên: 6, Giới thiệu: 2 rows" in out.getvalue()
+    assert (
+        "Tổ chức: 12, Đảng viên: 7, Quá trình sinh hoạt: 3, Giới thiệu: 2, Chuyển chi bộ nơi cư trú: 1 rows"
+        in out.getvalue()
+    )
     assert load_workbook(target).sheetnames == [sheet.title for sheet in SHEETS]
 
     out = io.StringIO()
     call_command("export_workbook", "-o", str(tmp_path / "ward.xlsx"), "--org", tree.ward1.code, stdout=out)
     assert f"({tree.ward1.code})" in out.getvalue()
-    assert "Tổ chức: 4, Đảng viên: 1, Giới thiệu: 0 rows" in out.getvalue()
+    assert (
+        "Tổ chức: 4, Đảng viên: 2, Quá trình sinh hoạt: 3, Giới thiệu: 0, Chuyển chi bộ nơi cư trú: 0 rows"
+        in out.getvalue()
+    )
 
 
 def test_the_command_refuses_an_unknown_code_or_a_missing_folder(tmp_path, tree):

@@ -867,16 +867,22 @@ def test_refused_an_organisation_under_itself(tree):
     assert "A → A" in only(problems, ORGS, 2, "Mã cấp trên")
 
 
+MOVED_WITH_HISTORY = (
+    "Members, referrals, meetings or subordinate organisations have belonged to this organisation: it cannot be moved "
+    "under another one, or the past would change. A change of place is a restructure: use the restructure, which "
+    "ends this organisation and starts its successor under the new parent."
+)
+
+
 def test_refused_a_cycle_through_the_database(tree):
-    """An organisation of the database moved under one of its own descendants."""
+    """An organisation of the database moved under one of its own descendants: it has a subordinate organisation, so
+    the move is a restructure (issue 11), which the tree refuses before any cycle could form."""
     child = make_organisation(kind=Kind.COMMITTEE, parent=tree.committee, code="CON")
     before = snapshot()
 
     problems = refused(workbook({ORGS: org_sheet(org_row(tree.committee.code, "X", "committee", child.code))}), before)
 
-    assert only(problems, ORGS, 2, "Mã cấp trên") == (
-        "Một tổ chức không thể trực thuộc chính nó hoặc tổ chức cấp dưới của nó."
-    )
+    assert only(problems, ORGS, 2, "Mã cấp trên") == gettext(MOVED_WITH_HISTORY)
 
 
 def test_refused_a_kind_under_a_parent_it_cannot_stand_under(tree):
@@ -1452,27 +1458,31 @@ def test_problems_of_one_row_in_several_columns_are_all_reported(tree):
 
 
 def test_an_organisation_moved_and_used_in_the_same_workbook(tree):
-    """A committee moved under a new one: the members of its cells are introduced by it, wherever it now stands."""
-    member = make_member(tree.cell)
+    """A committee with no history yet (a correction of where it stands) moved under a new one, then given a cell, a
+    member and the member's referral: the referral is issued by it, wherever it now stands."""
+    fresh = make_organisation(kind=Kind.COMMITTEE, parent=tree.root, code="SXD")
     sheets = {
         ORGS: org_sheet(
             org_row("KHOI", "Đảng bộ Khối", "committee", tree.root.code),
-            org_row(tree.committee.code, tree.committee.name, "committee", "KHOI"),
+            org_row(fresh.code, fresh.name, "committee", "KHOI"),
+            org_row("SXD-VP", "Chi bộ Văn phòng", "cell", fresh.code),
         ),
-        REFERRALS: referral_sheet(referral_row(member.card_number, tree.ward1.code, introduced="01/03/2018")),
+        MEMBERS: member_sheet(member_row("45900001", "SXD-VP")),
+        REFERRALS: referral_sheet(referral_row("45900001", tree.ward1.code, introduced="01/03/2018")),
     }
 
     result = run(workbook(sheets))
 
     assert result.ok, listed(result)
-    tree.cell.refresh_from_db()
-    assert tree.cell.is_within(Organisation.objects.get(code="KHOI"))
-    assert Referral.objects.get(member=member).issuing_organisation == tree.committee
+    cell = Organisation.objects.get(code="SXD-VP")
+    assert cell.is_within(Organisation.objects.get(code="KHOI"))
+    assert Referral.objects.get(member__card_number="45900001").issuing_organisation == fresh
 
 
-def test_an_exported_tree_with_a_committee_moved_and_its_members_introduced(tree):
+def test_an_exported_tree_with_a_used_committee_moved_is_refused_as_a_restructure(tree):
     """What an export re-imported with one change looks like: the committee's row moved under a new one, its cell's
-    row unchanged, and an open referral of a member of that cell (issuer blank)."""
+    row unchanged, and an open referral of a member of that cell. The committee has members: a move is a restructure,
+    refused with the tree's words, and the rows that depend on it say nothing more."""
     member = make_member(tree.cell)
     sheets = {
         ORGS: org_sheet(
@@ -1483,11 +1493,11 @@ def test_an_exported_tree_with_a_committee_moved_and_its_members_introduced(tree
         MEMBERS: member_sheet(member_row(member.card_number, tree.cell.code, name=member.full_name)),
         REFERRALS: referral_sheet(referral_row(member.card_number, tree.ward1.code, introduced="01/03/2018")),
     }
+    before = snapshot()
 
-    result = run(workbook(sheets))
+    problems = refused(workbook(sheets), before)
 
-    assert result.ok, listed(result)
-    assert Referral.objects.get(member=member).issuing_organisation == tree.committee
+    assert only(problems, ORGS, 3, "Mã cấp trên") == gettext(MOVED_WITH_HISTORY)
 
 
 def test_an_unchanged_member_one_sees_but_may_not_change_is_accepted_as_an_unchanged_organisation_is(tree):
@@ -1546,7 +1556,9 @@ def test_the_whole_export_imported_back_changes_nothing():
     assert {key: (counts["create"], counts["update"]) for key, counts in result.counts_as_dict().items()} == {
         "organisations": (0, 0),
         "members": (0, 0),
+        "homes": (0, 0),
         "referrals": (0, 0),
+        "placements": (0, 0),
     }
     assert snapshot() == before
 
@@ -1562,7 +1574,7 @@ def test_a_conflict_with_another_import_is_told_in_words_not_in_the_databases(tr
             'duplicate key value violates unique constraint "one_open_referral"\nDETAIL:  Key (member_id)=(26) exists.'
         )
 
-    monkeypatch.setattr(ReferralPhase, "run", clash)
+    monkeypatch.setattr(ReferralPhase, "write", clash)
     member = make_member(tree.cell)
     before = snapshot()
 

@@ -8,7 +8,7 @@ from openpyxl import load_workbook
 
 from dongha76.excel import DATE_FORMAT
 from workbooks.importing import import_workbook
-from workbooks.layout import MEMBERS, ORGANISATIONS, REFERRALS, SHEETS, Value
+from workbooks.layout import HOMES, MEMBERS, ORGANISATIONS, PLACEMENTS, REFERRALS, SHEETS, Value
 from workbooks.template import DESCRIPTIONS, INSTRUCTIONS_TITLE, TEXT_FORMAT, describe, template_workbook
 
 HEADER_ROW = 3
@@ -48,7 +48,15 @@ def test_the_example_rows_fit_together(book):
     for row in organisations.values():
         assert row["parent"] is None or row["parent"] in organisations
     kinds = {code: row["kind"] for code, row in organisations.items()}
-    assert sorted(kinds.values()) == ["cell", "committee", "residential_cell", "root", "ward"]
+    assert sorted(kinds.values()) == [
+        "cell",
+        "cell",
+        "committee",
+        "residential_cell",
+        "residential_cell",
+        "root",
+        "ward",
+    ]
     home = organisations[member["home_organisation"]]
     assert home["kind"] == "cell"
     assert referral["card_number"] == member["card_number"]
@@ -56,6 +64,16 @@ def test_the_example_rows_fit_together(book):
     assert kinds[referral["receiving_ward"]] == "ward"
     assert organisations[referral["residential_cell"]]["parent"] == referral["receiving_ward"]
     assert member["admitted_on"] < referral["introduced_on"] <= referral["received_on"]
+    first_home, latest_home = rows(book, HOMES)
+    assert first_home["card_number"] == latest_home["card_number"] == member["card_number"]
+    assert first_home["started_on"] == member["admitted_on"] < latest_home["started_on"] < referral["introduced_on"]
+    assert latest_home["organisation"] == member["home_organisation"] != first_home["organisation"]
+    assert organisations[first_home["organisation"]]["kind"] == "cell"
+    (placement,) = rows(book, PLACEMENTS)
+    assert (placement["card_number"], placement["introduced_on"]) == (member["card_number"], referral["introduced_on"])
+    assert organisations[placement["residential_cell"]]["parent"] == referral["receiving_ward"]
+    assert placement["residential_cell"] != referral["residential_cell"]
+    assert placement["started_on"] > referral["received_on"]
 
 
 def test_examples_come_from_the_layout_with_text_codes_and_real_dates(book):
@@ -98,7 +116,9 @@ def test_the_examples_import_into_an_empty_database_without_a_problem():
     result = import_workbook(io.BytesIO(template_workbook()), by=None, dry_run=True, file_name="mau.xlsx")
     assert result.problems_as_dicts() == []
     assert {key: counts.create for key, counts in result.counts.items()} == {
-        "organisations": 5,
+        "organisations": 7,
         "members": 1,
+        "homes": 2,
         "referrals": 1,
+        "placements": 1,
     }

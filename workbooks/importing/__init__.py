@@ -1,9 +1,9 @@
 """Importing the committees' workbook: all or nothing, with every problem at once.
 
-The sheets are taken in order (organisations, members, referrals) inside one transaction; each phase checks all its
-rows and writes those without a problem, so that the next phase is checked against the database as it would be. At
-the end, if anything was wrong, or for a preview (``dry_run``), the transaction is rolled back: a preview is the
-import itself, undone, so what it promises is what the import does.
+The sheets are taken in order (organisations, members and their homes, referrals and their placements) inside one
+transaction; each phase checks all its rows and writes those without a problem, so that the next phase is checked
+against the database as it would be. At the end, if anything was wrong, or for a preview (``dry_run``), the
+transaction is rolled back: a preview is the import itself, undone, so what it promises is what the import does.
 """
 
 import dataclasses
@@ -19,8 +19,10 @@ from audit.services import record_access
 from branches.access import Access
 from dongha76.services import User
 from workbooks.importing.context import ImportContext, SheetCounts
+from workbooks.importing.homes import HomePhase
 from workbooks.importing.members import MemberPhase
 from workbooks.importing.organisations import OrganisationPhase
+from workbooks.importing.placements import PlacementPhase
 from workbooks.importing.referrals import ReferralPhase, check_open_referrals
 from workbooks.importing.scope import ImportScope
 from workbooks.layout import SHEETS
@@ -89,10 +91,22 @@ def import_workbook(
             with transaction.atomic():
                 organisations = OrganisationPhase(context, sheets.get("organisations"))
                 organisations.run()
+                # A dated history is checked with its owners as they would be, released before they are written
+                # (the triggers refuse a current place that its open period contradicts) and written after them.
                 members = MemberPhase(context, sheets.get("members"), organisations)
-                members.run()
+                members.check()
+                homes = HomePhase(context, sheets.get("homes"), organisations, members)
+                homes.check()
+                homes.release()
+                members.write()
+                homes.write()
                 referrals = ReferralPhase(context, sheets.get("referrals"), organisations, members)
-                referrals.run()
+                referrals.check()
+                placements = PlacementPhase(context, sheets.get("placements"), organisations, members, referrals)
+                placements.check()
+                placements.release()
+                referrals.write()
+                placements.write()
                 check_open_referrals(context, members, referrals)
                 # As it would be: what was written is still the importer's (a ward's new member of an outside
                 # organisation is referred to the ward, say).

@@ -62,6 +62,9 @@ class MemberPhase:
         self.editable: set[int] | None = None
         self.hidden_ids: set[str] = set()  # national IDs of the sheet held by members the importer does not see
         self.today = timezone.localdate()
+        # The stored member of each row checked (None: a new one), to compare with what the row makes of it.
+        self.stored: dict[str, Member | None] = {}
+        self._writes: tuple[list, list, list, list] = ([], [], [], [])
 
     # -- reading what is there -------------------------------------------------------------------------------------
 
@@ -88,7 +91,8 @@ class MemberPhase:
 
     # -- the sheet -------------------------------------------------------------------------------------------------
 
-    def run(self) -> None:
+    def check(self) -> None:
+        """Check every row; what is to be written waits for ``write`` (the home histories are released between)."""
         counts = self.context.counts.setdefault(SHEET.key, SheetCounts())
         if self.data is None:
             return
@@ -133,9 +137,14 @@ class MemberPhase:
                 counts.unchanged += 1
             if changed:
                 self.written_cards.add(card)
+            self.stored[card] = self.by_card.get(card)
             self.by_card[card] = member
             self.row_of[card] = row
-        self._write(created, updated, new_exemptions, changed_exemptions)
+        self._writes = (created, updated, new_exemptions, changed_exemptions)
+
+    def write(self) -> None:
+        self._write(*self._writes)
+        self._writes = ([], [], [], [])
 
     def _national_ids_taken(self, national_ids: dict[str, int], cards: set[str]) -> dict[str, str]:
         """National IDs of the file already held by members not in the file, or by another card in it. Those held by

@@ -1,4 +1,5 @@
-"""Sheet "Tổ chức": organisations created and updated through the tree's own services, parents before children."""
+"""Sheet "Tổ chức": organisations created and updated through the tree's own services, parents before children; a
+successor (``Mã kế tục``) created by the same sheet after the organisation it takes over from is set once it exists."""
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -10,7 +11,9 @@ from workbooks.layout import ORGANISATIONS
 from workbooks.reading import Row, SheetData
 
 SHEET = ORGANISATIONS
-FIELDS = ("name", "kind", "parent", "sector", "valid_from", "valid_to", "address")
+FIELDS = ("name", "kind", "parent", "sector", "valid_from", "valid_to", "successor", "address")
+RELATIONS = ("parent", "successor")
+UNKNOWN_CODE = _("No organisation has the code “%(code)s”, in this workbook or in the database.")
 COLUMNS = {column.key: column.header for column in SHEET.columns}
 
 
@@ -21,6 +24,10 @@ class OrganisationPhase:
         self.by_code: dict[str, Organisation] = {}  # every organisation the later sheets may name, by code
         self.failed_codes: set[str] = set()  # codes of rows with a problem: later sheets say nothing more of them
         self.moved = False
+        # (row, code, successor's code) of the rows whose successor is a new organisation of the sheet written after
+        # them: set once every row is written.
+        self.later_successors: list[tuple[Row, str, str]] = []
+        self.sheet_codes: set[str] = set()
 
     def organisation(self, code: str) -> Organisation | None:
         """An organisation by code: written by this import, or already in the database."""
@@ -40,7 +47,8 @@ class OrganisationPhase:
             return
         counts.rows += len(self.data.rows)
         rows = self.context.keyed_rows(self.data, "code", self.failed_codes)
-        self.preload([*rows, *(values.get("parent") for _row, values in rows.values())])
+        self.sheet_codes = set(rows)
+        self.preload([*rows, *(values.get(key) for _row, values in rows.values() for key in RELATIONS)])
         for code in self._parents_first(rows):
             row, values = rows[code]
             if code in self.failed_codes:
@@ -50,6 +58,7 @@ class OrganisationPhase:
                 self.failed_codes.add(code)
             else:
                 setattr(counts, outcome, getattr(counts, outcome) + 1)
+        self._set_later_successors()
         if self.moved:
             # A move re-rooted subtrees in the database: read the paths of every organisation kept here again.
             codes, self.by_code = list(self.by_code), {}
@@ -96,24 +105,24 @@ class OrganisationPhase:
         if not fields.get("kind"):
             self.context.problem(SHEET, row, COLUMNS["kind"], _("This cell must not be blank."))
             return None
-        if "parent" in fields:
-            parent_code = fields["parent"]
-            if not parent_code:
-                fields["parent"] = None
-            elif parent_code in self.failed_codes:
-                return None  # the parent's own row says what is wrong
+        later_successor = None
+        for key in RELATIONS:
+            if key not in fields:
+                continue
+            related_code = fields[key]
+            if not related_code:
+                fields[key] = None
+            elif related_code in self.failed_codes:
+                return None  # the related organisation's own row says what is wrong
+            elif (related := self.organisation(related_code)) is not None:
+                fields[key] = related
+            elif key == "successor" and self._in_sheet(related_code):
+                later_successor = fields.pop(key)  # a new organisation of the sheet, not written yet
             else:
-                parent = self.organisation(parent_code)
-                if parent is None:
-                    self.context.problem(
-                        SHEET,
-                        row,
-                        COLUMNS["parent"],
-                        _("No organisation has the code “%(code)s”, in this workbook or in the database.")
-                        % {"code": parent_code},
-                    )
-                    return None
-                fields["parent"] = parent
+                self.context.problem(SHEET, row, COLUMNS[key], UNKNOWN_CODE % {"code": related_code})
+                return None
+        if later_successor is not None:
+            self.later_successors.append((row, code, later_successor))
         if existing is None:
             if not self._in_scope(row, existing, fields):
                 return None
@@ -137,19 +146,41 @@ class OrganisationPhase:
             key: value
             for key, value in fields.items()
             if (value.pk if isinstance(value, Organisation) else value)
-            != (getattr(existing, f"{key}_id") if key == "parent" else getattr(existing, key))
+            != (getattr(existing, f"{key}_id") if key in RELATIONS else getattr(existing, key))
         }
-        if not changed:
+        if not changed and later_successor is None:
             return "unchanged"  # nothing is written, so the scope does not matter
         if not self._in_scope(row, existing, fields):
+            self.later_successors = [entry for entry in self.later_successors if entry[1] != code]
             return None
         self.moved = self.moved or "parent" in changed
-        try:
-            self.by_code[code] = organisation_update(organisation=existing, by=self.context.by, **changed)
-        except ValidationError as exc:
-            self.context.validation_problems(SHEET, row, exc, COLUMNS)
-            return None
+        if changed:
+            try:
+                self.by_code[code] = organisation_update(organisation=existing, by=self.context.by, **changed)
+            except ValidationError as exc:
+                self.context.validation_problems(SHEET, row, exc, COLUMNS)
+                return None
         return "update"
+
+    def _in_sheet(self, code: str) -> bool:
+        return code in self.sheet_codes
+
+    def _set_later_successors(self) -> None:
+        """The successors that are new organisations of the sheet written after the organisation they took over from:
+        set now that they exist."""
+        for row, code, successor_code in self.later_successors:
+            if code in self.failed_codes or successor_code in self.failed_codes:
+                continue  # their own rows say what is wrong
+            organisation, successor = self.by_code.get(code), self.organisation(successor_code)
+            if organisation is None:
+                continue
+            try:
+                self.by_code[code] = organisation_update(
+                    organisation=organisation, by=self.context.by, successor=successor
+                )
+            except ValidationError as exc:
+                self.context.validation_problems(SHEET, row, exc, COLUMNS)
+                self.failed_codes.add(code)
 
     def _in_scope(self, row: Row, existing: Organisation | None, fields: dict) -> bool:
         """An officer writes the cells of their own subtree: a committee its subordinate cells, a ward its

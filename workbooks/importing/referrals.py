@@ -17,8 +17,9 @@ from django.utils.translation import gettext_lazy as _
 from branches.models import Organisation
 from branches.selectors import grassroots_of
 from dongha76.services import Errors, day_text
-from members.models import Exemption, Member, Referral
+from members.models import Exemption, Member, MemberHome, Placement, Referral
 from members.services import ISSUING_KINDS, check_issuer, check_residential_cell, check_ward
+from workbooks.importing import periods
 from workbooks.importing.context import ImportContext, SheetCounts
 from workbooks.importing.members import MemberPhase, exemptions_in_force
 from workbooks.importing.organisations import OrganisationPhase
@@ -95,13 +96,26 @@ class ReferralPhase:
         self.members = members
         self.today = timezone.localdate()
         self._issuers: dict[int, Organisation | None] = {}
+        self.homes: dict[int, list[MemberHome]] = {}  # member pk -> its home periods (as the members phase wrote them)
         self.row_of: dict[tuple, Row] = {}  # (member pk, introduced on) -> its row, for the rows checked
         self.written: list[tuple[Row, Referral]] = []  # the referrals this import creates or changes
         self.rights = ReferralRights(everything=True)
         self.members_seen: set[int] | None = None
         self.introducible: set[int] | None = None
+        # The stored referrals of the sheet's members, by (member pk, introduced on), as the sheet shows them: the
+        # cell of their first placement (a re-placement is the sheet "Chuyển chi bộ nơi cư trú"'s); their stored
+        # placements by referral pk.
+        self.existing: dict[tuple, Referral] = {}
+        self.stored_placements: dict[int, list[Placement]] = {}
+        # The referral of each row without a problem, as it would be (created, updated or unchanged), by (card
+        # number, introduced on); the keys of the rows with one.
+        self.final: dict[tuple, Referral] = {}
+        self.failed_keys: set[tuple] = set()
+        self.created: list[Referral] = []
+        self.updated: list[Referral] = []
 
-    def run(self) -> None:
+    def check(self) -> None:
+        """Check every row; the referrals are written by ``write`` once their placements are planned."""
         counts = self.context.counts.setdefault(SHEET.key, SheetCounts())
         if self.data is None:
             return
@@ -131,6 +145,15 @@ class ReferralPhase:
         )
         member_pks = {member.pk for member in self.members.by_card.values() if member and member.pk}
         existing = self._existing_referrals(member_pks)
+        self.homes = periods.stored_rows(MemberHome, "member", "organisation", member_pks)
+        self.existing = existing
+        self.stored_placements = periods.stored_rows(
+            Placement, "referral", "residential_cell", (r.pk for r in existing.values())
+        )
+        for referral in existing.values():
+            placements = self.stored_placements.get(referral.pk)
+            if placements and placements[0].residential_cell_id != referral.residential_cell_id:
+                referral.residential_cell_id = placements[0].residential_cell_id  # re-placed: the first placement
         scope = self.context.scope
         self.members_seen = scope.members_seen(member_pks)
         self.introducible = scope.members_introducible(member_pks)
@@ -169,6 +192,7 @@ class ReferralPhase:
                 continue
             written.setdefault(member.pk, []).append((row, referral))
             self.row_of[(member.pk, introduced_on)] = row
+            self.final[(card, introduced_on)] = referral
             if before is None:
                 created.append(referral)
                 counts.create += 1
@@ -179,13 +203,19 @@ class ReferralPhase:
             else:
                 counts.unchanged += 1
         refused = self._check_sequences(existing, written)
-        created = [referral for referral in created if id(referral) not in refused]
-        updated = [referral for referral in updated if id(referral) not in refused]
-        self.written = [(self.row_of[(r.member.pk, r.introduced_on)], r) for r in (*created, *updated)]
-        if updated:
-            self.context.update(updated, Referral, ["updated_at", *WRITTEN_FIELDS])
-        if created:
-            self.context.create(created, Referral)
+        self.created = [referral for referral in created if id(referral) not in refused]
+        self.updated = [referral for referral in updated if id(referral) not in refused]
+        self.final = {key: referral for key, referral in self.final.items() if id(referral) not in refused}
+        self.failed_keys = set(rows) - set(self.final)
+        self.written = [(self.row_of[(r.member.pk, r.introduced_on)], r) for r in (*self.created, *self.updated)]
+
+    def write(self) -> None:
+        """Write the referrals checked, each with the residential cell its placements leave it in (set by the
+        placements' phase)."""
+        if self.updated:
+            self.context.update(self.updated, Referral, ["updated_at", *WRITTEN_FIELDS])
+        if self.created:
+            self.context.create(self.created, Referral)
 
     def _existing_referrals(self, member_pks: set[int]) -> dict[tuple, Referral]:
         found = {}
@@ -213,8 +243,14 @@ class ReferralPhase:
             return False
         return organisation
 
-    def _issuer_of(self, member: Member) -> Organisation | None:
-        home = member.home_organisation
+    def _home_on(self, member: Member, day) -> Organisation:
+        """The member's home on ``day`` (its history as this import leaves it), or of today when none is recorded."""
+        for period in self.homes.get(member.pk, ()):
+            if period.started_on <= day and (period.ended_on is None or day < period.ended_on):
+                return period.organisation
+        return member.home_organisation
+
+    def _issuer_of(self, home: Organisation) -> Organisation | None:
         if home.pk not in self._issuers:
             self._issuers[home.pk] = grassroots_of(home)
         return self._issuers[home.pk]
@@ -236,7 +272,11 @@ class ReferralPhase:
         if ward is None:
             context.problem(SHEET, row, COLUMNS["receiving_ward"], _("This cell must not be blank."))
             return None
-        issuer = issuer or (before.issuing_organisation if before else None) or self._issuer_of(member)
+        issuer = (
+            issuer
+            or (before.issuing_organisation if before else None)
+            or self._issuer_of(self._home_on(member, values["introduced_on"]))
+        )
         referral = Referral(member=member, introduced_by=context.by) if before is None else _copy(before)
         referral.member = member
         referral.introduced_on = values["introduced_on"]
@@ -418,8 +458,10 @@ class ReferralPhase:
                 code="issuer_kind",
             )
         elif referral.ended_on is None or issuer.kind not in ISSUING_KINDS:
-            # An ended referral may have been issued by a workplace the member has since left.
-            check_issuer(errors, member, issuer)
+            # Issued by the member's organisation of the day of the letter: a member moved since by a restructure
+            # keeps the letter of the organisation that ended. (An ended referral may have been issued by a workplace
+            # the member has since left, and by one recorded before the histories were: not asked.)
+            check_issuer(errors, Member(home_organisation=self._home_on(member, introduced_on)), issuer)
         check_ward(errors, referral.receiving_ward, introduced_on)
         cell = referral.residential_cell
         if cell is not None:

@@ -54,6 +54,17 @@ LETTER_NOT_YOURS = _("Only the organisation that issued this letter changes its 
 RECEPTION_NOT_YOURS = _("Only the receiving ward records the reception, placement and report of this referral.")
 END_NOT_YOURS = _("Only the member's workplace committee or the receiving ward ends this referral.")
 NOT_YOURS_AFTER_IMPORT = _("After this import the row would be outside the part of the tree you manage.")
+HOME_NOT_YOURS = _(
+    "This organisation is outside the part of the tree you manage: a member's time in it is recorded by its own "
+    "committee."
+)
+HISTORY_NOT_YOURS = _(
+    "The member's history records %(organisation)s from %(date)s, outside the part of the tree you manage: only its "
+    "own committee changes that period."
+)
+CELL_NOT_THE_WARDS = _(
+    "This residential cell is neither in the ward the member was referred to nor in a ward that took it over."
+)
 
 
 def national_ids_found_too_often(count: int) -> str:

@@ -12,8 +12,9 @@ from workbooks.layout import MEMBERS, REFERRALS, SHEETS
 
 class Command(BaseCommand):
     help = (
-        "Write the committees' workbook (sheets Tổ chức, Đảng viên, Giới thiệu) in the layout import_workbook reads: "
-        "every organisation, member and referral, or those of one organisation's subtree (with the outside "
+        "Write the committees' workbook (sheets Tổ chức, Đảng viên, Quá trình sinh hoạt, Giới thiệu, Chuyển chi bộ "
+        "nơi cư trú) in the layout import_workbook reads: every organisation, member (with the history of their "
+        "homes) and referral (with its re-placements), or those of one organisation's subtree (with the outside "
         "organisations and their members)."
     )
 

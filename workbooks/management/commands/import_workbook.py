@@ -9,8 +9,9 @@ from workbooks.layout import SHEETS
 
 class Command(BaseCommand):
     help = (
-        "Import the committees' workbook (sheets Tổ chức, Đảng viên, Giới thiệu): all or nothing. Prints every "
-        "problem (sheet, row, column, message) and exits with status 1 when there is any."
+        "Import the committees' workbook (sheets Tổ chức, Đảng viên, Quá trình sinh hoạt, Giới thiệu, Chuyển chi bộ "
+        "nơi cư trú): all or nothing. Prints every problem (sheet, row, column, message) and exits with status 1 when "
+        "there is any."
     )
 
     def add_arguments(self, parser):

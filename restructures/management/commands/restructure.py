@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from restructures.plans import Plan, assignment_from_file, plan_merge, plan_move, plan_rename, plan_split
 from restructures.services import OFFICERS_CHOICES, apply_plan
@@ -22,6 +23,11 @@ def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
             raise CommandError(f"{option} takes KEY=VALUE, not {value!r}.")
         pairs[key.strip()] = other.strip()
     return pairs
+
+
+# Marked here, not inside the f-strings that use them (the message extractor does not read f-strings).
+DIVIDED = gettext_lazy("(divided among the parts)")
+POST_ENDS = gettext_lazy("ends")
 
 
 class Command(BaseCommand):
@@ -156,7 +162,7 @@ def describe(plan: Plan) -> str:
 
     section(
         _("Ending:"),
-        [f"{o.code} {o.name} → {plan.successor_of.get(o.code) or _('(divided among the parts)')}" for o in plan.ending],
+        [f"{o.code} {o.name} → {plan.successor_of.get(o.code) or DIVIDED}" for o in plan.ending],
     )
     section(_("Starting:"), [f"{n.code} {n.name} ({n.kind}) under {n.parent_code}" for n in plan.starting])
     section(_("Renamed:"), [f"{o.code}: {o.name} → {name}" for o, name in plan.renamed])
@@ -169,7 +175,7 @@ def describe(plan: Plan) -> str:
         section(f"{title} {total}" if flows else title, [f"{f.from_code} → {f.to_code}: {f.count}" for f in flows])
     section(
         _("Officers' posts:"),
-        [f"{username}: {source} → {target or _('ends')}" for username, source, target in plan.officers],
+        [f"{username}: {source} → {target or POST_ENDS}" for username, source, target in plan.officers],
     )
     if plan.meetings_affected:
         lines.append(_("Meetings on or after the day in organisations that end: %(n)s") % {"n": plan.meetings_affected})

@@ -11,6 +11,7 @@ import pytest
 from openpyxl import load_workbook
 
 from branches.models import Organisation
+from branches.services import organisation_rename
 from members.models import Attendance, Meeting, Referral, ResidenceComment
 from reports import figures
 from reports.report import build_report, report_as_json
@@ -295,6 +296,25 @@ def test_the_old_way_would_have_counted_the_stalled_referral_twice(city):
     assert sum(row.stalled for row in rows) == 6 > headline.stalled == 4
     assert sum(row.stalled_issued for row in rows) == headline.stalled_issued == 3
     assert sum(row.stalled_addressed for row in rows) == headline.stalled_addressed == 3
+
+
+@pytest.mark.django_db
+def test_the_rows_and_the_title_bear_the_names_of_the_day(city):
+    """A rename keeps the row and its code: the workbook of a day before it shows the former name."""
+    former = {city.root.code: city.root.name, city.committee.code: city.committee.name}
+    renamed = {city.root.code: "Đảng bộ tỉnh Quảng Trị", city.committee.code: "Đảng bộ Sở Y tế tỉnh"}
+    for code, name in renamed.items():
+        organisation_rename(
+            organisation=Organisation.objects.get(code=code), name=name, effective_on=D(2018, 10, 15), by=None
+        )
+    city.root.refresh_from_db()
+    for as_of, names in [(DAY, former), (END, renamed)]:
+        buffer = io.BytesIO()
+        write_workbook(city.root, YEAR, as_of, buffer)
+        sheet = load_workbook(io.BytesIO(buffer.getvalue()))[SUMMARY]
+        assert names[city.root.code] in sheet["A1"].value
+        rows = {row[0]: row[1] for row in sheet.iter_rows(min_row=FIRST, max_col=2, values_only=True)}
+        assert rows[city.committee.code] == names[city.committee.code]
 
 
 # -- the demo data (slow) --------------------------------------------------------------------------------------------

@@ -358,3 +358,21 @@ def test_the_yearly_workbook_of_a_past_year_shows_the_names_of_that_year(tree, p
     )
     assert old_ward in text and old_cell in text
     assert "phường Đông Hà" not in text and "Khu phố 9" not in text
+
+
+def test_received_from_outside_reads_the_members_home_of_the_day(tree, placed):
+    """A member of the tree's committee received by a ward is from outside the ward, not from outside the city; once
+    their home moves to an outside organisation, they are from outside the city too, from that day on."""
+    services.member_update(member=placed.member, by=None, home_organisation=tree.outside, home_since=D(2021, 3, 1))
+    before, after = D(2021, 2, 28), D(2021, 3, 1)
+    assert (
+        figures.headline(tree.root, before).received,
+        figures.headline(tree.root, before).received_from_outside,
+    ) == (
+        1,
+        0,
+    )
+    assert figures.headline(tree.root, after).received_from_outside == 1
+    assert figures.headline(tree.ward1, before).received_from_outside == 1
+    assert figures.headline(tree.committee, before).members == 1
+    assert figures.headline(tree.committee, after).members == 0

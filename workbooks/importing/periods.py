@@ -48,16 +48,20 @@ def periods(steps: list[Step]) -> list[tuple[Step, datetime.date | None]]:
     return [(step, steps[index + 1].started_on if index + 1 < len(steps) else None) for index, step in enumerate(steps)]
 
 
-def stored_rows(model, owner_field: str, place_field: str, pks: Iterable[int]) -> dict[int, list]:
-    """The stored rows of each owner, sorted by start, with their place, in a query per chunk of owners."""
+def stored_rows(
+    model, owner_field: str, place_field: str, pks: Iterable[int], *, moved_only: bool = False
+) -> dict[int, list]:
+    """The stored rows of each owner, sorted by start, with their place, in a query per chunk of owners; with
+    ``moved_only``, only of the owners that moved (a closed period: the others' place is their current one)."""
     pks = [pk for pk in set(pks) if pk is not None]
     found: dict[int, list] = {}
     for start in range(0, len(pks), CHUNK):
-        rows = (
-            model.objects.filter(**{f"{owner_field}__in": pks[start : start + CHUNK]})
-            .select_related(place_field)
-            .order_by(owner_field, "started_on")
-        )
+        owners = model.objects.filter(**{f"{owner_field}__in": pks[start : start + CHUNK]})
+        if moved_only:
+            owners = model.objects.filter(
+                **{f"{owner_field}__in": owners.filter(ended_on__isnull=False).values(owner_field)}
+            )
+        rows = owners.select_related(place_field).order_by(owner_field, "started_on")
         for row in rows:
             found.setdefault(getattr(row, f"{owner_field}_id"), []).append(row)
     return found

@@ -96,7 +96,8 @@ class ReferralPhase:
         self.members = members
         self.today = timezone.localdate()
         self._issuers: dict[int, Organisation | None] = {}
-        self.homes: dict[int, list[MemberHome]] = {}  # member pk -> its home periods (as the members phase wrote them)
+        # member pk -> its home periods as the members' phase left them (of the members who moved)
+        self.homes: dict[int, list[MemberHome]] = {}
         self.row_of: dict[tuple, Row] = {}  # (member pk, introduced on) -> its row, for the rows checked
         self.written: list[tuple[Row, Referral]] = []  # the referrals this import creates or changes
         self.rights = ReferralRights(everything=True)
@@ -145,7 +146,9 @@ class ReferralPhase:
         )
         member_pks = {member.pk for member in self.members.by_card.values() if member and member.pk}
         existing = self._existing_referrals(member_pks)
-        self.homes = periods.stored_rows(MemberHome, "member", "organisation", member_pks)
+        # The homes of the sheet's members who moved: a letter is checked against the home of its day.
+        sheet_pks = {member.pk for card, _day in rows if (member := self.members.by_card.get(card)) and member.pk}
+        self.homes = periods.stored_rows(MemberHome, "member", "organisation", sheet_pks, moved_only=True)
         self.existing = existing
         self.stored_placements = periods.stored_rows(
             Placement, "referral", "residential_cell", (r.pk for r in existing.values())

@@ -319,7 +319,7 @@ class WorkplaceCadre(Role):
 class CityStaff(Role):
     weight = 1
     usernames = ("thanhuy",)
-    organisation = "DH"
+    organisation = "QT"
 
     @task(3)
     def t_dashboard(self):
@@ -359,7 +359,7 @@ class Workbooks(Role):
 
     def on_start(self):
         super().on_start()
-        self.organisation = {"phuong1": "P1", "phuong2": "P2", "khupho1": "P1-KP1", "thanhuy": "DH"}[self.username]
+        self.organisation = {"phuong1": "DHA", "phuong2": "NDH", "khupho1": "DHA-KP1", "thanhuy": "QT"}[self.username]
 
     @task
     def t_workbook(self):

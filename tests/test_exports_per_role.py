@@ -60,10 +60,11 @@ def own_organisation(role) -> Organisation:
 
 def test_3_the_residential_cells_workbook_of_2025_holds_no_rating(demo):
     """The audit's reproduction: khupho1 downloads /reports/workbook/?org=P1-KP1&year=2025; sheet "Nhận xét" had
-    the column "Xếp loại chất lượng" filled for 19 of 73 rows, while the ratings of those members are 404 to it."""
+    the column "Xếp loại chất lượng" filled for 19 of 73 rows, while the ratings of those members are 404 to it.
+    (Since the demo's 2025 reform khupho1 is secretary of DHA-KP1, which P1-KP1 merged into.)"""
     client = client_for("khupho1")
 
-    book = downloaded(client.get(reverse("reports:workbook"), {"org": "P1-KP1", "year": str(YEAR)}))
+    book = downloaded(client.get(reverse("reports:workbook"), {"org": "DHA-KP1", "year": str(YEAR)}))
 
     headers, rows = headers_and_rows(book[COMMENTS])
     assert RATING not in headers

@@ -1,11 +1,19 @@
 """Builds the Đông Hà demo data set.
 
-The data tells a story the seed article tells: as of 30/09/2018 the city organisation has 6,150 members in 35
-grassroots organisations, 2,142 eligible working members of whom 2,127 are introduced to their residence, and its
-wards have received 3,558 members of outside organisations. Around that day, life goes on: members are admitted,
-retire into their residential cell, move between wards, change workplace, die; cells meet every half-year (a few
-skip); comments come back late or not at all. Every member belongs to one *group* whose dates are chosen so that the
-figures as of 30/09/2018 come out exact under the definitions of reports/figures (checked at the end of the build).
+The data tells a story the seed article tells: as of 30/09/2018 the city organisation (Đông Hà, an upper-level
+committee under the province of Quảng Trị) has 6,150 members in 35 grassroots organisations, 2,142 eligible working
+members of whom 2,127 are introduced to their residence, and its wards have received 3,558 members of outside
+organisations. Around that day, life goes on: members are admitted, retire into their residential cell, move between
+wards, change workplace, die; cells meet every half-year (a few skip); comments come back late or not at all. Every
+member belongs to one *group* whose dates are chosen so that the figures as of 30/09/2018 come out exact under the
+definitions of reports/figures (checked at the end of the build).
+
+On 01/07/2025 the reform happens through the restructure services (``restructures.services.restructure``): the nine
+wards merge into two ward committees under the province, their khu phố merge two by two, the city's committees and
+grassroots cells move under the province, and the city committee ends. The story is drawn first as a whole; the
+rows dated before the reform are inserted, the reform is applied, then the rows dated on or after it are inserted in
+the successors (steps after the reform on earlier referrals are recorded on them then). No event of the story falls
+on 30/06/2025 or 01/07/2025, so the province's figures are the same on both days.
 
 All rows are created with bulk inserts in one transaction; the whole set takes some seconds.
 """
@@ -21,7 +29,8 @@ from django.contrib.auth.models import Group, Permission
 from django.db import connection, transaction
 from django.db.models import Q
 
-from branches.models import Officer, Organisation
+from branches.models import Officer, Organisation, OrganisationName, Restructure
+from branches.services import organisation_update
 from dongha76.text import search_key
 from members.demo import catalogue
 from members.models import (
@@ -42,6 +51,11 @@ Kind = Organisation.Kind
 Day = datetime.date
 
 SEED_DAY = Day(2018, 9, 30)
+REFORM_DAY = Day(2025, 7, 1)
+# No event of the story on these days: the province's figures are equal on the eve of the reform and on its day.
+QUIET_DAYS = frozenset({REFORM_DAY - datetime.timedelta(days=1), REFORM_DAY})
+PROVINCE = "QT"
+CITY = "DH"
 # The seed article's figures as of SEED_DAY, and how many members each group contributes to them.
 SEED_FIGURES = {
     "members": 6150,
@@ -67,7 +81,8 @@ OUTSIDE_GONE_BEFORE = 140
 
 # The weak spots the article names, made concrete.
 QUIET_COMMITTEES = ("THUE", "BD", "CHO")  # no introduction recorded this year: "keep no tracking book"
-QUIET_WARDS = ("DLE",)  # no reception recorded this year
+# No reception recorded this year: Đông Lễ, or after the reform the ward it merged into.
+QUIET_WARDS = ("DLE", "NDH")
 DEMO_PASSWORD = "dongha76-demo"  # noqa: S105 - published in the README on purpose
 DEMO_USERS = ("thanhuy", "phuong1", "phuong2", "khupho1", "coquan1")
 
@@ -125,6 +140,12 @@ def clear_domain_data() -> None:
     with connection.cursor() as cursor:
         for table in tables:
             cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)}")  # noqa: S608 - names from the models
+        # The tree's own records of the reform, and the successors (protected references) before the rows.
+        Restructure.objects.all().delete()
+        OrganisationName.objects.all().delete()
+        for model in (Restructure, OrganisationName):
+            model.history.all().delete()
+        Organisation.objects.filter(successor__isnull=False).update(successor=None)
         # Parents are protected: the deepest organisations go first.
         organisation_table = connection.ops.quote_name(Organisation._meta.db_table)
         depths = sorted({path.count("/") for path in Organisation.objects.values_list("path", flat=True)}, reverse=True)
@@ -137,7 +158,8 @@ def clear_domain_data() -> None:
 
 
 def seed_figures(root: Organisation, day: Day) -> dict[str, int]:
-    """The seed table's figures, by the definitions the reports use (kept here as the build's own check)."""
+    """The seed table's figures for ``root`` (the city), by the definitions the reports use (kept here as the build's
+    own check)."""
     orgs = Organisation.objects.subtree(root).valid_on(day)
     members = Member.objects.in_subtree_on(root, day).members_on(day)
     eligible = members.eligible_on(day)
@@ -170,6 +192,7 @@ class DemoBuilder:
             raise DemoDataError("The demo data tells the story from 2017 on: 'today' must be after 2019.")
         self.rng = random.Random(seed)
         self.today = today
+        self.reform = today >= REFORM_DAY  # the story reaches the reform of 01/07/2025
         self.card_numbers = itertools.count(48_000_001)
         self.national_id_serial = itertools.count(100_001)
         self.members: list[Member] = []
@@ -183,10 +206,22 @@ class DemoBuilder:
     def day_between(self, first: Day, last: Day) -> Day:
         if last < first:
             last = first
-        return first + datetime.timedelta(days=self.rng.randint(0, (last - first).days))
+        return self.not_quiet(first + datetime.timedelta(days=self.rng.randint(0, (last - first).days)), first, last)
 
     def later(self, day: Day, low: int, high: int) -> Day:
-        return day + datetime.timedelta(days=self.rng.randint(low, high))
+        first, last = day + datetime.timedelta(days=low), day + datetime.timedelta(days=high)
+        return self.not_quiet(day + datetime.timedelta(days=self.rng.randint(low, high)), first, last)
+
+    @staticmethod
+    def not_quiet(day: Day, first: Day, last: Day) -> Day:
+        """``day``, or a day two days away within [first, last] (later when it can), when it is one of the days
+        around the reform on which nothing happens."""
+        if day not in QUIET_DAYS:
+            return day
+        step = datetime.timedelta(days=2)
+        if day + step <= last or day - step < first:
+            return day + step
+        return day - step
 
     def chance(self, probability: float) -> bool:
         return self.rng.random() < probability
@@ -201,13 +236,19 @@ class DemoBuilder:
     # -- the tree ------------------------------------------------------------------------------------------
     def build_tree(self) -> None:
         since = Day(1997, 1, 1)
-        self.root = Organisation.objects.create(
-            code="DH", name="Đảng bộ thành phố Đông Hà", kind=Kind.ROOT, sector="party_state", valid_from=since
+        self.province = Organisation.objects.create(
+            code=PROVINCE, name="Đảng bộ tỉnh Quảng Trị", kind=Kind.ROOT, sector="party_state", valid_from=since
+        )
+        # The city committee: an upper-level committee under the province until the reform ends it.
+        self.root = self._child(
+            CITY, "Đảng bộ thành phố Đông Hà", Kind.UPPER_COMMITTEE, self.province, "party_state", since
         )
         self.wards: list[Organisation] = []
         self.residential_cells: dict[int, list[Organisation]] = {}
         self.workplaces: list[Workplace] = []
         self.armed_workplaces: list[Workplace] = []
+        self.agency_cells: dict[int, Organisation] = {}
+        self.city_units: list[tuple[Organisation, list[Organisation]]] = []  # under the city, with their cells
         for code, name, cell_count in catalogue.WARDS:
             ward = self._child(code, f"Đảng bộ {name}", Kind.WARD, self.root, "ward", since)
             self.wards.append(ward)
@@ -216,9 +257,11 @@ class DemoBuilder:
                 for n in range(1, cell_count + 1)
             ]
             agency = self._child(f"{code}-CQ", f"Chi bộ Cơ quan {name}", Kind.CELL, ward, "ward", since)
+            self.agency_cells[ward.pk] = agency
             self.workplaces.append(Workplace(agency, ward))
         for code, name, sector, cells in catalogue.COMMITTEES:
             committee = self._child(code, name, Kind.COMMITTEE, self.root, sector, since)
+            self.city_units.append((committee, []))
             for m, cell_name in enumerate(cells, start=1):
                 cell = self._child(f"{code}-{m:02d}", f"Chi bộ {cell_name}", Kind.CELL, committee, sector, since)
                 if cell_name == "Phòng Lao động - Thương binh và Xã hội":
@@ -226,10 +269,12 @@ class DemoBuilder:
                     cell.valid_to = Day(2025, 3, 1)
                     cell.save(update_fields=["valid_to"])
                     continue
+                self.city_units[-1][1].append(cell)
                 target = self.armed_workplaces if sector == "armed_forces" else self.workplaces
                 target.append(Workplace(cell, committee))
         for code, name, sector in catalogue.GRASSROOTS_CELLS:
             cell = self._child(code, name, Kind.GRASSROOTS_CELL, self.root, sector, since)
+            self.city_units.append((cell, []))
             self.workplaces.append(Workplace(cell, cell))
         # Dissolved before the seed day when the company was equitised: counts on no day after.
         dissolved = self._child(
@@ -242,6 +287,74 @@ class DemoBuilder:
             for code, name, sector in catalogue.OUTSIDE
         ]
         self.ward_weights = [len(self.residential_cells[w.pk]) for w in self.wards]
+        self.plan_reform()
+
+    # -- the reform of 01/07/2025 ------------------------------------------------------------------------------
+    def plan_reform(self) -> None:
+        """The restructures of the reform (the services' inputs) and the code of each organisation's successor, known
+        before the story is drawn so that the story can tell where it goes on after the reform."""
+        self.successor_code: dict[int, str] = {}
+        self.new_names: dict[str, str] = {}  # the merged khu phố and agency cells take names of their own
+        self.reform_merges: list[dict] = []
+        wards = {ward.code: ward for ward in self.wards}
+        for new_code, new_name, short_name, old_codes in catalogue.REFORM_WARDS:
+            children, number = {}, 0
+            for old_code in old_codes:
+                ward = wards[old_code]
+                self.successor_code[ward.pk] = new_code
+                cells = self.residential_cells[ward.pk]
+                groups = [cells[i : i + 2] for i in range(0, len(cells) - len(cells) % 2, 2)]
+                if len(cells) % 2:
+                    groups[-1].append(cells[-1])
+                for group in groups:
+                    number += 1
+                    code = f"{new_code}-KP{number}"
+                    self.new_names[code] = f"Chi bộ Khu phố {number}, {short_name}"
+                    for cell in group:
+                        children[cell.code] = self.successor_code[cell.pk] = code
+                agency = self.agency_cells[ward.pk]
+                children[agency.code] = self.successor_code[agency.pk] = f"{new_code}-CQ"
+            self.new_names[f"{new_code}-CQ"] = f"Chi bộ Cơ quan {short_name}"
+            self.reform_merges.append(
+                {"codes": list(old_codes), "new_code": new_code, "new_name": new_name, "children": children}
+            )
+        # The city's committees and grassroots cells go on under the province (a move starts a successor there).
+        self.reform_moves: list[dict] = []
+        for unit, cells in self.city_units:
+            new_code = f"{unit.code}-{REFORM_DAY.year}"
+            self.successor_code[unit.pk] = new_code
+            children = {}
+            for cell in cells:
+                if cell.valid_to is None:
+                    children[cell.code] = self.successor_code[cell.pk] = f"{new_code}-{cell.code.rsplit('-', 1)[1]}"
+            self.reform_moves.append({"code": unit.code, "new_code": new_code, "children": children})
+
+    def code_on(self, organisation: Organisation, day: Day) -> str:
+        """The code of the organisation standing for ``organisation`` of the story on ``day`` (a successor's after the
+        reform): the ward a referral is received in, the committee that signs a letter."""
+        if self.reform and day >= REFORM_DAY:
+            return self.successor_code.get(organisation.pk, organisation.code)
+        return organisation.code
+
+    def apply_reform(self) -> None:
+        """The reform, through the restructure services: every home and open placement follows, posts too."""
+        from restructures.services import restructure  # the demo tells a story the whole app knows
+
+        note = "Sắp xếp tổ chức bộ máy, kết thúc hoạt động cấp huyện từ 01/07/2025."
+        common = {"effective_on": REFORM_DAY, "by": None, "note": note, "officers": "follow"}
+        for params in self.reform_merges:
+            restructure("merge", parent=PROVINCE, **params, **common)
+        for params in self.reform_moves:
+            restructure("move", parent=PROVINCE, **params, **common)
+        for organisation in Organisation.objects.filter(code__in=self.new_names):
+            organisation_update(organisation=organisation, name=self.new_names[organisation.code])
+        organisation_update(organisation=self.root, valid_to=REFORM_DAY)
+        by_code = Organisation.objects.in_bulk(set(self.successor_code.values()), field_name="code")
+        self.successors = {pk: by_code[code] for pk, code in self.successor_code.items()}
+
+    def now(self, organisation: Organisation) -> Organisation:
+        """The organisation of today standing for ``organisation`` of the story (its successor after the reform)."""
+        return self.successors.get(organisation.pk, organisation) if self.reform else organisation
 
     def _child(self, code, name, kind, parent, sector, since) -> Organisation:
         return Organisation.objects.create(
@@ -295,17 +408,15 @@ class DemoBuilder:
         member.home_organisation = home
         member._demo_homes.append((home, on))
 
-    def home_periods(self) -> list[MemberHome]:
-        """Every member's home history, sorted by start: the database's chain accepts a period only after the one
-        it follows."""
-        periods = []
-        for member in self.members:
-            first, *moves = member._demo_homes
-            starts = [(first, member.admitted_on), *moves]
-            for (home, started_on), following in itertools.zip_longest(starts, starts[1:]):
-                ended_on = following[1] if following else None
-                periods.append(MemberHome(member=member, organisation=home, started_on=started_on, ended_on=ended_on))
-        return sorted(periods, key=lambda period: period.started_on)
+    @staticmethod
+    def home_periods(member: Member) -> list[tuple[Organisation, Day, Day | None]]:
+        """The member's home history of the story: (home, from, until), the last one open."""
+        first, *moves = member._demo_homes
+        starts = [(first, member.admitted_on), *moves]
+        return [
+            (home, started_on, following[1] if following else None)
+            for (home, started_on), following in itertools.zip_longest(starts, starts[1:])
+        ]
 
     def pick_ward(self, *, other_than: Organisation | None = None) -> Organisation:
         while True:
@@ -341,7 +452,7 @@ class DemoBuilder:
             received_on = self.later(introduced_on, 2, 25)
             if received_after and received_on <= received_after:
                 received_on = self.later(received_after, 1, 40)
-            if ward.code in QUIET_WARDS and received_on.year == self.today.year:
+            if self.code_on(ward, received_on) in QUIET_WARDS and received_on.year == self.today.year:
                 received_on = None
         if received_on and received_on > limit:
             received_on = None
@@ -349,6 +460,13 @@ class DemoBuilder:
             placed_on = self.later(received_on, 3, 30)
             if placed_on > limit:
                 placed_on = None
+        if placed_on and self.reform and introduced_on < REFORM_DAY <= placed_on:
+            # A referral is first placed in a cell of the ward it was addressed to: the former ward places the
+            # member before it merges.
+            eve = REFORM_DAY - datetime.timedelta(days=2)
+            if received_on >= REFORM_DAY:
+                received_on = self.day_between(introduced_on, eve)
+            placed_on = self.day_between(received_on, eve)
         if placed_on:
             cell = self.rng.choice(self.residential_cells[ward.pk])
             if self.chance(0.95):
@@ -368,6 +486,7 @@ class DemoBuilder:
             end_reason=end_reason,
         )
         referral._demo_member_index = index
+        referral._demo_cell = cell  # the cell of the story (a successor's after the reform)
         self.referrals.append(referral)
         return referral
 
@@ -642,20 +761,35 @@ class DemoBuilder:
         first.search_name = search_key(first.full_name)
 
     def number_letters(self) -> None:
-        """Letter numbers run from 1 each year for each issuing organisation, in the order letters were signed."""
+        """Letter numbers run from 1 each year for each issuing organisation (of the day: wards that merged share
+        their successor's numbers), in the order letters were signed."""
         sequence = defaultdict(int)
-        for referral in sorted(self.referrals, key=lambda r: (r.issuing_organisation.pk, r.introduced_on)):
-            key = (referral.issuing_organisation.pk, referral.introduced_on.year)
+        issuer_on = {id(r): self.code_on(r.issuing_organisation, r.introduced_on) for r in self.referrals}
+        for referral in sorted(self.referrals, key=lambda r: (issuer_on[id(r)], r.introduced_on)):
+            key = (issuer_on[id(referral)], referral.introduced_on.year)
             sequence[key] += 1
             referral.letter_number = f"{sequence[key]}-GT/ĐU"
 
     # -- meetings, attendance, comments, ratings ----------------------------------------------------------
     def placements_by_cell(self) -> dict[int, list[Referral]]:
+        """Placed referrals by the residential cell of the story they were placed in."""
         by_cell = defaultdict(list)
         for referral in self.referrals:
-            if referral.residential_cell is not None:
-                by_cell[referral.residential_cell.pk].append(referral)
+            if referral.placed_on is not None:
+                by_cell[referral._demo_cell.pk].append(referral)
         return by_cell
+
+    def cells_meeting_on(self, day: Day) -> list[tuple[Organisation, list[int]]]:
+        """The residential cells in force on ``day``, each with the cells of the story it holds: after the reform a
+        merged khu phố holds the two or three it was made of (whose members it took over)."""
+        cells = [cell for ward in self.wards for cell in self.residential_cells[ward.pk]]
+        if not (self.reform and day >= REFORM_DAY):
+            return [(cell, [cell.pk]) for cell in cells]
+        merged: dict[int, tuple[Organisation, list[int]]] = {}
+        for cell in cells:
+            successor = self.now(cell)
+            merged.setdefault(successor.pk, (successor, []))[1].append(cell.pk)
+        return list(merged.values())
 
     def exempt_from_activities(self, index: int, day: Day) -> bool:
         return any(start <= day and (end is None or end > day) for start, end in self.activity_exemptions[index])
@@ -671,12 +805,14 @@ class DemoBuilder:
         ]
 
     def build_meetings(self) -> tuple[list[Meeting], list[tuple[Meeting, list[Referral]]]]:
-        cells = [cell for ward in self.wards for cell in self.residential_cells[ward.pk]]
-        weak_cells = set(self.rng.sample([c.pk for c in cells], 4))  # cells that often skip a half-year
-        by_cell = self.placements_by_cell()
+        story_cells = [cell for ward in self.wards for cell in self.residential_cells[ward.pk]]
+        weak_cells = set(self.rng.sample([c.pk for c in story_cells], 4))  # cells that often skip a half-year
+        by_story_cell = self.placements_by_cell()
         meetings, rosters = [], []
 
-        def add(cell, held_on, kind, half_year, summaries):
+        def add(unit, held_on, kind, half_year, summaries):
+            cell, story = unit
+            placed = [referral for pk in story for referral in by_story_cell[pk]]
             meeting = Meeting(
                 residential_cell=cell,
                 held_on=held_on,
@@ -686,15 +822,16 @@ class DemoBuilder:
                 summary=self.rng.choice(summaries),
             )
             meetings.append(meeting)
-            rosters.append((meeting, self.roster(by_cell[cell.pk], held_on)))
+            rosters.append((meeting, self.roster(placed, held_on)))
 
         for half_year in half_years_between(HalfYear(2017, 1), HalfYear.of(self.today)):
             if half_year.half == 1:
                 window = (Day(half_year.year, 5, 10), Day(half_year.year, 6, 28))
             else:
                 window = (Day(half_year.year, 11, 5), Day(half_year.year, 12, 22))
+            cells = self.cells_meeting_on(half_year.first_day)
             for cell in cells:
-                if self.chance(0.3 if cell.pk in weak_cells else 0.025):
+                if self.chance(0.3 if weak_cells.intersection(cell[1]) else 0.025):
                     continue
                 held_on = self.day_between(*window)
                 if held_on > self.today:
@@ -727,19 +864,20 @@ class DemoBuilder:
 
     def build_comments(self) -> list[ResidenceComment]:
         comments = []
-        by_cell = self.placements_by_cell()
+        by_story_cell = self.placements_by_cell()
         for year in range(2017, self.today.year + 1):
             deadline, placed_by = Day(year, 11, 30), Day(year, 10, 31)
-            for referrals in by_cell.values():
+            for cell, story in self.cells_meeting_on(deadline):
+                referrals = [referral for pk in story for referral in by_story_cell[pk]]
                 for referral in self.roster(referrals, deadline):
                     if referral.placed_on > placed_by:
                         continue
-                    comment = self._comment(referral, year, deadline)
+                    comment = self._comment(referral, year, deadline, cell)
                     if comment is not None:
                         comments.append(comment)
         return comments
 
-    def _comment(self, referral: Referral, year: int, deadline: Day) -> ResidenceComment | None:
+    def _comment(self, referral: Referral, year: int, deadline: Day, cell: Organisation) -> ResidenceComment | None:
         roll = self.rng.random()
         if roll < 0.03:
             return None  # never collected: the "missing" comments
@@ -766,7 +904,7 @@ class DemoBuilder:
         comment = ResidenceComment(
             member=referral.member,
             year=year,
-            residential_cell=referral.residential_cell,
+            residential_cell=cell,
             keeps_contact=verdict != "limited" or self.chance(0.3),
             citizen_example=verdict != "limited" or self.chance(0.7),
             attends_meetings=index not in self.chronic_absentees,
@@ -808,9 +946,11 @@ class DemoBuilder:
         users = get_user_model().objects
         city_staff, _created = Group.objects.get_or_create(name="Văn phòng Thành ủy")
         city_staff.permissions.set(Permission.objects.filter(content_type__app_label__in=["branches", "members"]))
-        by_code = {o.code: o for o in Organisation.objects.filter(code__in=["DH", "P1", "P2", "P1-KP1", "GDDT"])}
+        by_code = {o.code: o for o in Organisation.objects.filter(code__in=[PROVINCE, "P1", "P2", "P1-KP1", "GDDT"])}
+        # The posts of 2016; the reform carries them to the successors (phuong1 and phuong2 secretaries of the new
+        # wards, khupho1 of the merged khu phố, coquan1 at the education committee under the province).
         posts = [
-            ("thanhuy", "Trần", "Thị Hoài", "DH", Officer.Role.STAFF, True),
+            ("thanhuy", "Trần", "Thị Hoài", PROVINCE, Officer.Role.STAFF, True),
             ("phuong1", "Lê", "Văn Hùng", "P1", Officer.Role.SECRETARY, False),
             ("phuong2", "Nguyễn", "Thị Mai", "P2", Officer.Role.SECRETARY, False),
             ("khupho1", "Hồ", "Quang Vinh", "P1-KP1", Officer.Role.SECRETARY, False),
@@ -834,19 +974,14 @@ class DemoBuilder:
         self.build_tree()
         self.build_members()
         self.number_letters()
-        Member.objects.bulk_create(self.members, batch_size=2000)
-        MemberHome.objects.bulk_create(self.home_periods(), batch_size=2000)
-        Exemption.objects.bulk_create(self.exemptions, batch_size=2000)
-        Referral.objects.bulk_create(self.referrals, batch_size=2000)
-        Placement.objects.bulk_create(
-            (
-                Placement(referral=r, residential_cell=r.residential_cell, started_on=r.placed_on)
-                for r in self.referrals
-                if r.placed_on
-            ),
-            batch_size=2000,
-        )
+        later = self.insert_before_reform()
+        self.build_users()
+        if self.reform:
+            self.apply_reform()
+        self.insert_after_reform(*later)
         meetings, rosters = self.build_meetings()
+        for meeting in meetings:
+            meeting.residential_cell = self.now_on(meeting.residential_cell, meeting.held_on)
         Meeting.objects.bulk_create(meetings, batch_size=2000)
         attendances = self.build_attendance(rosters)
         Attendance.objects.bulk_create(attendances, batch_size=5000)
@@ -854,7 +989,6 @@ class DemoBuilder:
         ResidenceComment.objects.bulk_create(comments, batch_size=5000)
         ratings = self.build_ratings(comments)
         YearEndRating.objects.bulk_create(ratings, batch_size=5000)
-        self.build_users()
         figures = seed_figures(self.root, SEED_DAY)
         if figures != SEED_FIGURES:
             raise DemoDataError(f"The demo data does not give the seed article's figures: {figures}")
@@ -868,6 +1002,108 @@ class DemoBuilder:
             ratings=len(ratings),
             figures=figures,
         )
+
+    def now_on(self, organisation: Organisation, day: Day) -> Organisation:
+        """The organisation of ``day`` standing for ``organisation`` of the story."""
+        return self.now(organisation) if self.reform and day >= REFORM_DAY else organisation
+
+    def insert_before_reform(self) -> tuple[list, list, list]:
+        """Insert what the story holds before the reform: members admitted before it with their homes until then,
+        referrals introduced before it with the steps recorded before it (the later steps are kept aside on each
+        referral). Returns what is left for after the reform: members, home moves, referrals."""
+        cut = REFORM_DAY if self.reform else Day.max
+        members, later_members, moves = [], [], []
+        periods = []
+        for member in self.members:
+            if member.admitted_on >= cut:
+                later_members.append(member)
+                continue
+            members.append(member)
+            story = self.home_periods(member)
+            before = [(home, start, end if end is None or end < cut else None) for home, start, end in story]
+            before = [period for period in before if period[1] < cut]
+            member.home_organisation = before[-1][0]
+            periods.extend(MemberHome(member=member, organisation=h, started_on=s, ended_on=e) for h, s, e in before)
+            after = [period for period in story if period[1] >= cut]
+            if after:
+                moves.append((member, after))
+        Member.objects.bulk_create(members, batch_size=2000)
+        MemberHome.objects.bulk_create(sorted(periods, key=lambda p: p.started_on), batch_size=2000)
+        referrals, later_referrals = [], []
+        for referral in self.referrals:
+            if referral.introduced_on >= cut:
+                later_referrals.append(referral)
+                continue
+            if referral.placed_on and referral.placed_on >= cut:
+                raise DemoDataError("A referral of the story is placed after the reform in a former ward's cell.")
+            referral._demo_later = {}
+            for step in ("received_on", "reported_on", "ended_on"):
+                day = getattr(referral, step)
+                if day is not None and day >= cut:
+                    referral._demo_later[step] = day
+                    setattr(referral, step, None)
+            if "ended_on" in referral._demo_later:
+                referral._demo_later["end_reason"], referral.end_reason = referral.end_reason, ""
+            referrals.append(referral)
+        Referral.objects.bulk_create(referrals, batch_size=2000)
+        Placement.objects.bulk_create(
+            (
+                Placement(referral=r, residential_cell=r.residential_cell, started_on=r.placed_on)
+                for r in referrals
+                if r.placed_on
+            ),
+            batch_size=2000,
+        )
+        return later_members, moves, [r for r in referrals if r._demo_later], later_referrals
+
+    def insert_after_reform(self, members: list, moves: list, stepped: list, referrals: list) -> None:
+        """Insert the rest of the story in today's organisations: the steps after the reform on earlier referrals,
+        the members admitted since, the home moves since (each closing the home of the day before), the referrals
+        introduced since, and the exemptions."""
+        for referral in stepped:
+            for step, value in referral._demo_later.items():
+                setattr(referral, step, value)
+        Referral.objects.bulk_update(stepped, ["received_on", "reported_on", "ended_on", "end_reason"], batch_size=2000)
+        closing = defaultdict(list)
+        for member, after in moves:
+            closing[after[0][1]].append(member.pk)
+        for day, pks in sorted(closing.items()):
+            MemberHome.objects.filter(member_id__in=pks, ended_on__isnull=True).update(ended_on=day)
+        periods = []
+        for member, after in moves:
+            member.home_organisation = self.now(after[-1][0])
+            periods.extend((member, h, s, e) for h, s, e in after)
+        Member.objects.bulk_update([member for member, _after in moves], ["home_organisation"], batch_size=2000)
+        for member in members:
+            story = self.home_periods(member)
+            member.home_organisation = self.now(story[-1][0])
+            periods.extend((member, h, s, e) for h, s, e in story)
+        Member.objects.bulk_create(members, batch_size=2000)
+        MemberHome.objects.bulk_create(
+            sorted(
+                (
+                    MemberHome(member=member, organisation=self.now(home), started_on=start, ended_on=end)
+                    for member, home, start, end in periods
+                ),
+                key=lambda period: period.started_on,
+            ),
+            batch_size=2000,
+        )
+        for referral in referrals:
+            referral.issuing_organisation = self.now(referral.issuing_organisation)
+            referral.receiving_ward = self.now(referral.receiving_ward)
+            if referral.residential_cell is not None:
+                referral.residential_cell = self.now(referral.residential_cell)
+        Referral.objects.bulk_create(referrals, batch_size=2000)
+        Placement.objects.bulk_create(
+            (
+                Placement(referral=r, residential_cell=r.residential_cell, started_on=r.placed_on)
+                for r in referrals
+                if r.placed_on
+            ),
+            batch_size=2000,
+        )
+        Exemption.objects.bulk_create(self.exemptions, batch_size=2000)
 
 
 def seed_demo(*, seed: int = 76, today: Day) -> SeedResult:

@@ -94,6 +94,15 @@ _SCHOOLS = (
     ]
 )
 
+# The reform of 01/07/2025: the district level ends, and Đông Hà's nine wards merge into two ward committees directly
+# under the province (the northern wards along the Hiếu river into Phường Đông Hà, the southern ones along the railway
+# and Quốc lộ 9 into Phường Nam Đông Hà). Within each former ward, neighbouring khu phố merge two by two (the last
+# three together when their number is odd), numbered anew in the new ward.
+REFORM_WARDS = [
+    ("DHA", "Đảng bộ phường Đông Hà", "phường Đông Hà", ("P1", "P4", "P5", "DGIANG", "DTHANH")),
+    ("NDH", "Đảng bộ phường Nam Đông Hà", "phường Nam Đông Hà", ("P2", "P3", "DLUONG", "DLE")),
+]
+
 # Grassroots committees (đảng bộ cơ sở) directly under the city, with their subordinate cells: 141 cells.
 COMMITTEES = [
     (

@@ -74,7 +74,7 @@ def test_the_city_sees_exactly_the_late_and_the_missing_comments_of_2025(client,
 def test_the_workplace_sees_the_late_and_missing_comments_on_its_members(client, demo):
     """The committee's members: those it introduced that year who have since retired or moved to another workplace
     are no longer its to open (issue 10, finding 9), so their comments are listed by their new committee."""
-    education = Organisation.objects.get(code="GDDT")
+    education = Organisation.objects.get(code="GDDT-2025")  # GDDT under the province since the 2025 reform
     ours = due_referrals().filter(member__home_organisation__path__startswith=education.path)
     late_comments = ResidenceComment.objects.filter(year=YEAR, sent_on__gt=DEADLINE, member=OuterRef("member"))
     late = set(ours.filter(Exists(late_comments)).values_list("member", flat=True))
@@ -89,7 +89,7 @@ def test_the_workplace_sees_the_late_and_missing_comments_on_its_members(client,
 
 
 def test_the_ratings_page_of_the_education_committee_warns_where_the_demo_seeded_it(client, demo):
-    education = Organisation.objects.get(code="GDDT")
+    education = Organisation.objects.get(code="GDDT-2025")  # GDDT under the province since the 2025 reform
     comment = ResidenceComment.objects.filter(year=YEAR, member=OuterRef("member"))
     due = due_referrals().filter(member=OuterRef("member"))
     warned = set(

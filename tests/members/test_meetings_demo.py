@@ -2,6 +2,7 @@
 seeded, and an attendance sheet holds the members placed in the cell that day. The expectations are computed here
 with plain ORM queries and Python, independently of the selectors."""
 
+import datetime
 import re
 from unittest import mock
 
@@ -46,15 +47,21 @@ def placed_on(referral, day) -> bool:
     )
 
 
-def expected_missed_half_years(cell) -> list[HalfYear]:
+def half_years_of(cell) -> list[HalfYear]:
+    """The half-years from 2017 (or the cell's start) to today (or the cell's end, as in the 2025 reform)."""
     first = max(HalfYear(2017, 1), HalfYear.of(cell.valid_from))
+    last = HalfYear.of(min(TODAY, cell.valid_to - datetime.timedelta(days=1))) if cell.valid_to else HalfYear.of(TODAY)
+    return half_years_between(first, last)
+
+
+def expected_missed_half_years(cell) -> list[HalfYear]:
     held = {
         HalfYear(year, half)
         for year, half in Meeting.objects.filter(residential_cell=cell, kind=Meeting.Kind.PERIODIC).values_list(
             "year", "half"
         )
     }
-    return [h for h in half_years_between(first, HalfYear.of(TODAY)) if h not in held and h.last_day < TODAY]
+    return [h for h in half_years_of(cell) if h not in held and h.last_day < TODAY]
 
 
 def expected_irregular(cell) -> set[str]:
@@ -90,7 +97,7 @@ def shown_irregular(html: str) -> set[str]:
 
 @pytest.mark.parametrize("username", ["khupho1", "phuong1", "thanhuy"])
 def test_the_cell_page_of_p1_kp1_shows_the_demo_data(client, username):
-    cell = Organisation.objects.get(code="P1-KP1")
+    cell = Organisation.objects.get(code="DHA-KP1")  # P1-KP1 and P1-KP2 merged in the 2025 reform
     login(client, username)
     response = client.get(reverse("members:cell-detail", args=[cell.pk]))
     assert response.status_code == 200
@@ -99,10 +106,10 @@ def test_the_cell_page_of_p1_kp1_shows_the_demo_data(client, username):
     statuses = shown_statuses(html)
     missed = {key for key, status in statuses.items() if status == "missed"}
     assert missed == {f"{h.year}-{h.half}" for h in expected_missed_half_years(cell)}
-    assert len(statuses) == len(half_years_between(HalfYear(2017, 1), HalfYear.of(TODAY)))
+    assert len(statuses) == len(half_years_of(cell))
 
     irregular = expected_irregular(cell)
-    assert irregular, "the demo seeds chronic absentees: P1-KP1 has some this year"
+    assert irregular, "the demo seeds chronic absentees: DHA-KP1 has some this year"
     assert shown_irregular(html) == irregular
     # each with the workplace that introduced them, so that the ward can tell it
     for referral in response.context["irregular"]:
@@ -126,7 +133,7 @@ def test_the_weak_cells_show_their_missed_half_years(client):
 
 
 def test_a_demo_attendance_sheet_holds_the_members_placed_that_day(client):
-    cell = Organisation.objects.get(code="P1-KP1")
+    cell = Organisation.objects.get(code="DHA-KP1")
     meeting = Meeting.objects.filter(residential_cell=cell, kind=Meeting.Kind.PERIODIC).order_by("-held_on").first()
     day = meeting.held_on
     on_sheet = {

@@ -268,6 +268,14 @@ class Referral(models.Model):
                 referral=self, residential_cell_id=self.residential_cell_id, started_on=self.placed_on
             )
 
+    def ward_in_charge(self, ward_id: int | None) -> bool:
+        """Whether ``ward_id`` is the ward the referral was addressed to, or a ward that took it over (followed two
+        steps, like ``ward_under_q``): after a merger, the successor places the members still waiting."""
+        ward = self.receiving_ward
+        if ward_id in (ward.pk, ward.successor_id):
+            return True
+        return bool(ward.successor_id) and ward.successor.successor_id == ward_id
+
     def state_on(self, day: datetime.date | None = None) -> "Referral.State":
         day = day or timezone.localdate()
         if self.ended_on and self.ended_on <= day:
@@ -297,7 +305,7 @@ class Referral(models.Model):
             cell = self.residential_cell
             if cell.kind != Organisation.Kind.RESIDENTIAL_CELL:
                 errors["residential_cell"] = _("Choose a residential cell.")
-            elif cell.parent_id != self.receiving_ward_id:
+            elif not self.ward_in_charge(cell.parent_id):
                 errors["residential_cell"] = _("This residential cell does not belong to the receiving ward.")
         order = [
             ("received_on", self.received_on, "introduced_on", self.introduced_on, _("introduction")),

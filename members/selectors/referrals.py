@@ -12,7 +12,7 @@ from django.db.models import (
 
 from branches.access import access_for
 from branches.models import Organisation
-from branches.selectors import in_subtrees, names_on, residential_cells_of, wards_on
+from branches.selectors import in_subtrees, names_on, residential_cells_of, successor_on, wards_on
 from members.models import Member, MemberHome, Referral
 from members.models.history import in_force_q
 from members.selectors.scope import (
@@ -147,7 +147,10 @@ def letter_names(referral: Referral, root: Organisation) -> dict[str, str]:
 
 
 def cells_for_placement(referral: Referral, *, day: datetime.date) -> QuerySet[Organisation]:
-    return residential_cells_of(referral.receiving_ward, day=day)
+    """The cells of the ward in charge of the referral on ``day``: the ward it was addressed to, or the ward that took
+    it over after a merger."""
+    ward = successor_on(referral.receiving_ward, day) or referral.receiving_ward
+    return residential_cells_of(ward, day=day)
 
 
 def cells_for_replacement(referral: Referral, *, day: datetime.date) -> QuerySet[Organisation]:

@@ -376,3 +376,39 @@ def test_received_from_outside_reads_the_members_home_of_the_day(tree, placed):
     assert figures.headline(tree.ward1, before).received_from_outside == 1
     assert figures.headline(tree.committee, before).members == 1
     assert figures.headline(tree.committee, after).members == 0
+
+
+@pytest.mark.parametrize("through", ["service", "page"])
+def test_the_ward_that_took_over_places_a_member_still_waiting_at_the_merger(client, tree, through):
+    """A referral addressed to a ward merged away before anyone placed the member: the successor places it in one of
+    its own cells (the database accepts it), and it is the successor's cells that the form offers."""
+    from django.urls import reverse
+
+    from branches.models import Organisation
+    from tests.factories import make_officer
+
+    member = make_member(tree.cell, admitted_on=D(2010, 3, 1))
+    referral = make_referral(member, receiving_ward=tree.ward1, introduced_on=D(2025, 5, 2), received_on=D(2025, 5, 9))
+    Organisation.objects.filter(pk=tree.ward1.pk).update(valid_to=D(2025, 7, 1), successor=tree.ward2)
+    if through == "service":
+        services.referral_place(referral=referral, residential_cell=tree.ward2_cell1, placed_on=D(2025, 8, 1), by=None)
+    else:
+        client.force_login(make_officer(tree.ward2))
+        url = reverse("members:referral-place", args=[referral.pk])
+        page = client.get(url).content.decode()
+        assert tree.ward2_cell1.name in page and tree.ward1_cell1.name not in page
+        response = client.post(url, {"residential_cell": tree.ward2_cell1.pk, "placed_on": "01/08/2025"})
+        assert response.status_code == 302
+    referral.refresh_from_db()
+    assert referral.residential_cell == tree.ward2_cell1
+    assert figures.headline(tree.ward2, D(2025, 8, 1)).received == 1
+
+
+def test_a_cell_of_an_unrelated_ward_is_still_refused(tree):
+    member = make_member(tree.cell, admitted_on=D(2010, 3, 1))
+    referral = make_referral(member, receiving_ward=tree.ward1, introduced_on=D(2025, 5, 2), received_on=D(2025, 5, 9))
+    with pytest.raises(ValidationError) as caught:
+        services.referral_place(referral=referral, residential_cell=tree.ward2_cell1, placed_on=D(2025, 8, 1), by=None)
+    assert "residential_cell" in caught.value.message_dict
+    with pytest.raises(IntegrityError, match="referral_cell_in_ward"), transaction.atomic():
+        Referral.objects.filter(pk=referral.pk).update(residential_cell=tree.ward2_cell1, placed_on=D(2025, 8, 1))

@@ -67,6 +67,9 @@ def release_free_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
+REFORMED = datetime.date(2025, 7, 2)
+
+
 def build_workbook(path: Path, rows: int) -> dict:
     """The largest realistic workbook of ``rows`` rows, valid against the demo data (every row would be created)."""
     from branches.models import Organisation
@@ -76,14 +79,14 @@ def build_workbook(path: Path, rows: int) -> dict:
     Kind = Organisation.Kind
     draw = random.Random(76)  # reproducible data
     cells = list(
-        Organisation.objects.filter(valid_to__isnull=True, valid_from__lte=datetime.date(2000, 1, 1))
+        Organisation.objects.filter(valid_to__isnull=True)
         .filter(kind__in=[Kind.CELL, Kind.GRASSROOTS_CELL], parent__kind__in=[Kind.ROOT, Kind.COMMITTEE])
         .values_list("code", "name")
     )
     wards = {}
-    for code, ward in Organisation.objects.filter(
-        kind=Kind.RESIDENTIAL_CELL, valid_to__isnull=True, valid_from__lte=datetime.date(2015, 1, 1)
-    ).values_list("code", "parent__code"):
+    for code, ward in Organisation.objects.filter(kind=Kind.RESIDENTIAL_CELL, valid_to__isnull=True).values_list(
+        "code", "parent__code"
+    ):
         wards.setdefault(ward, []).append(code)
     ward_codes = sorted(wards)
     members = int(rows * MEMBER_SHARE)
@@ -141,7 +144,8 @@ def build_workbook(path: Path, rows: int) -> dict:
     )
     for n in range(referrals):
         card, name, born, home_name = people[n]
-        introduced = datetime.date(2019, 1, 1) + datetime.timedelta(days=draw.randrange(4 * 365))
+        # After the 2025 reform: today's wards and cells exist from 01/07/2025 (the demo's story).
+        introduced = REFORMED + datetime.timedelta(days=draw.randrange(450))
         received = introduced + datetime.timedelta(days=draw.randrange(3, 30))
         reported = received + datetime.timedelta(days=draw.randrange(1, 20))
         ward = draw.choice(ward_codes)

@@ -39,7 +39,7 @@ def assert_move_refused(organisation: Organisation, new_parent: Organisation) ->
         organisation_update(organisation=organisation, parent=new_parent)
 
     assert [error.code for error in refusal.value.error_dict["parent"]] == ["parent_with_history"]
-    assert "restructure" in str(refusal.value.error_dict["parent"][0].message)
+    assert "tái cơ cấu" in str(refusal.value.error_dict["parent"][0].message)  # points to the restructure
     after = fresh(organisation)
     assert (after.parent_id, after.path) == (before.parent_id, before.path)
 

@@ -18,7 +18,7 @@ from audit.models import AccessLog
 from audit.services import record_access
 from branches.access import Access
 from dongha76.services import User
-from workbooks.importing.context import ImportContext, SheetCounts
+from workbooks.importing.context import ImportContext, RowOutcome, SheetCounts
 from workbooks.importing.homes import HomePhase
 from workbooks.importing.members import MemberPhase
 from workbooks.importing.organisations import OrganisationPhase
@@ -31,6 +31,7 @@ from workbooks.reading import Problem, WorkbookRefused, read_workbook
 __all__ = ["ImportResult", "ImportScope", "WorkbookRefused", "import_workbook"]
 
 SHEET_ORDER = {sheet.title: index for index, sheet in enumerate(SHEETS)}
+SHEET_ORDER_BY_KEY = {sheet.key: index for index, sheet in enumerate(SHEETS)}
 CONCURRENT_CHANGE = _(
     "Someone else changed the same members or referrals while this workbook was being imported; nothing was "
     "imported. Check the workbook again."
@@ -44,6 +45,7 @@ class ImportResult:
     counts: dict[str, SheetCounts]
     applied: bool
     header_rows: dict[str, int]  # sheet title -> the row of its headers (0: not found)
+    outcomes: list[RowOutcome] = dataclasses.field(default_factory=list)  # the rows that create or change something
 
     @property
     def ok(self) -> bool:
@@ -64,6 +66,8 @@ def import_workbook(
     dry_run: bool = False,
     file_name: str = "",
     size: int | None = None,
+    update_existing: bool = False,
+    progress=None,
 ) -> ImportResult:
     """Check the workbook and, when nothing is wrong and it is not a dry run, write it in one transaction.
 
@@ -84,7 +88,14 @@ def import_workbook(
         if file_name
         else gettext("Imported from a workbook")
     )
-    context = ImportContext(by=by, scope=scope, reason=reason[:100], dry_run=dry_run)
+    context = ImportContext(
+        by=by,
+        scope=scope,
+        reason=reason[:100],
+        dry_run=dry_run,
+        update_existing=update_existing,
+        progress=progress,
+    )
     context.problems.extend(layout_problems)
     with transaction.atomic():
         try:
@@ -127,4 +138,7 @@ def import_workbook(
         )
     problems = sorted(context.problems, key=lambda p: (SHEET_ORDER.get(p.sheet, -1), p.row or 0))
     header_rows = {data.sheet.title: data.header_row for data in sheets.values()}
-    return ImportResult(problems=problems, counts=context.counts, applied=applied, header_rows=header_rows)
+    outcomes = sorted(context.outcomes, key=lambda o: (SHEET_ORDER_BY_KEY.get(o.sheet, -1), o.row))
+    return ImportResult(
+        problems=problems, counts=context.counts, applied=applied, header_rows=header_rows, outcomes=outcomes
+    )

@@ -1,6 +1,7 @@
 """What every phase of an import shares: who imports (and where they may write), the problems found, the counts."""
 
 import dataclasses
+from collections.abc import Callable
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -25,14 +26,39 @@ class SheetCounts:
         return dataclasses.asdict(self)
 
 
-class ImportContext:
-    """The importer, their scope, and the problems and counts gathered by the phases."""
+@dataclasses.dataclass(frozen=True)
+class RowOutcome:
+    """What one row of a sheet creates or changes, for the preview: its key as the sheet shows it, and for an update
+    each field that changes as (column header, before, after), the values as text."""
 
-    def __init__(self, *, by: User | None, scope: ImportScope, reason: str, dry_run: bool = False):
+    sheet: str  # the sheet's key
+    row: int
+    key: str
+    kind: str  # "create" or "update"
+    changes: tuple[tuple[str, str, str], ...] = ()
+
+
+class ImportContext:
+    """The importer, their scope, and the problems, counts and row outcomes gathered by the phases."""
+
+    def __init__(
+        self,
+        *,
+        by: User | None,
+        scope: ImportScope,
+        reason: str,
+        dry_run: bool = False,
+        update_existing: bool = False,
+        progress: Callable[[str, int, int], None] | None = None,
+    ):
         self.by = by
         self.scope = scope
         self.reason = reason
         self.dry_run = dry_run
+        # Whether rows of organisations and members already recorded may change them (the upload form's tick).
+        self.update_existing = update_existing
+        self.on_progress = progress  # (step, done, total), called now and then while the rows are checked
+        self.outcomes: list[RowOutcome] = []
         # Answers that told the importer a national ID belongs to a member they do not see (members phase).
         self.national_ids_found = 0
         self.problems: list[Problem] = []
@@ -58,6 +84,10 @@ class ImportContext:
             bulk_update_with_history(
                 objects, model, fields, batch_size=batch_size, default_user=self.by, default_change_reason=self.reason
             )
+
+    def outcome(self, sheet: Sheet, row: Row, key: str, kind: str, changes=()) -> None:
+        """Record what a row creates ("create") or changes ("update", with its (header, before, after) changes)."""
+        self.outcomes.append(RowOutcome(sheet.key, row.number, key, kind, tuple(changes)))
 
     def problem(self, sheet: Sheet, row: Row | None, column: str, message) -> None:
         self.problems.append(Problem(sheet.title, row.number if row else None, column, message))

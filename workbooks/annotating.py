@@ -12,6 +12,7 @@ time only to find its last column. What comes back is what the import read:
 - not merged cells, comments, pictures, charts or chart sheets.
 """
 
+import dataclasses
 import io
 from copy import copy
 
@@ -31,13 +32,32 @@ ERROR_FILL = PatternFill("solid", fgColor="F8D7DA")
 ERROR_FONT = Font(bold=True, color="842029")
 ERROR_ALIGNMENT = Alignment(wrap_text=True, vertical="top")
 ERROR_WIDTH = 70
+CHANGE_HEADER = "Thay đổi"
+CHANGE_FILL = PatternFill("solid", fgColor="FFF3CD")
+CHANGE_FONT = Font(bold=True, color="664D03")
 MAX_WIDTHS = 1000  # column widths carried over: a <col> spanning the whole sheet is not copied 16,384 times
 
 
-def workbook_with_errors(content: bytes, problems: list[dict], header_rows: dict[str, int]) -> bytes:
-    """``content`` (an .xlsx the reader has already accepted) with an error column on each sheet named in
-    ``problems``, right of its last column; ``header_rows`` says on which row each sheet's headers are (by sheet
-    title), where a problem of the whole sheet (a missing column) is written too."""
+@dataclasses.dataclass(frozen=True)
+class _Notes:
+    """A column added right of a sheet's last one: its header, and its text on each row concerned."""
+
+    header: str
+    texts: dict[int, list[str]]
+    fill: PatternFill
+    font: Font
+
+
+def workbook_with_errors(
+    content: bytes,
+    problems: list[dict],
+    header_rows: dict[str, int],
+    changes: dict[str, dict[int, str]] | None = None,
+) -> bytes:
+    """``content`` (an .xlsx the reader has already accepted) with an error column "Lỗi" on each sheet named in
+    ``problems`` and a column "Thay đổi" (beside it) on each sheet named in ``changes`` ({sheet title: {row: what
+    the row creates or changes}}), right of its last column; ``header_rows`` says on which row each sheet's headers
+    are (by sheet title), where a problem of the whole sheet (a missing column) is written too."""
     by_sheet: dict[str, dict[int, list[str]]] = {}
     headers = {search_key(title): row for title, row in header_rows.items()}
     for problem in problems:
@@ -45,73 +65,78 @@ def workbook_with_errors(content: bytes, problems: list[dict], header_rows: dict
         row = problem["row"] or headers.get(key) or 1
         text = f"{problem['column']}: {problem['message']}" if problem["column"] else problem["message"]
         by_sheet.setdefault(key, {}).setdefault(row, []).append(text)
+    changed = {
+        search_key(title): {row: [text] for row, text in rows.items()} for title, rows in (changes or {}).items()
+    }
     source = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     target = Workbook(write_only=True)
     try:
         for worksheet in source.worksheets:
             key = search_key(worksheet.title)
-            _copy_sheet(
-                worksheet,
-                target.create_sheet(worksheet.title),
-                messages=by_sheet.get(key, {}),
-                header_row=headers.get(key) or 1,
-            )
+            notes = []
+            if by_sheet.get(key):
+                notes.append(_Notes(ERROR_HEADER, by_sheet[key], ERROR_FILL, ERROR_FONT))
+            if changed.get(key):
+                notes.append(_Notes(CHANGE_HEADER, changed[key], CHANGE_FILL, CHANGE_FONT))
+            _copy_sheet(worksheet, target.create_sheet(worksheet.title), notes=notes, header_row=headers.get(key) or 1)
     finally:
         source.close()
     return workbook_bytes(target)
 
 
-def _copy_sheet(
-    source: ReadOnlyWorksheet, target: WriteOnlyWorksheet, *, messages: dict[int, list[str]], header_row: int
-) -> None:
+def _copy_sheet(source: ReadOnlyWorksheet, target: WriteOnlyWorksheet, *, notes: list[_Notes], header_row: int) -> None:
     source.reset_dimensions()
     target.sheet_state = source.sheet_state
     widths, frozen = _layout(source)
-    error_column = None
-    if messages:
-        error_column = max((len(row) for row in source.iter_rows(values_only=True)), default=0) + 1
-        widths = {column: width for column, width in widths.items() if column < error_column}
-        widths[error_column] = ERROR_WIDTH
+    first_note = None
+    if notes:
+        first_note = max((len(row) for row in source.iter_rows(values_only=True)), default=0) + 1
+        widths = {column: width for column, width in widths.items() if column < first_note}
+        for offset in range(len(notes)):
+            widths[first_note + offset] = ERROR_WIDTH
     for column, width in sorted(widths.items()):
         target.column_dimensions[get_column_letter(column)].width = width
     if frozen:
         target.freeze_panes = frozen
-    marked = sorted({*messages, header_row}) if error_column else []
+    marked = {header_row}.union(*(note.texts for note in notes)) if notes else set()
     styles = _Styles(target)
     number = 0
     for number, row in enumerate(source.iter_rows(), start=1):
         values = [styles.copy(cell) for cell in row]
-        if error_column and (number in messages or number == header_row):
-            target.append(_with_error(values, error_column, _error_cell(target, number, messages, header_row)))
+        if number in marked:
+            target.append(_with_notes(values, first_note, _note_cells(target, number, notes, header_row)))
         else:
             target.append(values)
-    for row in marked:  # a problem below the last row read (a sheet of headers only)
+    for row in sorted(marked):  # a note below the last row read (a sheet of headers only)
         while number < row - 1:
             number += 1
             target.append([])
         if row > number:
             number = row
-            target.append(_with_error([], error_column, _error_cell(target, row, messages, header_row)))
+            target.append(_with_notes([], first_note, _note_cells(target, row, notes, header_row)))
 
 
-def _with_error(values: list, error_column: int, cell: Cell) -> list:
-    return [*values, *[None] * (error_column - 1 - len(values)), cell]
+def _with_notes(values: list, first_note: int, cells: list[Cell]) -> list:
+    return [*values, *[None] * (first_note - 1 - len(values)), *cells]
 
 
-def _error_cell(target: WriteOnlyWorksheet, row: int, messages: dict[int, list[str]], header_row: int) -> Cell:
-    texts = messages.get(row)
-    cell = Cell(target, row=1, column=1)
-    if texts:
-        cell.fill = ERROR_FILL
-        cell.alignment = ERROR_ALIGNMENT
-    if row == header_row:
-        cell.font = ERROR_FONT
-        cell.value = ERROR_HEADER if not texts else "\n".join([ERROR_HEADER, *texts])
-    else:
-        cell.value = "\n".join(texts)
-    if looks_like_formula(cell.value):  # a message quoting the user's "=..." cell
-        keep_as_text(cell)
-    return cell
+def _note_cells(target: WriteOnlyWorksheet, row: int, notes: list[_Notes], header_row: int) -> list[Cell]:
+    cells = []
+    for note in notes:
+        texts = note.texts.get(row)
+        cell = Cell(target, row=1, column=1)
+        if texts:
+            cell.fill = note.fill
+            cell.alignment = ERROR_ALIGNMENT
+        if row == header_row:
+            cell.font = note.font
+            cell.value = note.header if not texts else "\n".join([note.header, *texts])
+        else:
+            cell.value = "\n".join(texts) if texts else None
+        if looks_like_formula(cell.value):  # a message quoting the user's "=..." cell
+            keep_as_text(cell)
+        cells.append(cell)
+    return cells
 
 
 class _Styles:

@@ -335,7 +335,8 @@ def test_every_problem_is_listed_and_given_back_in_the_workbook(city_client, fau
 def test_the_detail_page_runs_the_same_queries_for_two_or_two_thousand_problems(
     city_client, city, django_assert_max_num_queries
 ):
-    """Session, user, posts, the record: the problems are JSON on the record, the file is not even loaded."""
+    """Session, user, posts, the record, the preview's counts and page (``test_preview_views`` counts them with rows):
+    the problems of a record without preview rows are JSON on the record, the file is not even loaded."""
 
     def record_with(n):
         return WorkbookImport.objects.create(
@@ -349,7 +350,7 @@ def test_the_detail_page_runs_the_same_queries_for_two_or_two_thousand_problems(
 
     small, large = record_with(2), record_with(2000)
     for record in (small, large):
-        with django_assert_max_num_queries(4):
+        with django_assert_max_num_queries(6):
             response = city_client.get(reverse("workbooks:import-detail", args=[record.pk]))
         assert response.status_code == 200
         assert page_text(response).count('class="problem-message"') == len(record.problems)
@@ -369,9 +370,14 @@ def test_no_error_workbook_once_the_file_is_forgotten(city_client, city):
     assert city_client.get(reverse("workbooks:import-errors", args=[record.pk])).status_code == 404
 
 
-def test_no_error_workbook_without_problems(city_client, tree):
-    upload(city_client, build_workbook(good_rows(tree)))
-    record = WorkbookImport.objects.get()
+def test_no_workbook_to_download_without_problems_or_changes(city_client, tree):
+    """A workbook whose every row is already recorded as it says: nothing to write beside any row."""
+    content = build_workbook({"organisations": good_rows(tree)["organisations"]})
+    upload(city_client, content)
+    city_client.post(reverse("workbooks:import-confirm", args=[WorkbookImport.objects.get().pk]))
+    upload(city_client, content)
+    record = WorkbookImport.objects.latest("pk")
+    assert record.status == Status.CHECKED and record.counts["organisations"]["unchanged"] == 1
     assert city_client.get(reverse("workbooks:import-errors", args=[record.pk])).status_code == 404
 
 

@@ -1,9 +1,10 @@
-"""The uploaded workbook given back with its problems: a column "Lỗi" added to each sheet that has any, on the rows
-they are about, so that a user fixes the file they know rather than copying from a list.
+"""The uploaded workbook given back with its problems and changes: a column "Lỗi" added to each sheet that has
+problems and, beside it, a column "Thay đổi" to each sheet that has rows to create or change, on the rows they are
+about, so that a user checks and fixes the file they know rather than copying from a list.
 
 Streamed, so that memory stays flat whatever the number of rows (issue 10, finding 8): each sheet is read in
-openpyxl's read-only mode and written row by row in write-only mode. A sheet with problems is read twice, the first
-time only to find its last column. What comes back is what the import read:
+openpyxl's read-only mode and written row by row in write-only mode. A sheet with problems or changes is read twice,
+the first time only to find its last column. What comes back is what the import read:
 
 - every row, whatever the sheet's ``<dimension>`` record claims (as ``workbooks.reading`` reads it);
 - values, with each cell's style (number format, font, fill, border, alignment), the column widths and the frozen

@@ -31,6 +31,7 @@ import datetime
 import re
 import zipfile
 import zlib
+from collections.abc import Callable
 from typing import IO
 
 from django.utils import translation
@@ -53,6 +54,7 @@ HEADER_SEARCH_ROWS = 10  # the headers may sit under a title, as in the template
 # The start of a cell element, <c ...>, <c/> or with a namespace prefix (<x:c ...>): never <col>, <cols>, <cfRule>.
 CELL_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s/>]")
 CHUNK_BYTES = 1024 * 1024
+READ_PROGRESS_EVERY = 500  # rows read between two reports of the progress
 DATE_TEXT = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 EXCEL_EPOCH_LIMITS = (datetime.date(1900, 1, 1), datetime.date(2100, 12, 31))
 NOT_XLSX = _("This file is not an Excel workbook (.xlsx). Save it from Excel as .xlsx and retry.")
@@ -176,8 +178,13 @@ def _number(value: int) -> str:
     return f"{value:,}".replace(",", ".")
 
 
-def read_workbook(upload: IO[bytes], *, size: int | None = None) -> tuple[dict[str, SheetData], list[Problem]]:
-    """The known sheets present in the file (by sheet key) and the problems of their layout (a missing column)."""
+def read_workbook(
+    upload: IO[bytes], *, size: int | None = None, progress: Callable[[int, int], None] | None = None
+) -> tuple[dict[str, SheetData], list[Problem]]:
+    """The known sheets present in the file (by sheet key) and the problems of their layout (a missing column).
+
+    ``progress(rows read, rows expected)`` is called every ``READ_PROGRESS_EVERY`` rows; the rows expected are those
+    the sheets' ``<dimension>`` records claim (0 when they say nothing), a guess only."""
     check_file(upload, size=size)
     try:
         book = load_workbook(upload, read_only=True, data_only=True)
@@ -188,12 +195,14 @@ def read_workbook(upload: IO[bytes], *, size: int | None = None) -> tuple[dict[s
         found: dict[str, SheetData] = {}
         problems: list[Problem] = []
         total_rows = 0
+        expected = _claimed_rows(book, titles) if progress is not None else 0
         for sheet in SHEETS:
             name = titles.get(search_key(sheet.title))
             if name is None:
                 continue
             try:
-                data, missing = _read_sheet(sheet, book[name], limit=MAX_ROWS - total_rows)
+                on_rows = (lambda count, before=total_rows: progress(before + count, expected)) if progress else None
+                data, missing = _read_sheet(sheet, book[name], limit=MAX_ROWS - total_rows, on_rows=on_rows)
             except WorkbookRefused:
                 raise
             except Exception:
@@ -213,7 +222,16 @@ def read_workbook(upload: IO[bytes], *, size: int | None = None) -> tuple[dict[s
         book.close()
 
 
-def _read_sheet(sheet: Sheet, worksheet, *, limit: int) -> tuple[SheetData, list[Problem]]:
+def _claimed_rows(book, titles: dict[str, str]) -> int:
+    rows = 0
+    for sheet in SHEETS:
+        name = titles.get(search_key(sheet.title))
+        with contextlib.suppress(Exception):  # a damaged record: no guess; the reading says what is wrong
+            rows += (book[name].max_row or 0) if name is not None else 0
+    return rows
+
+
+def _read_sheet(sheet: Sheet, worksheet, *, limit: int, on_rows=None) -> tuple[SheetData, list[Problem]]:
     # Finding 5 of issue 10: openpyxl's read-only mode stops at the rows and columns the sheet's <dimension> record
     # claims, and writers other than Excel leave it wrong. Forget it: every row is read, each as wide as it is.
     worksheet.reset_dimensions()
@@ -249,6 +267,8 @@ def _read_sheet(sheet: Sheet, worksheet, *, limit: int) -> tuple[SheetData, list
             if all(_blank(value) for value in cells.values()):
                 continue
             data_rows.append(Row(number, cells))
+            if on_rows is not None and len(data_rows) % READ_PROGRESS_EVERY == 0:
+                on_rows(len(data_rows))
             if len(data_rows) > limit:
                 raise WorkbookRefused(
                     _("The workbook has more than %(limit)s rows. Split it into several workbooks.")

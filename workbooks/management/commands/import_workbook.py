@@ -4,7 +4,41 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from workbooks.importing import WorkbookRefused, import_workbook
+from workbooks.jobs import step_label
 from workbooks.layout import SHEETS
+
+
+class TerminalBar:
+    """The import's progress on a terminal, one line redrawn in place (``\\r``) when the step or the percent changes
+    (while reading, every ``READ_STEP`` rows: the rows to come are not known); erased at the end. Only for a
+    terminal: scripts and logs get the plain lines alone."""
+
+    WIDTH = 30
+    READ_STEP = 5_000
+
+    def __init__(self, out, *, importing: bool):
+        self.out, self.importing = out, importing
+        self.shown: tuple | None = None
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        percent = done * 100 // total if total else None
+        shown = (step, percent, done // self.READ_STEP if percent is None else None)
+        if shown == self.shown:
+            return
+        self.shown = shown
+        label = step_label(step, importing=self.importing)
+        if percent is not None:
+            filled = self.WIDTH * done // total
+            text = f"{label} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {percent:3d}% {done:,}/{total:,}"
+        else:
+            text = f"{label}: {done:,}"
+        self.out.write(f"\r{text}\033[K", ending="")
+        self.out.flush()
+
+    def close(self) -> None:
+        if self.shown is not None:
+            self.out.write("\r\033[K", ending="")
+            self.out.flush()
 
 
 class Command(BaseCommand):
@@ -25,11 +59,15 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"No such file: {file}")
         started = time.perf_counter()
+        bar = TerminalBar(self.stdout, importing=not dry_run) if self.stdout.isatty() else None
         try:
             with path.open("rb") as upload:
-                result = import_workbook(upload, by=None, dry_run=dry_run, file_name=path.name)
+                result = import_workbook(upload, by=None, dry_run=dry_run, file_name=path.name, progress=bar)
         except WorkbookRefused as refused:
             raise CommandError(str(refused.message)) from refused
+        finally:
+            if bar is not None:
+                bar.close()
         seconds = time.perf_counter() - started
         for problem in result.problems:
             where = " ".join(

@@ -33,10 +33,32 @@ BLANK_TEXT = "(trống)"
 
 def store_preview(record: WorkbookImport, result: ImportResult) -> None:
     """Replace the record's preview rows by those of ``result``: one per row that creates or changes something, one
-    per row with problems (all of them), one for the problems of each whole sheet and of the whole file. The record
-    must be saved."""
-    outcomes = result.outcomes
-    keys = {(outcome.sheet, outcome.row): outcome.key for outcome in outcomes}
+    per row with problems (all of them), one for the problems of each whole sheet and of the whole file. A row with
+    problems is listed once, as a problem, with what it would change (an update refused for want of the tick shows
+    the change it would make). The record must be saved."""
+    outcomes = {(outcome.sheet, outcome.row): outcome for outcome in result.outcomes}
+    problem_rows: dict[tuple[str, int], ImportChange] = {}
+    for problem in result.problems:
+        sheet = SHEET_KEYS.get(problem.sheet, "")
+        row = (problem.row or 0) if sheet else 0
+        change = problem_rows.get((sheet, row))
+        if change is None:
+            # A problem row's key is known when the reader gave it, or when the row also had an outcome.
+            outcome = outcomes.pop((sheet, row), None) if row else None
+            key = (getattr(problem, "key", "") or (outcome.key if outcome else "")) if row else ""
+            change = problem_rows[sheet, row] = ImportChange(
+                record=record,
+                sheet=sheet,
+                sheet_order=SHEET_ORDER.get(sheet, FILE_ORDER),
+                row=row,
+                key=str(key or "")[:255],
+                kind=Kind.PROBLEM,
+                changes=_changes(outcome.changes) if outcome else [],
+                problems=[],
+            )
+        # A problem of a sheet the layout does not know (none today) keeps the sheet's name beside its column.
+        column = problem.column if sheet else " · ".join(filter(None, [problem.sheet, problem.column]))
+        change.problems.append([str(column or ""), str(problem.message)])
     changes = [
         ImportChange(
             record=record,
@@ -45,33 +67,17 @@ def store_preview(record: WorkbookImport, result: ImportResult) -> None:
             row=outcome.row,
             key=outcome.key[:255],
             kind=outcome.kind,
-            changes=[[header, before, after] for header, before, after in outcome.changes],
+            changes=_changes(outcome.changes),
         )
-        for outcome in outcomes
+        for outcome in outcomes.values()
     ]
-    problem_rows: dict[tuple[str, int], ImportChange] = {}
-    for problem in result.problems:
-        sheet = SHEET_KEYS.get(problem.sheet, "")
-        row = (problem.row or 0) if sheet else 0
-        change = problem_rows.get((sheet, row))
-        if change is None:
-            # A problem row's key is known when the reader gave it, or when the row also had an outcome.
-            key = (getattr(problem, "key", "") or keys.get((sheet, row), "")) if row else ""
-            change = problem_rows[sheet, row] = ImportChange(
-                record=record,
-                sheet=sheet,
-                sheet_order=SHEET_ORDER.get(sheet, FILE_ORDER),
-                row=row,
-                key=str(key or "")[:255],
-                kind=Kind.PROBLEM,
-                problems=[],
-            )
-        # A problem of a sheet the layout does not know (none today) keeps the sheet's name beside its column.
-        column = problem.column if sheet else " · ".join(filter(None, [problem.sheet, problem.column]))
-        change.problems.append([str(column or ""), str(problem.message)])
     with transaction.atomic():
         record.changes.all().delete()
         ImportChange.objects.bulk_create([*changes, *problem_rows.values()], batch_size=BATCH)
+
+
+def _changes(changes) -> list[list[str]]:
+    return [[str(header), str(before), str(after)] for header, before, after in changes]
 
 
 def change_text(kind: str, changes: list) -> str:
@@ -82,16 +88,17 @@ def change_text(kind: str, changes: list) -> str:
 
 
 def change_texts(record: WorkbookImport) -> dict[str, dict[int, str]]:
-    """{sheet title: {row: change text}} of the rows that create or change something, for the downloaded workbook."""
+    """{sheet title: {row: change text}} of the rows that create or change something (or would, but for their
+    problems), for the downloaded workbook."""
     texts: dict[str, dict[int, str]] = {}
     rows = (
-        record.changes.filter(kind__in=[Kind.CREATE, Kind.UPDATE])
+        record.changes.exclude(row=0)
         .order_by()
         .values_list("sheet", "row", "kind", "changes")
     )
     for sheet, row, kind, changes in rows.iterator(chunk_size=BATCH):
         title = SHEET_TITLES.get(sheet)
-        if title:
+        if title and (changes or kind == Kind.CREATE):
             texts.setdefault(title, {})[row] = change_text(kind, changes)
     return texts
 

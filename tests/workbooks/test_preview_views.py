@@ -109,7 +109,7 @@ def test_an_update_shows_each_changed_field_before_and_after_then_imports(city_c
 
 
 def test_an_update_without_the_tick_is_refused_and_listed_as_a_problem(city_client, imported):
-    """Depends on the import's guard (issue 12, "Guarded updates")."""
+    """The row is listed once, as a problem, with the change it would make: all that is left is to tick."""
     response = upload(city_client, build_workbook(changed_member(imported)))
     record = WorkbookImport.objects.latest("pk")
     assert not record.update_existing
@@ -121,7 +121,19 @@ def test_an_update_without_the_tick_is_refused_and_listed_as_a_problem(city_clie
     assert record.problems[0]["message"] in html.unescape(page_text(response))
     assert 'id="update-existing" data-ticked="no"' in page_text(response)
     assert 'id="confirm-form"' not in page_text(response)
+    assert "Họ và tên : Nguyễn Văn Nhập → Nguyễn Văn Nhập Mới" in plain(response)
+    assert ImportChange.objects.get(record=record).key == "45000001"
     assert Member.objects.get(card_number="45000001").full_name == "Nguyễn Văn Nhập"
+    members = load_workbook(io.BytesIO(city_client.get(reverse("workbooks:import-errors", args=[record.pk])).content))[
+        MEMBERS.title
+    ]
+    assert (
+        members.cell(2, len(MEMBERS.columns) + 1).value
+        == f"{MEMBERS.columns[0].header}: {record.problems[0]['message']}"
+    )
+    assert members.cell(2, len(MEMBERS.columns) + 2).value.startswith(
+        "Họ và tên: Nguyễn Văn Nhập → Nguyễn Văn Nhập Mới"
+    )
     # the form to upload it again keeps the choice made (unticked)
     assert response.context["form"].initial == {"update_existing": False}
 

@@ -1,4 +1,4 @@
-"""The workbook import in a real browser: city staff upload a workbook with two mistakes, see both in the preview,
+"""The workbook import in a real browser: city staff upload a workbook with two mistakes, see them in the preview,
 upload the fixed file from the same page, see what the import will do, confirm it, and the members are there.
 
 On a desktop and on a phone (390 px: every table scrolls inside its box, never the page). Selectors are the
@@ -59,12 +59,14 @@ def test_city_staff_fix_a_workbook_and_import_it(page_for, scenario, viewport):
     upload(page, scenario["faulty"])
     record = WorkbookImport.objects.get()
     expect(page).to_have_url(re.compile(re.escape(reverse("workbooks:import-detail", args=[record.pk])) + "$"))
-    problems = page.locator("#import-problems tbody tr")
-    expect(problems).to_have_count(2)
+    problems = page.locator('#changes-list [data-change="problem"]')
+    expect(problems).to_have_count(3)
     expect(problems.nth(0)).to_contain_text("31/02/1980")
     expect(problems.nth(0)).to_contain_text("Ngày sinh")
     expect(problems.nth(1)).to_contain_text("KHONG-CO")
     expect(problems.nth(1)).to_contain_text("Mã chi bộ")
+    # the referral of the refused member is not silently skipped
+    expect(problems.nth(2)).to_have_attribute("data-sheet", "referrals")
     expect(page.locator("#errors-download")).to_be_visible()
     expect(page.locator("#confirm-form")).to_have_count(0)
     assert no_horizontal_scroll(page)
@@ -75,7 +77,9 @@ def test_city_staff_fix_a_workbook_and_import_it(page_for, scenario, viewport):
     record = WorkbookImport.objects.latest("pk")
     assert record.status == WorkbookImport.Status.CHECKED
     expect(page).to_have_url(re.compile(re.escape(reverse("workbooks:import-detail", args=[record.pk])) + "$"))
-    expect(page.locator("#import-problems")).to_have_count(0)
+    expect(page.locator('#changes-list [data-change="problem"]')).to_have_count(0)
+    expect(page.locator('#changes-list [data-change="create"]')).to_have_count(4)
+    expect(page.locator("#confirm-button")).to_contain_text("4")
     counts = page.locator("#import-counts")
     expect(counts.locator('tr[data-sheet="Tổ chức"] [data-count=create]')).to_have_text("1")
     expect(counts.locator('tr[data-sheet="Đảng viên"] [data-count=create]')).to_have_text("2")

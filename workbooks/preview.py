@@ -8,6 +8,7 @@ belong to no sheet, come first (``sheet`` "", order 0, row 0).
 """
 
 import dataclasses
+import itertools
 
 from django.core.paginator import Page, Paginator
 from django.db import transaction
@@ -59,7 +60,7 @@ def store_preview(record: WorkbookImport, result: ImportResult) -> None:
         # A problem of a sheet the layout does not know (none today) keeps the sheet's name beside its column.
         column = problem.column if sheet else " · ".join(filter(None, [problem.sheet, problem.column]))
         change.problems.append([str(column or ""), str(problem.message)])
-    changes = [
+    changes = (
         ImportChange(
             record=record,
             sheet=outcome.sheet,
@@ -70,10 +71,13 @@ def store_preview(record: WorkbookImport, result: ImportResult) -> None:
             changes=_changes(outcome.changes),
         )
         for outcome in outcomes.values()
-    ]
+    )
+    rows = itertools.chain(changes, problem_rows.values())
     with transaction.atomic():
         record.changes.all().delete()
-        ImportChange.objects.bulk_create([*changes, *problem_rows.values()], batch_size=BATCH)
+        # A batch of model instances at a time: the largest workbook's 100,000 would cost far more than its rows.
+        while batch := list(itertools.islice(rows, BATCH)):
+            ImportChange.objects.bulk_create(batch)
 
 
 def _changes(changes) -> list[list[str]]:
@@ -91,11 +95,7 @@ def change_texts(record: WorkbookImport) -> dict[str, dict[int, str]]:
     """{sheet title: {row: change text}} of the rows that create or change something (or would, but for their
     problems), for the downloaded workbook."""
     texts: dict[str, dict[int, str]] = {}
-    rows = (
-        record.changes.exclude(row=0)
-        .order_by()
-        .values_list("sheet", "row", "kind", "changes")
-    )
+    rows = record.changes.exclude(row=0).order_by().values_list("sheet", "row", "kind", "changes")
     for sheet, row, kind, changes in rows.iterator(chunk_size=BATCH):
         title = SHEET_TITLES.get(sheet)
         if title and (changes or kind == Kind.CREATE):

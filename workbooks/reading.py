@@ -59,6 +59,23 @@ DATE_TEXT = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 EXCEL_EPOCH_LIMITS = (datetime.date(1900, 1, 1), datetime.date(2100, 12, 31))
 NOT_XLSX = _("This file is not an Excel workbook (.xlsx). Save it from Excel as .xlsx and retry.")
 UNPACKS_TOO_MUCH = _("This file unpacks to far more data than a workbook holds; it is refused.")
+# The template's example rows use codes and card numbers that no real row has (``workbooks.template``): a row naming
+# one in its key or a code column is the template's, left in by mistake, and would otherwise be read as real.
+EXAMPLE_PREFIX = "VD-"
+EXAMPLE_ROW = _("This is an example row of the template; delete the example rows before importing.")
+CODE_KEYS = frozenset(
+    {
+        "code",
+        "parent",
+        "successor",
+        "card_number",
+        "home_organisation",
+        "organisation",
+        "issuing_organisation",
+        "receiving_ward",
+        "residential_cell",
+    }
+)
 
 
 class WorkbookRefused(Exception):
@@ -274,7 +291,25 @@ def _read_sheet(sheet: Sheet, worksheet, *, limit: int, on_rows=None) -> tuple[S
                     _("The workbook has more than %(limit)s rows. Split it into several workbooks.")
                     % {"limit": _number(MAX_ROWS)}
                 )
-    return SheetData(sheet, header_row, frozenset(positions), data_rows), []
+    data_rows, problems = _without_examples(sheet, data_rows)
+    return SheetData(sheet, header_row, frozenset(positions), data_rows), problems
+
+
+def _without_examples(sheet: Sheet, rows: list[Row]) -> tuple[list[Row], list[Problem]]:
+    """The rows that are not the template's examples, and a problem for each one that is (on its first example
+    code): such a row is refused whole, and the rest of the import never sees it."""
+    columns = [column for column in sheet.columns if column.key in CODE_KEYS]
+    kept, problems = [], []
+    for row in rows:
+        example = next(
+            (column for column in columns if as_text(row.cells.get(column.key)).upper().startswith(EXAMPLE_PREFIX)),
+            None,
+        )
+        if example is None:
+            kept.append(row)
+        else:
+            problems.append(Problem(sheet.title, row.number, example.header, EXAMPLE_ROW))
+    return kept, problems
 
 
 def _blank(value) -> bool:

@@ -18,34 +18,48 @@ INSTRUCTIONS_TITLE = "Hướng dẫn"
 TEXT_FORMAT = "@"  # Excel's "Text": what is typed in the column stays as typed (leading zeros kept)
 
 # Example rows beyond the layout's own examples (``Column.example``, used for every key not given here): the tree above
-# the residential cell P1-KP3 of the layout, so that the member (home GDDT-01, before that GDDT-02) and the referral
-# (issued by GDDT, to the ward P1 and its cell P1-KP3, then re-placed in P1-KP4) refer to organisations of the same
-# workbook.
+# the residential cell VD-P1-KP3 of the layout, so that the member (home VD-GDDT-01, before that VD-GDDT-02) and the
+# referral (issued by VD-GDDT, to the ward VD-P1 and its cell VD-P1-KP3, then re-placed in VD-P1-KP4) refer to
+# organisations of the same workbook. Every code and card number starts with "VD-" (ví dụ), which no real row has:
+# the import refuses such rows (``workbooks.reading.EXAMPLE_PREFIX``), so that a template uploaded as downloaded
+# changes nothing recorded.
 EXAMPLE_ROWS: dict[str, list[dict[str, object]]] = {
     ORGANISATIONS.key: [
-        {"code": "DH", "name": "Đảng bộ thành phố Đông Hà", "kind": "root", "parent": None, "sector": "party_state"},
+        {"code": "VD-DH", "name": "Đảng bộ thành phố Đông Hà", "kind": "root", "parent": None, "sector": "party_state"},
         {
-            "code": "GDDT",
+            "code": "VD-GDDT",
             "name": "Đảng bộ Sở Giáo dục và Đào tạo",
             "kind": "committee",
-            "parent": "DH",
+            "parent": "VD-DH",
             "sector": "party_state",
         },
-        {"code": "GDDT-01", "name": "Chi bộ Văn phòng Sở", "kind": "cell", "parent": "GDDT", "sector": "party_state"},
         {
-            "code": "GDDT-02",
+            "code": "VD-GDDT-01",
+            "name": "Chi bộ Văn phòng Sở",
+            "kind": "cell",
+            "parent": "VD-GDDT",
+            "sector": "party_state",
+        },
+        {
+            "code": "VD-GDDT-02",
             "name": "Chi bộ Phòng Tổ chức cán bộ",
             "kind": "cell",
-            "parent": "GDDT",
+            "parent": "VD-GDDT",
             "sector": "party_state",
         },
-        {"code": "P1", "name": "Đảng bộ Phường 1", "kind": "ward", "parent": "DH", "sector": "ward"},
-        {},  # the layout's example: the residential cell P1-KP3 of the ward P1
-        {"code": "P1-KP4", "name": "Chi bộ khu phố 4", "kind": "residential_cell", "parent": "P1", "sector": "ward"},
+        {"code": "VD-P1", "name": "Đảng bộ Phường 1", "kind": "ward", "parent": "VD-DH", "sector": "ward"},
+        {},  # the layout's example: the residential cell VD-P1-KP3 of the ward VD-P1
+        {
+            "code": "VD-P1-KP4",
+            "name": "Chi bộ khu phố 4",
+            "kind": "residential_cell",
+            "parent": "VD-P1",
+            "sector": "ward",
+        },
     ],
     MEMBERS.key: [{}],
     # In GDDT-02 from the admission, in GDDT-01 (the sheet Đảng viên's cell) from the layout's example day.
-    HOMES.key: [{"organisation": "GDDT-02", "started_on": MEMBERS.column("admitted_on").example}, {}],
+    HOMES.key: [{"organisation": "VD-GDDT-02", "started_on": MEMBERS.column("admitted_on").example}, {}],
     REFERRALS.key: [{}],
     PLACEMENTS.key: [{}],
 }

@@ -141,7 +141,7 @@ def test_a_ward_updates_the_outside_member_it_receives(tree, phuong1):
     member = referred_from_outside(tree, tree.ward1)
     book = workbook({MEMBERS: [CONTACT_HEADERS, contact_row(member, phone="0999999999", address="Nhà mới")]})
 
-    result = run(book, phuong1)
+    result = run(book, phuong1, update_existing=True)
 
     assert result.ok and result.applied, result.problems
     member.refresh_from_db()

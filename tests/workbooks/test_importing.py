@@ -47,6 +47,7 @@ MISSING_CODE = "No organisation has the code “%(code)s”, in this workbook or
 ORG_OUT_OF_SCOPE = "This organisation is outside the part of the tree you manage; ask the city committee to import it."
 MEMBER_OUT_OF_SCOPE = "This member's cell is outside the part of the tree you manage."
 DUPLICATE = "The same value already appears on row %(row)s of this sheet."
+DEPENDS_ON = "This row depends on row %(row)s of the sheet “%(sheet)s”, which has a problem; fix that row first."
 REQUIRED_COLUMN = "This required column is missing."
 OPEN_REFERRAL_VI = "đang có giới thiệu sinh hoạt chưa kết thúc"
 FUTURE_VI = "Ngày này chưa đến"
@@ -215,7 +216,7 @@ def test_a_changed_row_updates():
     )
     sheets[REFERRALS][3] = referral_row("45000004", "P1", letter="3-GT", introduced="02/01/2019", received="10/01/2019")
 
-    result = run(workbook(sheets))
+    result = run(workbook(sheets), update_existing=True)
 
     assert result.ok and result.applied, listed(result)
     assert result.counts_as_dict() == {
@@ -254,7 +255,7 @@ def test_a_dry_run_of_changes_counts_the_updates():
     sheets[ORGS][1] = org_row("P1-KP1", "Chi bộ Khu phố 1 mới", "residential_cell", "P1")
     before = snapshot()
 
-    result = run(workbook(sheets), dry_run=True)
+    result = run(workbook(sheets), dry_run=True, update_existing=True)
 
     assert result.ok and not result.applied
     assert result.counts["organisations"].update == 1 and result.counts["organisations"].unchanged == 9
@@ -266,7 +267,7 @@ def test_an_exemption_added_to_an_unchanged_member_counts_as_an_update(tree):
     member = make_member(tree.cell)
     row = member_row(member.card_number, tree.cell.code, name=member.full_name, exempt_activities="x")
 
-    result = run(workbook({MEMBERS: member_sheet(row)}))
+    result = run(workbook({MEMBERS: member_sheet(row)}), update_existing=True)
 
     assert result.ok, listed(result)
     assert Exemption.objects.filter(member=member, kind=Exemption.Kind.ACTIVITIES).exists()
@@ -597,7 +598,7 @@ def test_an_absent_optional_column_leaves_the_field_and_a_blank_cell_clears_it(t
     member = make_member(tree.cell, phone="0912345678", residential_address="12 Lê Lợi")
     row = member_row(member.card_number, tree.cell.code, name=member.full_name, born="01/01/1980")
 
-    result = run(workbook({MEMBERS: [[*MEMBER_HEADERS, "Địa chỉ"], [*row, None]]}))
+    result = run(workbook({MEMBERS: [[*MEMBER_HEADERS, "Địa chỉ"], [*row, None]]}), update_existing=True)
 
     assert result.ok, listed(result)
     member.refresh_from_db()
@@ -847,16 +848,21 @@ def test_refused_a_cycle_in_the_tree(tree):
         ORGS: org_sheet(
             org_row("A", kind="committee", parent="B"),
             org_row("B", kind="committee", parent="A"),
-            org_row("C", kind="cell", parent="A"),  # under the cycle: nothing more said of it
+            org_row("C", kind="cell", parent="A"),  # under the cycle: it names the row it depends on
         )
     }
     before = snapshot()
 
     problems = refused(workbook(sheets), before)
 
-    assert [problem[:3] for problem in problems] == [(ORGS, 2, "Mã cấp trên"), (ORGS, 3, "Mã cấp trên")]
-    for problem in problems:
+    assert [problem[:3] for problem in problems] == [
+        (ORGS, 2, "Mã cấp trên"),
+        (ORGS, 3, "Mã cấp trên"),
+        (ORGS, 4, "Mã cấp trên"),
+    ]
+    for problem in problems[:2]:
         assert "A → B → A" in problem[3] or "B → A → B" in problem[3]
+    assert problems[2][3] == gettext(DEPENDS_ON) % {"row": 2, "sheet": ORGS}
 
 
 def test_refused_an_organisation_under_itself(tree):
@@ -880,7 +886,8 @@ def test_refused_a_cycle_through_the_database(tree):
     child = make_organisation(kind=Kind.COMMITTEE, parent=tree.committee, code="CON")
     before = snapshot()
 
-    problems = refused(workbook({ORGS: org_sheet(org_row(tree.committee.code, "X", "committee", child.code))}), before)
+    book = workbook({ORGS: org_sheet(org_row(tree.committee.code, "X", "committee", child.code))})
+    problems = refused(book, before, update_existing=True)
 
     assert only(problems, ORGS, 2, "Mã cấp trên") == gettext(MOVED_WITH_HISTORY)
 
@@ -1417,11 +1424,11 @@ def test_all_problems_are_reported_at_once(tree):
             member_row("45000001", tree.cell.code, born="31/02/1980"),  # not a date
             member_row("45000002", "KP11"),  # fine, under an organisation of the same workbook
             member_row("45000002", tree.cell.code),  # duplicate card number
-            member_row("45000003", "KP10"),  # its cell's row is wrong: nothing more is said
+            member_row("45000003", "KP10"),  # its cell's row is wrong: it names that row
         ),
         REFERRALS: referral_sheet(
             referral_row(member.card_number, "P99"),  # unknown ward
-            referral_row("45000003", tree.ward1.code),  # its member's row is wrong: nothing more is said
+            referral_row("45000003", tree.ward1.code),  # its member's row is wrong: it names that row
         ),
     }
     before = snapshot()
@@ -1433,12 +1440,16 @@ def test_all_problems_are_reported_at_once(tree):
         (ORGS, 3, "Mã cấp trên"),
         (MEMBERS, 2, "Ngày sinh"),
         (MEMBERS, 4, "Số thẻ"),
+        (MEMBERS, 5, "Mã chi bộ"),
         (REFERRALS, 2, "Mã đảng ủy nơi cư trú"),
+        (REFERRALS, 3, "Số thẻ"),
     ]
     assert "“tổ dân phố”" in problems[0][3]
-    assert "“P99”" in problems[1][3] and "“P99”" in problems[4][3]
+    assert "“P99”" in problems[1][3] and "“P99”" in problems[5][3]
     assert "“31/02/1980”" in problems[2][3]
     assert problems[3][3] == gettext(DUPLICATE) % {"row": 3}
+    assert problems[4][3] == gettext(DEPENDS_ON) % {"row": 3, "sheet": ORGS}
+    assert problems[6][3] == gettext(DEPENDS_ON) % {"row": 5, "sheet": MEMBERS}
 
 
 def test_problems_of_one_row_in_several_columns_are_all_reported(tree):
@@ -1471,7 +1482,7 @@ def test_an_organisation_moved_and_used_in_the_same_workbook(tree):
         REFERRALS: referral_sheet(referral_row("45900001", tree.ward1.code, introduced="01/03/2018")),
     }
 
-    result = run(workbook(sheets))
+    result = run(workbook(sheets), update_existing=True)
 
     assert result.ok, listed(result)
     cell = Organisation.objects.get(code="SXD-VP")
@@ -1482,7 +1493,7 @@ def test_an_organisation_moved_and_used_in_the_same_workbook(tree):
 def test_an_exported_tree_with_a_used_committee_moved_is_refused_as_a_restructure(tree):
     """What an export re-imported with one change looks like: the committee's row moved under a new one, its cell's
     row unchanged, and an open referral of a member of that cell. The committee has members: a move is a restructure,
-    refused with the tree's words, and the rows that depend on it say nothing more."""
+    refused with the tree's words, and each row that depends on it names the row it waits for."""
     member = make_member(tree.cell)
     sheets = {
         ORGS: org_sheet(
@@ -1495,9 +1506,14 @@ def test_an_exported_tree_with_a_used_committee_moved_is_refused_as_a_restructur
     }
     before = snapshot()
 
-    problems = refused(workbook(sheets), before)
+    problems = refused(workbook(sheets), before, update_existing=True)
 
-    assert only(problems, ORGS, 3, "Mã cấp trên") == gettext(MOVED_WITH_HISTORY)
+    assert problems == [
+        (ORGS, 3, "Mã cấp trên", gettext(MOVED_WITH_HISTORY)),
+        (ORGS, 4, "Mã cấp trên", gettext(DEPENDS_ON) % {"row": 3, "sheet": ORGS}),
+        (MEMBERS, 2, "Mã chi bộ", gettext(DEPENDS_ON) % {"row": 4, "sheet": ORGS}),
+        (REFERRALS, 2, "Số thẻ", gettext(DEPENDS_ON) % {"row": 2, "sheet": MEMBERS}),
+    ]
 
 
 def test_an_unchanged_member_one_sees_but_may_not_change_is_accepted_as_an_unchanged_organisation_is(tree):

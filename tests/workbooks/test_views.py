@@ -228,7 +228,11 @@ def test_confirm_checks_again_and_shows_the_new_problems(city_client, tree):
     assert record.status == Status.REFUSED
     assert not Member.objects.filter(card_number__startswith="45").exists()
     text = html.unescape(page_text(response))
-    assert [problem["column"] for problem in record.problems] == ["Số CCCD"]
+    # The member's row, and its referral's row, which names the member's row it depends on.
+    assert [(problem["sheet"], problem["column"]) for problem in record.problems] == [
+        ("Đảng viên", "Số CCCD"),
+        ("Giới thiệu", "Số thẻ"),
+    ], record.problems
     assert record.problems[0]["message"] in text
     assert reverse("workbooks:import-confirm", args=[record.pk]) not in text
 

@@ -13,10 +13,12 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.services import national_id_answers_left
 from branches.models import Organisation
+from dongha76.privacy import mask_national_id
 from dongha76.services import Errors, day_text
 from members.models import Exemption, Member
 from members.services import check_member
-from workbooks.importing.context import ImportContext, SheetCounts
+from workbooks.importing.changes import differences
+from workbooks.importing.context import UPDATE_NOT_TICKED, Failed, ImportContext, SheetCounts
 from workbooks.importing.organisations import OrganisationPhase
 from workbooks.importing.scope import (
     CARD_OUT_OF_SIGHT,
@@ -25,7 +27,7 @@ from workbooks.importing.scope import (
     OUTSIDE_MEMBER_WITHOUT_REFERRAL,
     national_ids_found_too_often,
 )
-from workbooks.layout import MEMBERS
+from workbooks.layout import MEMBERS, ORGANISATIONS
 from workbooks.reading import Problem, Row, SheetData
 
 SHEET = MEMBERS
@@ -53,7 +55,7 @@ class MemberPhase:
         self.organisations = organisations
         self.by_card: dict[str, Member | None] = {}
         self.exemptions: dict[int, list[Exemption]] = {}  # member pk -> periods, latest first (after this phase)
-        self.failed_cards: set[str] = set()
+        self.failed_cards = Failed()
         self.row_of: dict[str, Row] = {}  # card number -> its row, for the rows checked
         self.written_cards: set[str] = set()  # card numbers of the members this import creates or changes
         self.created_cards: set[str] = set()
@@ -103,7 +105,7 @@ class MemberPhase:
             national_id = values.get("national_id")
             if national_id and national_id in national_ids:
                 self.context.duplicate(SHEET, row, COLUMNS["national_id"], national_ids[national_id])
-                self.failed_cards.add(card)
+                self.failed_cards.add(card, row)
                 del rows[card]
             elif national_id:
                 national_ids[national_id] = row.number
@@ -121,18 +123,26 @@ class MemberPhase:
         for card, (row, values) in rows.items():
             if card in self.failed_cards:
                 continue
+            existing = self.by_card.get(card)
+            exemption_before = _exemption_cells(self.exemptions.get(existing.pk) if existing else None)
             outcome = self._row(row, values, taken_ids, new_exemptions, changed_exemptions)
             if outcome is None:
-                self.failed_cards.add(card)
+                self.failed_cards.add(card, row)
                 continue
             member, changed = outcome
             if member.pk is None:
                 created.append(member)
                 counts.create += 1
                 self.created_cards.add(card)
+                self.context.outcome(SHEET, row, card, "create")
             elif changed:
                 updated.append(member)
                 counts.update += 1
+                if not self.context.update_existing:
+                    # Told, and the member still written as the row has it (the import is refused anyway): the
+                    # rows of the later sheets are checked against it, so that the tick is all that is left to do.
+                    self.context.problem(SHEET, row, COLUMNS["card_number"], UPDATE_NOT_TICKED)
+                self.context.outcome(SHEET, row, card, "update", self._changes(existing, member, exemption_before))
             else:
                 counts.unchanged += 1
             if changed:
@@ -194,13 +204,13 @@ class MemberPhase:
             context.problem(SHEET, row, COLUMNS["card_number"], CARD_OUT_OF_SIGHT)
             return None
         home_code = values["home_organisation"]
+        home = None
         if not home_code:
             context.problem(SHEET, row, COLUMNS["home_organisation"], _("This cell must not be blank."))
-            return None
-        if home_code in self.organisations.failed_codes:
-            return None
-        home = self.organisations.organisation(home_code)
-        if home is None:
+        elif home_code in self.organisations.failed_codes:
+            failed = self.organisations.failed_codes
+            context.depends(SHEET, row, COLUMNS["home_organisation"], ORGANISATIONS, failed, home_code)
+        elif (home := self.organisations.organisation(home_code)) is None:
             context.problem(
                 SHEET,
                 row,
@@ -208,6 +218,9 @@ class MemberPhase:
                 _("No organisation has the code “%(code)s”, in this workbook or in the database.")
                 % {"code": home_code},
             )
+        # Without its cell the row is refused, but its other cells are still checked (every problem in one
+        # upload), as far as the importer may change the member: the rules' messages may quote the stored one.
+        if home is None and not self._may_change(existing):
             return None
         member = Member() if existing is None else _copy(existing)
         member.card_number = card
@@ -215,7 +228,8 @@ class MemberPhase:
             if field in values:
                 value = values[field]
                 setattr(member, field, value if value is not None or field not in TEXT_FIELDS else "")
-        member.home_organisation = home
+        if home is not None:
+            member.home_organisation = home
         if not self._may_change(existing):
             # Masked to the importer: neither compared (a row would then say whether a guess of it is right) nor
             # written (nothing of this member is, but an unchanged row).
@@ -229,12 +243,13 @@ class MemberPhase:
         changed = existing is None or _differs(existing, member) or bool(exemption_new or exemption_changed)
         # A row that changes nothing needs no scope (one's own export imports back unchanged); a row with a problem
         # is about changing something, so it needs the scope before its problems are told.
-        if (changed or errors or held) and not self._may_write(existing, home):
+        if home is not None and (changed or errors or held) and not self._may_write(existing, home):
             context.problem(SHEET, row, COLUMNS["home_organisation"], MEMBER_NOT_EDITABLE)
             return None
         check_member(errors, member)
         national_id = values.get("national_id")
-        if national_id and taken_ids.get(national_id, card) != card:
+        # (Whether a national ID is another member's is told only once the scope has allowed the row's cell.)
+        if home is not None and national_id and taken_ids.get(national_id, card) != card:
             errors.add("national_id", _("Another member already has this national ID."), code="national_id_taken")
         member.set_search_name()
         problems = {field: [error] for field, error in errors.items()}
@@ -253,7 +268,7 @@ class MemberPhase:
             context.validation_problems(SHEET, row, ValidationError(problems), columns)
         for column, message in held:
             context.problem(SHEET, row, column, message)
-        if problems or held:
+        if problems or held or home is None:
             return None
         new_exemptions.extend(exemption_new)
         changed_exemptions.extend(exemption_changed)
@@ -263,6 +278,28 @@ class MemberPhase:
             else:
                 member._imported_exemption = exemption
         return member, changed
+
+    def _changes(self, before: Member, after: Member, exemption_before: dict) -> tuple:
+        """The cells of the row that change the stored member, as the export writes them; a national ID the importer
+        does not see in full is shown masked as it was."""
+        periods = self.exemptions.get(after.pk) or []
+        exemption_after = _exemption_cells(periods)
+        pairs = []
+        for column in SHEET.columns:
+            key = column.key
+            if key in exemption_before:
+                pairs.append((key, exemption_before[key], exemption_after[key]))
+            elif key == "working":
+                pairs.append((key, before.retired_on is None, after.retired_on is None))
+            elif key == "home_organisation":
+                pairs.append((key, before.home_organisation, after.home_organisation))
+            elif key != "card_number":
+                pairs.append((key, getattr(before, key), getattr(after, key)))
+        if before.national_id != after.national_id and before.national_id:
+            seen = self.context.scope.national_ids_seen([before.pk])
+            if seen is not None and before.pk not in seen:
+                pairs = [(key, mask_national_id(old) if key == "national_id" else old, new) for key, old, new in pairs]
+        return differences(SHEET, pairs)
 
     def _may_change(self, existing: Member | None) -> bool:
         """Whether the importer may change the stored member at all (a new one: yes, where its home allows)."""
@@ -403,6 +440,19 @@ class MemberPhase:
             for exemption in new_exemptions:
                 exemption.member = exemption.member  # the member's primary key, now that it has one
             context.create(new_exemptions, Exemption)
+
+
+def _exemption_cells(periods: list[Exemption] | None) -> dict:
+    """The exemption columns as the export writes them: the member's latest period (begun last), whatever its end."""
+    latest = periods[0] if periods else None
+    kind = latest.kind if latest else None
+    return {
+        "exempt_introduction": kind == Exemption.Kind.INTRODUCTION,
+        "exempt_activities": kind == Exemption.Kind.ACTIVITIES,
+        "exempt_from": latest.started_on if latest else None,
+        "exempt_until": latest.ended_on if latest else None,
+        "exempt_reason": latest.reason if latest else "",
+    }
 
 
 def kind_column(kind: str) -> str:

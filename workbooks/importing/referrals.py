@@ -20,7 +20,8 @@ from dongha76.services import Errors, day_text
 from members.models import Exemption, Member, MemberHome, Placement, Referral
 from members.services import ISSUING_KINDS, check_issuer, check_residential_cell, check_ward
 from workbooks.importing import periods
-from workbooks.importing.context import ImportContext, SheetCounts
+from workbooks.importing.changes import differences, key_text
+from workbooks.importing.context import Failed, ImportContext, SheetCounts
 from workbooks.importing.members import MemberPhase, exemptions_in_force
 from workbooks.importing.organisations import OrganisationPhase
 from workbooks.importing.scope import (
@@ -31,8 +32,8 @@ from workbooks.importing.scope import (
     RECEPTION_NOT_YOURS,
     ReferralRights,
 )
-from workbooks.layout import MEMBERS, REFERRALS
-from workbooks.reading import Row, SheetData
+from workbooks.layout import MEMBERS, ORGANISATIONS, REFERRALS
+from workbooks.reading import CellError, Row, SheetData, as_date, as_text
 
 SHEET = REFERRALS
 COLUMNS = {column.key: column.header for column in SHEET.columns}
@@ -80,6 +81,8 @@ RELATIONS = (
     "ended_by",
 )
 ENDED = _("This referral ended on %(date)s; nothing more can be recorded on it.")
+FUTURE = _("This date is in the future (today is %(today)s).")
+ORGANISATION_FIELDS = ("issuing_organisation", "receiving_ward", "residential_cell")
 
 
 class ReferralPhase:
@@ -111,7 +114,7 @@ class ReferralPhase:
         # The referral of each row without a problem, as it would be (created, updated or unchanged), by (card
         # number, introduced on); the keys of the rows with one.
         self.final: dict[tuple, Referral] = {}
-        self.failed_keys: set[tuple] = set()
+        self.failed_keys = Failed()
         self.created: list[Referral] = []
         self.updated: list[Referral] = []
 
@@ -121,10 +124,12 @@ class ReferralPhase:
         if self.data is None:
             return
         rows: dict[tuple, tuple[Row, dict]] = {}
+        unread = Failed()  # the keys of the rows whose cells have problems, as far as they can be read
         for row in self.data.rows:
             counts.rows += 1
             values = self.context.values(self.data, row)
             if values is None:
+                unread.add((as_text(row.cells.get("card_number")), _date_or_none(row.cells.get("introduced_on"))), row)
                 continue
             card, introduced_on = values.get("card_number"), values.get("introduced_on")
             if not card:
@@ -162,9 +167,13 @@ class ReferralPhase:
         self.introducible = scope.members_introducible(member_pks)
         self.rights = scope.referral_rights(referral.pk for referral in existing.values())
         created, updated, written = [], [], {}  # written: member pk -> [(row, referral)]
+        outcomes = []  # (row, key, kind, changes, referral) of the rows that create or change a referral
         for (card, introduced_on), (row, values) in rows.items():
             if card in self.members.failed_cards:
-                continue  # the member's own row says what is wrong
+                failed = self.members.failed_cards
+                self.context.depends(SHEET, row, COLUMNS["card_number"], MEMBERS, failed, card)
+                self._own_cells(row, values)
+                continue
             member = self.members.by_card.get(card)
             if member is None or not self._sees(card, member):
                 # The same words for a member one may not see as for one who does not exist.
@@ -175,6 +184,7 @@ class ReferralPhase:
                     _("No member has the card number “%(card)s”, in this workbook or in the database.")
                     % {"card": card},
                 )
+                self._own_cells(row, values)
                 continue
             before = existing.get((member.pk, introduced_on))
             if before is not None and not self.rights.sees(before.pk):
@@ -196,6 +206,11 @@ class ReferralPhase:
             written.setdefault(member.pk, []).append((row, referral))
             self.row_of[(member.pk, introduced_on)] = row
             self.final[(card, introduced_on)] = referral
+            key = key_text(card, introduced_on)
+            if before is None:
+                outcomes.append((row, key, "create", (), referral))
+            elif changed:
+                outcomes.append((row, key, "update", self._changes(before, referral), referral))
             if before is None:
                 created.append(referral)
                 counts.create += 1
@@ -209,8 +224,79 @@ class ReferralPhase:
         self.created = [referral for referral in created if id(referral) not in refused]
         self.updated = [referral for referral in updated if id(referral) not in refused]
         self.final = {key: referral for key, referral in self.final.items() if id(referral) not in refused}
-        self.failed_keys = set(rows) - set(self.final)
+        for key in set(rows) - set(self.final):
+            self.failed_keys.add(key, rows[key][0])
+        for key, number in unread.rows.items():
+            self.failed_keys.add(key, number)
+        for row, key, kind, changes, referral in outcomes:
+            if id(referral) not in refused:
+                self.context.outcome(SHEET, row, key, kind, changes)
         self.written = [(self.row_of[(r.member.pk, r.introduced_on)], r) for r in (*self.created, *self.updated)]
+
+    def _changes(self, before: Referral, after: Referral) -> tuple:
+        """The cells of the row that change the stored referral, as the export writes them (organisations by code)."""
+        pairs = []
+        for column in SHEET.columns:
+            field = column.key
+            if field in ORGANISATION_FIELDS:
+                pairs.append(
+                    (field, self._code(getattr(before, f"{field}_id")), self._code(getattr(after, f"{field}_id")))
+                )
+            elif field in WRITTEN_FIELDS:
+                pairs.append((field, getattr(before, field), getattr(after, field)))
+        return differences(SHEET, pairs)
+
+    def _code(self, pk: int | None) -> str:
+        """An organisation's code by primary key: those the import has read, else from the database."""
+        if pk is None:
+            return ""
+        codes = getattr(self, "_codes", None)
+        if codes is None or pk not in codes:
+            codes = self._codes = {org.pk: code for code, org in self.organisations.by_code.items() if org}
+        if pk not in codes:
+            codes[pk] = Organisation.objects.filter(pk=pk).values_list("code", flat=True).first() or ""
+        return codes[pk]
+
+    def _own_cells(self, row: Row, values: dict) -> None:
+        """What the row's own cells say, when the row cannot be checked whole (its member is refused or unknown):
+        the organisations it names, its days in the future, the order of its own days. Only the row's own values
+        are read: nothing stored is quoted."""
+        for key in ORGANISATION_FIELDS:
+            self._organisation(row, values, key)
+        self._own_days(row, values)
+
+    def _own_days(self, row: Row, values: dict) -> None:
+        problems: dict[str, list] = {}
+        for field in DATE_FIELDS:
+            day = values.get(field)
+            if day is not None and day > self.today:
+                problems[field] = [ValidationError(FUTURE, code="future", params={"today": day_text(self.today)})]
+        received_on = values.get("received_on")
+        fresh = Referral(
+            introduced_on=values["introduced_on"],
+            received_on=received_on,
+            placed_on=values.get("placed_on") or (received_on if values.get("residential_cell") else None),
+            reported_on=values.get("reported_on"),
+            ended_on=values.get("ended_on"),
+            end_reason=values.get("end_reason") or "",
+        )
+        try:
+            fresh.clean()
+        except ValidationError as exc:
+            for field, errors in exc.update_error_dict({}).items():
+                if field in problems or field not in (*DATE_FIELDS, "end_reason") or not self.data.has(field):
+                    continue
+                problems[field] = errors
+        if problems:
+            self.context.validation_problems(SHEET, row, ValidationError(problems), self._columns())
+
+    def _columns(self) -> dict[str, str]:
+        """The column of each field's problems: a field without a column of its own goes to the nearest one."""
+        columns = {**COLUMNS, "member": COLUMNS["card_number"]}
+        for field in ("placed_on", "received_on", "ended_on", "end_reason", "letter_number"):
+            if not self.data.has(field):
+                columns[field] = COLUMNS["residential_cell" if field == "placed_on" else "introduced_on"]
+        return columns
 
     def write(self) -> None:
         """Write the referrals checked, each with the residential cell its placements leave it in (set by the
@@ -234,6 +320,7 @@ class ReferralPhase:
         if not code:
             return None
         if code in self.organisations.failed_codes:
+            self.context.depends(SHEET, row, COLUMNS[key], ORGANISATIONS, self.organisations.failed_codes, code)
             return False
         organisation = self.organisations.organisation(code)
         if organisation is None:
@@ -270,10 +357,10 @@ class ReferralPhase:
         ward = self._organisation(row, values, "receiving_ward")
         cell = self._organisation(row, values, "residential_cell")
         issuer = self._organisation(row, values, "issuing_organisation")
-        if False in (ward, cell, issuer):
-            return None
         if ward is None:
             context.problem(SHEET, row, COLUMNS["receiving_ward"], _("This cell must not be blank."))
+        if ward is None or False in (ward, cell, issuer):
+            self._own_days(row, values)  # the row's own days, which need no organisation
             return None
         issuer = (
             issuer
@@ -328,11 +415,7 @@ class ReferralPhase:
             for field, field_errors in exc.update_error_dict({}).items():
                 problems.setdefault(field, field_errors)
         if problems:
-            columns = {**COLUMNS, "member": COLUMNS["card_number"]}
-            for field in ("placed_on", "received_on", "ended_on", "end_reason", "letter_number"):
-                if not self.data.has(field):
-                    columns[field] = COLUMNS["residential_cell" if field == "placed_on" else "introduced_on"]
-            context.validation_problems(SHEET, row, ValidationError(problems), columns)
+            context.validation_problems(SHEET, row, ValidationError(problems), self._columns())
             return False
         return True
 
@@ -507,6 +590,14 @@ class ReferralPhase:
                 column = "ended_on" if mine is earlier and self.data.has("ended_on") else "introduced_on"
                 self.context.problem(SHEET, row_of[mine.introduced_on], COLUMNS[column], message)
         return refused
+
+
+def _date_or_none(value):
+    """The day of a cell that may not be one (a row whose cells have problems, keyed as well as it can be)."""
+    try:
+        return as_date(value)
+    except CellError:
+        return None
 
 
 def _copy(referral: Referral) -> Referral:

@@ -53,8 +53,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="Check everything and say what would change; write nothing."
         )
+        parser.add_argument(
+            "--update-existing",
+            action="store_true",
+            help="Let rows change the organisations and members already recorded (without it, such a row is a "
+            "problem; unchanged rows are fine either way).",
+        )
 
-    def handle(self, *args, file, dry_run, **options):
+    def handle(self, *args, file, dry_run, update_existing=False, **options):
         path = Path(file)
         if not path.is_file():
             raise CommandError(f"No such file: {file}")
@@ -62,7 +68,14 @@ class Command(BaseCommand):
         bar = TerminalBar(self.stdout, importing=not dry_run) if self.stdout.isatty() else None
         try:
             with path.open("rb") as upload:
-                result = import_workbook(upload, by=None, dry_run=dry_run, file_name=path.name, progress=bar)
+                result = import_workbook(
+                    upload,
+                    by=None,
+                    dry_run=dry_run,
+                    file_name=path.name,
+                    progress=bar,
+                    update_existing=update_existing,
+                )
         except WorkbookRefused as refused:
             raise CommandError(str(refused.message)) from refused
         finally:

@@ -168,6 +168,56 @@ def test_errors_in_every_sheet_arrive_in_one_upload(tree):
     assert ("members", 4, "80000003", "create") in [(o.sheet, o.row, o.key, o.kind) for o in result.outcomes]
 
 
+def test_rows_naming_a_refused_organisation_or_a_card_given_twice_name_that_row(tree):
+    """In every later sheet, a code of a refused organisation, or a card number whose rows are refused as duplicates,
+    is answered with the row to fix."""
+    make_referral(
+        make_member(tree.cell, card_number="80000073"),
+        receiving_ward=tree.ward1,
+        introduced_on=D(2018, 3, 10),
+        received_on=D(2018, 3, 20),
+        residential_cell=tree.ward1_cell1,
+        placed_on=D(2018, 3, 20),
+    )
+    book = layout_workbook(
+        {
+            ORGANISATIONS.key: [{"code": "KPX", "kind": "residential_cell", "parent": tree.ward1.code}],
+            MEMBERS.key: [
+                member("80000071", tree.cell.code),
+                member("80000072", tree.cell.code),
+                member("80000072", tree.cell.code),
+            ],
+            HOMES.key: [{"card_number": "80000071", "organisation": "KPX", "started_on": "01/01/2015"}],
+            REFERRALS.key: [
+                {
+                    "card_number": "80000071",
+                    "introduced_on": "10/03/2018",
+                    "receiving_ward": tree.ward1.code,
+                    "received_on": "20/03/2018",
+                    "residential_cell": "KPX",
+                },
+                {"card_number": "80000072", "introduced_on": "10/03/2018", "receiving_ward": tree.ward1.code},
+            ],
+            PLACEMENTS.key: [
+                {
+                    "card_number": "80000073",
+                    "introduced_on": "10/03/2018",
+                    "residential_cell": "KPX",
+                    "started_on": "01/01/2020",
+                }
+            ],
+        }
+    )
+    assert listed(import_workbook(book, by=None)) == {
+        (T, 2, "Tên", gettext(BLANK)),
+        (M, 4, "Số thẻ", gettext(DUPLICATE) % {"row": 3}),
+        (H, 2, "Mã chi bộ", depends(2, T)),
+        (R, 2, "Mã chi bộ nơi cư trú", depends(2, T)),
+        (R, 3, "Số thẻ", depends(4, M)),
+        (P, 2, "Mã chi bộ nơi cư trú", depends(2, T)),
+    }
+
+
 def test_a_referral_of_a_refused_member_checks_its_own_dates_and_codes(tree):
     """The member's row is refused: the referral says it waits for it, and what is wrong with its own cells."""
     book = layout_workbook(
@@ -438,3 +488,14 @@ def test_rows_with_problems_record_no_outcome(tree):
     result = import_workbook(book, by=None, dry_run=True)
     assert {(p.sheet, p.row) for p in result.problems} == {(M, 3), (R, 2)}
     assert [(o.sheet, o.row, o.kind) for o in result.outcomes] == [("members", 2, "create")]
+
+
+def test_a_changed_national_id_is_shown_masked_before_and_after(tree):
+    """As the member's history shows it to anyone: seeing a national ID in full is a step of its own."""
+    stored = make_member(tree.cell, card_number="80000081", national_id="045080012345")
+    row = member(stored.card_number, tree.cell.code, full_name=stored.full_name, national_id="045080099999")
+    book = layout_workbook({MEMBERS.key: [row]})
+    result = import_workbook(book, by=None, update_existing=True, dry_run=True)
+    assert result.ok, listed(result)
+    (outcome,) = result.outcomes
+    assert outcome.changes == (("Số CCCD", "••••••••2345", "••••••••9999"),)

@@ -280,8 +280,8 @@ class MemberPhase:
         return member, changed
 
     def _changes(self, before: Member, after: Member, exemption_before: dict) -> tuple:
-        """The cells of the row that change the stored member, as the export writes them; a national ID the importer
-        does not see in full is shown masked as it was."""
+        """The cells of the row that change the stored member, as the export writes them; a national ID masked, before
+        and after, as the member's history shows it to anyone (seeing one in full is a step of its own, logged)."""
         periods = self.exemptions.get(after.pk) or []
         exemption_after = _exemption_cells(periods)
         pairs = []
@@ -295,11 +295,13 @@ class MemberPhase:
                 pairs.append((key, before.home_organisation, after.home_organisation))
             elif key != "card_number":
                 pairs.append((key, getattr(before, key), getattr(after, key)))
-        if before.national_id != after.national_id and before.national_id:
-            seen = self.context.scope.national_ids_seen([before.pk])
-            if seen is not None and before.pk not in seen:
-                pairs = [(key, mask_national_id(old) if key == "national_id" else old, new) for key, old, new in pairs]
-        return differences(SHEET, pairs)
+        found = differences(SHEET, pairs)
+        # Compared in full, shown masked (a change of the hidden digits still shows as a change).
+        return tuple(
+            (header, mask_national_id(old), mask_national_id(new)) if header == COLUMNS["national_id"] else change
+            for change in found
+            for header, old, new in [change]
+        )
 
     def _may_change(self, existing: Member | None) -> bool:
         """Whether the importer may change the stored member at all (a new one: yes, where its home allows)."""

@@ -21,6 +21,7 @@ from members.models import Member
 from tests.factories import make_officer, make_tree
 from tests.workbooks.books import (
     MEMBERS,
+    NOT_XLSX,
     ORGS,
     REFERRALS,
     member_row,
@@ -325,6 +326,20 @@ def test_a_small_upload_is_checked_within_the_request_and_a_large_one_imported_i
     assert {row.history_user_id for row in Member.history.filter(card_number__in=["45000001", "45000002"])} == {city.pk}
     with translation.override("vi"):  # the second click came while the import ran or after it: refused either way
         assert messages == [gettext("This workbook is not ready to import: upload it again.")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_file_that_is_no_workbook_is_refused_at_once_without_a_thread(background, monkeypatch):
+    tree = make_tree()
+    client = client_for(make_officer(tree.root, role="staff"))
+    spy = Spy(monkeypatch)
+    upload(client, b"not a zip " * 10_000, name="so-lon.xlsx")
+    record = WorkbookImport.objects.get()
+    assert record.status == Status.REFUSED and record.content == b""
+    with translation.override("vi"):
+        assert record.problems[0]["message"] == gettext(NOT_XLSX)
+    jobs.join_all(timeout=60)
+    assert spy.threads == []
 
 
 @pytest.mark.django_db(transaction=True)

@@ -172,14 +172,6 @@ def test_a_finished_workbook_tells_the_page_to_reload(tree):
 
 
 @pytest.mark.django_db
-def test_without_htmx_the_progress_address_leads_to_the_page(tree):
-    ward = make_officer(tree.ward1)
-    record = running(ward)
-    response = client_for(ward).get(progress_url(record))
-    assert response.status_code == 302 and response.url == detail_url(record)
-
-
-@pytest.mark.django_db
 def test_the_progress_is_seen_by_those_who_see_the_record_only(tree):
     ward = make_officer(tree.ward1)
     record = running(ward)

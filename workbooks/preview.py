@@ -35,8 +35,8 @@ BLANK_TEXT = "(trống)"
 def store_preview(record: WorkbookImport, result: ImportResult) -> None:
     """Replace the record's preview rows by those of ``result``: one per row that creates or changes something, one
     per row with problems (all of them), one for the problems of each whole sheet and of the whole file. A row with
-    problems is listed once, as a problem, with what it would change (an update refused for want of the tick shows
-    the change it would make). The record must be saved."""
+    problems is listed once, as a problem, with its key and what it would change when ``result`` gives them (the
+    import leaves out the outcome of a row it refused). The record must be saved."""
     outcomes = {(outcome.sheet, outcome.row): outcome for outcome in result.outcomes}
     problem_rows: dict[tuple[str, int], ImportChange] = {}
     for problem in result.problems:

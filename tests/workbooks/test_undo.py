@@ -21,10 +21,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from branches.access import access_for
 from branches.models import Officer, Organisation, OrganisationName
 from branches.services import organisation_update
+from dongha76.services import day_text
 from members import places, services
 from members.models import Exemption, Member, MemberHome, Placement, Referral
 from tests.factories import Kind, make_member, make_officer, make_organisation, make_referral, make_tree, make_user
@@ -53,6 +55,18 @@ def history_counts() -> dict[str, dict[str, int]]:
         records = model.history.model.objects
         counts[model._meta.label] = {kind: records.filter(history_type=kind).count() for kind in "+~-"}
     return counts
+
+
+def member_text(card: str, name: str) -> str:
+    return gettext("member %(card)s (%(name)s)") % {"card": card, "name": name}
+
+
+def changed(row: str, user) -> str:
+    """How a refusal names a row changed since, without the time."""
+    return (
+        gettext("%(row)s was changed %(who)s") % {"row": row, "who": ""}
+        + (gettext("by %(user)s on %(when)s") % {"user": user.get_full_name(), "when": ""}).rstrip()
+    )
 
 
 def client_for(user) -> Client:
@@ -241,11 +255,11 @@ def test_undo_through_the_page_restores_the_exact_previous_rows(world):
 
     page = client.get(reverse("workbooks:import-detail", args=[record.pk])).content.decode()
     assert 'id="undo-form"' in page and undo_url(record) in page
-    assert "Undo this import" in page and "<script>" not in page.split('id="undo"')[1].split("</section>")[0]
+    assert 'id="undo-confirm"' in page and "<script>" not in page.split('id="undo"')[1].split("</section>")[0]
 
     response = client.post(undo_url(record))
     assert response.status_code == 302
-    assert messages_of(response) == ["The import of “so-dang-vien.xlsx” was undone."]
+    assert messages_of(response) == [gettext("The import of “%(name)s” was undone.") % {"name": "so-dang-vien.xlsx"}]
 
     after = rows()
     for table in before:
@@ -258,7 +272,7 @@ def test_undo_through_the_page_restores_the_exact_previous_rows(world):
     latest = Member.history.filter(id=world.moving.pk).latest("history_date", "history_id")
     assert latest.home_organisation_id == world.tree.cell.pk
     assert latest.history_user == world.staff
-    assert latest.history_change_reason == "Undo of the import so-dang-vien.xlsx"
+    assert latest.history_change_reason == gettext("Undo of the import %(name)s") % {"name": "so-dang-vien.xlsx"}
     assert imported != before
 
     record.refresh_from_db()
@@ -286,8 +300,7 @@ def test_undo_after_a_later_edit_is_refused_and_names_the_member_and_the_editor(
     response = client.post(undo_url(record))
     [message] = messages_of(response)
     assert message.startswith(str(undo.CHANGED_SINCE))
-    assert "member 71000001 (Phạm Văn Chuyển) was changed by" in message
-    assert editor.get_full_name() in message
+    assert changed(member_text("71000001", "Phạm Văn Chuyển"), editor) in message
     assert rows() == edited
     record.refresh_from_db()
     assert record.status == Status.IMPORTED and record.undone_by is None
@@ -304,7 +317,7 @@ def test_undo_after_a_row_referring_to_a_created_one_is_refused(world):
     with pytest.raises(ValidationError) as refused:
         undo.workbook_undo(record=record, by=world.staff, access=access_for(world.staff))
     message = " ".join(refused.value.messages)
-    assert "member 71000009 (Nguyễn Văn Mới)" in message and editor.get_full_name() in message
+    assert member_text("71000009", "Nguyễn Văn Mới") in message and editor.get_full_name() in message
     assert rows() == kept
 
 
@@ -316,8 +329,11 @@ def test_a_later_home_move_is_named_with_the_rows_it_changed(world):
     with pytest.raises(ValidationError) as refused:
         undo.workbook_undo(record=record, by=world.staff, access=access_for(world.staff))
     message = " ".join(refused.value.messages)
-    assert "member 71000001 (Phạm Văn Chuyển) was changed by " + editor.get_full_name() in message
-    assert "home of member 71000001 from" in message
+    assert changed(member_text("71000001", "Phạm Văn Chuyển"), editor) in message
+    # The move back on the day of the import's transfer reopened the former period: the import's closed period
+    # changed.
+    home = gettext("home of member %(card)s from %(date)s") % {"card": "71000001", "date": day_text(moving.admitted_on)}
+    assert gettext("%(row)s was changed %(who)s") % {"row": home, "who": ""} in message
 
 
 def test_undo_after_seven_days_is_refused(world):
@@ -325,11 +341,13 @@ def test_undo_after_seven_days_is_refused(world):
     record = world.import_through_the_web(client)
     WorkbookImport.objects.filter(pk=record.pk).update(imported_at=timezone.now() - datetime.timedelta(days=7, hours=1))
     page = client.get(reverse("workbooks:import-detail", args=[record.pk])).content.decode()
-    assert 'id="undo-form"' not in page and "can no longer be undone" in page
+    assert 'id="undo-form"' not in page and 'id="undo-note"' in page
     imported = rows()
     response = client.post(undo_url(record))
     [message] = messages_of(response)
-    assert message.startswith("An import can be undone within 7 days")
+    record.refresh_from_db()
+    imported_on = timezone.localtime(record.imported_at).date()
+    assert message == str(undo.TOO_LATE) % {"date": day_text(imported_on)}
     assert rows() == imported
     assert WorkbookImport.objects.get(pk=record.pk).status == Status.IMPORTED
 

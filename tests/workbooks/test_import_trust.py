@@ -297,7 +297,11 @@ def test_an_update_without_the_tick_is_refused_and_with_it_is_written(tree):
         (T, 2, "Mã", gettext(str(UPDATE_NOT_TICKED))),
         (M, 2, "Số thẻ", gettext(str(UPDATE_NOT_TICKED))),
     }
-    assert result.outcomes == []  # rows with a problem show the problem only
+    # Refused for want of the tick only, the rows still show what they would change: that is what one decides on.
+    assert [(o.sheet, o.row, o.kind, o.changes) for o in result.outcomes] == [
+        ("organisations", 2, "update", (("Tên", tree.ward1_cell1.name, "Tên mới"),)),
+        ("members", 2, "update", (("Họ và tên", "Nguyễn Văn Cũ", "Trần Thị Mới"),)),
+    ]
     result = import_workbook(_renaming_book(tree, stored), by=None, update_existing=True)
     assert result.applied, listed(result)
     assert Organisation.objects.get(pk=tree.ward1_cell1.pk).name == "Tên mới"

@@ -9,14 +9,15 @@ changes.
 """
 
 import datetime
+from collections import defaultdict
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import CharField, DateTimeField, IntegerField, Q, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_update_with_history
 
 from branches.models import Officer, Organisation, Restructure
 from branches.services import organisation_create, organisation_rename, organisation_update, restructure_record
@@ -39,14 +40,18 @@ def _lock() -> None:
     list(Organisation.objects.select_for_update().filter(kind=Organisation.Kind.ROOT).values_list("pk", flat=True))
 
 
-@transaction.atomic
 def apply_plan(plan: Plan, *, by: User | None, note: str = "", officers: str = "follow") -> Restructure:
     """Do the restructure ``plan`` describes (planned again here from ``plan.params``); returns its main record."""
+    return _plan_and_apply(plan.kind, plan.params, by=by, note=note, officers=officers)
+
+
+@transaction.atomic
+def _plan_and_apply(kind: str, params: dict, *, by: User | None, note: str, officers: str) -> Restructure:
     if officers not in OFFICERS_CHOICES:
         raise ValidationError({"officers": _("Choose whether the officers' posts follow or end.")})
     _check_note(note)
     _lock()
-    fresh = plan_for(plan.kind, **plan.params)
+    fresh = plan_for(kind, **params)
     if fresh.problems:
         raise ValidationError(dict(fresh.errors))
     try:
@@ -72,8 +77,10 @@ def _check_note(note: str) -> None:
 
 
 def restructure(kind: str, *, by: User | None, note: str = "", officers: str = "follow", **params) -> Restructure:
-    """Plan and apply a restructure of ``kind`` (merge, split, rename, move) from the planners' keyword arguments."""
-    return apply_plan(plan_for(kind, **params), by=by, note=note, officers=officers)
+    """Plan and apply a restructure of ``kind`` (merge, split, rename, move) from the planners' keyword arguments.
+
+    Planned once, under the lock ``apply_plan`` takes: planning first without it would only be done again there."""
+    return _plan_and_apply(kind, params, by=by, note=note, officers=officers)
 
 
 def _apply(plan: Plan, *, by: User | None, note: str, officers: str) -> Restructure:
@@ -144,21 +151,7 @@ def _move_homes(plan: Plan, ending_pks: list[int], target_of: dict, parts: dict,
     target = {member: _target(plan, target_of, parts, org, card) for _pk, member, org, card in rows}
     for chunk in _chunks([pk for pk, *_rest in rows]):
         MemberHome.objects.filter(pk__in=chunk).update(ended_on=day)
-    now = timezone.now()
-    members = []
-    for chunk in _chunks(list(target)):
-        for member in Member.objects.select_for_update().filter(pk__in=chunk):
-            member.home_organisation = target[member.pk]
-            member.updated_at = now
-            members.append(member)
-    bulk_update_with_history(
-        members,
-        Member,
-        ["home_organisation", "updated_at"],
-        batch_size=BATCH,
-        default_user=by,
-        default_change_reason=REASON,
-    )
+    _repoint(Member, "home_organisation", target, by=by)
     MemberHome.objects.bulk_create(
         [
             MemberHome(member_id=member, organisation=organisation, started_on=day, recorded_by=by)
@@ -182,21 +175,7 @@ def _move_placements(plan: Plan, ending_pks: list[int], target_of: dict, parts: 
     target = {referral: _target(plan, target_of, parts, cell, card) for _pk, referral, cell, card in rows}
     for chunk in _chunks([pk for pk, *_rest in rows]):
         Placement.objects.filter(pk__in=chunk).update(ended_on=day)
-    now = timezone.now()
-    referrals = []
-    for chunk in _chunks(list(target)):
-        for referral in Referral.objects.select_for_update().filter(pk__in=chunk):
-            referral.residential_cell = target[referral.pk]
-            referral.updated_at = now
-            referrals.append(referral)
-    bulk_update_with_history(
-        referrals,
-        Referral,
-        ["residential_cell", "updated_at"],
-        batch_size=BATCH,
-        default_user=by,
-        default_change_reason=REASON,
-    )
+    _repoint(Referral, "residential_cell", target, by=by)
     Placement.objects.bulk_create(
         [
             Placement(referral_id=referral, residential_cell=cell, started_on=day, recorded_by=by)
@@ -204,6 +183,64 @@ def _move_placements(plan: Plan, ending_pks: list[int], target_of: dict, parts: 
         ],
         batch_size=BATCH,
     )
+
+
+def _repoint(model: type[Member | Referral], field: str, target: dict[int, Organisation], *, by: User | None) -> None:
+    """Point each row of ``model`` (pk -> organisation) at its new place, with one history record ("~", by ``by``,
+    reason "restructure") per row, as ``save_recorded`` would write it.
+
+    One UPDATE per destination (and chunk) rather than ``bulk_update``'s CASE over every row: a reform moves thousands
+    of members into a few dozen organisations. The rows are read back after the UPDATE (which locks them) so that
+    each history record holds the row as stored."""
+    now = timezone.now()
+    destinations: dict[int, list[int]] = defaultdict(list)
+    for pk, organisation in target.items():
+        destinations[organisation.pk].append(pk)
+    for organisation_pk, pks in destinations.items():
+        for chunk in _chunks(pks):
+            model.objects.filter(pk__in=chunk).update(**{f"{field}_id": organisation_pk, "updated_at": now})
+    _record_changes(model, list(target), by=by, when=now)
+
+
+def _record_changes(model: type[Member | Referral], pks: list[int], *, by: User | None, when: datetime.datetime):
+    """One history record per row of ``pks`` as stored now: a change ("~") by ``by`` (else the user of the request,
+    as django-simple-history takes it) for the reason "restructure", dated ``when``: what ``bulk_history_create``
+    writes, copied by the database (INSERT ... SELECT) instead of through thousands of model instances."""
+    if not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
+        return
+    history = model.history.model
+    tracked = [field.attname for field in history.tracked_fields]
+    extra = {"history_date", "history_change_reason", "history_type", "history_user_id"}
+    stored = {field.attname for field in history._meta.concrete_fields if not field.primary_key}
+    user = by if by is not None else history.get_default_history_user(model())
+    if stored != {*tracked, *extra}:  # a history with fields of its own: simple-history fills them
+        rows = [row for chunk in _chunks(pks) for row in model.objects.filter(pk__in=chunk).order_by("pk")]
+        model.history.bulk_history_create(
+            rows, batch_size=BATCH, update=True, default_user=user, default_change_reason=REASON, default_date=when
+        )
+        return
+    constants = {
+        "history_date": Value(when, output_field=DateTimeField()),
+        "history_change_reason": Value(REASON, output_field=CharField()),
+        "history_type": Value("~", output_field=CharField()),
+        "history_user_id": Value(user.pk if user else None, output_field=IntegerField()),
+    }
+    aliases = {name: f"_history_{index}" for index, name in enumerate(constants)}
+    columns = [history._meta.get_field(name).column for name in [*tracked, *constants]]
+    quote = connection.ops.quote_name
+    insert = "INSERT INTO {} ({}) ".format(
+        quote(history._meta.db_table), ", ".join(quote(column) for column in columns)
+    )
+    with connection.cursor() as cursor:
+        for chunk in _chunks(pks):
+            rows = (
+                model.objects.filter(pk__in=chunk)
+                .annotate(**{aliases[name]: value for name, value in constants.items()})
+                .values_list(*tracked, *aliases.values())
+                .order_by("pk")
+            )
+            sql, params = rows.query.sql_with_params()
+            cursor.execute(insert + sql, params)
 
 
 def _move_posts(plan: Plan, ending_pks: list[int], target_of: dict, *, follow: bool, by: User | None) -> None:

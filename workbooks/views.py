@@ -15,7 +15,8 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRefresh
 
 from audit.models import AccessLog
 from audit.services import record_access
@@ -23,9 +24,11 @@ from branches.access import access_for
 from dongha76.excel import XLSX_CONTENT_TYPE
 from dongha76.http import found_or_404
 from workbooks.annotating import workbook_with_errors
-from workbooks.forms import UploadForm
+from workbooks.forms import PreviewFilterForm, UploadForm
+from workbooks.jobs import RUNNING, settle
 from workbooks.layout import SHEETS
 from workbooks.models import WorkbookImport
+from workbooks.preview import change_texts, preview_list
 from workbooks.selectors import (
     column_reference,
     import_with_content,
@@ -36,6 +39,7 @@ from workbooks.selectors import (
 )
 from workbooks.services import workbook_check, workbook_confirm
 from workbooks.template import RULES, template_workbook
+from workbooks.undo import undo_state, workbook_undo
 
 TEMPLATE_FILE_NAME = "mau-nhap-du-lieu.xlsx"
 
@@ -77,7 +81,12 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = UploadForm(request.POST, request.FILES)
         if form.is_valid():
-            record = workbook_check(upload=form.cleaned_data["file"], by=request.user, access=access_for(request.user))
+            record = workbook_check(
+                upload=form.cleaned_data["file"],
+                by=request.user,
+                access=access_for(request.user),
+                update_existing=form.cleaned_data["update_existing"],
+            )
             _log(request, AccessLog.Kind.IMPORT_UPLOAD, record.file_name, rows=_rows_of(record))
             return redirect("workbooks:import-detail", pk=record.pk)
     else:
@@ -96,17 +105,29 @@ def import_upload(request: HttpRequest) -> HttpResponse:
 @importers_only
 @require_GET
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    record = found_or_404(imports_visible_to(request.user).get, pk=pk)
+    """The record: its counts, then its preview rows a page at a time (GET ``sheet``, ``kind``, ``page``)."""
+    record = settle(found_or_404(imports_visible_to(request.user).get, pk=pk))
+    filters = PreviewFilterForm(request.GET)
+    ignored = [name for name in ("sheet", "kind") if not filters.is_valid() and name in filters.errors]
+    preview = preview_list(
+        record, sheet=filters.valid_value("sheet"), kind=filters.valid_value("kind"), page=request.GET.get("page")
+    )
+    counts = sheet_counts(record)
     return render(
         request,
         "workbooks/import_detail.html",
         {
             "record": record,
-            "counts": sheet_counts(record),
+            "counts": counts,
+            "created": sum(sheet.create for sheet in counts),
+            "updated": sum(sheet.update for sheet in counts),
+            "preview": preview,
+            "ignored_filters": ignored,
             "may_confirm": record.status == WorkbookImport.Status.CHECKED
             and record.file_kept
             and record.uploaded_by_id == request.user.pk,
-            "form": UploadForm(),
+            "form": UploadForm(initial={"update_existing": record.update_existing}),
+            "undo": undo_state(record, request.user),
         },
     )
 
@@ -130,7 +151,7 @@ def import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
             _("Imported the workbook “%(name)s”: %(created)s rows created, %(updated)s updated.")
             % {"name": record.file_name, "created": created, "updated": updated},
         )
-    else:
+    elif record.status == WorkbookImport.Status.REFUSED:
         messages.error(
             request,
             _("Nothing was imported: the data changed since the check and the workbook now has the problems below."),
@@ -139,20 +160,50 @@ def import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @importers_only
+@require_POST
+def import_undo(request: HttpRequest, pk: int) -> HttpResponse:
+    """POST: undo an import (confirmed on the record's page). Only its uploader does; anyone else gets 404."""
+    record = found_or_404(imports_visible_to(request.user).filter(uploaded_by=request.user).get, pk=pk)
+    try:
+        record = workbook_undo(record=record, by=request.user, access=access_for(request.user))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("The import of “%(name)s” was undone.") % {"name": record.file_name})
+    return redirect("workbooks:import-detail", pk=record.pk)
+
+
+@importers_only
+@require_GET
+def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """How far the check or the import of a record has gone, polled by its page (htmx): the progress bar while it
+    runs; once it is over, the page is told to reload (``HX-Refresh``). Without JavaScript the page reloads itself
+    (``_progress.html``) and never asks this."""
+    record = settle(found_or_404(imports_visible_to(request.user).defer("problems", "header_rows").get, pk=pk))
+    if record.status not in RUNNING:
+        return HttpResponseClientRefresh()
+    return render(request, "workbooks/_progress.html", {"record": record})
+
+
+@importers_only
 @require_GET
 def import_errors(request: HttpRequest, pk: int) -> HttpResponse:
-    """The uploaded workbook with a column "Lỗi" on the rows that have problems."""
+    """The uploaded workbook with a column "Lỗi" on the rows that have problems and a column "Thay đổi" on the rows
+    that create or change something."""
     record = found_or_404(import_with_content, request.user, pk)
-    if not record.problems or not record.content:
+    if not record.content:
+        raise Http404
+    changes = change_texts(record)
+    if not record.problems and not changes:
         raise Http404
     try:
-        content = workbook_with_errors(bytes(record.content), record.problems, record.header_rows)
+        content = workbook_with_errors(bytes(record.content), record.problems, record.header_rows, changes)
     except Exception:  # a part openpyxl's reader stumbles on only now (the check read other parts): never a 500
         messages.error(request, _("This workbook cannot be given back with its errors; use the list below."))
         return redirect("workbooks:import-detail", pk=record.pk)
     stem = re.sub(r"\.xlsx$", "", record.file_name, flags=re.IGNORECASE) or "so"
     _log(request, AccessLog.Kind.IMPORT_ERRORS, record.file_name, rows=_rows_of(record))
-    return _xlsx_response(content, f"{stem}-loi.xlsx")
+    return _xlsx_response(content, f"{stem}-loi.xlsx" if record.problems else f"{stem}-thay-doi.xlsx")
 
 
 @importers_only

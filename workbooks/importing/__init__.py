@@ -18,7 +18,7 @@ from audit.models import AccessLog
 from audit.services import record_access
 from branches.access import Access
 from dongha76.services import User
-from workbooks.importing.context import ImportContext, RowOutcome, SheetCounts
+from workbooks.importing.context import FINISHING, READING, UPDATE_NOT_TICKED, ImportContext, RowOutcome, SheetCounts
 from workbooks.importing.homes import HomePhase
 from workbooks.importing.members import MemberPhase
 from workbooks.importing.organisations import OrganisationPhase
@@ -46,6 +46,7 @@ class ImportResult:
     applied: bool
     header_rows: dict[str, int]  # sheet title -> the row of its headers (0: not found)
     outcomes: list[RowOutcome] = dataclasses.field(default_factory=list)  # the rows that create or change something
+    journal: object = None  # an applied import's ``workbooks.undo.Journal`` (what it wrote), for ``store_journal``
 
     @property
     def ok(self) -> bool:
@@ -73,6 +74,10 @@ def import_workbook(
 
     ``access`` limits the import to the importer's part of the tree (None: everything, as for the command line).
     Raises ``WorkbookRefused`` for a file that cannot be read at all; every other problem is in the result.
+    ``progress(step, done, total)``, if given, is told how far it is now and then: step ``reading`` (total: the rows
+    the file claims, 0 when unknown), then the key of each sheet being checked (done and total: rows of every
+    sheet; a row counts a third once its values are read, another once checked, the last once written), then
+    ``finishing``.
     """
     scope = ImportScope.of(access, by)
     if not scope.may_import:
@@ -82,7 +87,9 @@ def import_workbook(
                 "grassroots cells and wards."
             )
         )
-    sheets, layout_problems = read_workbook(upload, size=size)
+    # While reading, the rows expected are only what the file claims: none once more have been read.
+    reading = (lambda done, expected: progress(READING, done, expected if expected > done else 0)) if progress else None
+    sheets, layout_problems = read_workbook(upload, size=size, progress=reading)
     reason = (
         gettext("Imported from the workbook %(name)s") % {"name": file_name}
         if file_name
@@ -97,27 +104,39 @@ def import_workbook(
         progress=progress,
     )
     context.problems.extend(layout_problems)
+    context.rows_total = sum(len(data.rows) for data in sheets.values())
     with transaction.atomic():
         try:
             with transaction.atomic():
                 organisations = OrganisationPhase(context, sheets.get("organisations"))
                 organisations.run()
+                context.passed(sheets.get("organisations"))  # checked and written
+                context.passed(sheets.get("organisations"))
                 # A dated history is checked with its owners as they would be, released before they are written
                 # (the triggers refuse a current place that its open period contradicts) and written after them.
                 members = MemberPhase(context, sheets.get("members"), organisations)
                 members.check()
+                context.passed(sheets.get("members"))
                 homes = HomePhase(context, sheets.get("homes"), organisations, members)
                 homes.check()
+                context.passed(sheets.get("homes"))
                 homes.release()
                 members.write()
+                context.passed(sheets.get("members"))
                 homes.write()
+                context.passed(sheets.get("homes"))
                 referrals = ReferralPhase(context, sheets.get("referrals"), organisations, members)
                 referrals.check()
+                context.passed(sheets.get("referrals"))
                 placements = PlacementPhase(context, sheets.get("placements"), organisations, members, referrals)
                 placements.check()
+                context.passed(sheets.get("placements"))
                 placements.release()
                 referrals.write()
+                context.passed(sheets.get("referrals"))
                 placements.write()
+                context.passed(sheets.get("placements"))
+                context.report(FINISHING)
                 check_open_referrals(context, members, referrals)
                 # As it would be: what was written is still the importer's (a ward's new member of an outside
                 # organisation is referred to the ward, say).
@@ -138,7 +157,20 @@ def import_workbook(
         )
     problems = sorted(context.problems, key=lambda p: (SHEET_ORDER.get(p.sheet, -1), p.row or 0))
     header_rows = {data.sheet.title: data.header_row for data in sheets.values()}
-    outcomes = sorted(context.outcomes, key=lambda o: (SHEET_ORDER_BY_KEY.get(o.sheet, -1), o.row))
+    # A row with a problem shows its problem, not what it would change (a row told only later, once every sheet is
+    # written, was recorded before it was found wrong); but an update refused only for want of the tick shows its
+    # changes: they are what the importer decides on.
+    titles = {sheet.key: sheet.title for sheet in SHEETS}
+    refused_rows = {(p.sheet, p.row) for p in context.problems if p.message is not UPDATE_NOT_TICKED}
+    outcomes = sorted(
+        (o for o in context.outcomes if (titles.get(o.sheet), o.row) not in refused_rows),
+        key=lambda o: (SHEET_ORDER_BY_KEY.get(o.sheet, -1), o.row),
+    )
     return ImportResult(
-        problems=problems, counts=context.counts, applied=applied, header_rows=header_rows, outcomes=outcomes
+        problems=problems,
+        counts=context.counts,
+        applied=applied,
+        header_rows=header_rows,
+        outcomes=outcomes,
+        journal=context.journal if applied else None,
     )

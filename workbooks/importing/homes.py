@@ -21,12 +21,13 @@ from dongha76.services import day_text
 from members.models import Member, MemberHome
 from members.services import MEMBER_HOME_KINDS
 from workbooks.importing import periods
+from workbooks.importing.changes import differences, key_text
 from workbooks.importing.context import ImportContext, SheetCounts
 from workbooks.importing.members import MemberPhase
 from workbooks.importing.organisations import OrganisationPhase
 from workbooks.importing.periods import Step
 from workbooks.importing.scope import HISTORY_NOT_YOURS, HOME_NOT_YOURS, MEMBER_NOT_EDITABLE
-from workbooks.layout import HOMES, MEMBERS
+from workbooks.layout import HOMES, MEMBERS, ORGANISATIONS
 from workbooks.reading import Row, SheetData, as_text
 
 SHEET = HOMES
@@ -83,7 +84,10 @@ class HomePhase:
         given: set[str] = set()
         for card, rows in by_card.items():
             if card in members.failed_cards:
-                continue  # the member's own row says what is wrong
+                for row, _values in rows:
+                    self.context.depends(SHEET, row, COLUMNS["card_number"], MEMBERS, members.failed_cards, card)
+                self._own_cells(rows)
+                continue
             chain = self._given(card, rows)
             if chain is not None:
                 self._plan(card, chain)
@@ -119,7 +123,8 @@ class HomePhase:
             first_of[key] = row.number
             by_card.setdefault(key[0], []).append((row, values))
         for card in broken:
-            by_card.pop(card, None)
+            # The member's other rows are not read as a history, but what is wrong with their own cells is told.
+            self._own_cells(by_card.pop(card, []))
         for rows in by_card.values():
             rows.sort(key=lambda pair: pair[1]["started_on"])
         return by_card
@@ -132,20 +137,11 @@ class HomePhase:
         if member is None or not self._sees(card, member):
             for row, _values in rows:
                 context.problem(SHEET, row, COLUMNS["card_number"], UNKNOWN_CARD % {"card": card})
+            self._own_cells(rows)
             return None
-        steps, ok = [], True
-        for row, values in rows:
-            code = values["organisation"]
-            if code in self.organisations.failed_codes:
-                ok = False  # the organisation's own row says what is wrong
-                continue
-            organisation = self.organisations.organisation(code)
-            if organisation is None:
-                context.problem(SHEET, row, COLUMNS["organisation"], UNKNOWN_CODE % {"code": code})
-                ok = False
-                continue
-            steps.append((row, Step(organisation, values["started_on"])))
-        if not ok:
+        steps = self._own_cells(rows, future=False)
+        if steps is None:
+            self._future(rows)
             return None
         # As stored: the first home holds from the admission.
         admitted_on = member.admitted_on
@@ -162,6 +158,7 @@ class HomePhase:
             return None
         if changed and not self._in_scope(stored_steps, chain, stored, first_row):
             return None
+        ok = True
         for index, (row, step) in enumerate(steps):
             ok = self._row_rules(row, step, admitted_on, first=index == 0) and ok
         last_row, last = steps[-1]
@@ -172,8 +169,32 @@ class HomePhase:
             ok = False
         if not ok:
             return None
-        self._count(stored_steps, stored)
+        self._count(card, rows, stored_steps, stored)
         return chain
+
+    def _own_cells(self, rows: list[tuple[Row, dict]], *, future: bool = True) -> list[tuple[Row, Step]] | None:
+        """The rows' organisations (and, with ``future``, days), which need neither the member nor the other rows:
+        the steps, or None after a problem (reported; a row naming a refused organisation names its row)."""
+        context, organisations = self.context, self.organisations
+        steps, ok = [], True
+        for row, values in rows:
+            code = values["organisation"]
+            if code in organisations.failed_codes:
+                context.depends(SHEET, row, COLUMNS["organisation"], ORGANISATIONS, organisations.failed_codes, code)
+                ok = False
+            elif (organisation := organisations.organisation(code)) is None:
+                context.problem(SHEET, row, COLUMNS["organisation"], UNKNOWN_CODE % {"code": code})
+                ok = False
+            else:
+                steps.append((row, Step(organisation, values["started_on"])))
+        if future:
+            self._future(rows)
+        return steps if ok else None
+
+    def _future(self, rows: list[tuple[Row, dict]]) -> None:
+        for row, values in rows:
+            if values["started_on"] > self.today:
+                self.context.problem(SHEET, row, COLUMNS["started_on"], FUTURE % {"today": day_text(self.today)})
 
     def _row_rules(self, row: Row, step: Step, admitted_on: datetime.date, *, first: bool) -> bool:
         """The row's own rules. A move is into an organisation existing on its day; the first home holds from the
@@ -217,18 +238,25 @@ class HomePhase:
                 ok = False
         return ok
 
-    def _count(self, steps: list[tuple[Row, Step]], stored: list) -> None:
+    def _count(self, card: str, rows: list[tuple[Row, dict]], steps: list[tuple[Row, Step]], stored: list) -> None:
         """Per row: unchanged when a stored period starts that day in that organisation (the first row: the first
-        period, from the admission), updated when one starts that day elsewhere, created otherwise."""
-        counts = self.context.counts[SHEET.key]
-        by_day = {period.started_on: period.organisation_id for period in stored}
-        for _row, step in steps:
-            if step.started_on not in by_day:
+        period, from the admission), updated when one starts that day elsewhere, created otherwise; each row created
+        or updated is recorded with its key as the sheet shows it ("Số thẻ · Từ ngày")."""
+        context = self.context
+        counts = context.counts[SHEET.key]
+        by_day = {period.started_on: period for period in stored}
+        for (row, values), (_row, step) in zip(rows, steps, strict=True):
+            period = by_day.get(step.started_on)
+            key = key_text(card, values["started_on"])
+            if period is None:
                 counts.create += 1
-            elif by_day[step.started_on] == step.place.pk:
+                context.outcome(SHEET, row, key, "create")
+            elif period.organisation_id == step.place.pk:
                 counts.unchanged += 1
             else:
                 counts.update += 1
+                changes = differences(SHEET, [("organisation", period.organisation, step.place)])
+                context.outcome(SHEET, row, key, "update", changes)
 
     def _kept(self, card: str) -> None:
         """A member of the sheet "Đảng viên" without rows here: a new one has one home since admission; a stored one
@@ -300,7 +328,9 @@ class HomePhase:
     def release(self) -> None:
         """Before the members are written: the stored periods of the histories rewritten are deleted (a member's
         current cell may change only while no open period says otherwise)."""
-        periods.delete_rows(MemberHome, "member", (self.members.by_card[card].pk for card in self.rewrite))
+        pks = [self.members.by_card[card].pk for card in self.rewrite]
+        self.context.deleting(MemberHome, "member", pks)
+        periods.delete_rows(MemberHome, "member", pks)
 
     def write(self) -> None:
         """After the members are written: the new periods, each member's in the order of their start."""
@@ -321,3 +351,4 @@ class HomePhase:
                 )
         rows.sort(key=lambda home: (home.member_id, home.started_on))
         MemberHome.objects.bulk_create(rows, batch_size=periods.CHUNK)
+        self.context.created(MemberHome, rows)

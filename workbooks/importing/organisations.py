@@ -6,7 +6,8 @@ from django.utils.translation import gettext_lazy as _
 
 from branches.models import Organisation
 from branches.services import organisation_create, organisation_update
-from workbooks.importing.context import ImportContext, SheetCounts
+from workbooks.importing.changes import differences
+from workbooks.importing.context import UPDATE_NOT_TICKED, Failed, ImportContext, SheetCounts
 from workbooks.layout import ORGANISATIONS
 from workbooks.reading import Row, SheetData
 
@@ -22,7 +23,7 @@ class OrganisationPhase:
         self.context = context
         self.data = data
         self.by_code: dict[str, Organisation] = {}  # every organisation the later sheets may name, by code
-        self.failed_codes: set[str] = set()  # codes of rows with a problem: later sheets say nothing more of them
+        self.failed_codes = Failed()  # codes of rows with a problem: later rows naming them name the refused row
         self.moved = False
         # (row, code, successor's code) of the rows whose successor is a new organisation of the sheet written after
         # them: set once every row is written.
@@ -55,7 +56,7 @@ class OrganisationPhase:
                 continue
             outcome = self._write(row, values)
             if outcome is None:
-                self.failed_codes.add(code)
+                self.failed_codes.add(code, row)
             else:
                 setattr(counts, outcome, getattr(counts, outcome) + 1)
         self._set_later_successors()
@@ -83,7 +84,7 @@ class OrganisationPhase:
                             _("These organisations stand under each other in a circle: %(codes)s.")
                             % {"codes": " → ".join([*cycle, code])},
                         )
-                        self.failed_codes.add(member)
+                        self.failed_codes.add(member, row)
                         state[member] = 2
                     break
                 state[code] = 1
@@ -99,12 +100,12 @@ class OrganisationPhase:
         code = values["code"]
         existing = self.organisation(code)
         fields = {key: values[key] for key in FIELDS if key in values}
-        if not fields.get("name"):
-            self.context.problem(SHEET, row, COLUMNS["name"], _("This cell must not be blank."))
-            return None
-        if not fields.get("kind"):
-            self.context.problem(SHEET, row, COLUMNS["kind"], _("This cell must not be blank."))
-            return None
+        # Every cell of the row is checked before it is refused: all its problems are told in one upload.
+        ok = True
+        for key in ("name", "kind"):
+            if not fields.get(key):
+                self.context.problem(SHEET, row, COLUMNS[key], _("This cell must not be blank."))
+                ok = False
         later_successor = None
         for key in RELATIONS:
             if key not in fields:
@@ -113,14 +114,17 @@ class OrganisationPhase:
             if not related_code:
                 fields[key] = None
             elif related_code in self.failed_codes:
-                return None  # the related organisation's own row says what is wrong
+                self.context.depends(SHEET, row, COLUMNS[key], SHEET, self.failed_codes, related_code)
+                ok = False
             elif (related := self.organisation(related_code)) is not None:
                 fields[key] = related
             elif key == "successor" and self._in_sheet(related_code):
                 later_successor = fields.pop(key)  # a new organisation of the sheet, not written yet
             else:
                 self.context.problem(SHEET, row, COLUMNS[key], UNKNOWN_CODE % {"code": related_code})
-                return None
+                ok = False
+        if not ok:
+            return None
         if later_successor is not None:
             self.later_successors.append((row, code, later_successor))
         if existing is None:
@@ -134,9 +138,11 @@ class OrganisationPhase:
                 fields[optional_text] = fields.get(optional_text) or ""
             try:
                 self.by_code[code] = organisation_create(code=code, by=self.context.by, **fields)
+                self.context.created(Organisation, [self.by_code[code]])
             except ValidationError as exc:
                 self.context.validation_problems(SHEET, row, exc, COLUMNS)
                 return None
+            self.context.outcome(SHEET, row, code, "create")
             return "create"
         if fields.get("valid_from") is None:
             fields.pop("valid_from", None)  # blank: as it is
@@ -153,14 +159,33 @@ class OrganisationPhase:
         if not self._in_scope(row, existing, fields):
             self.later_successors = [entry for entry in self.later_successors if entry[1] != code]
             return None
+        if not self.context.update_existing:
+            # Told, and the row still checked as it would be written (the import is refused anyway): the rows
+            # depending on it are checked against it, so that the tick is the only thing left to do.
+            self.context.problem(SHEET, row, COLUMNS["code"], UPDATE_NOT_TICKED)
+        self._record_update(row, code, existing, changed, later_successor)
         self.moved = self.moved or "parent" in changed
         if changed:
             try:
-                self.by_code[code] = organisation_update(organisation=existing, by=self.context.by, **changed)
+                with self.context.updating(Organisation, [existing]):
+                    self.by_code[code] = organisation_update(organisation=existing, by=self.context.by, **changed)
             except ValidationError as exc:
                 self.context.validation_problems(SHEET, row, exc, COLUMNS)
                 return None
         return "update"
+
+    def _record_update(self, row: Row, code: str, existing: Organisation, changed: dict, later_successor) -> None:
+        """The row's changes, before the organisation is written (the service changes ``existing`` itself)."""
+
+        def shown(key, value):
+            if key in RELATIONS:
+                return value.code if isinstance(value, Organisation) else (value or "")
+            return value
+
+        pairs = [(key, shown(key, getattr(existing, key)), shown(key, value)) for key, value in changed.items()]
+        if later_successor is not None:
+            pairs.append(("successor", shown("successor", existing.successor), later_successor))
+        self.context.outcome(SHEET, row, code, "update", differences(SHEET, pairs))
 
     def _in_sheet(self, code: str) -> bool:
         return code in self.sheet_codes
@@ -169,18 +194,23 @@ class OrganisationPhase:
         """The successors that are new organisations of the sheet written after the organisation they took over from:
         set now that they exist."""
         for row, code, successor_code in self.later_successors:
-            if code in self.failed_codes or successor_code in self.failed_codes:
-                continue  # their own rows say what is wrong
+            if code in self.failed_codes:
+                continue  # its own row says what is wrong
+            if successor_code in self.failed_codes:
+                self.context.depends(SHEET, row, COLUMNS["successor"], SHEET, self.failed_codes, successor_code)
+                self.failed_codes.add(code, row)
+                continue
             organisation, successor = self.by_code.get(code), self.organisation(successor_code)
             if organisation is None:
                 continue
             try:
-                self.by_code[code] = organisation_update(
-                    organisation=organisation, by=self.context.by, successor=successor
-                )
+                with self.context.updating(Organisation, [organisation]):
+                    self.by_code[code] = organisation_update(
+                        organisation=organisation, by=self.context.by, successor=successor
+                    )
             except ValidationError as exc:
                 self.context.validation_problems(SHEET, row, exc, COLUMNS)
-                self.failed_codes.add(code)
+                self.failed_codes.add(code, row)
 
     def _in_scope(self, row: Row, existing: Organisation | None, fields: dict) -> bool:
         """An officer writes the cells of their own subtree: a committee its subordinate cells, a ward its

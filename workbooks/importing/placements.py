@@ -26,14 +26,15 @@ from dongha76.services import Errors, day_text
 from members.models import Member, Placement, Referral
 from members.services import check_residential_cell
 from workbooks.importing import periods
+from workbooks.importing.changes import differences, key_text
 from workbooks.importing.context import ImportContext, SheetCounts
 from workbooks.importing.members import MemberPhase
 from workbooks.importing.organisations import OrganisationPhase
 from workbooks.importing.periods import Step
 from workbooks.importing.referrals import ENDED, ReferralPhase
 from workbooks.importing.scope import CELL_NOT_THE_WARDS, RECEPTION_NOT_YOURS, ReferralRights
-from workbooks.layout import PLACEMENTS, REFERRALS
-from workbooks.reading import Row, SheetData, as_text
+from workbooks.layout import MEMBERS, ORGANISATIONS, PLACEMENTS, REFERRALS
+from workbooks.reading import CellError, Row, SheetData, as_date, as_text
 
 SHEET = PLACEMENTS
 COLUMNS = {column.key: column.header for column in SHEET.columns}
@@ -100,7 +101,16 @@ class PlacementPhase:
         given: set[tuple] = set()
         for key, rows in by_key.items():
             if key in referrals.failed_keys or key[0] in self.members.failed_cards:
-                continue  # the referral's (or the member's) own row says what is wrong
+                for row, _values in rows:
+                    if key in referrals.failed_keys:
+                        self.context.depends(
+                            SHEET, row, COLUMNS["introduced_on"], REFERRALS, referrals.failed_keys, key
+                        )
+                    else:
+                        failed = self.members.failed_cards
+                        self.context.depends(SHEET, row, COLUMNS["card_number"], MEMBERS, failed, key[0])
+                self._own_cells(rows)
+                continue
             plan = self._given(key, rows, stored.get(key))
             if plan is not None:
                 self.plans[key] = plan
@@ -122,7 +132,7 @@ class PlacementPhase:
             counts.rows += 1
             values = context.values(self.data, row)
             if values is None:
-                broken.add((as_text(row.cells.get("card_number")), None))
+                broken.add((as_text(row.cells.get("card_number")), _date_or_none(row.cells.get("introduced_on"))))
                 continue
             blank = next((key for key in required if not values.get(key)), None)
             if blank is not None:
@@ -137,7 +147,8 @@ class PlacementPhase:
             first_of[(*key, values["started_on"])] = row.number
             by_key.setdefault(key, []).append((row, values))
         for key in broken:
-            by_key.pop(key, None)
+            # The referral's other rows are not read as a history, but what is wrong with their own cells is told.
+            self._own_cells(by_key.pop(key, []))
         for rows in by_key.values():
             rows.sort(key=lambda pair: pair[1]["started_on"])
         return by_key
@@ -190,25 +201,17 @@ class PlacementPhase:
         if member is None or not self._sees(card, member, in_sheet):
             for row, _values in rows:
                 context.problem(SHEET, row, COLUMNS["card_number"], UNKNOWN_CARD % {"card": card})
+            self._own_cells(rows)
             return None
         if referral is None or not (in_sheet or self.rights.sees(referral.pk)):
             for row, _values in rows:
                 context.problem(SHEET, row, COLUMNS["introduced_on"], NO_REFERRAL % {"date": day_text(introduced_on)})
+            self._own_cells(rows)
             return None
         first_row = rows[0][0]
-        steps, ok = [], True
-        for row, values in rows:
-            code = values["residential_cell"]
-            if code in self.organisations.failed_codes:
-                ok = False  # the organisation's own row says what is wrong
-                continue
-            cell = self.organisations.organisation(code)
-            if cell is None:
-                context.problem(SHEET, row, COLUMNS["residential_cell"], UNKNOWN_CODE % {"code": code})
-                ok = False
-                continue
-            steps.append((row, Step(cell, values["started_on"])))
-        if not ok:
+        steps = self._own_cells(rows, future=False)
+        if steps is None:
+            self._future(rows)
             return None
         stored = self.referrals.stored_placements.get(referral.pk, []) if referral.pk else []
         if referral.placed_on is None or referral.residential_cell_id is None:
@@ -220,12 +223,38 @@ class PlacementPhase:
         # Scope before the rules, whose messages quote the referral's days.
         if changed and not self._in_scope(referral, steps, stored, first_row):
             return None
+        ok = True
         for row, step in steps:
             ok = self._row_rules(row, step, referral, first) and ok
         if not ok:
             return None
-        self._count(steps, stored)
+        self._count(key, steps, stored)
         return Plan(referral, chain, stored, rewrite=changed)
+
+    def _own_cells(self, rows: list[tuple[Row, dict]], *, future: bool = True) -> list[tuple[Row, Step]] | None:
+        """The rows' cells (and, with ``future``, days), which need neither the referral nor the other rows: the
+        steps, or None after a problem (reported; a row naming a refused organisation names its row)."""
+        context, organisations = self.context, self.organisations
+        steps, ok = [], True
+        for row, values in rows:
+            code = values["residential_cell"]
+            if code in organisations.failed_codes:
+                failed = organisations.failed_codes
+                context.depends(SHEET, row, COLUMNS["residential_cell"], ORGANISATIONS, failed, code)
+                ok = False
+            elif (cell := organisations.organisation(code)) is None:
+                context.problem(SHEET, row, COLUMNS["residential_cell"], UNKNOWN_CODE % {"code": code})
+                ok = False
+            else:
+                steps.append((row, Step(cell, values["started_on"])))
+        if future:
+            self._future(rows)
+        return steps if ok else None
+
+    def _future(self, rows: list[tuple[Row, dict]]) -> None:
+        for row, values in rows:
+            if values["started_on"] > self.today:
+                self.context.problem(SHEET, row, COLUMNS["started_on"], FUTURE % {"today": day_text(self.today)})
 
     def _in_scope(self, referral: Referral, steps: list[tuple[Row, Step]], stored: list, first_row: Row) -> bool:
         """As recording a placement on the referral as stored: by its ward, not once it has ended; each new
@@ -286,18 +315,25 @@ class PlacementPhase:
             self.context.problem(SHEET, row, COLUMNS[key], message)
         return not problems
 
-    def _count(self, steps: list[tuple[Row, Step]], stored: list) -> None:
+    def _count(self, key: tuple, steps: list[tuple[Row, Step]], stored: list) -> None:
         """Per row: unchanged when a stored re-placement starts that day in that cell, updated when one starts that
-        day elsewhere, created otherwise."""
-        counts = self.context.counts[SHEET.key]
-        by_day = {period.started_on: period.residential_cell_id for period in stored[1:]}
-        for _row, step in steps:
-            if step.started_on not in by_day:
+        day elsewhere, created otherwise; each row created or updated is recorded with its key as the sheet shows it
+        ("Số thẻ · Ngày giới thiệu · Từ ngày")."""
+        context = self.context
+        counts = context.counts[SHEET.key]
+        by_day = {period.started_on: period for period in stored[1:]}
+        for row, step in steps:
+            period = by_day.get(step.started_on)
+            text = key_text(*key, step.started_on)
+            if period is None:
                 counts.create += 1
-            elif by_day[step.started_on] == step.place.pk:
+                context.outcome(SHEET, row, text, "create")
+            elif period.residential_cell_id == step.place.pk:
                 counts.unchanged += 1
             else:
                 counts.update += 1
+                changes = differences(SHEET, [("residential_cell", period.residential_cell, step.place)])
+                context.outcome(SHEET, row, text, "update", changes)
 
     def _kept(self, key: tuple, referral: Referral) -> Plan:
         """A referral of the sheet "Giới thiệu" without rows here: its first placement is its row's, its stored
@@ -344,7 +380,9 @@ class PlacementPhase:
 
     def release(self) -> None:
         """Before the referrals are written: the stored placements of the chains rewritten are deleted."""
-        periods.delete_rows(Placement, "referral", (plan.referral.pk for plan in self.plans.values() if plan.rewrite))
+        pks = [plan.referral.pk for plan in self.plans.values() if plan.rewrite]
+        self.context.deleting(Placement, "referral", pks)
+        periods.delete_rows(Placement, "referral", pks)
 
     def write(self) -> None:
         """After the referrals are written: the closed periods, then each referral's latest cell where it is not
@@ -378,6 +416,16 @@ class PlacementPhase:
                 moved.append(referral)
         closed.sort(key=lambda placement: (placement.referral_id, placement.started_on))
         Placement.objects.bulk_create(closed, batch_size=periods.CHUNK)
+        self.context.created(Placement, closed)
         if moved:
             self.context.update(moved, Referral, ["residential_cell", "updated_at"])
         Placement.objects.bulk_create(open_, batch_size=periods.CHUNK)
+        self.context.created(Placement, open_)
+
+
+def _date_or_none(value):
+    """The day of a cell that may not be one (a row whose cells have problems, keyed as well as it can be)."""
+    try:
+        return as_date(value)
+    except CellError:
+        return None

@@ -191,7 +191,7 @@ def preview_in_child(path: Path) -> dict:
         release_free_memory()
         with PeakRss() as rss:
             started, cpu = time.perf_counter(), time.process_time()
-            record = workbook_check(upload=upload, by=user, access=access_for(user))
+            record = workbook_check(upload=upload, by=user, access=access_for(user), background=False)
             seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         return {
             "seconds": round(seconds, 1),

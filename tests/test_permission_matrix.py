@@ -92,6 +92,8 @@ MATRIX: dict[str, tuple[str | None, frozenset[str]]] = {
     "workbooks:import-detail": ("import", IMPORTERS),
     "workbooks:import-errors": ("import", IMPORTERS),
     "workbooks:import-confirm": ("import", IMPORTERS),  # POST only: a GET inside the scope is 405
+    "workbooks:import-undo": ("import", IMPORTERS),  # POST only
+    "workbooks:import-progress": ("import", IMPORTERS),
     # a national ID shown in full (POST only): the member's own committees, the workplace and the receiving ward
     "members:member-national-id": ("member", CITY_AND_WARDS | {"coquan1"}),
     # the access log: city staff only
@@ -103,7 +105,12 @@ MATRIX: dict[str, tuple[str | None, frozenset[str]]] = {
     "restructures:restructure-confirm": ("restructure_kind", frozenset({"thanhuy"})),
 }
 # URLs that take no GET: inside the scope a GET answers 405 (outside it, 404 all the same)
-POST_ONLY = {"workbooks:import-confirm", "members:member-national-id", "restructures:restructure-confirm"}
+POST_ONLY = {
+    "workbooks:import-confirm",
+    "workbooks:import-undo",
+    "members:member-national-id",
+    "restructures:restructure-confirm",
+}
 WRITES = {
     "members:member-edit",
     "members:exemption-set",
@@ -124,6 +131,7 @@ WRITES = {
     "members:comment-receive",
     "members:rating-record",
     "workbooks:import-confirm",
+    "workbooks:import-undo",
     "members:member-national-id",
     "restructures:restructure-confirm",
 }

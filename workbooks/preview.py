@@ -46,7 +46,7 @@ def store_preview(record: WorkbookImport, result: ImportResult) -> None:
         if change is None:
             # A problem row's key is known when the reader gave it, or when the row also had an outcome.
             outcome = outcomes.pop((sheet, row), None) if row else None
-            key = (getattr(problem, "key", "") or (outcome.key if outcome else "")) if row else ""
+            key = (problem.key or (outcome.key if outcome else "")) if row else ""
             change = problem_rows[sheet, row] = ImportChange(
                 record=record,
                 sheet=sheet,

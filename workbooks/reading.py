@@ -94,6 +94,7 @@ class Problem:
     row: int | None
     column: str
     message: str
+    key: str = ""  # the row's key as the sheet shows it, when it can be read (for the preview's list)
 
     def as_dict(self) -> dict:
         return {"sheet": self.sheet, "row": self.row, "column": self.column, "message": str(self.message)}

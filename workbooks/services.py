@@ -40,6 +40,8 @@ def _refused(record: WorkbookImport, refused: WorkbookRefused) -> None:
     record.problems = [Problem("", None, "", refused.message).as_dict()]
     record.counts = {}
     record.content = b""
+    if record.pk is not None:  # a confirm refused whole: the check's rows no longer say what the file does
+        record.changes.all().delete()
 
 
 def workbook_check(

@@ -15,7 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRefresh
 
 from audit.models import AccessLog
@@ -160,10 +160,12 @@ def import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @importers_only
-@require_POST
 def import_undo(request: HttpRequest, pk: int) -> HttpResponse:
-    """POST: undo an import (confirmed on the record's page). Only its uploader does; anyone else gets 404."""
+    """POST: undo an import (confirmed on the record's page). Only its uploader does; anyone else gets 404, even for
+    a GET (the scope is told before the method)."""
     record = found_or_404(imports_visible_to(request.user).filter(uploaded_by=request.user).get, pk=pk)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     try:
         record = workbook_undo(record=record, by=request.user, access=access_for(request.user))
     except ValidationError as error:

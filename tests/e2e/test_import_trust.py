@@ -112,6 +112,7 @@ def test_upload_read_the_diff_fix_confirm_undo(page_for, scenario, viewport):
     problems = page.locator('#changes-list [data-change="problem"]')
     expect(problems).to_have_count(1)
     expect(problems).to_have_attribute("data-row", "3")
+    expect(problems.locator(".change-key")).to_have_text("45000002")  # a refused new row is still named by its key
     expect(problems.locator(".problem-message")).to_contain_text("KHONG-CO")
     expect(problems).to_contain_text("Mã chi bộ")
     update = page.locator('#changes-list [data-change="update"]')

@@ -141,7 +141,13 @@ def test_the_upload_form_offers_the_tick_with_its_help(city_client):
     text = html.unescape(page_text(response))
     assert 'name="update_existing"' in text and 'type="checkbox"' in text
     assert gettext("Update existing rows") in text
-    assert gettext("Without it, a row of an organisation or a member already recorded that would change it") in text
+    assert (
+        gettext(
+            "Without it, a row of an organisation or a member already recorded that would change it is a problem: "
+            "nothing already recorded is overwritten by surprise."
+        )
+        in text
+    )
 
 
 # -- the confirm button --------------------------------------------------------------------------------------------

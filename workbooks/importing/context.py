@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from dongha76.services import User
+from workbooks.importing.changes import key_text
 from workbooks.importing.scope import ImportScope
 from workbooks.layout import Sheet
 from workbooks.reading import CellError, Problem, Row, SheetData, as_text, cell_value
@@ -150,7 +151,8 @@ class ImportContext:
         self.outcomes.append(RowOutcome(sheet.key, row.number, key, kind, tuple(changes)))
 
     def problem(self, sheet: Sheet, row: Row | None, column: str, message) -> None:
-        self.problems.append(Problem(sheet.title, row.number if row else None, column, message))
+        key = row_key(sheet, row) if row is not None else ""
+        self.problems.append(Problem(sheet.title, row.number if row else None, column, message, key))
         if row is not None:
             self.failed_rows.setdefault(sheet.key, set()).add(row.number)
 
@@ -228,3 +230,26 @@ class ImportContext:
             else:
                 rows[value] = (row, values)
         return rows
+
+
+# The columns that find a row of each sheet (docs/import.md), to name a row with a problem in the preview.
+KEY_COLUMNS = {
+    "organisations": ("code",),
+    "members": ("card_number",),
+    "homes": ("card_number", "started_on"),
+    "referrals": ("card_number", "introduced_on"),
+    "placements": ("card_number", "introduced_on", "started_on"),
+}
+
+
+def row_key(sheet: Sheet, row: Row) -> str:
+    """The row's key as the sheet shows it, from its raw cells: a cell that cannot be read is shown as typed."""
+    parts = []
+    for key in KEY_COLUMNS.get(sheet.key, ()):
+        raw = row.cells.get(key)
+        try:
+            value = cell_value(sheet.column(key), raw)
+        except CellError:
+            value = as_text(raw) if isinstance(raw, str) else ("" if raw is None else str(raw))
+        parts.append("" if value is None else value)
+    return key_text(*parts) if any(parts) else ""

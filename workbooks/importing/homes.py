@@ -25,16 +25,15 @@ from workbooks.importing.changes import differences, key_text
 from workbooks.importing.context import ImportContext, SheetCounts
 from workbooks.importing.members import MemberPhase
 from workbooks.importing.organisations import OrganisationPhase
-from workbooks.importing.periods import Step
+from workbooks.importing.periods import FUTURE, Step
 from workbooks.importing.scope import HISTORY_NOT_YOURS, HOME_NOT_YOURS, MEMBER_NOT_EDITABLE
-from workbooks.layout import HOMES, MEMBERS, ORGANISATIONS
+from workbooks.layout import HOMES, MEMBERS
 from workbooks.reading import Row, SheetData, as_text
 
 SHEET = HOMES
 COLUMNS = {column.key: column.header for column in SHEET.columns}
 MEMBER_COLUMNS = {column.key: column.header for column in MEMBERS.columns}
 UNKNOWN_CARD = _("No member has the card number “%(card)s”, in this workbook or in the database.")
-UNKNOWN_CODE = _("No organisation has the code “%(code)s”, in this workbook or in the database.")
 BEFORE_ADMISSION = _("A member's home begins on or after the admission to the party (%(date)s).")
 NOT_TODAYS_HOME = _(
     "The member's latest home must be their cell of today, %(code)s (column “Mã chi bộ” of the sheet “Đảng viên”, "
@@ -42,7 +41,6 @@ NOT_TODAYS_HOME = _(
 )
 NOT_A_HOME = _("A member belongs to a cell or an outside organisation, not to a %(kind)s.")
 NOT_EXISTING = _("This organisation did not exist on %(date)s.")
-FUTURE = _("This date is in the future (today is %(today)s).")
 # The words of ``members.places`` for the same rules on the member's page.
 MOVED_BEFORE_ADMISSION = _("The member moved to another home on %(date)s: the admission must be before that day.")
 MOVED_BEFORE_CURRENT = _("The member has been in %(home)s since %(date)s: a new home starts on or after that day.")
@@ -141,7 +139,7 @@ class HomePhase:
             return None
         steps = self._own_cells(rows, future=False)
         if steps is None:
-            self._future(rows)
+            periods.future_days(self.context, SHEET, rows, self.today)
             return None
         # As stored: the first home holds from the admission.
         admitted_on = member.admitted_on
@@ -175,26 +173,9 @@ class HomePhase:
     def _own_cells(self, rows: list[tuple[Row, dict]], *, future: bool = True) -> list[tuple[Row, Step]] | None:
         """The rows' organisations (and, with ``future``, days), which need neither the member nor the other rows:
         the steps, or None after a problem (reported; a row naming a refused organisation names its row)."""
-        context, organisations = self.context, self.organisations
-        steps, ok = [], True
-        for row, values in rows:
-            code = values["organisation"]
-            if code in organisations.failed_codes:
-                context.depends(SHEET, row, COLUMNS["organisation"], ORGANISATIONS, organisations.failed_codes, code)
-                ok = False
-            elif (organisation := organisations.organisation(code)) is None:
-                context.problem(SHEET, row, COLUMNS["organisation"], UNKNOWN_CODE % {"code": code})
-                ok = False
-            else:
-                steps.append((row, Step(organisation, values["started_on"])))
-        if future:
-            self._future(rows)
-        return steps if ok else None
-
-    def _future(self, rows: list[tuple[Row, dict]]) -> None:
-        for row, values in rows:
-            if values["started_on"] > self.today:
-                self.context.problem(SHEET, row, COLUMNS["started_on"], FUTURE % {"today": day_text(self.today)})
+        return periods.own_steps(
+            self.context, SHEET, rows, self.organisations, "organisation", self.today, future=future
+        )
 
     def _row_rules(self, row: Row, step: Step, admitted_on: datetime.date, *, first: bool) -> bool:
         """The row's own rules. A move is into an organisation existing on its day; the first home holds from the

@@ -12,9 +12,15 @@ import dataclasses
 import datetime
 from collections.abc import Iterable
 
+from django.utils.translation import gettext_lazy as _
+
 from branches.models import Organisation
+from dongha76.services import day_text
+from workbooks.layout import ORGANISATIONS
 
 CHUNK = 2000
+UNKNOWN_CODE = _("No organisation has the code “%(code)s”, in this workbook or in the database.")
+FUTURE = _("This date is in the future (today is %(today)s).")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,3 +86,32 @@ def recorded_by_of(rows: list, place_field: str) -> dict[tuple, object]:
         for row in rows
         if row.recorded_by_id is not None
     }
+
+
+def own_steps(context, sheet, rows, organisations, column: str, today: datetime.date, *, future: bool = True):
+    """The steps of a history's rows from their own cells, which need neither the owner nor the other rows: the
+    place each names (``column``) and, with ``future``, days not after ``today``. None after a problem (reported; a
+    row naming a refused organisation names its row)."""
+    header = sheet.column(column).header
+    steps, ok = [], True
+    for row, values in rows:
+        code = values[column]
+        if code in organisations.failed_codes:
+            context.depends(sheet, row, header, ORGANISATIONS, organisations.failed_codes, code)
+            ok = False
+        elif (place := organisations.organisation(code)) is None:
+            context.problem(sheet, row, header, UNKNOWN_CODE % {"code": code})
+            ok = False
+        else:
+            steps.append((row, Step(place, values["started_on"])))
+    if future:
+        future_days(context, sheet, rows, today)
+    return steps if ok else None
+
+
+def future_days(context, sheet, rows, today: datetime.date) -> None:
+    """A problem on each row whose "Từ ngày" is after ``today``."""
+    header = sheet.column("started_on").header
+    for row, values in rows:
+        if values["started_on"] > today:
+            context.problem(sheet, row, header, FUTURE % {"today": day_text(today)})

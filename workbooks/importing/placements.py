@@ -30,23 +30,21 @@ from workbooks.importing.changes import differences, key_text
 from workbooks.importing.context import ImportContext, SheetCounts
 from workbooks.importing.members import MemberPhase
 from workbooks.importing.organisations import OrganisationPhase
-from workbooks.importing.periods import Step
+from workbooks.importing.periods import FUTURE, Step
 from workbooks.importing.referrals import ENDED, ReferralPhase
 from workbooks.importing.scope import CELL_NOT_THE_WARDS, RECEPTION_NOT_YOURS, ReferralRights
-from workbooks.layout import MEMBERS, ORGANISATIONS, PLACEMENTS, REFERRALS
+from workbooks.layout import MEMBERS, PLACEMENTS, REFERRALS
 from workbooks.reading import CellError, Row, SheetData, as_date, as_text
 
 SHEET = PLACEMENTS
 COLUMNS = {column.key: column.header for column in SHEET.columns}
 REFERRAL_COLUMNS = {column.key: column.header for column in REFERRALS.columns}
 UNKNOWN_CARD = _("No member has the card number “%(card)s”, in this workbook or in the database.")
-UNKNOWN_CODE = _("No organisation has the code “%(code)s”, in this workbook or in the database.")
 NO_REFERRAL = _("The member has no referral introduced on %(date)s, in the sheet “Giới thiệu” or recorded.")
 NOT_PLACED = _(
     "This referral has no placement yet: its first residential cell and day are those of the sheet “Giới thiệu” "
     "(Mã chi bộ nơi cư trú, Ngày phân công)."
 )
-FUTURE = _("This date is in the future (today is %(today)s).")
 # The words of ``members.places`` for the same rules on the referral's page.
 NOT_AFTER_PLACEMENT = _("The member has been in %(cell)s since %(date)s: a new placement starts after that day.")
 AFTER_END = _("This referral ended on %(date)s.")
@@ -211,7 +209,7 @@ class PlacementPhase:
         first_row = rows[0][0]
         steps = self._own_cells(rows, future=False)
         if steps is None:
-            self._future(rows)
+            periods.future_days(self.context, SHEET, rows, self.today)
             return None
         stored = self.referrals.stored_placements.get(referral.pk, []) if referral.pk else []
         if referral.placed_on is None or referral.residential_cell_id is None:
@@ -234,27 +232,9 @@ class PlacementPhase:
     def _own_cells(self, rows: list[tuple[Row, dict]], *, future: bool = True) -> list[tuple[Row, Step]] | None:
         """The rows' cells (and, with ``future``, days), which need neither the referral nor the other rows: the
         steps, or None after a problem (reported; a row naming a refused organisation names its row)."""
-        context, organisations = self.context, self.organisations
-        steps, ok = [], True
-        for row, values in rows:
-            code = values["residential_cell"]
-            if code in organisations.failed_codes:
-                failed = organisations.failed_codes
-                context.depends(SHEET, row, COLUMNS["residential_cell"], ORGANISATIONS, failed, code)
-                ok = False
-            elif (cell := organisations.organisation(code)) is None:
-                context.problem(SHEET, row, COLUMNS["residential_cell"], UNKNOWN_CODE % {"code": code})
-                ok = False
-            else:
-                steps.append((row, Step(cell, values["started_on"])))
-        if future:
-            self._future(rows)
-        return steps if ok else None
-
-    def _future(self, rows: list[tuple[Row, dict]]) -> None:
-        for row, values in rows:
-            if values["started_on"] > self.today:
-                self.context.problem(SHEET, row, COLUMNS["started_on"], FUTURE % {"today": day_text(self.today)})
+        return periods.own_steps(
+            self.context, SHEET, rows, self.organisations, "residential_cell", self.today, future=future
+        )
 
     def _in_scope(self, referral: Referral, steps: list[tuple[Row, Step]], stored: list, first_row: Row) -> bool:
         """As recording a placement on the referral as stored: by its ward, not once it has ended; each new

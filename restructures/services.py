@@ -115,9 +115,9 @@ def _apply(plan: Plan, *, by: User | None, note: str, officers: str) -> Restruct
     _move_placements(plan, ending_pks, target_of, parts, by=by)
     _move_posts(plan, ending_pks, target_of, follow=officers == "follow", by=by)
     records = []
+    named = {code for _kind, predecessors, successors in plan.records for code in (*predecessors, *successors)}
+    organisations = Organisation.objects.in_bulk(named, field_name="code")  # restructure_record reads them again
     for kind, predecessors, successors in plan.records:
-        names = {*predecessors, *successors}
-        organisations = {o.code: o for o in Organisation.objects.filter(code__in=names)}
         records.append(
             restructure_record(
                 kind=kind,
@@ -210,10 +210,8 @@ def _record_changes(model: type[Member | Referral], pks: list[int], *, by: User 
         return
     history = model.history.model
     tracked = [field.attname for field in history.tracked_fields]
-    extra = {"history_date", "history_change_reason", "history_type", "history_user_id"}
-    stored = {field.attname for field in history._meta.concrete_fields if not field.primary_key}
     user = by if by is not None else history.get_default_history_user(model())
-    if stored != {*tracked, *extra}:  # a history with fields of its own: simple-history fills them
+    if not _copyable(history):
         rows = [row for chunk in _chunks(pks) for row in model.objects.filter(pk__in=chunk).order_by("pk")]
         model.history.bulk_history_create(
             rows, batch_size=BATCH, update=True, default_user=user, default_change_reason=REASON, default_date=when
@@ -241,6 +239,14 @@ def _record_changes(model: type[Member | Referral], pks: list[int], *, by: User 
             )
             sql, params = rows.query.sql_with_params()
             cursor.execute(insert + sql, params)
+
+
+def _copyable(history: type) -> bool:
+    """The history records hold the tracked fields and simple-history's own, nothing else (no field of their own that
+    simple-history would fill): the database can copy them from the rows."""
+    extra = {"history_date", "history_change_reason", "history_type", "history_user_id"}
+    stored = {field.attname for field in history._meta.concrete_fields if not field.primary_key}
+    return stored == {*(field.attname for field in history.tracked_fields), *extra}
 
 
 def _move_posts(plan: Plan, ending_pks: list[int], target_of: dict, *, follow: bool, by: User | None) -> None:

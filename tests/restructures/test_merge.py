@@ -8,6 +8,7 @@ import pytest
 from branches.models import Officer, Organisation, Restructure
 from members.models import Member, MemberHome, Placement, Referral
 from reports import figures
+from restructures import services
 from restructures.plans import Flow, NewOrganisation, plan_merge
 from restructures.services import apply_plan, restructure
 from tests.factories import make_member, make_user
@@ -260,3 +261,33 @@ def test_a_ward_merges_into_another_and_its_cells_into_the_others_cells(world):
     assert tree.ward1.valid_to is None
     assert figures.headline(tree.ward1, DAY).received == 5
     assert figures.headline(tree.ward1, BEFORE).received == 4
+
+
+@pytest.mark.parametrize("copied", [True, False], ids=["copied-by-the-database", "through-simple-history"])
+def test_each_moved_member_and_referral_has_one_history_record_of_its_row_as_stored(world, monkeypatch, copied):
+    """The restructure writes one "changed" record per moved member and referral, by the user, for the reason
+    "restructure", dated with the change, holding the row as stored after the move (every tracked field); the rows
+    that stay get none. Both ways of writing them (copied by the database, or through simple-history for a history
+    with fields of its own) write the same."""
+    if not copied:
+        monkeypatch.setattr(services, "_copyable", lambda history: False)
+    tree = world.tree
+    kept, merged = tree.ward1_cell1, tree.ward1_cell2
+    moved_member, moved_referral = world.retired[2], world.placed[2]  # both in ward1_cell2
+    stayed_member, stayed_referral = world.retired[0], world.placed[0]
+    user = make_user()
+
+    apply_plan(plan_merge(codes=[kept.code, merged.code], effective_on=DAY, into=kept.code), by=user)
+
+    for model, moved, stayed in ((Member, moved_member, stayed_member), (Referral, moved_referral, stayed_referral)):
+        records = model.history.filter(history_change_reason="restructure")
+        assert list(records.values_list("id", flat=True)) == [moved.pk], model
+        record = records.get()
+        row = model.objects.get(pk=moved.pk)
+        tracked = [field.attname for field in model.history.model.tracked_fields]
+        assert {name: getattr(record, name) for name in tracked} == {name: getattr(row, name) for name in tracked}
+        assert (record.history_type, record.history_user, record.history_date) == ("~", user, row.updated_at)
+        assert record.prev_record is not None and record.prev_record.history_type == "+"
+        assert not model.history.filter(id=stayed.pk, history_type="~").exists()
+    assert Member.objects.get(pk=moved_member.pk).home_organisation == kept
+    assert Referral.objects.get(pk=moved_referral.pk).residential_cell == kept

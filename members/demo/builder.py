@@ -1113,25 +1113,25 @@ def insert_rows(model: type[Model], objs: list[Model]) -> None:
     """Insert ``objs`` as ``bulk_create`` would, for the largest tables of the demo and the periods of the histories,
     whose rows nothing reads back (their ids stay unset), in their order (the history triggers check each row).
 
-    On SQLite ``bulk_create`` prepares every value through the query compiler, at most 999 values a statement: for the
-    200,000 attendances, comments and ratings that is most of the seed. One prepared single-row INSERT run by
-    ``executemany`` writes the same rows; a value the driver takes as it is (an int, a str, a bool, None) is passed
-    as it is, as the field would give it back, and any other goes through its field. PostgreSQL's ``bulk_create`` (one
-    UNNEST insert a batch) is fast already, and psycopg2's ``executemany`` is not."""
-    if connection.vendor != "sqlite":
+    ``bulk_create`` prepares every value through the query compiler (on SQLite at most 999 values a statement): for
+    the 200,000 attendances, comments and ratings that is most of the seed. Here a value the driver takes as it is
+    (an int, a str, a bool, None) is passed as it is, as its field would give it back, and any other goes through
+    its field; SQLite runs one prepared single-row INSERT over all rows (``executemany``), psycopg2 sends them a
+    thousand a statement (``execute_values``: its ``executemany`` is one round trip a row). Other drivers:
+    ``bulk_create``."""
+    postgresql = connection.vendor == "postgresql" and connection.Database.__name__ == "psycopg2"
+    if connection.vendor != "sqlite" and not postgresql:
         model.objects.bulk_create(objs, batch_size=5000)
         return
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
-    quote = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 - names from the model
-        quote(model._meta.db_table),
-        ", ".join(quote(field.column) for field in fields),
-        ", ".join(["%s"] * len(fields)),
-    )
-    plain = (int, str, bool, type(None))
     for field in fields:
         if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
             raise TypeError(f"insert_rows() does not fill {field} (auto_now): use bulk_create().")
+    quote = connection.ops.quote_name
+    head = "INSERT INTO {} ({}) VALUES ".format(  # noqa: S608 - names from the model
+        quote(model._meta.db_table), ", ".join(quote(field.column) for field in fields)
+    )
+    plain = (int, str, bool, type(None))
     columns = [(field, field.attname, field.is_relation) for field in fields]
 
     def value(obj: Model, field, attname: str, relation: bool):
@@ -1146,7 +1146,12 @@ def insert_rows(model: type[Model], objs: list[Model]) -> None:
 
     rows = [tuple(value(obj, *column) for column in columns) for obj in objs]
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        if postgresql:
+            from psycopg2.extras import execute_values
+
+            execute_values(cursor.cursor, head + "%s", rows, page_size=1000)
+        else:
+            cursor.executemany(head + "({})".format(", ".join(["%s"] * len(fields))), rows)
 
 
 def seed_demo(*, seed: int = 76, today: Day) -> SeedResult:

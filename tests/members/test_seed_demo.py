@@ -12,15 +12,27 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q
 from django.urls import reverse
 
 from branches.models import Officer, Organisation, Restructure
-from members.demo.builder import DEMO_PASSWORD, QUIET_COMMITTEES, QUIET_WARDS
-from members.models import Attendance, Exemption, Meeting, Member, MemberHome, Placement, Referral, ResidenceComment
+from members.demo.builder import DEMO_PASSWORD, QUIET_COMMITTEES, QUIET_WARDS, insert_rows
+from members.models import (
+    Attendance,
+    Exemption,
+    Meeting,
+    Member,
+    MemberHome,
+    Placement,
+    Referral,
+    ResidenceComment,
+    YearEndRating,
+)
 from reports.figures import headline
 from tests.conftest import DEMO_TODAY as TODAY
 from tests.conftest import fingerprint
+from tests.factories import make_member, make_tree, member_fields
 
 pytestmark = pytest.mark.slow
 
@@ -328,3 +340,64 @@ def test_the_data_is_consistent(demo):
 @pytest.mark.django_db
 def test_accent_insensitive_search_finds_the_named_member(demo):
     assert "Nguyễn Văn Đức" in [m.full_name for m in Member.objects.search("nguyen van duc")]
+
+
+@pytest.mark.django_db
+def test_the_demo_inserts_rows_as_bulk_create_does():
+    """``insert_rows`` (the seed's fast insert) stores each value as ``bulk_create`` does: choices, booleans, days,
+    empty days, texts, a parent saved after the row was made; it refuses a parent never saved, writing nothing."""
+    tree = make_tree()
+    cell = tree.ward1_cell1
+    members = [make_member(cell) for _ in range(3)]
+
+    def comments(year: int) -> list[ResidenceComment]:
+        return [
+            ResidenceComment(
+                member=member,
+                year=year,
+                residential_cell=cell,
+                keeps_contact=index != 1,
+                verdict=ResidenceComment.Verdict.GOOD if index else "fair",
+                text=f"Gương mẫu {index}",
+                written_on=D(year, 11, 1 + index),
+                sent_on=None if index == 2 else D(year, 11, 20),
+            )
+            for index, member in enumerate(members)
+        ]
+
+    ResidenceComment.objects.bulk_create(comments(2023))
+    insert_rows(ResidenceComment, comments(2024))
+
+    table = ResidenceComment._meta.db_table
+    columns = [f.column for f in ResidenceComment._meta.concrete_fields if f.column not in ("id", "year")]
+    with connection.cursor() as cursor:
+
+        def stored(year: int) -> list[tuple]:
+            cursor.execute(
+                f"SELECT {', '.join(columns)} FROM {table} WHERE year = %s ORDER BY member_id",  # noqa: S608
+                [year],
+            )
+            return [tuple(str(value) if isinstance(value, D) else value for value in row) for row in cursor.fetchall()]
+
+        assert len(stored(2024)) == 3
+        assert stored(2024) == [
+            tuple(value.replace("2023", "2024") if isinstance(value, str) else value for value in row)
+            for row in stored(2023)
+        ]
+
+    newcomer = Member(**member_fields(cell))
+    rating = YearEndRating(member=newcomer, year=2024, level=YearEndRating.Level.GOOD, decided_on=D(2024, 12, 15))
+    newcomer.save()
+    insert_rows(YearEndRating, [rating])
+    assert YearEndRating.objects.values_list("member", "year", "level", "decided_on").get() == (
+        newcomer.pk,
+        2024,
+        "good",
+        D(2024, 12, 15),
+    )
+
+    never_saved = Member(**member_fields(cell))
+    unsaved = YearEndRating(member=never_saved, year=2024, level="good", decided_on=D(2024, 12, 1))
+    with pytest.raises(ValueError, match="not saved"):
+        insert_rows(YearEndRating, [unsaved])
+    assert YearEndRating.objects.count() == 1

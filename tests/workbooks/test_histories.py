@@ -28,7 +28,7 @@ from members.models import Member, MemberHome, Placement, Referral
 from tests.factories import Kind, make_member, make_officer, make_organisation, make_referral, make_tree, move_home
 from tests.workbooks.books import layout_workbook, snapshot
 from workbooks.exporting import write_workbook
-from workbooks.importing import homes, import_workbook, placements
+from workbooks.importing import homes, import_workbook, periods, placements
 from workbooks.importing import referrals as referral_phase
 from workbooks.importing.scope import (
     CELL_NOT_THE_WARDS,
@@ -255,7 +255,7 @@ def home_in_an_unknown_organisation(w):
     card = w.moved.card_number
     return Case(
         {"homes": [home(card, "NOPE", ADMITTED), home(card, w.tree.cell.code, D(2015, 1, 1))]},
-        [(H, 2, "Mã chi bộ", text(homes.UNKNOWN_CODE, code="NOPE"))],
+        [(H, 2, "Mã chi bộ", text(periods.UNKNOWN_CODE, code="NOPE"))],
     )
 
 
@@ -440,7 +440,7 @@ def re_placement_in_an_unknown_cell(w):
     member = w.placed.member.card_number
     return Case(
         {"placements": [replaced(member, D(2018, 3, 10), "NOPE", D(2020, 1, 1))]},
-        [(P, 2, "Mã chi bộ nơi cư trú", text(placements.UNKNOWN_CODE, code="NOPE"))],
+        [(P, 2, "Mã chi bộ nơi cư trú", text(periods.UNKNOWN_CODE, code="NOPE"))],
     )
 
 
@@ -551,7 +551,7 @@ def successor_of_an_organisation_not_dissolved(w):
 def successor_unknown(w):
     return Case(
         {"organisations": [org_row(w.tree.ward1_cell2, valid_to=D(2024, 1, 1), successor="NOPE")]},
-        [(T, 2, "Mã kế tục", text(homes.UNKNOWN_CODE, code="NOPE"))],
+        [(T, 2, "Mã kế tục", text(periods.UNKNOWN_CODE, code="NOPE"))],
     )
 
 

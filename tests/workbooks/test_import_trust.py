@@ -80,9 +80,9 @@ def member(card, home, **fields) -> dict:
 # -- every problem at once -----------------------------------------------------------------------------------------
 
 
-def test_errors_in_every_sheet_arrive_in_one_upload(tree):
-    """One workbook, a problem of its own in every sheet and rows that depend on refused rows: everything is told at
-    once, each dependent row naming the row it waits for, with its own cells checked too."""
+def every_sheet_wrong(tree) -> tuple[io.BytesIO, set[tuple]]:
+    """A workbook with a problem of its own in every sheet and rows that depend on refused rows, and every problem it
+    must get, as (sheet title, row, column, message)."""
     ward, cell, other_ward_cell = tree.ward1, tree.cell, tree.ward2_cell1
     book = layout_workbook(
         {
@@ -137,11 +137,8 @@ def test_errors_in_every_sheet_arrive_in_one_upload(tree):
             ],
         }
     )
-    before = snapshot()
-    result = import_workbook(book, by=None)
-    assert not result.applied and snapshot() == before
     in_future = gettext(FUTURE) % {"today": day_text(today())}
-    assert listed(result) == {
+    expected = {
         (T, 2, "Tên", gettext(BLANK)),
         (T, 3, "Loại", gettext(BLANK)),
         (T, 3, "Mã cấp trên", depends(2, T)),
@@ -162,6 +159,17 @@ def test_errors_in_every_sheet_arrive_in_one_upload(tree):
         (P, 2, "Từ ngày", in_future),
         (P, 3, "Ngày giới thiệu", depends(3, R)),
     }
+    return book, expected
+
+
+def test_errors_in_every_sheet_arrive_in_one_upload(tree):
+    """One workbook, a problem of its own in every sheet and rows that depend on refused rows: everything is told at
+    once, each dependent row naming the row it waits for, with its own cells checked too."""
+    book, expected = every_sheet_wrong(tree)
+    before = snapshot()
+    result = import_workbook(book, by=None)
+    assert not result.applied and snapshot() == before
+    assert listed(result) == expected
     keys = {sheet.title: sheet.key for sheet in SHEETS}
     refused_rows = {(keys[problem.sheet], problem.row) for problem in result.problems}
     assert not [outcome for outcome in result.outcomes if (outcome.sheet, outcome.row) in refused_rows]

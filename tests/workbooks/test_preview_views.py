@@ -16,14 +16,16 @@ from openpyxl import load_workbook
 
 from members.models import Member
 from tests.factories import make_officer
+from tests.workbooks.books import snapshot
+from tests.workbooks.test_import_trust import every_sheet_wrong
 from tests.workbooks.test_views import build_workbook, city, city_client, client_for, good_rows, page_text, tree
 from workbooks.annotating import CHANGE_HEADER, ERROR_HEADER
 from workbooks.importing import ImportResult
 from workbooks.importing.context import RowOutcome
-from workbooks.layout import MEMBERS, ORGANISATIONS
+from workbooks.layout import MEMBERS, ORGANISATIONS, SHEETS
 from workbooks.models import ImportChange, WorkbookImport
 from workbooks.preview import PER_PAGE, change_texts, store_preview
-from workbooks.reading import Problem
+from workbooks.reading import EXAMPLE_ROW, Problem
 
 __all__ = ["city", "city_client", "tree"]  # fixtures
 
@@ -364,3 +366,46 @@ def test_the_rows_stored_replace_the_earlier_ones_one_per_row_problems_first_of_
         ORGANISATIONS.title: {2: "Tạo mới"},
         MEMBERS.title: {2: "Họ và tên: A → B", 3: "Ngày sinh: (trống) → 01/01/1980"},
     }
+
+
+# -- through the web: every problem of every sheet at once, and the template as downloaded ----------------------------
+
+
+def test_errors_in_every_sheet_arrive_in_one_web_upload(city_client, tree):
+    """The workbook of ``test_import_trust`` with a problem in each of the five sheets, uploaded through the form:
+    every problem is on the page after one upload, each on its sheet's row, and nothing can be confirmed."""
+    book, expected = every_sheet_wrong(tree)
+    before = snapshot()
+    upload(city_client, book.getvalue())
+    record = WorkbookImport.objects.get()
+    assert record.status == Status.REFUSED and snapshot() == before
+    stored = {
+        (change.sheet, change.row, column, message)
+        for change in record.changes.filter(kind=Kind.PROBLEM)
+        for column, message in change.problems
+    }
+    titles = {sheet.title: sheet.key for sheet in SHEETS}
+    assert stored == {(titles[sheet], row, column, message) for sheet, row, column, message in expected}
+    response = detail(city_client, record, kind="problem")
+    page = plain(response)
+    for _sheet, _row, _column, message in expected:
+        assert html.unescape(message) in page
+    assert {(sheet, row) for kind, sheet, row in listed(response)} == {
+        (titles[sheet], row) for sheet, row, _column, _message in expected
+    }
+    assert 'id="confirm-form"' not in page_text(response)
+
+
+def test_the_template_as_downloaded_is_refused_with_the_examples_message_on_the_page(city_client, tree):
+    template = city_client.get(reverse("workbooks:template"))
+    assert template.status_code == 200
+    before = snapshot()
+    upload(city_client, template.content, update_existing=True, name="mau-nhap-du-lieu.xlsx")
+    record = WorkbookImport.objects.get()
+    assert record.status == Status.REFUSED and snapshot() == before
+    messages = {message for change in record.changes.all() for _column, message in change.problems}
+    assert messages == {gettext(str(EXAMPLE_ROW))}
+    assert not record.changes.exclude(kind=Kind.PROBLEM).exists()
+    response = detail(city_client, record)
+    assert gettext(str(EXAMPLE_ROW)) in plain(response)
+    assert 'id="confirm-form"' not in page_text(response)

@@ -190,8 +190,8 @@ def _repoint(model: type[Member | Referral], field: str, target: dict[int, Organ
     reason "restructure") per row, as ``save_recorded`` would write it.
 
     One UPDATE per destination (and chunk) rather than ``bulk_update``'s CASE over every row: a reform moves thousands
-    of members into a few dozen organisations. The rows are read back after the UPDATE (which locks them) so that
-    each history record holds the row as stored."""
+    of members into a few dozen organisations. The history records are copied from the rows after the UPDATE (which
+    locks them), so that each holds the row as stored."""
     now = timezone.now()
     destinations: dict[int, list[int]] = defaultdict(list)
     for pk, organisation in target.items():

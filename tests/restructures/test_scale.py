@@ -2,7 +2,6 @@
 number of members (each row is still checked by the history triggers)."""
 
 import datetime
-import time
 
 import pytest
 
@@ -53,14 +52,12 @@ def test_a_merger_of_a_thousand_members_runs_in_bulk(django_assert_max_num_queri
     assert plan.homes == [Flow(merged.code, kept.code, MEMBERS)]
     assert plan.placements == [Flow(merged.code, kept.code, PLACED)]
 
-    started = time.perf_counter()
+    # The query bound is what keeps it in bulk (its time is the seed benchmark's, `make bench`, never a test's).
     with django_assert_max_num_queries(120):
         apply_plan(plan, by=None)
-    seconds = time.perf_counter() - started
 
     assert Member.objects.filter(home_organisation=kept).count() == MEMBERS
     assert MemberHome.objects.in_force_on(BEFORE).filter(organisation=merged).count() == MEMBERS
     assert MemberHome.objects.in_force_on(DAY).filter(organisation=kept).count() == MEMBERS
     assert Placement.objects.in_force_on(DAY).filter(residential_cell=kept).count() == PLACED
     assert Member.history.filter(history_change_reason="restructure").count() == MEMBERS
-    assert seconds < 30, seconds  # ~1-3 s on the 2-core machine; a generous bound against a per-row regression

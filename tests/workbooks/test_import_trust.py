@@ -310,8 +310,11 @@ def test_an_update_without_the_tick_is_refused_and_with_it_is_written(tree):
         ("organisations", 2, "update", (("Tên", tree.ward1_cell1.name, "Tên mới"),)),
         ("members", 2, "update", (("Họ và tên", "Nguyễn Văn Cũ", "Trần Thị Mới"),)),
     ]
+    # ... but, as rows with a problem, they are not counted as updates.
+    assert (result.counts["organisations"].update, result.counts["members"].update) == (0, 0)
     result = import_workbook(_renaming_book(tree, stored), by=None, update_existing=True)
     assert result.applied, listed(result)
+    assert (result.counts["organisations"].update, result.counts["members"].update) == (1, 1)
     assert Organisation.objects.get(pk=tree.ward1_cell1.pk).name == "Tên mới"
     assert Member.objects.get(pk=stored.pk).full_name == "Trần Thị Mới"
 

@@ -137,7 +137,7 @@ class MemberPhase:
                 self.context.outcome(SHEET, row, card, "create")
             elif changed:
                 updated.append(member)
-                counts.update += 1
+                counts.update += self.context.update_existing  # a row with a problem is not counted
                 if not self.context.update_existing:
                     # Told, and the member still written as the row has it (the import is refused anyway): the
                     # rows of the later sheets are checked against it, so that the tick is all that is left to do.

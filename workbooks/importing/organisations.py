@@ -16,6 +16,9 @@ FIELDS = ("name", "kind", "parent", "sector", "valid_from", "valid_to", "success
 RELATIONS = ("parent", "successor")
 UNKNOWN_CODE = _("No organisation has the code “%(code)s”, in this workbook or in the database.")
 COLUMNS = {column.key: column.header for column in SHEET.columns}
+# A row refused only for want of the tick: written (later rows are checked against it) but, as a row with a problem,
+# not counted.
+GUARDED = "guarded"
 
 
 class OrganisationPhase:
@@ -57,7 +60,7 @@ class OrganisationPhase:
             outcome = self._write(row, values)
             if outcome is None:
                 self.failed_codes.add(code, row)
-            else:
+            elif outcome != GUARDED:
                 setattr(counts, outcome, getattr(counts, outcome) + 1)
         self._set_later_successors()
         if self.moved:
@@ -172,7 +175,7 @@ class OrganisationPhase:
             except ValidationError as exc:
                 self.context.validation_problems(SHEET, row, exc, COLUMNS)
                 return None
-        return "update"
+        return "update" if self.context.update_existing else GUARDED
 
     def _record_update(self, row: Row, code: str, existing: Organisation, changed: dict, later_successor) -> None:
         """The row's changes, before the organisation is written (the service changes ``existing`` itself)."""

@@ -65,6 +65,7 @@ def organisation_create(
     address: str = "",
     successor: Organisation | None = None,
     by: User | None = None,
+    reason: str | None = None,
 ) -> Organisation:
     if parent is not None:
         # Lock the parent so that a concurrent move of it waits for us (and we read its path after that move).
@@ -83,12 +84,14 @@ def organisation_create(
         organisation.valid_from = valid_from
     validate_model(organisation, ORGANISATION_MESSAGES)
     with integrity_errors_as_validation(ORGANISATION_MESSAGES):
-        save_recorded(organisation, by=by)
+        save_recorded(organisation, by=by, reason=reason)
     return organisation
 
 
 @transaction.atomic
-def organisation_update(*, organisation: Organisation, by: User | None = None, **fields: Any) -> Organisation:
+def organisation_update(
+    *, organisation: Organisation, by: User | None = None, reason: str | None = None, **fields: Any
+) -> Organisation:
     """Change an organisation. Giving another ``parent`` is a correction, allowed only while nothing has happened
     in the organisation (no member, referral, meeting... of the apps above, no subordinate organisation): once it has
     a history, a change of place is a restructure (it ends and a successor starts under the new parent), so that the
@@ -116,7 +119,7 @@ def organisation_update(*, organisation: Organisation, by: User | None = None, *
         setattr(organisation, name, value)
     validate_model(organisation, ORGANISATION_MESSAGES, errors=errors)
     with integrity_errors_as_validation(ORGANISATION_MESSAGES):
-        save_recorded(organisation, by=by)
+        save_recorded(organisation, by=by, reason=reason)
     return organisation
 
 

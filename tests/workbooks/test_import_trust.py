@@ -315,6 +315,10 @@ def test_an_update_without_the_tick_is_refused_and_with_it_is_written(tree):
     result = import_workbook(_renaming_book(tree, stored), by=None, update_existing=True)
     assert result.applied, listed(result)
     assert (result.counts["organisations"].update, result.counts["members"].update) == (1, 1)
+    # Both histories say why they changed (the organisation's through the tree's service).
+    reason = gettext("Imported from a workbook")
+    assert Organisation.history.filter(id=tree.ward1_cell1.pk).latest("history_id").history_change_reason == reason
+    assert Member.history.filter(id=stored.pk).latest("history_id").history_change_reason == reason
     assert Organisation.objects.get(pk=tree.ward1_cell1.pk).name == "Tên mới"
     assert Member.objects.get(pk=stored.pk).full_name == "Trần Thị Mới"
 

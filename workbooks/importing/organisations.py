@@ -140,7 +140,9 @@ class OrganisationPhase:
             for optional_text in ("address",):
                 fields[optional_text] = fields.get(optional_text) or ""
             try:
-                self.by_code[code] = organisation_create(code=code, by=self.context.by, **fields)
+                self.by_code[code] = organisation_create(
+                    code=code, by=self.context.by, reason=self.context.reason, **fields
+                )
                 self.context.created(Organisation, [self.by_code[code]])
             except ValidationError as exc:
                 self.context.validation_problems(SHEET, row, exc, COLUMNS)
@@ -171,7 +173,9 @@ class OrganisationPhase:
         if changed:
             try:
                 with self.context.updating(Organisation, [existing]):
-                    self.by_code[code] = organisation_update(organisation=existing, by=self.context.by, **changed)
+                    self.by_code[code] = organisation_update(
+                        organisation=existing, by=self.context.by, reason=self.context.reason, **changed
+                    )
             except ValidationError as exc:
                 self.context.validation_problems(SHEET, row, exc, COLUMNS)
                 return None
@@ -209,7 +213,7 @@ class OrganisationPhase:
             try:
                 with self.context.updating(Organisation, [organisation]):
                     self.by_code[code] = organisation_update(
-                        organisation=organisation, by=self.context.by, successor=successor
+                        organisation=organisation, by=self.context.by, reason=self.context.reason, successor=successor
                     )
             except ValidationError as exc:
                 self.context.validation_problems(SHEET, row, exc, COLUMNS)

@@ -33,3 +33,8 @@ urlpatterns = [
     path("restructures/", include("restructures.urls")),
     path("", include("members.urls")),
 ]
+
+# The error pages in the site layout (dongha76/errors.py); they answer only with DEBUG off.
+handler403 = "dongha76.errors.permission_denied"
+handler404 = "dongha76.errors.page_not_found"
+handler500 = "dongha76.errors.server_error"

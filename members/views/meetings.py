@@ -14,7 +14,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
 from dongha76.history import history_of
@@ -160,6 +161,7 @@ def _row_response(request, meeting, row, *, asking=False, error="", reason=None)
         "row": _prepare_row(row, asking=asking, error=error, reason=reason),
         "can_edit": True,
         "figures": meeting_figures(meeting),
+        "suggestions": EXCUSE_SUGGESTIONS,
         "oob": True,
     }
     return render(request, "members/attendance_row_response.html", context)
@@ -196,6 +198,29 @@ def attendance_mark(request: HttpRequest, pk: int, member_pk: int) -> HttpRespon
     return redirect(_sheet_url(meeting, member_pk=member.pk))
 
 
+@login_required
+@require_POST
+def attendance_all_present(request: HttpRequest, pk: int) -> HttpResponse:
+    """The sheet's "all present": every expected member not yet marked is marked present in one request; the
+    exceptions then take one tap each. A plain form post (with or without JavaScript) that comes back to the sheet
+    and its counts."""
+    meeting = get_object_or_404(meetings_writable_by(request.user), pk=pk)
+    marked = services.attendance_all_present(meeting=meeting, by=request.user)
+    if marked:
+        messages.success(
+            request,
+            ngettext(
+                "%(count)s member marked present. Now mark the exceptions: one tap each.",
+                "%(count)s members marked present. Now mark the exceptions: one tap each.",
+                len(marked),
+            )
+            % {"count": len(marked)},
+        )
+    else:
+        messages.info(request, _("Every expected member is already marked: nothing changed."))
+    return redirect(_sheet_url(meeting))
+
+
 def _refused(request, meeting, member, row, text: str, *, asking: bool = False, reason: str | None = None):
     """Nothing saved: say why in the member's line (htmx), or above the sheet (a plain POST, or a member who is not
     on the sheet and so has no line)."""
@@ -216,4 +241,5 @@ urlpatterns = [
     path("meetings/<int:pk>/", meeting_detail, name="meeting-detail"),
     path("meetings/<int:pk>/edit/", meeting_edit, name="meeting-edit"),
     path("meetings/<int:pk>/attendance/<int:member_pk>/", attendance_mark, name="attendance-mark"),
+    path("meetings/<int:pk>/attendance/all-present/", attendance_all_present, name="attendance-all-present"),
 ]

@@ -9,12 +9,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from simple_history.manager import HistoryManager
 
 from members import services
 from members.forms.meetings import half_year_value, previous_half_year
 from members.models import Attendance, Exemption, Meeting, Member, Referral
 from members.periods import HalfYear
-from members.selectors import HalfYearMeetings
+from members.selectors import HalfYearMeetings, meeting_figures
 from tests.factories import make_member, make_officer, make_organisation, make_referral, member_fields
 
 D = datetime.date
@@ -647,3 +648,143 @@ def test_irregular_attendees_of_the_year(client, tree, people):
     section = response.content.decode().split('id="cell-irregular"')[1].split("</section>")[0]
     assert "Trương Văn Vắng" in section and "Đảng bộ Công ty Điện lực" in section
     assert "Lê Thị Phép" not in section
+
+
+# -- "all present", then the exceptions --------------------------------------------------------------------------------
+
+
+def all_present_url(meeting) -> str:
+    return reverse("members:attendance-all-present", args=[meeting.pk])
+
+
+def message_levels(response) -> list[str]:
+    return [message.level_tag for message in response.context["messages"]]
+
+
+def test_all_present_marks_every_unmarked_expected_member_in_one_request(client, people, sheet):
+    meeting, members = sheet["meeting"], sheet["members"]
+    services.attendance_record(meeting=meeting, member=members["placed"], status=Status.ABSENT, by=people["ward1"])
+    services.attendance_record(
+        meeting=meeting, member=members["ended_after"], status=Status.EXCUSED, reason="Ốm", by=people["ward1"]
+    )
+    client.force_login(people["cell1"])
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(all_present_url(meeting))
+    assert response.status_code == 302
+    assert response.url == sheet_url(meeting)
+    # already marked: kept, with their single history record
+    assert saved(meeting, members["placed"]) == (Status.ABSENT, "")
+    assert saved(meeting, members["ended_after"]) == (Status.EXCUSED, "Ốm")
+    for key in ("placed", "ended_after"):
+        assert Attendance.objects.get(meeting=meeting, member=members[key]).history.count() == 1
+    # the unmarked expected members: present, one history record each, by whoever pressed the button
+    for key in ("placed_that_day", "exemption_lifted"):
+        assert saved(meeting, members[key]) == (Status.PRESENT, ""), key
+        history = list(Attendance.objects.get(meeting=meeting, member=members[key]).history.all())
+        assert [(h.history_type, h.status, h.history_user) for h in history] == [("+", "present", people["cell1"])]
+    # the exempt member is not expected: "all present" leaves them for a tap of their own
+    assert saved(meeting, members["exempt"]) is None
+    assert Attendance.objects.filter(meeting=meeting).count() == 4
+    assert Attendance.history.filter(meeting_id=meeting.pk).count() == 4
+    # one request: no query per member
+    assert sum("INSERT" in q["sql"] for q in queries.captured_queries) == 2  # the marks and their history
+    page = client.get(response.url)
+    assert message_levels(page) == ["success"]
+    figures = page.context["figures"]
+    assert (figures.present, figures.excused, figures.absent, figures.not_marked) == (2, 1, 1, 0)
+    assert 'data-not-marked="0"' in page.content.decode()
+
+
+def test_all_present_twice_changes_nothing_and_says_so(client, people, sheet):
+    meeting = sheet["meeting"]
+    client.force_login(people["cell1"])
+    client.post(all_present_url(meeting), follow=True)
+    marks = list(Attendance.objects.filter(meeting=meeting).values_list("member", "status", "reason"))
+    history = Attendance.history.filter(meeting_id=meeting.pk).count()
+    response = client.post(all_present_url(meeting), follow=True)
+    assert response.status_code == 200
+    assert message_levels(response) == ["info"]
+    assert list(Attendance.objects.filter(meeting=meeting).values_list("member", "status", "reason")) == marks
+    assert Attendance.history.filter(meeting_id=meeting.pk).count() == history
+    assert services.attendance_all_present(meeting=meeting, by=people["cell1"]) == []
+
+
+def test_all_present_is_all_or_nothing(client, people, sheet, monkeypatch):
+    meeting = sheet["meeting"]
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the history could not be written")
+
+    monkeypatch.setattr(HistoryManager, "bulk_history_create", broken)
+    with pytest.raises(RuntimeError):
+        services.attendance_all_present(meeting=meeting, by=people["cell1"])
+    assert not Attendance.objects.filter(meeting=meeting).exists()
+
+
+def test_all_present_after_which_each_exception_is_one_tap(client, people, sheet):
+    meeting, members = sheet["meeting"], sheet["members"]
+    client.force_login(people["cell1"])
+    client.post(all_present_url(meeting))
+    response = mark(client, meeting, members["placed"], Status.ABSENT)
+    assert 'data-absent="1"' in response.content.decode() and 'data-present="3"' in response.content.decode()
+    # excused: one tap on a suggested reason saves it (the box offers the usual reasons as buttons)
+    asked = mark(client, meeting, members["placed_that_day"], Status.EXCUSED).content.decode()
+    assert 'name="reason" value="' in asked and "attendance-reason-choice" in asked
+    response = mark(client, meeting, members["placed_that_day"], Status.EXCUSED, reason="Ốm")
+    html = response.content.decode()
+    assert 'data-excused="1"' in html and 'data-present="2"' in html and 'data-not-marked="0"' in html
+
+
+def test_the_sheet_offers_all_present_while_someone_is_unmarked(client, people, sheet):
+    meeting = sheet["meeting"]
+    client.force_login(people["cell1"])
+    html = client.get(sheet_url(meeting)).content.decode()
+    assert f'action="{all_present_url(meeting)}"' in html
+    assert 'id="attendance-all-present"' in html
+    client.post(all_present_url(meeting))
+    html = client.get(sheet_url(meeting)).content.decode()
+    assert 'id="attendance-all-present"' not in html  # nobody left to mark
+    client.force_login(people["ward1_viewer"])
+    client.get(sheet_url(meeting))
+    assert all_present_url(meeting) not in client.get(sheet_url(meeting)).content.decode()
+
+
+@pytest.mark.parametrize("role", ["ward1", "city"])
+def test_the_ward_and_the_city_may_mark_all_present(client, people, sheet, role):
+    client.force_login(people[role])
+    assert client.post(all_present_url(sheet["meeting"])).status_code == 302
+    assert Attendance.objects.filter(meeting=sheet["meeting"]).count() == 4
+    assert Attendance.history.filter(history_user=people[role]).count() == 4
+
+
+@pytest.mark.parametrize("role", ["cell2", "workplace", "ward2", "ward1_viewer"])
+def test_all_present_out_of_scope_answers_404(client, people, sheet, role):
+    client.force_login(people[role])
+    assert client.post(all_present_url(sheet["meeting"])).status_code == 404
+    assert not Attendance.objects.exists()
+
+
+def test_all_present_is_post_only_and_needs_a_login(client, people, sheet):
+    url = all_present_url(sheet["meeting"])
+    assert "/accounts/login/" in client.post(url).url
+    client.force_login(people["cell1"])
+    assert client.get(url).status_code == 405
+    assert not Attendance.objects.exists()
+
+
+@pytest.mark.parametrize("role", ["ward1", "cell1"])
+def test_all_present_runs_a_constant_number_of_queries(client, tree, people, role):
+    client.force_login(people[role])
+    counts = []
+    for count in (10, 80):
+        meeting = services.meeting_create(
+            residential_cell=tree.ward1_cell1, held_on=MEETING_DAY - datetime.timedelta(days=count), by=None
+        )
+        add_placed(tree, meeting, count)
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post(all_present_url(meeting))
+        assert response.status_code == 302
+        counts.append(len(queries))
+        assert meeting_figures(meeting).not_marked == 0
+    assert counts[0] == counts[1]
+    assert counts[1] <= 12

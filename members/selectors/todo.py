@@ -1,0 +1,185 @@
+"""The to-do of the home page (Việc cần làm): what each of the user's roles has to do today, as counts.
+
+Each count is taken from the same queryset and the same condition as the list its link opens (the referral list's
+``state``, the comment list's ``state``, the member list's ``referral_state``, the cell list's meeting filter), so the
+number on the home page is the row count of that list. The counts come from a few aggregate queries, whatever the
+number of rows: one over the referrals, one over the comments of the year, one over the cells, one for the members.
+
+A role is a kind of post: the city (the root, or a superuser) sees the weak spots only, as links; a ward (or an upper
+committee) receives, places, sends and chases; a workplace introduces, follows up and acknowledges; a residential cell
+meets, writes comments and records who reported to it. A user with several posts gets each role's section.
+"""
+
+import dataclasses
+import datetime
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from branches.access import access_for
+from branches.models import Organisation
+from members.models import Meeting, Referral
+from members.models.referral import (
+    awaiting_placement_q,
+    awaiting_reception_q,
+    placed_q,
+    stalled_q,
+)
+from members.periods import HalfYear
+from members.selectors.comments import CommentYear, comment_counts, comment_rows, comment_year
+from members.selectors.referrals import eligible_not_introduced
+from members.selectors.scope import (
+    referrals_receivable_by,
+    referrals_reportable_by,
+    visible_members,
+    visible_referrals,
+    visible_residential_cells,
+)
+
+Kind = Organisation.Kind
+
+
+class Role:
+    CITY = "city"
+    WARD = "ward"
+    WORKPLACE = "workplace"
+    CELL = "cell"
+
+
+WARD_KINDS = (Kind.WARD, Kind.UPPER_COMMITTEE)
+# A ward is a workplace only for its own agency cell: its to-do is the ward's (its few office members not introduced
+# are added to the ward's items), not a second section counting its own book again.
+WORKPLACE_KINDS = (Kind.COMMITTEE, Kind.GRASSROOTS_CELL, Kind.CELL, Kind.UPPER_COMMITTEE)
+
+
+@dataclasses.dataclass(frozen=True)
+class RoleToDo:
+    role: str
+    can_act: bool  # a post of this role that writes (a viewer only sees)
+
+
+@dataclasses.dataclass(frozen=True)
+class ToDo:
+    """The counts of the home page; each is the size of the list its link opens."""
+
+    day: datetime.date
+    roles: tuple[RoleToDo, ...]
+    round: CommentYear | None
+    # referrals (the referral list's states)
+    awaiting_reception: int = 0
+    awaiting_placement: int = 0
+    stalled: int = 0
+    not_reported: int = 0
+    # members (the member list's referral_state=not_introduced)
+    eligible_not_introduced: int = 0
+    # comments of the year's round (the comment list's states)
+    comments_not_written: int = 0
+    comments_written: int = 0
+    comments_sent: int = 0
+    comments_late: int = 0
+    # cells without a periodic meeting for the current half-year (the cell list's meeting filter)
+    cells_without_meeting: int = 0
+    # the user's own cells whose meeting of this half-year is not recorded yet
+    cells_meeting_due: tuple[Organisation, ...] = ()
+    # one-click lists: the first few the user may receive, and those who may be recorded as reported to the cell
+    receivable: list[Referral] = dataclasses.field(default_factory=list)
+    reportable: list[Referral] = dataclasses.field(default_factory=list)
+
+    def role(self, role: str) -> RoleToDo | None:
+        return next((r for r in self.roles if r.role == role), None)
+
+    @property
+    def half_year(self) -> HalfYear:
+        return HalfYear.of(self.day)
+
+
+def roles_of(user) -> tuple[RoleToDo, ...]:
+    """The user's roles, in the order the page shows them; the city's alone when the user is city staff (it sees
+    everything: another section would count the same rows again)."""
+    access = access_for(user)
+    if access.is_city():
+        return (RoleToDo(Role.CITY, can_act=False),)
+
+    def role(kinds, name):
+        posts = [post for post in access.posts if post.organisation.kind in kinds]
+        return RoleToDo(name, can_act=any(post.can_write for post in posts)) if posts else None
+
+    found = (
+        role(WARD_KINDS, Role.WARD),
+        role((Kind.RESIDENTIAL_CELL,), Role.CELL),
+        role(WORKPLACE_KINDS, Role.WORKPLACE),
+    )
+    return tuple(r for r in found if r is not None)
+
+
+def cells_without_meeting(cells: QuerySet[Organisation], day: datetime.date) -> QuerySet[Organisation]:
+    """Residential cells existing on ``day`` with no periodic meeting recorded for the half-year of ``day``."""
+    half_year = HalfYear.of(day)
+    met = Meeting.objects.filter(
+        residential_cell=OuterRef("pk"), kind=Meeting.Kind.PERIODIC, year=half_year.year, half=half_year.half
+    )
+    return cells.valid_on(day).exclude(Exists(met))
+
+
+def _referral_counts(referrals: QuerySet[Referral], day: datetime.date) -> dict[str, int]:
+    # The referral list's state filters (members.filters.ReferralFilter.filter_state), counted in one query.
+    return referrals.aggregate(
+        awaiting_reception=Count("pk", filter=awaiting_reception_q(day)),
+        awaiting_placement=Count("pk", filter=awaiting_placement_q(day)),
+        stalled=Count("pk", filter=stalled_q(day)),
+        not_reported=Count("pk", filter=placed_q(day) & Q(reported_on__isnull=True)),
+    )
+
+
+def todo_for(user, *, day: datetime.date, shown: int = 10) -> ToDo:
+    """The to-do of ``user`` on ``day``; ``shown``: how many rows the one-click lists hold."""
+    roles = roles_of(user)
+    if not roles:
+        return ToDo(day=day, roles=(), round=None)
+    names = {r.role for r in roles}
+    access = access_for(user)
+    counts: dict = dict(_referral_counts(visible_referrals(user), day))
+    if names & {Role.CITY, Role.WORKPLACE, Role.WARD}:
+        counts["eligible_not_introduced"] = eligible_not_introduced(visible_members(user), day).count()
+    round_ = comment_year(user, day.year, today=day)
+    comments = comment_counts(comment_rows(user, round_))
+    counts.update(
+        comments_not_written=comments["not_written"],
+        comments_written=comments["written"],
+        comments_sent=comments["sent"],
+        comments_late=comments["late"],
+    )
+    due_cells: tuple[Organisation, ...] = ()
+    if names & {Role.CITY, Role.WARD, Role.CELL}:
+        without = list(cells_without_meeting(visible_residential_cells(user), day).order_by("name"))
+        counts["cells_without_meeting"] = len(without)
+        own = set(access.residential_cell_ids())
+        due_cells = tuple(cell for cell in without if cell.pk in own)
+    receivable: list[Referral] = []
+    ward = next((r for r in roles if r.role == Role.WARD), None)
+    if ward and ward.can_act:
+        receivable = list(
+            referrals_receivable_by(user)
+            .awaiting_reception_on(day)
+            .select_related("member", "issuing_organisation", "receiving_ward")
+            .order_by("introduced_on", "pk")[:shown]
+        )
+    reportable: list[Referral] = []
+    cell_ids = access.residential_cell_ids(write=True)
+    if cell_ids:
+        # The member reports to the cell: its secretary records it (``referrals_reportable_by``).
+        reportable = list(
+            referrals_reportable_by(user)
+            .placed_as_of(day)
+            .filter(reported_on__isnull=True, residential_cell__in=cell_ids)
+            .select_related("member", "residential_cell")
+            .order_by("placed_on", "pk")[:shown]
+        )
+    return ToDo(
+        day=day,
+        roles=roles,
+        round=round_,
+        cells_meeting_due=due_cells,
+        receivable=receivable,
+        reportable=reportable,
+        **counts,
+    )

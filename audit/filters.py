@@ -1,11 +1,10 @@
 """The access log's filters: what, who, which organisation, between which days."""
 
 import django_filters
-from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from audit.models import AccessLog
-from dongha76.periods import DayField
+from dongha76.dates import DayField, DayInput
 
 
 class DayFilter(django_filters.DateFilter):
@@ -20,13 +19,13 @@ class AccessLogFilter(django_filters.FilterSet):
         label=_("From"),
         field_name="at",
         lookup_expr="date__gte",
-        widget=forms.DateInput(attrs={"placeholder": "dd/mm/yyyy", "inputmode": "numeric", "autocomplete": "off"}),
+        widget=DayInput(),
     )
     until = DayFilter(
         label=_("To"),
         field_name="at",
         lookup_expr="date__lte",
-        widget=forms.DateInput(attrs={"placeholder": "dd/mm/yyyy", "inputmode": "numeric", "autocomplete": "off"}),
+        widget=DayInput(),
     )
 
     class Meta:

@@ -21,6 +21,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from branches import services
 from branches.models import Officer, Organisation, OrganisationName, Restructure
+from dongha76.dates import ADMIN_FORMFIELD_OVERRIDES
 from dongha76.services import validate_model
 
 User = get_user_model()
@@ -141,6 +142,7 @@ def _organisation_links(organisations) -> str:
 @admin.register(Organisation)
 class OrganisationAdmin(SimpleHistoryAdmin):
     form = OrganisationAdminForm
+    formfield_overrides = ADMIN_FORMFIELD_OVERRIDES
     list_display = ["code", "name_in_tree", "kind", "parent", "sector", "valid_from", "valid_to", "successor"]
     list_display_links = ["code", "name_in_tree"]
     list_filter = ["kind", "sector", ValidityListFilter]
@@ -230,6 +232,7 @@ class OfficerAdmin(SimpleHistoryAdmin):
     list_select_related = ["user", "organisation"]
     autocomplete_fields = ["user", "organisation"]
     date_hierarchy = "started_on"
+    formfield_overrides = ADMIN_FORMFIELD_OVERRIDES
 
 
 class OfficerInline(admin.TabularInline):
@@ -240,6 +243,7 @@ class OfficerInline(admin.TabularInline):
     fields = ["organisation", "role", "started_on", "ended_on"]
     autocomplete_fields = ["organisation"]
     extra = 0
+    formfield_overrides = ADMIN_FORMFIELD_OVERRIDES
 
 
 admin.site.unregister(User)

@@ -4,7 +4,8 @@ Every day the product stores or computes with lies between ``FIRST_DAY`` (1930, 
 ``LAST_DAY`` (a deadline far enough ahead); a birth date may go back to ``FIRST_BIRTH_DAY``. Outside that, a date is a
 typing mistake, and one that Python's ``datetime`` arithmetic (a half-year before, a year after) would overflow on.
 The dashboard form, the JSON API, the yearly workbook, the commands, the list filters and every date box of the forms
-parse through here, so a year of 99999 or a day of 01/01/0001 is a message for the user, never a 500.
+parse through here (a typed day through ``dongha76.dates``, which checks these bounds), so a year of 99999 or a
+day of 01/01/0001 is a message for the user, never a 500.
 """
 
 import datetime
@@ -127,19 +128,6 @@ PAST_DAY_VALIDATORS = [validate_day, validate_not_in_future]
 
 
 # -- form fields -------------------------------------------------------------------------------------------------------
-
-
-class DayField(forms.DateField):
-    """A date box whose value lies between ``first`` and ``last`` (default: the product's bounds)."""
-
-    def __init__(self, *, first: datetime.date = FIRST_DAY, last: datetime.date = LAST_DAY, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.first, self.last = first, last
-
-    def validate(self, value) -> None:
-        super().validate(value)
-        if value is not None and not self.first <= value <= self.last:
-            raise ValidationError(day_message(self.first, self.last), code="day_out_of_bounds")
 
 
 class YearField(forms.IntegerField):

@@ -17,6 +17,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from audit.models import AccessLog
 from audit.services import record_access
+from dongha76.dates import ADMIN_FORMFIELD_OVERRIDES
 from dongha76.text import search_key
 from members import services
 from members.models import (
@@ -181,6 +182,7 @@ class MemberAdminForm(forms.ModelForm):
 @admin.register(Member)
 class MemberAdmin(SimpleHistoryAdmin):
     form = MemberAdminForm
+    formfield_overrides = ADMIN_FORMFIELD_OVERRIDES
     list_display = [
         "full_name",
         "card_number",

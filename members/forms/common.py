@@ -3,20 +3,14 @@
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from branches.models import Organisation
-from dongha76.periods import DayField
-
-DATE_FORMAT = "%d/%m/%Y"
+from dongha76.dates import DayField, DayInput
 
 
-def date_input() -> forms.DateInput:
-    """A text box for dd/mm/yyyy (a browser's type=date ignores the Vietnamese order of day and month)."""
-    return forms.DateInput(
-        format=DATE_FORMAT,
-        attrs={"type": "text", "placeholder": "dd/mm/yyyy", "inputmode": "numeric", "autocomplete": "off"},
-    )
+def date_input() -> DayInput:
+    """A text box for a day, shown dd/mm/yyyy (``dongha76.dates.DayInput``)."""
+    return DayInput()
 
 
 def date_field(label, *, required: bool = True, initial_today: bool = True) -> forms.DateField:
@@ -26,7 +20,6 @@ def date_field(label, *, required: bool = True, initial_today: bool = True) -> f
         required=required,
         initial=timezone.localdate if initial_today else None,
         widget=date_input(),
-        error_messages={"invalid": _("Enter a date as dd/mm/yyyy.")},
     )
 
 

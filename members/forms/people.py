@@ -8,7 +8,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from dongha76.periods import FIRST_BIRTH_DAY, DayField
+from dongha76.dates import DayField
+from dongha76.periods import FIRST_BIRTH_DAY
 from members.forms.common import date_input
 from members.models import Exemption, Member
 

@@ -3,6 +3,7 @@
 from crispy_forms.helper import FormHelper
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from branches.models import Organisation
@@ -37,22 +38,33 @@ class ReceiveForm(WorkflowForm):
     received_on = date_field(_("Received on"))
 
 
+def address_help(address: str | None) -> str:
+    """The member's address under the choice of the cell, so that the ward picks the khu phố where they live."""
+    if address:
+        return format_lazy("{}: {}", _("Lives at"), address)
+    return _("No address is recorded for this member: ask them, or see the letter.")
+
+
 class PlaceForm(WorkflowForm):
     residential_cell = OrganisationChoiceField(label=_("Residential cell"), queryset=Organisation.objects.none())
     placed_on = date_field(_("Placed on"))
 
-    def __init__(self, *args, cells, **kwargs):
+    def __init__(self, *args, cells, address: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["residential_cell"].queryset = cells
+        if address is not None:
+            self.fields["residential_cell"].help_text = address_help(address)
 
 
 class ReplaceForm(WorkflowForm):
     residential_cell = OrganisationChoiceField(label=_("New residential cell"), queryset=Organisation.objects.none())
     replaced_on = date_field(_("In the new cell since"))
 
-    def __init__(self, *args, cells, **kwargs):
+    def __init__(self, *args, cells, address: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["residential_cell"].queryset = cells
+        if address is not None:
+            self.fields["residential_cell"].help_text = address_help(address)
 
 
 # At most this many members are placed in one step: a residential cell takes tens at a time, and the step stays one

@@ -15,12 +15,14 @@ from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 from django_tables2 import RequestConfig
 
 from dongha76.http import found_or_404, next_url
 from members import services
 from members.filters import CommentFilter, RatingFilter
+from members.forms.bulk import BulkDayForm
 from members.forms.comments import (
     CommentForm,
     CommentRoundForm,
@@ -58,6 +60,7 @@ from members.selectors import (
     with_names_of_their_day,
 )
 from members.tables import CommentTable, RatingTable
+from members.views.bulk import bulk_step, post_only_for
 
 
 def _round(request: HttpRequest, year: int) -> CommentYear:
@@ -86,13 +89,28 @@ def comment_list(request: HttpRequest, year: int) -> HttpResponse:
     without_state.pop("state", None)
     without_state.pop("page", None)
     counts = comment_counts(CommentFilter(without_state or None, queryset=rows, **choices).qs)
+    actions = comment_actions_for(request.user)
+    # A bulk step (issue 13) is offered on the list of exactly the rows it acts on: the written comments for the
+    # ward to send, the sent ones for the workplace to record as received.
+    state = request.GET.get("state", "") if comment_filter.is_valid() else ""
+    pick = None
+    if state in ("written", "overdue") and _sends(actions):
+        pick = "send"
+    elif state == "sent" and _receives(actions):
+        pick = "receive"
     table = CommentTable(
         comment_filter.qs,
-        actions=comment_actions_for(request.user),
+        actions=actions,
         round_=round_,
         next_url=request.get_full_path(),
+        pick=pick,
     )
     RequestConfig(request, paginate={"per_page": 50}).configure(table)
+    bulk_form = None
+    if pick == "send":
+        bulk_form = BulkDayForm(day_field="sent_on", day_label=_("Sent to the workplace on"))
+    elif pick == "receive":
+        bulk_form = BulkDayForm(day_field="received_on", day_label=_("Received by the workplace on"))
     return render(
         request,
         "members/comment_list.html",
@@ -106,6 +124,8 @@ def comment_list(request: HttpRequest, year: int) -> HttpResponse:
             "state_query": without_state.urlencode(),
             "current_state": request.GET.get("state", ""),
             "can_set_round": sets_comment_rounds(request.user),
+            "pick": pick,
+            "bulk_form": bulk_form,
         },
     )
 
@@ -269,6 +289,67 @@ def comment_receive(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _sends(actions) -> bool:
+    """Whether the user sends any comment (the rule of ``comments_sendable_by``): a ward's committee, the city."""
+    return actions.city or bool(actions.ward_paths)
+
+
+def _receives(actions) -> bool:
+    """Whether the user records any arrival (the rule of ``comments_receivable_by``): a workplace, the city."""
+    return actions.city or bool(actions.workplace_paths)
+
+
+@login_required
+def comment_send_many(request: HttpRequest, year: int) -> HttpResponse:
+    """Send the written comments ticked on the year's list, on one day: all or none (POST only)."""
+    round_ = _round(request, year)
+    refused = post_only_for(request, _sends(comment_actions_for(request.user)))
+    if refused:
+        return refused
+    return bulk_step(
+        request,
+        rows=comments_sendable_by(request.user).filter(year=round_.year),
+        field="comments",
+        day_field="sent_on",
+        day_label=_("Sent to the workplace on"),
+        back=f"{_list_url(year)}?state=written",
+        run=lambda rows, day: services.residence_comments_send(comments=rows, sent_on=day, by=request.user),
+        question=lambda n: (
+            ngettext("Send %(count)s comment to the workplace?", "Send %(count)s comments to the workplaces?", n)
+            % {"count": n}
+        ),
+        confirm_label=_("Yes, send them"),
+        success=lambda n: ngettext("%(count)s comment sent.", "%(count)s comments sent.", n) % {"count": n},
+    )
+
+
+@login_required
+def comment_receive_many(request: HttpRequest, year: int) -> HttpResponse:
+    """Record as received the sent comments ticked on the year's list, on one day: all or none (POST only)."""
+    round_ = _round(request, year)
+    refused = post_only_for(request, _receives(comment_actions_for(request.user)))
+    if refused:
+        return refused
+    return bulk_step(
+        request,
+        rows=comments_receivable_by(request.user).filter(year=round_.year),
+        field="comments",
+        day_field="received_on",
+        day_label=_("Received by the workplace on"),
+        back=f"{_list_url(year)}?state=sent",
+        run=lambda rows, day: services.residence_comments_receive(comments=rows, received_on=day, by=request.user),
+        question=lambda n: (
+            ngettext("Record %(count)s comment as received?", "Record %(count)s comments as received?", n)
+            % {"count": n}
+        ),
+        confirm_label=_("Yes, record them"),
+        success=lambda n: (
+            ngettext("%(count)s comment recorded as received.", "%(count)s comments recorded as received.", n)
+            % {"count": n}
+        ),
+    )
+
+
 # -- printing ------------------------------------------------------------------------------------------------------
 
 
@@ -425,6 +506,8 @@ urlpatterns = [
     path("comments/<int:year>/<int:member_pk>/write/", comment_write, name="comment-write"),
     path("comments/c/<int:pk>/edit/", comment_edit, name="comment-edit"),
     path("comments/c/<int:pk>/send/", comment_send, name="comment-send"),
+    path("comments/<int:year>/send/", comment_send_many, name="comment-send-many"),
+    path("comments/<int:year>/receive/", comment_receive_many, name="comment-receive-many"),
     path("comments/c/<int:pk>/receive/", comment_receive, name="comment-receive"),
     path("comments/c/<int:pk>/print/", comment_print, name="comment-print"),
     path("cells/<int:pk>/comments/<int:year>/print/", cell_comments_print, name="cell-comments-print"),

@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 from django_tables2 import RequestConfig
 
@@ -23,6 +24,7 @@ from dongha76.history import history_of
 from dongha76.http import found_or_404, next_url
 from members import services
 from members.filters import ReferralFilter
+from members.forms.bulk import BulkDayForm
 from members.forms.referrals import (
     EndForm,
     IntroduceForm,
@@ -52,6 +54,7 @@ from members.selectors import (
     wards_for_introduction,
 )
 from members.tables import ReferralTable
+from members.views.bulk import bulk_step, post_only_for
 
 Kind = Organisation.Kind
 
@@ -68,9 +71,18 @@ def referral_list_view(request: HttpRequest) -> HttpResponse:
         else wards_on(timezone.localdate()),
         issuers=organisations.filter(kind__in=[*Organisation.GRASSROOTS_KINDS, Kind.OUTSIDE]).order_by("name"),
     )
-    table = ReferralTable(referral_filter.qs)
+    can_place = runs_residence_side(request.user)
+    # The bulk reception (issue 13) is offered on the list of exactly the rows it acts on.
+    bulk_receive = can_place and referral_filter.is_valid() and request.GET.get("state") == "awaiting_reception"
+    table = ReferralTable(referral_filter.qs, pickable=bulk_receive)
     RequestConfig(request, paginate={"per_page": 50}).configure(table)
-    context = {"filter": referral_filter, "table": table, "can_place": runs_residence_side(request.user)}
+    context = {
+        "filter": referral_filter,
+        "table": table,
+        "can_place": can_place,
+        "bulk_receive": bulk_receive,
+        "bulk_form": BulkDayForm(day_field="received_on", day_label=_("Received on")) if bulk_receive else None,
+    }
     return render(request, "members/referral_list.html", context)
 
 
@@ -179,7 +191,7 @@ def referral_place(request: HttpRequest, pk: int) -> HttpResponse:
         pk,
         queryset=referrals_receivable_by(request.user),
         form_class=PlaceForm,
-        form_kwargs=lambda r: {"cells": cells_for_placement(r, day=today)},
+        form_kwargs=lambda r: {"cells": cells_for_placement(r, day=today), "address": r.member.residential_address},
         title=_("Place in a residential cell"),
         run=lambda r, data: services.referral_place(
             referral=r, residential_cell=data["residential_cell"], placed_on=data["placed_on"], by=request.user
@@ -199,7 +211,7 @@ def referral_replace(request: HttpRequest, pk: int) -> HttpResponse:
         pk,
         queryset=referrals_receivable_by(request.user),
         form_class=ReplaceForm,
-        form_kwargs=lambda r: {"cells": cells_for_replacement(r, day=today)},
+        form_kwargs=lambda r: {"cells": cells_for_replacement(r, day=today), "address": r.member.residential_address},
         title=_("Move to another residential cell"),
         run=lambda r, data: services.referral_replace(
             referral=r, residential_cell=data["residential_cell"], replaced_on=data["replaced_on"], by=request.user
@@ -296,6 +308,26 @@ def referral_end(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+def referral_receive_many(request: HttpRequest) -> HttpResponse:
+    """Receive the referrals ticked on the list of those awaiting reception, on one day: all or none (POST only)."""
+    refused = post_only_for(request, runs_residence_side(request.user))
+    if refused:
+        return refused
+    return bulk_step(
+        request,
+        rows=referrals_receivable_by(request.user),
+        field="referrals",
+        day_field="received_on",
+        day_label=_("Received on"),
+        back=reverse("members:referral-list") + "?state=awaiting_reception",
+        run=lambda rows, day: services.referrals_receive(referrals=rows, received_on=day, by=request.user),
+        question=lambda n: ngettext("Receive %(count)s member?", "Receive %(count)s members?", n) % {"count": n},
+        confirm_label=_("Yes, receive them"),
+        success=lambda n: ngettext("%(count)s reception recorded.", "%(count)s receptions recorded.", n) % {"count": n},
+    )
+
+
+@login_required
 @require_http_methods(["GET", "POST"])
 def referral_place_many(request: HttpRequest) -> HttpResponse:
     """Place several received members at once: all of them, or none with every problem listed."""
@@ -335,6 +367,7 @@ def referral_place_many(request: HttpRequest) -> HttpResponse:
 urlpatterns = [
     path("referrals/", referral_list_view, name="referral-list"),
     path("referrals/place/", referral_place_many, name="referral-place-many"),
+    path("referrals/receive/", referral_receive_many, name="referral-receive-many"),
     path("referrals/<int:pk>/", referral_detail, name="referral-detail"),
     path("referrals/<int:pk>/letter/", referral_letter, name="referral-letter"),
     path("referrals/<int:pk>/receive/", referral_receive, name="referral-receive"),

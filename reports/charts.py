@@ -44,12 +44,14 @@ def _shorten(text: str, limit: int) -> str:
 def _svg(
     *, width: int, height: int, title: str, desc: str, body: list[str], chart_id: str, wide: bool = False
 ) -> SafeString:
-    """The ``<svg>`` element, in a box that scrolls sideways on a narrow phone rather than shrinking the text below
-    reading size. Font and minimum width (600 px when ``wide``, else 360 px) come from classes in
+    """The ``<svg>`` element, in a box that scrolls sideways on a narrow phone (never the page) rather than shrinking
+    the text below reading size. Font and minimum width (600 px when ``wide``, else 360 px) come from classes in
     static/css/dashboard.css: the Content-Security-Policy allows no style attribute."""
     title_id, desc_id = f"{chart_id}-title", f"{chart_id}-desc"
     return mark_safe(  # noqa: S308 - every text piece below is escaped
-        '<div class="app-chart-box">'
+        # The box scrolls sideways on a narrow phone: it takes the keyboard focus so that it can be scrolled without a
+        # mouse (axe's scrollable-region-focusable), and is named by the chart's title.
+        f'<div class="app-chart-box" tabindex="0" role="group" aria-labelledby="{escape(title_id)}">'
         f'<svg xmlns="http://www.w3.org/2000/svg" class="app-chart{" app-chart-wide" if wide else ""}" '
         f'id="{escape(chart_id)}" role="img" '
         f'viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="xMinYMin meet" '

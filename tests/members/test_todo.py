@@ -236,6 +236,16 @@ def test_cell_records_its_meeting_writes_comments_and_records_reports(client, tr
     assert items(client)["not_reported"]["text"].strip().endswith("1")
 
 
+def test_the_referral_page_offers_the_cell_secretary_the_report(client, tree, world):
+    referral = world["not_reported"][0]
+    url = reverse("members:referral-report", args=[referral.pk])
+    login(client, make_officer(tree.ward1_cell1))
+    assert url in client.get(reverse("members:referral-detail", args=[referral.pk])).content.decode()
+    login(client, make_officer(tree.ward1_cell1, role="viewer"))
+    assert url not in client.get(reverse("members:referral-detail", args=[referral.pk])).content.decode()
+    assert client.get(url).status_code == 404
+
+
 def test_a_cell_secretary_records_no_report_for_another_cell(client, tree, world):
     login(client, make_officer(tree.ward1_cell2))
     other = world["not_reported"][0]

@@ -20,7 +20,7 @@ def picked_keys(values: list[str]) -> list[int]:
     """The keys of the rows ticked, without repeats. A value that is no key names no row the user may see: 404."""
     keys = []
     for value in values:
-        if not value.isdigit() or len(value) > 18:
+        if not (value.isascii() and value.isdigit()) or len(value) > 18:
             raise Http404
         keys.append(int(value))
     return list(dict.fromkeys(keys))

@@ -207,6 +207,8 @@ def test_bulk_receive_with_a_foreign_referral_mixed_in_is_404_and_changes_nothin
         assert client.post(RECEIVE_MANY, data).status_code == 404
     assert client.post(RECEIVE_MANY, {"referrals": [rows[0].pk, "x"], "confirmed": "1"}).status_code == 404
     assert client.post(RECEIVE_MANY, {"referrals": [999999], "confirmed": "1"}).status_code == 404
+    assert client.post(RECEIVE_MANY, {"referrals": ["²"], "confirmed": "1"}).status_code == 404
+    assert client.post(RECEIVE_MANY, {"referrals": ["9" * 40], "confirmed": "1"}).status_code == 404
     assert not Referral.objects.filter(received_on__isnull=False).exists()
     # a viewer of the ward receives nothing: 404 too
     client.force_login(people["ward1_viewer"])
@@ -370,3 +372,26 @@ def test_bulk_comment_pages_of_fifty_run_a_bounded_number_of_queries(
             client.post(SEND_MANY, {"comments": [c.pk for c in comments], "sent_on": dmy(D(2025, 11, 20))}).status_code
             == 200
         )
+
+
+# -- placing shows where the member lives --------------------------------------------------------------------------
+
+
+def test_placing_shows_the_members_address_next_to_the_cell(client, tree, people):
+    member = make_member(tree.cell, full_name="Hồ Thị Nhà", residential_address="27 Hàm Nghi, Khu phố 2")
+    received = make_referral(member, receiving_ward=tree.ward1, introduced_on=D(2026, 3, 1), received_on=D(2026, 3, 2))
+    homeless = make_referral(
+        make_member(tree.cell, full_name="Không Địa Chỉ"),
+        receiving_ward=tree.ward1,
+        introduced_on=D(2026, 3, 1),
+        received_on=D(2026, 3, 2),
+    )
+    client.force_login(people["ward1"])
+    page = client.get(reverse("members:referral-place", args=[received.pk]))
+    assert str(page.context["form"].fields["residential_cell"].help_text).endswith("27 Hàm Nghi, Khu phố 2")
+    assert 'id="id_residential_cell_helptext"' in page.content.decode()
+    page = client.get(reverse("members:referral-place", args=[homeless.pk]))
+    assert page.context["form"].fields["residential_cell"].help_text  # says no address is recorded
+    many = client.get(reverse("members:referral-place-many")).content.decode()
+    assert re.search(rf'data-referral="{received.pk}"[\s\S]*?data-address>[^<]*27 Hàm Nghi, Khu phố 2', many)
+    assert 'data-row-count="2"' in many

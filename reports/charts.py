@@ -53,7 +53,9 @@ def _svg(
         # mouse (axe's scrollable-region-focusable), and is named by the chart's title.
         f'<div class="app-chart-box" tabindex="0" role="group" aria-labelledby="{escape(title_id)}">'
         f'<svg xmlns="http://www.w3.org/2000/svg" class="app-chart{" app-chart-wide" if wide else ""}" '
-        f'id="{escape(chart_id)}" role="img" '
+        # A chart whose bars are links is a group of links, not an image: an image's content is hidden from screen
+        # readers, and its links with it (axe's nested-interactive).
+        f'id="{escape(chart_id)}" role="{"group" if any("<a " in piece for piece in body) else "img"}" '
         f'viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="xMinYMin meet" '
         f'aria-labelledby="{escape(title_id)} {escape(desc_id)}">'
         f'<title id="{escape(title_id)}">{escape(title)}</title><desc id="{escape(desc_id)}">{escape(desc)}</desc>'

@@ -2,8 +2,9 @@
 
 The cell's secretary (or the ward's, for every cell of the ward; or the city staff) records a meeting and marks each
 member on the sheet with one tap: the tap posts with htmx and the answer is the member's line, re-rendered, plus the
-counts (an out-of-band swap); without JavaScript the same form posts normally and comes back to the sheet. Everyone
-else who sees the cell reads the sheet. Out of scope, or a write one may not record: 404.
+counts (an out-of-band swap); without JavaScript the same form posts normally and comes back to the sheet. "All
+present" first marks every expected member not yet marked in one request, so that only the exceptions take a tap.
+Everyone else who sees the cell reads the sheet. Out of scope, or a write one may not record: 404.
 """
 
 from django.contrib import messages

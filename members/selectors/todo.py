@@ -26,6 +26,7 @@ from members.models.referral import (
 )
 from members.periods import HalfYear
 from members.selectors.comments import CommentYear, comment_counts, comment_rows, comment_year
+from members.selectors.people import MemberStatus, irregular_attendees_under, members_in_status
 from members.selectors.referrals import eligible_not_introduced
 from members.selectors.scope import (
     referrals_receivable_by,
@@ -78,6 +79,10 @@ class ToDo:
     comments_late: int = 0
     # cells without a periodic meeting for the current half-year (the cell list's meeting filter)
     cells_without_meeting: int = 0
+    # the city's weak spots: cells that missed the last half-year over, irregular attendees of its organisation
+    cells_missed: int = 0
+    irregular_attendees: int = 0
+    city: Organisation | None = None
     # the user's own cells whose meeting of this half-year is not recorded yet
     cells_meeting_due: tuple[Organisation, ...] = ()
     # one-click lists: the first few the user may receive, and those who may be recorded as reported to the cell
@@ -90,6 +95,10 @@ class ToDo:
     @property
     def half_year(self) -> HalfYear:
         return HalfYear.of(self.day)
+
+    @property
+    def last_half_year(self) -> HalfYear:
+        return half_year_before(self.day)
 
 
 def roles_of(user) -> tuple[RoleToDo, ...]:
@@ -120,6 +129,25 @@ def cells_without_meeting(cells: QuerySet[Organisation], day: datetime.date) -> 
     return cells.valid_on(day).exclude(Exists(met))
 
 
+def half_year_before(day: datetime.date) -> HalfYear:
+    """The last half-year over on ``day``."""
+    half_year = HalfYear.of(day)
+    return HalfYear(half_year.year, 1) if half_year.half == 2 else HalfYear(half_year.year - 1, 2)
+
+
+def cells_that_missed(cells: QuerySet[Organisation], half_year: HalfYear, day: datetime.date) -> QuerySet[Organisation]:
+    """The cell list's ``missed`` filter (``members.filters.CellFilter``): cells existing on the half-year's last day
+    with no periodic meeting of it held by ``day``."""
+    held = Meeting.objects.filter(
+        residential_cell=OuterRef("pk"),
+        kind=Meeting.Kind.PERIODIC,
+        year=half_year.year,
+        half=half_year.half,
+        held_on__lte=day,
+    )
+    return cells.valid_on(half_year.last_day).exclude(Exists(held))
+
+
 def _referral_counts(referrals: QuerySet[Referral], day: datetime.date) -> dict[str, int]:
     # The referral list's state filters (members.filters.ReferralFilter.filter_state), counted in one query.
     return referrals.aggregate(
@@ -128,6 +156,14 @@ def _referral_counts(referrals: QuerySet[Referral], day: datetime.date) -> dict[
         stalled=Count("pk", filter=stalled_q(day)),
         not_reported=Count("pk", filter=placed_q(day) & Q(reported_on__isnull=True)),
     )
+
+
+def _city_of(access) -> Organisation | None:
+    """The root organisation of a city post (the first root for a superuser without one)."""
+    for organisation in access.organisations:
+        if organisation.kind == Kind.ROOT:
+            return organisation
+    return Organisation.objects.filter(kind=Kind.ROOT).order_by("pk").first()
 
 
 def todo_for(user, *, day: datetime.date, shown: int = 10) -> ToDo:
@@ -150,10 +186,20 @@ def todo_for(user, *, day: datetime.date, shown: int = 10) -> ToDo:
     )
     due_cells: tuple[Organisation, ...] = ()
     if names & {Role.CITY, Role.WARD, Role.CELL}:
-        without = list(cells_without_meeting(visible_residential_cells(user), day).order_by("name"))
-        counts["cells_without_meeting"] = len(without)
-        own = set(access.residential_cell_ids())
-        due_cells = tuple(cell for cell in without if cell.pk in own)
+        without = cells_without_meeting(visible_residential_cells(user), day)
+        counts["cells_without_meeting"] = without.count()
+        own = access.residential_cell_ids()
+        if own:
+            due_cells = tuple(without.filter(pk__in=own).order_by("name"))
+    city = None
+    if Role.CITY in names:
+        city = _city_of(access)
+        cells = visible_residential_cells(user)
+        counts["cells_missed"] = cells_that_missed(cells, half_year_before(day), day).count()
+        if city is not None:
+            # The member list's ``irregular_in`` filter on its default (the members of today, not outside ones).
+            members = members_in_status(visible_members(user), MemberStatus.CURRENT, day=day)
+            counts["irregular_attendees"] = irregular_attendees_under(members, city, day=day).count()
     receivable: list[Referral] = []
     ward = next((r for r in roles if r.role == Role.WARD), None)
     if ward and ward.can_act:
@@ -181,5 +227,6 @@ def todo_for(user, *, day: datetime.date, shown: int = 10) -> ToDo:
         cells_meeting_due=due_cells,
         receivable=receivable,
         reportable=reportable,
+        city=city,
         **counts,
     )

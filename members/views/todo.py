@@ -19,7 +19,7 @@ from members.selectors import ToDo, organisation_overview, todo_for
 from members.selectors.todo import Role
 
 # The cell list's filter of the cells without a periodic meeting this half-year (members.filters.CellFilter).
-CELLS_WITHOUT_MEETING_QUERY = {"meeting": "missing"}
+CELLS_WITHOUT_MEETING_QUERY = {"meeting": "due"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,8 +101,29 @@ def _city(todo: ToDo) -> tuple[Item, ...]:
             who_acts="cell",
         ),
         _item(
+            "cells_missed",
+            _("Residential cells that held no meeting in %(half_year)s") % {"half_year": todo.last_half_year},
+            _url("members:cell-list", missed=f"{todo.last_half_year.year}-{todo.last_half_year.half}"),
+            todo.cells_missed,
+            urgent=True,
+            who_acts="cell",
+        ),
+        *(
+            (
+                _item(
+                    "irregular_attendees",
+                    _("Irregular attendees this year"),
+                    _url("members:member-list", irregular_in=todo.city.pk),
+                    todo.irregular_attendees,
+                    who_acts="cell",
+                ),
+            )
+            if todo.city
+            else ()
+        ),
+        _item(
             "comments_missing",
-            _("Comments of %(year)s not written") % {"year": year},
+            _("Comments of %(year)s not written yet") % {"year": year},
             _url("members:comment-list", year, state="not_written"),
             todo.comments_not_written,
             urgent=bool(todo.round and todo.round.past_deadline),

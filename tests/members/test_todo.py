@@ -266,7 +266,7 @@ def test_a_cell_that_met_this_half_year_has_no_meeting_due(client, tree, world):
 def test_city_sees_the_weak_spots_as_links_not_other_roles_buttons(client, tree, world):
     login(client, make_officer(tree.root, role="staff"))
     todo = items(client)
-    assert {"stalled", "cells_without_meeting", "comments_missing"} <= set(todo)
+    assert {"stalled", "cells_without_meeting", "cells_missed", "irregular_attendees", "comments_missing"} <= set(todo)
     counts = assert_counts_match_lists(client)
     assert counts["stalled"] == 2  # ward 1's and ward 2's
     page = todo_html(client)
@@ -300,5 +300,5 @@ def test_the_todo_counts_take_few_queries(client, tree, world, django_assert_max
     client.get(reverse("home"))
     from members.selectors.todo import todo_for
 
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(10):
         todo_for(user, day=today())

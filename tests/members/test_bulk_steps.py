@@ -395,3 +395,16 @@ def test_placing_shows_the_members_address_next_to_the_cell(client, tree, people
     many = client.get(reverse("members:referral-place-many")).content.decode()
     assert re.search(rf'data-referral="{received.pk}"[\s\S]*?data-address>[^<]*27 Hàm Nghi, Khu phố 2', many)
     assert 'data-row-count="2"' in many
+
+
+@pytest.mark.parametrize("value", ["", "\x00", "0", "-1", "31/02/2026", "01/01/0001", "9" * 300, "<script>", "١٢"])
+def test_nasty_values_in_a_bulk_step_are_never_a_server_error(client, tree, people, value):
+    rows = awaiting(tree, 1)
+    client.force_login(people["ward1"])
+    for data in (
+        {"referrals": [rows[0].pk], "received_on": value, "confirmed": value, "next": value},
+        {"referrals": [value], "received_on": value},
+        {"referrals": [rows[0].pk, rows[0].pk], "received_on": value, "confirmed": "1"},
+    ):
+        assert client.post(RECEIVE_MANY, data).status_code in (200, 302, 404)
+    assert not Referral.objects.filter(received_on__isnull=False).exists()

@@ -60,6 +60,7 @@ def assert_layout(html: str, status: int) -> None:
     assert re.search(r'<a class="btn btn-primary" id="error-home" href="/">', html), "no link home"
     assert "secret" not in html
     assert "Traceback" not in html
+    assert "{#" not in html and "{%" not in html  # no template comment or tag shows as text
 
 
 def test_404_outside_the_scope_equals_404_of_nothing(client, ward_secretary):

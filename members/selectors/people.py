@@ -21,7 +21,9 @@ from branches.access import Access, access_for
 from branches.models import Organisation
 from branches.selectors import grassroots_of, in_subtrees
 from members.models import Attendance, Exemption, Member, MemberHome, Referral, ResidenceComment, YearEndRating
+from members.models.history import placed_in_q
 from members.models.referral import STALLED_AFTER_DAYS
+from members.selectors.meetings import irregular_in
 from members.selectors.referrals import eligible_not_introduced
 from members.selectors.scope import (
     members_editable_by,
@@ -137,6 +139,48 @@ def members_in_working_status(members: QuerySet[Member], status: str, *, day: da
     if status == "left":
         return members.filter(left_on__lte=day)
     return members
+
+
+class MemberStatus:
+    """Which members the member list shows (``status=``): by default the members of today, as the figures count
+    them; those who left or died and members of outside organisations only when asked for."""
+
+    CURRENT = ""  # members on the day whose home is in the tree (not an outside organisation)
+    PAST = "past"  # left the party or died on or before the day
+    OUTSIDE = "outside"  # members on the day whose home is an outside organisation
+    ALL = "all"
+
+
+def members_in_status(members: QuerySet[Member], status: str, *, day: datetime.date) -> QuerySet[Member]:
+    """Narrow ``members`` to ``status`` (a ``MemberStatus``) on ``day``."""
+    outside = Q(home_organisation__kind=Kind.OUTSIDE)
+    if status == MemberStatus.ALL:
+        return members
+    if status == MemberStatus.PAST:
+        return members.filter(left_on__lte=day)
+    if status == MemberStatus.OUTSIDE:
+        return members.members_on(day).filter(outside)
+    return members.members_on(day).exclude(outside)
+
+
+def members_to_introduce(members: QuerySet[Member], which: str, *, day: datetime.date) -> QuerySet[Member]:
+    """``which``: "eligible" (working members of a workplace cell, not exempt from introduction: the dashboard's
+    "to introduce") or "introduced" (of them, those with a referral active on ``day``). Every referral counts, seen
+    or not, as in the figures (``reports.figures.headline``), so the list and its number agree."""
+    eligible = members.eligible_on(day)
+    if which == "introduced":
+        return eligible.filter(Exists(Referral.objects.active_on(day).filter(member=OuterRef("pk"))))
+    return eligible
+
+
+def irregular_attendees_under(
+    members: QuerySet[Member], organisation: Organisation, *, day: datetime.date
+) -> QuerySet[Member]:
+    """Members placed on ``day`` in a residential cell of ``organisation``'s subtree who missed a periodic meeting of
+    the year there: the irregular attendees the dashboard counts (``reports.figures.meetings``)."""
+    # The set of members first (as the figure counts them), not a test per member: far fewer subqueries to run.
+    referrals = Referral.objects.filter(placed_in_q(day, Q(path__startswith=organisation.path)))
+    return members.filter(pk__in=irregular_in(referrals, day.year, day).values("member"))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -131,7 +131,10 @@ def test_workplace_cadre_sees_the_members_of_their_committee(people, cadre):
 
 def test_ward_secretary_sees_members_referred_to_the_ward_and_its_own(people, ward_secretary):
     p = people
-    assert listed(client_for(ward_secretary).get(LIST)) == ids(p["placed"], p["received"], p["outside"], p["retired"])
+    assert listed(client_for(ward_secretary).get(LIST)) == ids(p["placed"], p["received"], p["retired"])
+    # a member of an outside organisation is behind the status filter
+    everyone = listed(client_for(ward_secretary).get(LIST, {"status": "all"}))
+    assert everyone == ids(p["placed"], p["received"], p["outside"], p["retired"])
 
 
 def test_cell_secretary_sees_the_members_placed_in_the_cell(people, cell_secretary, tree):
@@ -140,7 +143,7 @@ def test_cell_secretary_sees_the_members_placed_in_the_cell(people, cell_secreta
 
 
 def test_city_staff_see_everyone(people, city):
-    assert listed(client_for(city).get(LIST)) == ids(*people.values())
+    assert listed(client_for(city).get(LIST, {"status": "all"})) == ids(*people.values())
 
 
 def test_a_user_without_a_post_sees_no_one(people):
@@ -153,7 +156,8 @@ def test_a_user_without_a_post_sees_no_one(people):
 def test_search_without_accents_finds_the_name(people, city):
     assert listed(client_for(city).get(LIST, {"q": "nguyen van duc"})) == ids(people["own"])
     assert listed(client_for(city).get(LIST, {"q": "NGUYỄN  Văn đức"})) == ids(people["own"])
-    assert listed(client_for(city).get(LIST, {"q": "duc"})) == ids(people["own"], people["outside"])
+    assert listed(client_for(city).get(LIST, {"q": "duc"})) == ids(people["own"])
+    assert listed(client_for(city).get(LIST, {"q": "duc", "status": "all"})) == ids(people["own"], people["outside"])
 
 
 def test_search_by_the_start_of_the_card_number(people, city):
@@ -172,7 +176,10 @@ def test_filter_by_organisation_takes_its_subtree(people, city, tree):
         p["own"], p["placed"], p["received"], p["introduced"], p["stalled"]
     )
     assert listed(client.get(LIST, {"organisation": tree.ward1.pk})) == ids(p["retired"])
-    assert listed(client.get(LIST, {"organisation": tree.outside.pk})) == ids(p["outside"], p["outside2"])
+    assert listed(client.get(LIST, {"organisation": tree.outside.pk})) == set()  # outside members: a status
+    assert listed(client.get(LIST, {"organisation": tree.outside.pk, "status": "outside"})) == ids(
+        p["outside"], p["outside2"]
+    )
 
 
 def test_organisation_choices_are_the_visible_ones(people, cadre, tree):
@@ -190,7 +197,7 @@ def test_filter_working_or_retired(people, city, tree):
     client = client_for(city)
     assert listed(client.get(LIST, {"working": "retired"})) == ids(people["retired"])
     working = listed(client.get(LIST, {"working": "working"}))
-    assert working == ids(*people.values()) - ids(people["retired"])
+    assert working == ids(*people.values()) - ids(people["retired"], people["outside"], people["outside2"])
     assert listed(client.get(LIST, {"working": "left"})) == ids(died)
 
 
@@ -212,7 +219,7 @@ def test_filter_by_exemption_in_force_today(people, city):
     client = client_for(city)
     assert listed(client.get(LIST, {"exemption": "introduction"})) == ids(people["school"])
     assert listed(client.get(LIST, {"exemption": "activities"})) == ids(people["placed"])
-    assert listed(client.get(LIST, {"exemption": "none"})) == ids(*people.values()) - ids(
+    assert listed(client.get(LIST, {"exemption": "none", "status": "all"})) == ids(*people.values()) - ids(
         people["school"], people["placed"]
     )
 
@@ -228,7 +235,8 @@ def test_filter_by_exemption_in_force_today(people, city):
     ],
 )
 def test_filter_by_referral_state_today(people, city, state, expected):
-    assert listed(client_for(city).get(LIST, {"referral_state": state})) == {people[name].pk for name in expected}
+    found = listed(client_for(city).get(LIST, {"referral_state": state, "status": "all"}))
+    assert found == {people[name].pk for name in expected}
 
 
 def test_an_ended_referral_leaves_the_member_not_introduced(people, city, tree):
@@ -301,7 +309,7 @@ def test_export_follows_the_lists_sorting_and_is_logged(people, city, tree):
 
 
 def test_export_is_a_workbook_of_the_filtered_rows(people, city):
-    response = client_for(city).get(reverse("members:member-export"), {"referral_state": "stalled"})
+    response = client_for(city).get(reverse("members:member-export"), {"referral_state": "stalled", "status": "all"})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     assert response["Content-Disposition"] == f'attachment; filename="dang-vien-{TODAY:%d-%m-%Y}.xlsx"'
@@ -313,7 +321,7 @@ def test_export_is_a_workbook_of_the_filtered_rows(people, city):
 
 
 def test_export_stays_inside_the_scope(people, ward_secretary):
-    response = client_for(ward_secretary).get(reverse("members:member-export"))
+    response = client_for(ward_secretary).get(reverse("members:member-export"), {"status": "all"})
     sheet = load_workbook(io.BytesIO(downloaded(response))).active
     names = {row[2] for row in sheet.iter_rows(min_row=4, values_only=True)}
     assert names == {"Trần Văn Nam", "Phạm Văn Bình", "Đặng Đức Anh", "Bùi Văn Lộc"}
@@ -796,3 +804,90 @@ def test_the_list_tells_nothing_of_a_referral_out_of_the_readers_sight(tree):
     row = next(exported.active.iter_rows(min_row=4, values_only=True))
     assert (row[8], row[9], row[10]) == ("", "", "") or (row[8], row[9], row[10]) == (None, None, None)
     assert member.pk not in listed(placed)
+
+
+# --- the list's default and the drill-down filters (issue 13) ---------------------------------------------------
+
+
+def row_count(response) -> int:
+    """The total the list writes for the drill-down checks."""
+    assert response.status_code == 200
+    return int(re.search(r'data-row-count="(\d+)"', response.content.decode()).group(1))
+
+
+def test_the_list_shows_the_members_of_today_and_past_and_outside_members_behind_a_status(people, city, tree):
+    died = make_member(tree.cell, full_name="Đỗ Văn Hải", left_on=days_ago(30), left_reason="died")
+    future = make_member(tree.cell, admitted_on=TODAY + datetime.timedelta(days=3))
+    client = client_for(city)
+    today = ids(*people.values()) - ids(people["outside"], people["outside2"])
+    assert listed(client.get(LIST)) == today
+    assert row_count(client.get(LIST)) == len(today)
+    assert listed(client.get(LIST, {"status": "past"})) == ids(died)
+    assert listed(client.get(LIST, {"status": "outside"})) == ids(people["outside"], people["outside2"])
+    assert listed(client.get(LIST, {"status": "all"})) == ids(*people.values(), died, future)
+    # "left the party or died" still lists those who left (not narrowed to today's members)
+    assert listed(client.get(LIST, {"working": "left"})) == ids(died)
+    assert client.get(LIST, {"status": "nonsense"}).status_code == 200  # a form error, not a 500
+
+
+def test_the_home_page_number_of_members_opens_a_list_of_that_many(people, ward_secretary, tree):
+    make_member(tree.ward1_cell1, left_on=days_ago(3), left_reason="died")
+    client = client_for(ward_secretary)
+    page = client.get(reverse("home")).content.decode()
+    figure = r'href="([^"]*)" data-number>\s*<div class="app-figure-value" data-figure="members">([^<]*)<'
+    link = re.search(figure, page)
+    assert link, "the members figure links to the list"
+    assert row_count(client.get(html.unescape(link.group(1)))) == int(link.group(2).replace(".", "")) == 1
+
+
+def test_filter_to_introduce_and_introduced_count_as_the_dashboard(people, city, tree):
+    Exemption.objects.create(
+        member=people["school"], kind=Exemption.Kind.ACTIVITIES, reason="Ốm dài ngày", started_on=D(2020, 1, 1)
+    )
+    client = client_for(city)
+    p = people
+    # working members of a workplace cell not exempt from introduction (an activities exemption does not count)
+    eligible = ids(p["own"], p["school"], p["placed"], p["received"], p["introduced"], p["stalled"])
+    assert listed(client.get(LIST, {"introduction": "eligible"})) == eligible
+    introduced = ids(p["placed"], p["received"], p["introduced"], p["stalled"])
+    assert listed(client.get(LIST, {"introduction": "introduced"})) == introduced
+    from reports.figures import headline
+
+    figures = headline(tree.root, TODAY)
+    assert (figures.eligible, figures.introduced) == (len(eligible), len(introduced))
+
+
+def test_the_receiving_ward_filter_follows_a_merger_and_received_counts_every_received_referral(tree, city):
+    member = make_member(tree.cell)
+    make_referral(member, receiving_ward=tree.ward2, introduced_on=days_ago(50), received_on=days_ago(40))
+    tree.ward2.valid_to = days_ago(20)  # ward 2 merged into ward 1: its referrals are ward 1's today
+    tree.ward2.successor = tree.ward1
+    tree.ward2.save()
+    client = client_for(city)
+    referrals = reverse("members:referral-list")
+    assert row_count(client.get(referrals, {"state": "received", "receiving_ward": tree.ward1.pk})) == 1
+    assert row_count(client.get(referrals, {"state": "awaiting_placement", "receiving_ward": tree.ward1.pk})) == 1
+    assert row_count(client.get(referrals, {"concerning": tree.committee.pk})) == 1  # issued by it
+    assert row_count(client.get(referrals, {"concerning": tree.grassroots_cell.pk})) == 0
+
+
+def test_the_cell_list_shows_todays_cells_and_those_that_missed_a_half_year(tree, city):
+    from members.periods import HalfYear
+
+    over = [h for h in (HalfYear(TODAY.year - 1, 1), HalfYear(TODAY.year - 1, 2)) if h.last_day < TODAY][-1]
+    Meeting.objects.create(
+        residential_cell=tree.ward1_cell1,
+        kind=Meeting.Kind.PERIODIC,
+        year=over.year,
+        half=over.half,
+        held_on=over.last_day,
+    )
+    tree.ward2_cell2.valid_to = over.last_day  # ended on the half-year's last day: not due
+    tree.ward2_cell2.save()
+    client = client_for(city)
+    cells = reverse("members:cell-list")
+    assert row_count(client.get(cells)) == 3  # the cell that ended is not listed
+    missed = client.get(cells, {"missed": f"{over.year}-{over.half}"})
+    assert row_count(missed) == 2  # ward 1's second cell and ward 2's first
+    assert row_count(client.get(cells, {"missed": f"{over.year}-{over.half}", "ward": tree.ward1.pk})) == 1
+    assert client.get(cells, {"missed": "2999-1"}).status_code == 200  # not a choice: a form error

@@ -110,29 +110,36 @@ def _link(name: str, *args, **params) -> str:
 
 
 def _referral_side(kind: str, pk: int) -> dict[str, int]:
-    """The referral list's filter matching an organisation: the receiving ward for a ward, the introducing
-    organisation for a workplace; none for the root (the user's scope) or a cell."""
-    if kind == Kind.WARD:
-        return {"receiving_ward": pk}
-    if kind in WORKPLACE_SIDE_KINDS:
-        return {"issuing_organisation": pk}
+    """The referral list's filter matching an organisation's handovers, as the figures count them: issued by it or
+    addressed to its wards (``concerning``); none for the root (the user's scope) or a cell."""
+    if kind == Kind.WARD or kind in WORKPLACE_SIDE_KINDS:
+        return {"concerning": pk}
     return {}
 
 
 def _comment_side(kind: str, pk: int) -> dict[str, int]:
+    """The comment list's filter matching the organisation's comment figures: due for members placed in its cells
+    or whose home is in it."""
+    return {"due_under": pk}
+
+
+def _cells_link(organisation: Organisation, **params) -> str:
+    """The cell list of the organisation's residential cells: all of them for the root, a ward's own; none for a
+    cell (its own dashboard) or a workplace (it has none)."""
+    if organisation.kind == Kind.ROOT:
+        return _link("members:cell-list", **params)
+    if organisation.kind == Kind.WARD:
+        return _link("members:cell-list", ward=organisation.pk, **params)
+    return ""
+
+
+def _received_link(kind: str, pk: int) -> str:
+    """Received counts the referrals addressed to the organisation's wards: the city's, or a ward's own."""
+    if kind == Kind.ROOT:
+        return _link("members:referral-list", state="received")
     if kind == Kind.WARD:
-        return {"ward": pk}
-    if kind == Kind.RESIDENTIAL_CELL:
-        return {"cell": pk}
-    if kind in WORKPLACE_SIDE_KINDS:
-        return {"workplace": pk}
-    return {}
-
-
-def _cells_link(organisation: Organisation) -> str:
-    if organisation.kind == Kind.RESIDENTIAL_CELL:
-        return reverse("members:cell-detail", args=[organisation.pk])
-    return _link("members:cell-list", ward=organisation.pk if organisation.kind == Kind.WARD else None)
+        return _link("members:referral-list", state="received", receiving_ward=pk)
+    return ""
 
 
 def _members_of(organisation: Organisation) -> dict[str, int | None]:
@@ -152,9 +159,14 @@ def _headline_figures(report, organisation: Organisation) -> list[Figure]:
             "eligible",
             _("Working members to introduce"),
             h.eligible,
-            _link("members:member-list", working="working", exemption="none", **_members_of(organisation)),
+            _link("members:member-list", introduction="eligible", **_members_of(organisation)),
         ),
-        Figure("introduced", _("Introduced to their residence"), h.introduced),
+        Figure(
+            "introduced",
+            _("Introduced to their residence"),
+            h.introduced,
+            _link("members:member-list", introduction="introduced", **_members_of(organisation)),
+        ),
         Figure("referral_rate", _("Referral rate"), h.referral_rate, suffix="%"),
         Figure(
             "not_introduced",
@@ -163,7 +175,9 @@ def _headline_figures(report, organisation: Organisation) -> list[Figure]:
             _link("members:member-list", referral_state="not_introduced", **_members_of(organisation)),
             attention=not_introduced > 0,
         ),
-        Figure("received", _("Received by ward committees"), h.received),
+        Figure(
+            "received", _("Received by ward committees"), h.received, _received_link(organisation.kind, organisation.pk)
+        ),
         Figure("received_from_outside", _("Received: members of outside organisations"), h.received_from_outside),
         Figure(
             "awaiting_reception",
@@ -207,7 +221,7 @@ def _past_half_years(report) -> list[tuple[HalfYear, int, int]]:
     for half in report.meetings.half_years:
         year, number = half.half_year.split("-H")
         period = HalfYear(int(year), int(number))
-        if period.last_day <= report.as_of:
+        if period.last_day < report.as_of:  # over: as the breakdown's missed meetings count it
             result.append((period, half.cells_due, half.cells_held))
     return result
 
@@ -245,20 +259,39 @@ def _dashboard_page(request: HttpRequest, organisations, organisation: Organisat
             path__startswith=organisation.path, kind__in=Organisation.GRASSROOTS_KINDS
         ).values_list("code", "pk", "kind")
     }
+    # The lists show today: the numbers of another day link nowhere (the note above the figures says so).
+    live = as_of == today
+    past = _past_half_years(report)
+    # The cells that missed the meeting of a half-year already over: a cell list when exactly one is over (the
+    # number counts cells); two half-years count a cell twice, so each half-year's number has its own link.
+    missed = f"{past[0][0].year}-{past[0][0].half}" if len(past) == 1 else None
     rows = []
     for row in sorted(report.by_grassroots_organisation, key=_worst_first):
         pk, kind = known.get(row.code, (None, row.kind))
+        lists = pk and live
+        members_of = {"organisation": pk}
         rows.append(
             {
                 "row": row,
                 "href": reverse("reports:dashboard-org", args=[row.code]) + (f"?{carried}" if carried else ""),
-                "members_href": _link("members:member-list", organisation=pk) if pk else "",
-                "not_introduced": row.eligible - row.introduced,
-                "not_introduced_href": _link("members:member-list", referral_state="not_introduced", organisation=pk)
-                if pk
+                "members_href": _link("members:member-list", **members_of) if lists else "",
+                "eligible_href": _link("members:member-list", introduction="eligible", **members_of) if lists else "",
+                "introduced_href": _link("members:member-list", introduction="introduced", **members_of)
+                if lists
                 else "",
+                "not_introduced": row.eligible - row.introduced,
+                "not_introduced_href": _link("members:member-list", referral_state="not_introduced", **members_of)
+                if lists
+                else "",
+                "received_href": _received_link(kind, pk) if lists else "",
                 "stalled_href": _link("members:referral-list", state="stalled", **_referral_side(kind, pk))
-                if pk
+                if lists
+                else "",
+                "missed_href": _link("members:cell-list", ward=pk, missed=missed)
+                if lists and missed and kind == Kind.WARD
+                else "",
+                "late_href": _link("members:comment-list", as_of.year, state="late", due_under=pk)
+                if lists and kind == Kind.WARD
                 else "",
             }
         )
@@ -274,7 +307,6 @@ def _dashboard_page(request: HttpRequest, organisations, organisation: Organisat
             for ref in refs
         ]
 
-    past = _past_half_years(report)
     referrals = _referral_side(organisation.kind, organisation.pk)
     comments = _comment_side(organisation.kind, organisation.pk)
     weak = {
@@ -283,12 +315,23 @@ def _dashboard_page(request: HttpRequest, organisations, organisation: Organisat
         "stalled_href": _link("members:referral-list", state="stalled", **referrals),
         "awaiting_placement_href": _link("members:referral-list", state="awaiting_placement", **referrals),
         "stuck": report.headline.stalled + report.headline.awaiting_placement,
-        "cells_href": _cells_link(organisation),
-        "missed_halves": [(str(period), due - held) for period, due, held in past],
+        "irregular_href": _link("members:member-list", status="all", irregular_in=organisation.pk),
+        "cells_href": _cells_link(organisation, missed=missed) if missed else "",
+        "missed_halves": [
+            (str(period), due - held, _cells_link(organisation, missed=f"{period.year}-{period.half}"))
+            for period, due, held in past
+        ],
         "cells_not_met": sum(due - held for _period, due, held in past),
         "late_href": _link("members:comment-list", report.year, state="late", **comments),
         "missing_href": _link("members:comment-list", report.year, state="not_written", **comments),
+        "due_href": _link("members:comment-list", report.year, **comments),
     }
+    figures_shown = _headline_figures(report, organisation)
+    if not live:
+        figures_shown = [dataclasses.replace(f, href=f.href if f.href.startswith("#") else "") for f in figures_shown]
+        weak = {key: ("" if key.endswith("_href") else value) for key, value in weak.items()} | {
+            "missed_halves": [(label, n, "") for label, n, _href in weak["missed_halves"]]
+        }
 
     # The trend: 31 December of the years before, and the as-of day itself (a fixed number of queries).
     trend = [
@@ -310,7 +353,7 @@ def _dashboard_page(request: HttpRequest, organisations, organisation: Organisat
         "as_of": as_of,
         "today": today,
         "year": report.year,
-        "figures": _headline_figures(report, organisation),
+        "figures": figures_shown,
         "rows": rows,
         "weak": weak,
         "restructures": _restructures_of(organisation),

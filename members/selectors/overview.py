@@ -3,9 +3,12 @@
 import dataclasses
 import datetime
 
+from django.db.models import Exists, OuterRef
+
 from branches.models import Organisation
 from dongha76.db import subquery_count
 from members.models import Member, Referral
+from members.models.referral import ward_under_q, with_placement_on
 
 Kind = Organisation.Kind
 
@@ -17,6 +20,7 @@ class OrganisationOverview:
     organisation: Organisation
     day: datetime.date
     members: int
+    introduced: int  # working members to introduce who have an open referral (the dashboard's "introduced")
     referrals_issued_open: int
     referrals_received: int
     referrals_awaiting_reception: int
@@ -32,21 +36,25 @@ def organisation_overview(*, organisation: Organisation, day: datetime.date) -> 
     """The figures of the home page for ``organisation`` and its subtree, in one query.
 
     Each figure is a constant prefix filter on the materialised path, so the database can use the path indexes.
+    The figures the dashboard also shows are counted as it counts them (``reports.figures.headline``): a referral
+    counts under its ward of the day (the ward of the cell it is placed in, else the ward addressed or its
+    successor), so the two pages agree under the same label.
     """
     path = organisation.path
+    addressed = with_placement_on(Referral.objects.all(), day).filter(ward_under_q(day, path))
+    members = Member.objects.in_subtree(organisation).members_on(day)
     figures = (
         Organisation.objects.filter(pk=organisation.pk)
         .values(
-            members=subquery_count(Member.objects.in_subtree(organisation).members_on(day)),
+            members=subquery_count(members),
+            introduced=subquery_count(
+                members.eligible_on(day).filter(Exists(Referral.objects.active_on(day).filter(member=OuterRef("pk"))))
+            ),
             referrals_issued_open=subquery_count(
                 Referral.objects.active_on(day).filter(issuing_organisation__path__startswith=path)
             ),
-            referrals_received=subquery_count(
-                Referral.objects.received_as_of(day).filter(receiving_ward__path__startswith=path)
-            ),
-            referrals_awaiting_reception=subquery_count(
-                Referral.objects.awaiting_reception_on(day).filter(receiving_ward__path__startswith=path)
-            ),
+            referrals_received=subquery_count(addressed.received_as_of(day)),
+            referrals_awaiting_reception=subquery_count(addressed.awaiting_reception_on(day)),
             residential_cells=subquery_count(
                 Organisation.objects.subtree(organisation).valid_on(day).filter(kind=Organisation.Kind.RESIDENTIAL_CELL)
             ),

@@ -31,7 +31,9 @@ from members.tables import CellTable
 def cell_list(request: HttpRequest) -> HttpResponse:
     day = timezone.localdate()
     wards = residential_cell_wards(request.user)
-    cell_filter = CellFilter(request.GET, queryset=residential_cells_with_counts(request.user, day=day), wards=wards)
+    cell_filter = CellFilter(
+        request.GET, queryset=residential_cells_with_counts(request.user, day=day), wards=wards, day=day
+    )
     table = CellTable(cell_filter.qs, day=day)
     RequestConfig(request, paginate={"per_page": 50}).configure(table)
     return render(

@@ -1,6 +1,7 @@
 """The dashboard (``reports:dashboard``, ``reports:dashboard-org``): scope, numbers equal to ``build_report``, the
 as-of picker, drill-down, links to the lists behind the numbers, bad input, the charts and the query count."""
 
+import dataclasses
 import datetime
 import html
 import re
@@ -281,7 +282,8 @@ def test_the_year_selector_chooses_the_comment_round(client, tree):
     assert response.context["report"].comments.year == 2023
     page = response.content.decode()
     assert '<option value="2023" selected>' in page
-    assert reverse("members:comment-list", args=[2023]) + "?state=late" in html.unescape(page)
+    # another day's figures link to no list (the lists show today)
+    assert reverse("members:comment-list", args=[2023]) + "?state=late" not in html.unescape(page)
     # Without a year: the year of the as-of day.
     assert client.get(DASHBOARD, {"as_of": "30/09/2024"}).context["report"].year == 2024
 
@@ -341,11 +343,15 @@ def test_numbers_link_to_the_lists_behind_them(client, data, today):
     assert f'href="{referrals}?state=stalled" data-count="stalled"' in page
     assert f'href="{referrals}?state=awaiting_placement" data-count="awaiting_placement"' in page
     assert f'href="{referrals}?state=awaiting_reception" data-figure="awaiting_reception"' in page
-    assert f'href="{referrals}?state=stalled&issuing_organisation={data.committee.pk}"' in page
+    assert f'href="{referrals}?state=stalled&concerning={data.committee.pk}"' in page
     comments = reverse("members:comment-list", args=[today.year])
-    assert f'href="{comments}?state=late" data-count="late"' in page
-    assert f'href="{comments}?state=not_written" data-count="missing"' in page
-    assert f'href="{reverse("members:cell-list")}" data-count="cells_not_met"' in page
+    side = f"due_under={data.root.pk}"
+    assert f'href="{comments}?state=late&{side}" data-count="late"' in page or count_on(page, "late") == "0"
+    assert f'href="{comments}?state=not_written&{side}" data-count="missing"' in page
+    assert f'href="{members}?introduction=eligible" data-figure="eligible"' in page
+    assert f'href="{members}?introduction=introduced" data-figure="introduced"' in page
+    assert f'href="{referrals}?state=received" data-figure="received"' in page
+    assert f'href="{reverse("members:cell-list")}" data-figure="residential_cells"' in page
     assert 'href="/reports/api/figures/?org=' in page
     assert (
         f'href="{reverse("reports:workbook")}?org={data.root.code}&year={today.year}&as_of={today.isoformat()}"' in page
@@ -355,12 +361,11 @@ def test_numbers_link_to_the_lists_behind_them(client, data, today):
 def test_links_of_a_ward_and_a_committee_carry_their_filter(client, data, today):
     client.force_login(make_officer(data.root))
     ward = html.unescape(client.get(org_url(data.ward1)).content.decode())
-    assert f"?state=stalled&receiving_ward={data.ward1.pk}" in ward
-    assert f"?state=late&ward={data.ward1.pk}" in ward
+    assert f"?state=stalled&concerning={data.ward1.pk}" in ward
+    assert f"?state=received&receiving_ward={data.ward1.pk}" in ward
     assert f"{reverse('members:cell-list')}?ward={data.ward1.pk}" in ward
     committee = html.unescape(client.get(org_url(data.committee)).content.decode())
-    assert f"?state=stalled&issuing_organisation={data.committee.pk}" in committee
-    assert f"?state=late&workplace={data.committee.pk}" in committee
+    assert f"?state=stalled&concerning={data.committee.pk}" in committee
     assert f"?referral_state=not_introduced&organisation={data.committee.pk}" in committee
 
 
@@ -461,3 +466,42 @@ def test_same_number_of_queries_for_10_and_200_organisations(client, today):
     large_url = org_url(large, as_of=f"{today:%d/%m/%Y}", year=today.year)
     client.get(small_url)  # warm the session and the caches
     assert queries_of(client, small_url) == queries_of(client, large_url)
+
+
+# -- drill-downs (issue 13) --------------------------------------------------------------------------------------------
+
+
+def test_every_number_link_carries_data_number_and_the_numbers_one_format(client, tree, today):
+    for _ in range(3):
+        make_member(tree.cell)
+    page = get(client, make_officer(tree.root), DASHBOARD).content.decode()
+    links = re.findall(r"<a [^>]*data-number[^>]*>", page)
+    assert len(links) >= 8
+    assert all('href="' in link for link in links)
+    assert figure_on(page, "members") == "3"
+
+
+def test_numbers_over_a_thousand_are_written_with_a_dot_and_the_json_stays_raw(client, tree, today, monkeypatch):
+    from reports import figures
+
+    real = figures.headline
+
+    def big(organisation, as_of):
+        return dataclasses.replace(real(organisation, as_of), members=6126)
+
+    monkeypatch.setattr(figures, "headline", big)
+    officer = make_officer(tree.root)
+    page = get(client, officer, DASHBOARD).content.decode()
+    assert figure_on(page, "members") == "6.126"
+    client.force_login(officer)
+    answer = client.get(reverse("reports:figures-api"), {"org": tree.root.code}).json()
+    assert answer["members"] == 6126
+
+
+def test_the_figures_of_another_day_link_to_no_list(client, data, today):
+    officer = make_officer(data.root)
+    past = today - datetime.timedelta(days=3)
+    page = get(client, officer, f"{DASHBOARD}?as_of={past:%d/%m/%Y}").content.decode()
+    hrefs = re.findall(r'<a [^>]*data-number[^>]*href="([^"]*)"', page)
+    assert all(href.startswith("#") for href in hrefs)
+    assert 'id="dashboard-today-note"' in page

@@ -34,10 +34,12 @@ import zlib
 from collections.abc import Callable
 from typing import IO
 
+from django.core.exceptions import ValidationError
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from openpyxl import load_workbook
 
+from dongha76.dates import parse_day
 from dongha76.services import day_text
 from dongha76.text import search_key
 from workbooks.layout import NO_WORDS, SHEETS, YES_WORDS, Column, Sheet, Value
@@ -55,8 +57,9 @@ HEADER_SEARCH_ROWS = 10  # the headers may sit under a title, as in the template
 CELL_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s/>]")
 CHUNK_BYTES = 1024 * 1024
 READ_PROGRESS_EVERY = 500  # rows read between two reports of the progress
-DATE_TEXT = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 EXCEL_EPOCH_LIMITS = (datetime.date(1900, 1, 1), datetime.date(2100, 12, 31))
+NOT_A_DATE_CELL = _("“%(value)s” is not a date; write it as dd/mm/yyyy.")
+IMPOSSIBLE_CELL = _("“%(value)s”: this date does not exist.")
 NOT_XLSX = _("This file is not an Excel workbook (.xlsx). Save it from Excel as .xlsx and retry.")
 UNPACKS_TOO_MUCH = _("This file unpacks to far more data than a workbook holds; it is refused.")
 # The template's example rows use codes and card numbers that no real row has (``workbooks.template``): a row naming
@@ -347,16 +350,15 @@ def as_date(value) -> datetime.date | None:
     if isinstance(value, datetime.date):
         return value
     text = as_text(value)
-    match = DATE_TEXT.match(text)
-    if match:
-        day, month, year = (int(part) for part in match.groups())
-        try:
-            parsed = datetime.date(year, month, day)
-        except ValueError:
-            parsed = None
-        if parsed and EXCEL_EPOCH_LIMITS[0] <= parsed <= EXCEL_EPOCH_LIMITS[1]:
-            return parsed
-    raise CellError(_("“%(value)s” is not a date; write it as dd/mm/yyyy.") % {"value": text[:40]})
+    # A text date is read like a date box's (``parse_day``): the same forms, and a day that does not exist is told so.
+    try:
+        parsed = parse_day(text)
+    except ValidationError as error:
+        message = IMPOSSIBLE_CELL if error.code == "impossible" else NOT_A_DATE_CELL
+        raise CellError(message % {"value": text[:40]}) from error
+    if parsed and EXCEL_EPOCH_LIMITS[0] <= parsed <= EXCEL_EPOCH_LIMITS[1]:
+        return parsed
+    raise CellError(NOT_A_DATE_CELL % {"value": text[:40]})
 
 
 def as_flag(value) -> bool:

@@ -39,6 +39,7 @@ from workbooks import reading
 from workbooks.exporting import write_workbook
 from workbooks.importing import WorkbookRefused, import_workbook
 from workbooks.importing.scope import CARD_OUT_OF_SIGHT
+from workbooks.reading import IMPOSSIBLE_CELL
 
 pytestmark = pytest.mark.django_db
 
@@ -764,13 +765,35 @@ def test_a_referral_sheet_without_the_optional_columns_leaves_those_fields_as_th
     assert referral.received_on == datetime.date(2018, 3, 20)
 
 
-@pytest.mark.parametrize("value", ["31/02/2020", "abc", "2020-02-01", "15/04/80"])
+@pytest.mark.parametrize("value", ["abc", "15/04", "1980-4-15", "15/04-1980", "1504198"])
 def test_refused_a_date_that_is_not_a_date(tree, value):
     before = snapshot()
 
     problems = refused(workbook({MEMBERS: member_sheet(member_row("45012345", tree.cell.code, born=value))}), before)
 
-    assert f"“{value}”" in only(problems, MEMBERS, 2, "Ngày sinh")
+    message = only(problems, MEMBERS, 2, "Ngày sinh")
+    assert f"“{value}”" in message and "dd/mm/yyyy" in message
+
+
+@pytest.mark.parametrize("value", ["31/02/2020", "29/02/1981", "00/05/1980", "12/13/1980"])
+def test_refused_a_date_that_does_not_exist_with_its_own_message(tree, value):
+    """The same message as a date box's (issue 13): "write it as dd/mm/yyyy" would say to do what was done."""
+    before = snapshot()
+
+    problems = refused(workbook({MEMBERS: member_sheet(member_row("45012345", tree.cell.code, born=value))}), before)
+
+    message = only(problems, MEMBERS, 2, "Ngày sinh")
+    assert message == str(IMPOSSIBLE_CELL) % {"value": value}
+
+
+@pytest.mark.parametrize(
+    "value", ["15/04/1980", "15/4/80", "15041980", "150480", "15.04.1980", "15-04-1980", "1980-04-15"]
+)
+def test_a_typed_date_cell_is_read_like_a_date_box(tree, value):
+    result = run(workbook({MEMBERS: member_sheet(member_row("45012345", tree.cell.code, born=value))}))
+
+    assert result.ok, result.problems
+    assert Member.objects.get(card_number="45012345").date_of_birth == datetime.date(1980, 4, 15)
 
 
 def test_refused_an_unknown_kind(tree):

@@ -86,6 +86,8 @@ else:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# A form sent after its token expired gets the site's own 403 page, in the layout with a way back (not Django's).
+CSRF_FAILURE_VIEW = "dongha76.errors.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -50,6 +50,7 @@ def test_city_staff_fix_a_workbook_and_import_it(page_for, scenario, viewport):
     page = page_for(scenario["city"], viewport)
     if viewport is PHONE:
         page.locator(".navbar-toggler").click()
+    page.locator("#nav-more").click()  # the city staff's pages are under "More"
     page.locator("#nav-import").click()
     expect(page).to_have_url(re.compile(re.escape(reverse("workbooks:import")) + "$"))
     expect(page.locator("#template-link")).to_be_visible()

@@ -108,6 +108,7 @@ def test_city_staff_merge_two_residential_cells_and_the_past_stays(page_for, dem
 
     # The menu leads to the restructures; the merge form.
     page.goto(reverse("home"))
+    page.locator("#nav-more").click()  # the city staff's pages are under "More"
     with page.expect_navigation():
         page.locator("#nav-restructures").click()
     with page.expect_navigation():

@@ -4,7 +4,7 @@ import datetime
 
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -13,7 +13,9 @@ from branches.models import Organisation
 from branches.selectors import visible_organisations
 from dongha76.periods import YearField
 from dongha76.text import search_key
-from members.models import Exemption, Referral, ResidenceComment, YearEndRating
+from members.models import Exemption, Meeting, Referral, ResidenceComment, YearEndRating
+from members.models.referral import ward_under_q, with_placement_on  # drill
+from members.periods import HalfYear  # drill
 from members.selectors import (
     ReferralStateToday,
     members_in_referral_state,
@@ -21,6 +23,13 @@ from members.selectors import (
     members_with_exemption,
     visible_referrals,
 )
+from members.selectors.people import (  # drill
+    MemberStatus,
+    irregular_attendees_under,
+    members_in_status,
+    members_to_introduce,
+)
+from members.selectors.todo import cells_without_meeting  # todo
 
 WORKING_CHOICES = [
     ("working", _("Working")),
@@ -38,6 +47,17 @@ REFERRAL_STATE_CHOICES = [
     (ReferralStateToday.STALLED, _("Awaiting reception for more than 30 days")),
     (ReferralStateToday.RECEIVED, _("Received, awaiting placement")),
     (ReferralStateToday.PLACED, _("Placed in a residential cell")),
+]
+
+# drill: the member list's status (default: members today) and its "to introduce" figures
+MEMBER_STATUS_CHOICES = [
+    (MemberStatus.PAST, _("Past members (left the party or died)")),
+    (MemberStatus.OUTSIDE, _("Members of outside organisations")),
+    (MemberStatus.ALL, _("Everyone, past and outside members included")),
+]
+INTRODUCTION_CHOICES = [
+    ("eligible", _("Working members to introduce")),
+    ("introduced", _("To introduce, introduced")),
 ]
 
 
@@ -60,6 +80,17 @@ class MemberFilter(django_filters.FilterSet):
     )
     referral_state = django_filters.ChoiceFilter(
         label=_("Referral"), choices=REFERRAL_STATE_CHOICES, method="filter_referral_state", empty_label=_("All")
+    )
+    # drill: who is listed at all (default: the members of today, as the figures count them), the dashboard's "to
+    # introduce" and the irregular attendees of an organisation's cells. The status is applied in filter_queryset.
+    status = django_filters.ChoiceFilter(
+        label=_("Members"), choices=MEMBER_STATUS_CHOICES, method="filter_nothing", empty_label=_("Members today")
+    )
+    introduction = django_filters.ChoiceFilter(
+        label=_("To introduce"), choices=INTRODUCTION_CHOICES, method="filter_introduction", empty_label=_("All")
+    )
+    irregular_in = django_filters.ModelChoiceFilter(
+        label=_("Irregular attendees in"), queryset=_organisations, method="filter_irregular", empty_label=_("All")
     )
 
     def __init__(self, *args, day: datetime.date | None = None, **kwargs):
@@ -84,6 +115,24 @@ class MemberFilter(django_filters.FilterSet):
     def filter_referral_state(self, queryset, name, value):
         return members_in_referral_state(queryset, value, day=self.day, referrals=visible_referrals(self.request.user))
 
+    # drill: the membership status and the two drill-down filters
+    def filter_nothing(self, queryset, name, value):
+        return queryset  # the status is applied by filter_queryset, with its default
+
+    def filter_introduction(self, queryset, name, value):
+        return members_to_introduce(queryset, value, day=self.day)
+
+    def filter_irregular(self, queryset, name, value):
+        return irregular_attendees_under(queryset, value, day=self.day)
+
+    def filter_queryset(self, queryset):
+        """The status first, empty meaning the members of today; "Left the party or died" (``working=left``) is
+        a status of its own, so it is not narrowed to today's members."""
+        status = self.form.cleaned_data.get("status") or ""
+        if not status and self.form.cleaned_data.get("working") == "left":
+            status = MemberStatus.ALL
+        return super().filter_queryset(members_in_status(queryset, status, day=self.day))
+
     def describe(self) -> list[str]:
         """The filters in use, as "label: value" (for the heading of an export)."""
         if not self.is_bound or not self.form.is_valid():
@@ -93,7 +142,7 @@ class MemberFilter(django_filters.FilterSet):
             if value in (None, ""):
                 continue
             field = self.form.fields[name]
-            if name in ("working", "exemption", "referral_state"):
+            if name in ("working", "exemption", "referral_state", "status", "introduction"):
                 value = dict(field.choices).get(value, value)
             described.append(f"{field.label}: {value}")
         return described
@@ -115,21 +164,29 @@ REFERRAL_STATE_CHOICES = [
     ("placed", _("Placed in a residential cell")),
     ("stalled", _("Stalled: not received after 30 days")),
     ("ended", _("Ended")),
+    ("received", _("Received (placed or not)")),  # drill: the dashboard's "received by ward committees"
 ]
 
 
 class ReferralFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Name or card number"), method="filter_q")
     state = django_filters.ChoiceFilter(label=_("State today"), choices=REFERRAL_STATE_CHOICES, method="filter_state")
-    receiving_ward = django_filters.ModelChoiceFilter(label=_("Receiving ward"), queryset=Organisation.objects.none())
+    receiving_ward = django_filters.ModelChoiceFilter(
+        label=_("Receiving ward"), queryset=Organisation.objects.none(), method="filter_receiving_ward"
+    )
     issuing_organisation = django_filters.ModelChoiceFilter(
         label=_("Introduced by organisation"), queryset=Organisation.objects.none()
     )
     year = YearFilter(label=_("Year introduced"), field_name="introduced_on", lookup_expr="year")
+    # drill: the referrals the dashboard counts for an organisation: issued by it (or under it), or with their ward
+    # of today in it (the ward of the cell they are placed in, else the ward addressed or its successor).
+    concerning = django_filters.ModelChoiceFilter(
+        label=_("Issued by or addressed to"), queryset=Organisation.objects.none(), method="filter_concerning"
+    )
 
     class Meta:
         model = Referral
-        fields = ["q", "state", "receiving_ward", "issuing_organisation", "year"]
+        fields = ["q", "state", "receiving_ward", "issuing_organisation", "year", "concerning"]
 
     def __init__(self, *args, wards=None, issuers=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -138,6 +195,7 @@ class ReferralFilter(django_filters.FilterSet):
             self.filters["receiving_ward"].queryset = wards
         if issuers is not None:
             self.filters["issuing_organisation"].queryset = issuers
+            self.filters["concerning"].queryset = issuers  # drill
 
     def filter_q(self, queryset, name, value):
         key = search_key(value)
@@ -161,7 +219,20 @@ class ReferralFilter(django_filters.FilterSet):
             return queryset.stalled_on(day)
         if value == "ended":
             return queryset.filter(ended_on__lte=day)
+        if value == "received":  # drill
+            return queryset.received_as_of(day)
         return queryset
+
+    def filter_receiving_ward(self, queryset, name, value):  # drill
+        """The referrals whose ward is ``value`` today: placed in one of its cells, or addressed to it or to a ward
+        merged into it (the figures' ward of a referral), not only those addressed to it by name."""
+        return with_placement_on(queryset, self.day).filter(ward_under_q(self.day, value.path))
+
+    def filter_concerning(self, queryset, name, value):  # drill
+        day, path = self.day, value.path
+        return with_placement_on(queryset, day).filter(
+            ward_under_q(day, path) | Q(issuing_organisation__path__startswith=path)
+        )
 
 
 # -- residential cells -----------------------------------------------------------------------------------------------
@@ -172,13 +243,55 @@ class CellFilter(django_filters.FilterSet):
         label=_("Ward"), field_name="parent", queryset=Organisation.objects.none(), empty_label=_("All wards")
     )
 
+    # drill: the cells that missed the periodic meeting of a half-year already over ("2026-1"), as the dashboard
+    # counts them: cells existing on its last day, with no periodic meeting of it held by today.
+    missed = django_filters.ChoiceFilter(
+        label=_("No periodic meeting in"), choices=[], method="filter_missed", empty_label=_("All")
+    )
+    # todo: the cells whose periodic meeting of the current half-year is not recorded yet (the to-do's count).
+    meeting = django_filters.ChoiceFilter(
+        label=_("This half-year's meeting"),
+        choices=[("due", _("Not recorded yet"))],
+        method="filter_meeting",
+        empty_label=_("All"),
+    )
+
     class Meta:
         model = Organisation
-        fields = ["ward"]
+        fields = ["ward", "missed"]
 
-    def __init__(self, *args, wards, **kwargs):
+    def __init__(self, *args, wards, day: datetime.date | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.filters["ward"].queryset = wards
+        self.day = day or timezone.localdate()  # drill
+        over = [
+            half
+            for year in (self.day.year - 1, self.day.year)
+            for half in (HalfYear(year, 1), HalfYear(year, 2))
+            if half.last_day < self.day
+        ]
+        self.form.fields["missed"].choices = [("", _("All"))] + [
+            (f"{half.year}-{half.half}", str(half)) for half in reversed(over)
+        ]
+
+    def filter_missed(self, queryset, name, value):  # drill
+        return queryset  # applied by filter_queryset, which also chooses the day the cells must exist on
+
+    def filter_queryset(self, queryset):  # drill
+        """The cells existing today; with ``missed``, those existing on the half-year's last day that held no
+        periodic meeting of it (by today)."""
+        missed = self.form.cleaned_data.get("missed")
+        if not missed:
+            return super().filter_queryset(queryset.valid_on(self.day))
+        year, number = (int(part) for part in missed.split("-"))
+        half = HalfYear(year, number)
+        held = Meeting.objects.filter(
+            residential_cell=OuterRef("pk"), kind=Meeting.Kind.PERIODIC, year=year, half=number, held_on__lte=self.day
+        )
+        return super().filter_queryset(queryset.valid_on(half.last_day).exclude(Exists(held)))
+
+    def filter_meeting(self, queryset, name, value):  # todo
+        return cells_without_meeting(queryset, self.day) if value == "due" else queryset
 
 
 # -- residence comments and year-end ratings -------------------------------------------------------------------------
@@ -215,12 +328,23 @@ class CommentFilter(django_filters.FilterSet):
     workplace = django_filters.ModelChoiceFilter(
         label=_("Workplace"), queryset=Organisation.objects.none(), method="filter_workplace", empty_label=_("All")
     )
+    # drill: the comments the dashboard counts for an organisation: due, for members placed in its cells or whose
+    # home is in it (either side), as ``reports.figures.comments`` counts them.
+    due_under = django_filters.ModelChoiceFilter(
+        label=_("Due in or for"), queryset=Organisation.objects.none(), method="filter_due_under", empty_label=_("All")
+    )
 
     def __init__(self, *args, wards, cells, workplaces, **kwargs):
         super().__init__(*args, **kwargs)
         self.filters["ward"].queryset = wards
         self.filters["cell"].queryset = cells
         self.filters["workplace"].queryset = workplaces
+        self.filters["due_under"].queryset = Organisation.objects.filter(  # drill: the user's own sides, the root
+            Q(pk__in=wards.values("pk"))
+            | Q(pk__in=cells.values("pk"))
+            | Q(pk__in=workplaces.values("pk"))
+            | Q(kind=Organisation.Kind.ROOT)
+        )
         self.form.fields["q"].widget.attrs.update({"type": "search", "autocomplete": "off"})
 
     def filter_q(self, queryset, name, value):
@@ -246,6 +370,11 @@ class CommentFilter(django_filters.FilterSet):
 
     def filter_workplace(self, queryset, name, value):
         return queryset.filter(member__home_organisation__path__startswith=value.path)
+
+    def filter_due_under(self, queryset, name, value):  # drill
+        return queryset.filter(is_due=True).filter(
+            Q(residential_cell__path__startswith=value.path) | Q(member__home_organisation__path__startswith=value.path)
+        )
 
 
 RATING_CHOICES = [("none", _("Not rated yet")), *YearEndRating.Level.choices]

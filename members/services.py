@@ -833,6 +833,38 @@ def attendance_record(
     return attendance
 
 
+@transaction.atomic
+def attendance_all_present(*, meeting: Meeting, by: User | None) -> list[Attendance]:
+    """The sheet's "all present": mark present every member expected at the meeting (on the sheet and not exempt:
+    the members the figures count) who is not marked yet. Members already marked keep their mark; the exempt are
+    left for a tap of their own. All or nothing, one history record per attendance written, by ``by`` (as
+    ``attendance_record`` writes it). Returns the attendances written: none when nobody was left to mark, so a second
+    click changes nothing."""
+    # Imported here so that this block stays one piece of the module (the selectors do not import the services).
+    from simple_history.utils import bulk_create_with_history
+
+    from members.selectors.meetings import expected_at
+
+    # The meeting's row lock serialises this with every single tap (attendance_record) and with a change of the
+    # meeting's date (meeting_update): nobody can mark a member between the read below and the insert.
+    meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    marked = Attendance.objects.filter(meeting=meeting, member=OuterRef("member"))
+    unmarked = (
+        expected_at(meeting.residential_cell_id, meeting.held_on)
+        .exclude(Exists(marked))
+        .order_by("member_id")
+        .values_list("member_id", flat=True)
+        .distinct()
+    )
+    attendances = [
+        Attendance(meeting=meeting, member_id=member_id, status=Attendance.Status.PRESENT) for member_id in unmarked
+    ]
+    if not attendances:
+        return []
+    # The marks and their history records in two statements, whatever the size of the cell.
+    return bulk_create_with_history(attendances, Attendance, batch_size=500, default_user=by)
+
+
 MEETING_UPDATE_FIELDS = frozenset({"held_on", "kind", "half_year", "summary"})
 
 
@@ -1105,3 +1137,45 @@ def year_end_rating_update(
     validate_model(rating, RATING_MESSAGES, errors=errors)
     save_recorded(rating, by=by)
     return rating
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Bulk steps (issue 13): several rows in one transaction, each through the single step's service (the same checks and
+# the same history row), all or nothing: a row refused names itself and nothing is recorded.
+
+
+def _row_name(row: Referral | ResidenceComment) -> str:
+    return f"{row.member.full_name} ({row.member.card_number})"
+
+
+def _all_or_nothing(rows, step) -> int:
+    """Run ``step`` on each row (in the order of their keys, so that two bulk steps lock rows in the same order);
+    collect every refusal, named by its member, and raise them together, which rolls back the caller's transaction."""
+    rows = sorted(rows, key=lambda row: row.pk)
+    problems = []
+    for row in rows:
+        try:
+            step(row)
+        except ValidationError as error:
+            problems.extend(f"{_row_name(row)}: {message}" for message in error.messages)
+    if problems:
+        raise ValidationError(problems)
+    return len(rows)
+
+
+@transaction.atomic
+def referrals_receive(*, referrals, received_on: datetime.date, by: User | None) -> int:
+    """The ward records several receptions on one day (``referral_receive`` for each). Returns how many."""
+    return _all_or_nothing(referrals, lambda r: referral_receive(referral=r, received_on=received_on, by=by))
+
+
+@transaction.atomic
+def residence_comments_send(*, comments, sent_on: datetime.date, by: User | None) -> int:
+    """The ward sends several comments on one day (``residence_comment_send`` for each). Returns how many."""
+    return _all_or_nothing(comments, lambda c: residence_comment_send(comment=c, sent_on=sent_on, by=by))
+
+
+@transaction.atomic
+def residence_comments_receive(*, comments, received_on: datetime.date, by: User | None) -> int:
+    """The workplace records several arrivals on one day (``residence_comment_receive`` for each). Returns how many."""
+    return _all_or_nothing(comments, lambda c: residence_comment_receive(comment=c, received_on=received_on, by=by))

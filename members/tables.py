@@ -90,7 +90,21 @@ class MemberTable(Table):
         return referral_state_label(value)
 
 
+def pick_box(*, name: str, value: int, form: str, label: str) -> str:
+    """A row's tick for a bulk step: it belongs to the step's form outside the table (``form=``), because a row may
+    hold forms of its own. (issue 13)"""
+    return format_html(
+        '<input class="form-check-input app-pick" type="checkbox" name="{}" value="{}" form="{}" aria-label="{}">',
+        name,
+        value,
+        form,
+        label,
+    )
+
+
 class ReferralTable(Table):
+    # The tick of the bulk reception (issue 13), shown on the list of those awaiting reception only (``pickable``).
+    pick = tables.Column(verbose_name="", empty_values=(), orderable=False, attrs={"td": {"class": "app-pick-cell"}})
     member = tables.Column(verbose_name=_("Party member"), order_by=("member__search_name",))
     issuing_organisation = tables.Column(verbose_name=_("Introduced by"), order_by=("issuing_organisation__name",))
     receiving_ward = tables.Column(verbose_name=_("Receiving ward"), order_by=("receiving_ward__name",))
@@ -102,18 +116,32 @@ class ReferralTable(Table):
 
     class Meta:
         model = Referral
+        # The state right after the name: on a phone's card it is the second line (issue 13).
         fields = [
+            "pick",
             "member",
+            "state",
             "issuing_organisation",
             "receiving_ward",
             "letter_number",
             "introduced_on",
             "received_on",
             "residential_cell",
-            "state",
         ]
         order_by = ("-introduced_on",)
-        attrs = {"class": "table table-sm table-hover align-middle"}
+        attrs = {"class": "table table-sm table-hover align-middle", "id": "referral-table"}
+        row_attrs = {"data-referral": lambda record: record.pk}
+
+    def __init__(self, *args, pickable: bool = False, **kwargs):
+        if not pickable:
+            kwargs["exclude"] = (*kwargs.get("exclude", ()), "pick")
+        super().__init__(*args, **kwargs)
+
+    def render_pick(self, record):
+        if not record.can_receive:
+            return ""
+        label = _("Choose %(name)s") % {"name": record.member.full_name}
+        return pick_box(name="referrals", value=record.pk, form="bulk-receive-form", label=label)
 
     def render_member(self, record):
         url = reverse("members:referral-detail", args=[record.pk])
@@ -139,7 +167,7 @@ class ReferralTable(Table):
         badge = "text-bg-secondary" if state == Referral.State.ENDED else "text-bg-light border"
         if state == Referral.State.INTRODUCED and record.introduced_on < today - datetime.timedelta(days=30):
             badge = "text-bg-warning"
-        return format_html('<span class="badge {}">{}</span>', badge, state.label)
+        return format_html('<span class="badge text-wrap text-start {}">{}</span>', badge, state.label)
 
 
 class CellTable(Table):
@@ -208,6 +236,9 @@ def verdict_badge(verdict: str | None) -> str:
 class CommentTable(Table):
     """The members a comment is due for. Expects the rows of ``members.selectors.comment_rows``."""
 
+    # The tick of a bulk step (issue 13): sending the written comments (ward), recording the sent ones as received
+    # (workplace); shown on the list of exactly those rows only (``pick``).
+    pick = tables.Column(verbose_name="", empty_values=(), orderable=False, attrs={"td": {"class": "app-pick-cell"}})
     member = tables.Column(verbose_name=_("Party member"), order_by=("member__search_name", "member__card_number"))
     residential_cell = tables.Column(
         verbose_name=_("Residential cell"), order_by=("residential_cell__name", "member__search_name")
@@ -232,12 +263,34 @@ class CommentTable(Table):
             "data-state": lambda record: record.comment_state,
         }
         empty_text = _("No member is due for a comment.")
+        # The state right after the name: on a phone's card it is the second line (issue 13).
+        sequence = ("pick", "member", "comment_state", "...")
 
-    def __init__(self, *args, actions, round_, next_url: str = "", **kwargs):
+    PICK_FORMS = {"send": "bulk-send-form", "receive": "bulk-receive-form"}
+
+    def __init__(self, *args, actions, round_, next_url: str = "", pick: str | None = None, **kwargs):
+        if pick is None:
+            kwargs["exclude"] = (*kwargs.get("exclude", ()), "pick")
         super().__init__(*args, **kwargs)
         self.permissions = actions
         self.round = round_
         self.next_url = next_url
+        self.pick = pick
+
+    def render_pick(self, record):
+        """A tick where the row's own button of the step would be (the rule of comment_row_actions.html)."""
+        if not record.comment_pk or record.comment_received_on:
+            return ""
+        if self.pick == "send":
+            allowed = record.comment_sent_on is None and self.permissions.may_send(record.residential_cell)
+        else:
+            allowed = record.comment_sent_on is not None and self.permissions.may_receive(
+                record.member.home_organisation
+            )
+        if not allowed:
+            return ""
+        label = _("Choose %(name)s") % {"name": record.member.full_name}
+        return pick_box(name="comments", value=record.comment_pk, form=self.PICK_FORMS[self.pick], label=label)
 
     def render_member(self, record):
         return format_html(

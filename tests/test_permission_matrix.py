@@ -56,7 +56,10 @@ MATRIX: dict[str, tuple[str | None, frozenset[str]]] = {
     "members:referral-receive": ("referral", CITY_AND_WARDS),
     "members:referral-place": ("referral", CITY_AND_WARDS),
     "members:referral-replace": ("referral", CITY_AND_WARDS),
-    "members:referral-report": ("referral", CITY_AND_WARDS),
+    # the member reports to the cell: its secretary records it for the members placed in it, as the ward may
+    "members:referral-report": ("referral", CITY_AND_WARDS | {"khupho1"}),
+    # bulk steps (POST only): the rows ticked must all be the user's to act on
+    "members:referral-receive-many": (None, CITY_AND_WARDS),
     "members:referral-end": ("referral", CITY_AND_WARDS | {"coquan1"}),
     "members:cell-list": (None, EVERYONE),
     "members:cell-detail": ("cell", CITY_AND_WARDS | {"khupho1"}),
@@ -66,6 +69,7 @@ MATRIX: dict[str, tuple[str | None, frozenset[str]]] = {
     "members:meeting-detail": ("meeting", CITY_AND_WARDS | {"khupho1"}),
     "members:meeting-edit": ("meeting", CITY_AND_WARDS | {"khupho1"}),
     "members:attendance-mark": ("attendance", CITY_AND_WARDS | {"khupho1"}),
+    "members:attendance-all-present": ("meeting", CITY_AND_WARDS | {"khupho1"}),
     # yearly comments: the cell (or its ward, or the city) writes, the ward sends, the workplace receives
     "members:comment-list": ("year", EVERYONE),
     "members:comment-round": ("year", frozenset({"thanhuy"})),
@@ -73,6 +77,8 @@ MATRIX: dict[str, tuple[str | None, frozenset[str]]] = {
     "members:comment-edit": ("comment", CITY_AND_WARDS | {"khupho1"}),
     "members:comment-send": ("comment", CITY_AND_WARDS),
     "members:comment-receive": ("sent_comment", CITY_AND_WORKPLACE),
+    "members:comment-send-many": ("year", CITY_AND_WARDS),
+    "members:comment-receive-many": ("year", CITY_AND_WORKPLACE),
     "members:comment-print": ("comment", EVERYONE),
     "members:cell-comments-print": ("cell_year", CITY_AND_WARDS | {"khupho1"}),
     # the figures of an organisation the user's scope holds
@@ -106,6 +112,10 @@ MATRIX: dict[str, tuple[str | None, frozenset[str]]] = {
 }
 # URLs that take no GET: inside the scope a GET answers 405 (outside it, 404 all the same)
 POST_ONLY = {
+    "members:referral-receive-many",
+    "members:attendance-all-present",
+    "members:comment-send-many",
+    "members:comment-receive-many",
     "workbooks:import-confirm",
     "workbooks:import-undo",
     "members:member-national-id",
@@ -124,6 +134,10 @@ WRITES = {
     "members:meeting-create",
     "members:meeting-edit",
     "members:attendance-mark",
+    "members:attendance-all-present",
+    "members:referral-receive-many",
+    "members:comment-send-many",
+    "members:comment-receive-many",
     "members:comment-round",
     "members:comment-write",
     "members:comment-edit",
@@ -348,6 +362,10 @@ def test_writes_outside_the_scope_change_nothing(client, world, role):
                 "level": "good",
                 "decided_on": "10/03/2024",
                 "deadline": "10/03/2024",
+                # the bulk steps: a row outside the scope ticked
+                "referrals": world["outside"][role]["referral"].pk,
+                "comments": world["outside"][role]["comment"].pk,
+                "confirmed": "on",
             },
         )
         assert response.status_code == 404, name

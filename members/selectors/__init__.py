@@ -64,7 +64,6 @@ from members.selectors.people import (
     with_referral_state,
 )
 from members.selectors.referrals import (
-    ToDo,
     cells_for_placement,
     cells_for_replacement,
     eligible_not_introduced,
@@ -75,7 +74,6 @@ from members.selectors.referrals import (
     referral_for,
     referral_list,
     referrals_awaiting_placement,
-    todo_for,
     wards_for_introduction,
 )
 from members.selectors.scope import (
@@ -95,6 +93,7 @@ from members.selectors.scope import (
     referrals_commentable_by,
     referrals_endable_by,
     referrals_receivable_by,
+    referrals_reportable_by,
     referrals_visible_with,
     residential_cells_writable_by,
     runs_residence_side,
@@ -106,6 +105,10 @@ from members.selectors.scope import (
     visible_rated_members,
     visible_referrals,
     visible_residential_cells,
+)
+from members.selectors.todo import (
+    ToDo,
+    todo_for,
 )
 
 __all__ = [
@@ -182,6 +185,7 @@ __all__ = [
     "referrals_commentable_by",
     "referrals_endable_by",
     "referrals_receivable_by",
+    "referrals_reportable_by",
     "referrals_visible_with",
     "residential_cell_wards",
     "residential_cells_with_counts",

@@ -1,6 +1,5 @@
-"""The referral workflow: the to-do counts, the referral list, the letter numbers."""
+"""The referral workflow: the referral list, the letter numbers (the to-do counts are in ``todo``)."""
 
-import dataclasses
 import datetime
 import re
 
@@ -19,8 +18,7 @@ from members.selectors.scope import (
     members_introducible_by,
     referrals_endable_by,
     referrals_receivable_by,
-    runs_residence_side,
-    visible_members,
+    referrals_reportable_by,
     visible_referrals,
 )
 
@@ -35,6 +33,7 @@ def referral_list(user) -> QuerySet[Referral]:
         .annotate(
             can_receive=Exists(referrals_receivable_by(user).filter(pk=OuterRef("pk"))),
             can_end=Exists(referrals_endable_by(user).filter(pk=OuterRef("pk"))),
+            can_report=Exists(referrals_reportable_by(user).filter(pk=OuterRef("pk"))),  # todo: the cell's step
         )
     )
 
@@ -55,45 +54,6 @@ def eligible_not_introduced(members: QuerySet[Member], day: datetime.date) -> Qu
         members.members_on(day)
         .eligible_on(day)
         .exclude(Exists(Referral.objects.active_on(day).filter(member=OuterRef("pk"))))
-    )
-
-
-@dataclasses.dataclass(frozen=True)
-class ToDo:
-    """The counts of the home page; each is the size of the list its link opens."""
-
-    awaiting_reception: int
-    awaiting_placement: int
-    stalled: int
-    not_reported: int
-    eligible_not_introduced: int
-    receivable: list[Referral]  # the first few awaiting reception that the user may receive in one click
-    shows_residence_side: bool
-    shows_workplace_side: bool
-    can_place: bool
-
-
-def todo_for(user, *, day: datetime.date, receivable_shown: int = 10) -> ToDo:
-    access = access_for(user)
-    referrals = visible_referrals(user)
-    residence_side = access.is_city() or bool(access.ward_paths()) or bool(access.residential_cell_ids())
-    workplace_side = access.is_city() or bool(access.workplace_paths())
-    receivable = list(
-        referrals_receivable_by(user)
-        .awaiting_reception_on(day)
-        .select_related("member", "issuing_organisation", "receiving_ward")
-        .order_by("introduced_on", "pk")[:receivable_shown]
-    )
-    return ToDo(
-        awaiting_reception=referrals.awaiting_reception_on(day).count(),
-        awaiting_placement=referrals.awaiting_placement_on(day).count(),
-        stalled=referrals.stalled_on(day).count(),
-        not_reported=referrals.placed_as_of(day).filter(reported_on__isnull=True).count(),
-        eligible_not_introduced=(eligible_not_introduced(visible_members(user), day).count() if workplace_side else 0),
-        receivable=receivable,
-        shows_residence_side=residence_side,
-        shows_workplace_side=workplace_side,
-        can_place=runs_residence_side(user),
     )
 
 

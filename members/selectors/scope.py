@@ -163,6 +163,17 @@ def referrals_receivable_by(user) -> QuerySet[Referral]:
     return Referral.objects.filter(of_wards(access.ward_paths(write=True)))
 
 
+def referrals_reportable_by(user) -> QuerySet[Referral]:
+    """Referrals whose "reported to the cell" the user may record: the residence side's (``referrals_receivable_by``)
+    and, since the member reports to the residential cell, those placed in a cell whose secretary the user is."""
+    access = access_for(user)
+    if access.is_city(write=True):
+        return Referral.objects.all()
+    return Referral.objects.filter(
+        of_wards(access.ward_paths(write=True)) | Q(residential_cell__in=access.residential_cell_ids(write=True))
+    )
+
+
 def referral_letters_writable_by(user) -> QuerySet[Referral]:
     """Referrals whose letter (issuer, ward, number, date) the user may record or correct: those issued by their
     workplace organisations; for a member of an outside organisation, the letter the member's ward registered with

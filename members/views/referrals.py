@@ -49,6 +49,7 @@ from members.selectors import (
     referrals_awaiting_placement,
     referrals_endable_by,
     referrals_receivable_by,
+    referrals_reportable_by,
     runs_residence_side,
     visible_members,
     wards_for_introduction,
@@ -228,7 +229,7 @@ def referral_report(request: HttpRequest, pk: int) -> HttpResponse:
     return _workflow_step(
         request,
         pk,
-        queryset=referrals_receivable_by(request.user),
+        queryset=referrals_reportable_by(request.user),
         form_class=ReportForm,
         title=_("Reported to the cell"),
         run=lambda r, data: services.referral_report(referral=r, reported_on=data["reported_on"], by=request.user),

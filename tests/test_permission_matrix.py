@@ -78,7 +78,8 @@ MATRIX: dict[str, tuple[str | None, frozenset[str]]] = {
     "members:comment-send": ("comment", CITY_AND_WARDS),
     "members:comment-receive": ("sent_comment", CITY_AND_WORKPLACE),
     "members:comment-send-many": ("year", CITY_AND_WARDS),
-    "members:comment-receive-many": ("year", CITY_AND_WORKPLACE),
+    # a ward is a workplace too (its agency cell): it records the arrival of its own office members' comments
+    "members:comment-receive-many": ("year", CITY_AND_WARDS | {"coquan1"}),
     "members:comment-print": ("comment", EVERYONE),
     "members:cell-comments-print": ("cell_year", CITY_AND_WARDS | {"khupho1"}),
     # the figures of an organisation the user's scope holds

@@ -10,13 +10,13 @@ Everyone else who sees the cell reads the sheet. Out of scope, or a write one ma
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 from django_htmx.http import reswap, retarget
 
 from dongha76.history import history_of
@@ -200,12 +200,13 @@ def attendance_mark(request: HttpRequest, pk: int, member_pk: int) -> HttpRespon
 
 
 @login_required
-@require_POST
 def attendance_all_present(request: HttpRequest, pk: int) -> HttpResponse:
     """The sheet's "all present": every expected member not yet marked is marked present in one request; the
     exceptions then take one tap each. A plain form post (with or without JavaScript) that comes back to the sheet
-    and its counts."""
+    and its counts. The scope is checked before the method: a meeting outside it is a 404 whatever the method."""
     meeting = get_object_or_404(meetings_writable_by(request.user), pk=pk)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     marked = services.attendance_all_present(meeting=meeting, by=request.user)
     if marked:
         messages.success(

@@ -232,7 +232,6 @@ def test_a_malformed_day_keeps_the_dd_mm_yyyy_message(client, receiving):
     assert referral.received_on is None
 
 
-@pytest.mark.xfail(strict=True, reason="until the lead translates 'This date does not exist.' (then remove this mark)")
 @pytest.mark.django_db
 def test_the_impossible_day_message_is_vietnamese(client, receiving):
     _, url = receiving

@@ -61,8 +61,28 @@ class Access:
         return self.is_superuser or bool(self.posts)
 
 
+@dataclasses.dataclass(frozen=True)
+class Committee:
+    """An organisation's writing committee, standing in for a user where the selectors take one.
+
+    The selectors read a user's scope through ``access_for``; handed a ``Committee``, they answer with what the
+    organisation's own committee sees and may do (``access_of``). The reminders ask them, per organisation, what its
+    officers have to act on, so that a reminder never reaches further than the pages do.
+    """
+
+    organisation: Organisation
+    is_authenticated = True
+    is_superuser = False
+
+    @property
+    def access(self) -> Access:
+        return access_of(self.organisation)
+
+
 def access_for(user, *, day: datetime.date | None = None) -> Access:
     """The user's access today, cached on the user object for the rest of the request."""
+    if isinstance(user, Committee):
+        return user.access
     if not getattr(user, "is_authenticated", False):
         return Access(posts=())
     day = day or timezone.localdate()

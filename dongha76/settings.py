@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "workbooks",
     "restructures",
     "audit",
+    "reminders",
     "dongha76.apps.ProjectConfig",
 ]
 
@@ -185,6 +186,21 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# E-mail (the reminders): SMTP when EMAIL_HOST is set, else printed on the console, so `make run` needs nothing.
+# SITE_URL makes the links of an e-mail absolute.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=True)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "dongha76 <noreply@localhost>")
 
 # Internationalisation: Vietnamese first, English available; dd/mm/yyyy everywhere.
 LANGUAGE_CODE = "vi"

@@ -31,6 +31,7 @@ urlpatterns = [
     path("workbooks/", include("workbooks.urls")),
     path("audit/", include("audit.urls")),
     path("restructures/", include("restructures.urls")),
+    path("reminders/", include("reminders.urls")),
     path("", include("members.urls")),
 ]
 

@@ -11,19 +11,17 @@ import dataclasses
 import datetime
 from collections import defaultdict
 
-from django.contrib.auth import get_user_model
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 
 from branches.access import Committee
 from branches.models import Officer, Organisation
-from reminders.models import Reminder, ReminderPreference, ReminderSettings
+from reminders.delivery import deliver, email_states
+from reminders.models import Reminder, ReminderSettings
 from reminders.rules import RULE_BY_CODE, RULES
 
 Closed = Reminder.Closed
-Delivery = ReminderPreference.Delivery
 KINDS = {kind for rule in RULES for kind in rule.kinds}
 
 
@@ -65,24 +63,6 @@ def acting_officers(day: datetime.date) -> dict[Organisation, list[int]]:
     for post in posts:
         by_organisation[post.organisation].append(post.user_id)
     return by_organisation
-
-
-def _email_states(user_ids) -> dict[int, str]:
-    """Whether a new reminder of each user waits for an e-mail: not when the user has no address or wants none."""
-    users = get_user_model().objects.filter(pk__in=user_ids).select_related("reminder_preference")
-    states = {}
-    for user in users:
-        delivery = delivery_of(user)
-        wants = bool(user.email) and delivery != Delivery.NONE
-        states[user.pk] = Reminder.Email.PENDING if wants else Reminder.Email.NOT_SENT
-    return states
-
-
-def delivery_of(user) -> str:
-    try:
-        return user.reminder_preference.delivery
-    except ReminderPreference.DoesNotExist:
-        return ReminderPreference._meta.get_field("delivery").default
 
 
 def _close(reminders: list[Reminder], reasons: dict[int, str], day: datetime.date) -> list[Reminder]:
@@ -142,7 +122,7 @@ def make_due(*, day: datetime.date, officers: dict[Organisation, list[int]]) -> 
     user_ids = {key[0] for key in candidates}
     made = set(Reminder.objects.filter(user_id__in=user_ids).values_list("user_id", "rule", "object_id", "step"))
     new = [reminder for key, reminder in candidates.items() if key not in made]
-    states = _email_states({reminder.user_id for reminder in new})
+    states = email_states({reminder.user_id for reminder in new})
     for reminder in new:
         reminder.email = states.get(reminder.user_id, Reminder.Email.NOT_SENT)
     # A run overlapping this one may have made some meanwhile: the unique constraint keeps one of each.
@@ -185,55 +165,6 @@ def close_gone_for(user, *, day: datetime.date) -> list[Reminder]:
         return []
     officers = acting_officers(day)
     return close_gone(day=day, reminders=reminders, officers=officers)
-
-
-def deliver(*, day: datetime.date, send: bool = True) -> tuple[list[EmailMessage], list[str]]:
-    """E-mail the pending reminders: each at once, or the day's digest (once a day), as each user prefers."""
-    from reminders.mailing import digest_message, reminder_message
-
-    users = (
-        get_user_model()
-        .objects.filter(pk__in=Reminder.objects.filter(email=Reminder.Email.PENDING).values("user_id"))
-        .select_related("reminder_preference")
-    )
-    messages, failures = [], []
-    now = timezone.now()
-    connection = get_connection() if send else None
-    for user in users.order_by("pk"):
-        delivery = delivery_of(user)
-        try:
-            with transaction.atomic():
-                rows = list(
-                    Reminder.objects.select_for_update(skip_locked=True)
-                    .filter(user=user, email=Reminder.Email.PENDING)
-                    .select_related("organisation")
-                    .order_by("due_on", "pk")
-                )
-                open_rows = [r for r in rows if r.closed_on is None]
-                if not open_rows or not user.email or delivery == Delivery.NONE:
-                    Reminder.objects.filter(pk__in=[r.pk for r in rows]).update(email=Reminder.Email.NOT_SENT)
-                    continue
-                if delivery == Delivery.DAILY:
-                    preference, _created = ReminderPreference.objects.get_or_create(user=user)
-                    if preference.last_digest_on == day:
-                        continue  # today's digest is out: these wait for tomorrow's
-                    batch = [digest_message(user, open_rows, day)]
-                    preference.last_digest_on = day
-                    preference.save(update_fields=["last_digest_on"])
-                else:
-                    batch = [reminder_message(user, reminder) for reminder in open_rows]
-                if send:
-                    connection.send_messages(batch)
-                Reminder.objects.filter(pk__in=[r.pk for r in open_rows]).update(
-                    email=Reminder.Email.SENT, emailed_at=now
-                )
-                Reminder.objects.filter(pk__in=[r.pk for r in rows if r.closed_on is not None]).update(
-                    email=Reminder.Email.NOT_SENT
-                )
-                messages += batch
-        except Exception as error:
-            failures.append(f"{user.username}: {error}")
-    return messages, failures
 
 
 def run(*, day: datetime.date, dry_run: bool = False) -> Run:

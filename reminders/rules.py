@@ -250,7 +250,9 @@ class NotReported(ReferralRule):
         return (
             referrals_reportable_by(committee)
             .placed_as_of(day)
-            .filter(reported_on__isnull=True, residential_cell=committee.organisation)
+            .filter(residential_cell=committee.organisation)
+            # As of ``day`` (``--today`` of a past day): a report recorded after it had not happened yet.
+            .filter(Q(reported_on__isnull=True) | Q(reported_on__gt=day))
         )
 
     def waiting(self, rows, day, thresholds):
@@ -340,15 +342,11 @@ class CommentRoundRule(Rule):
         return [Due(committee.organisation.pk, step, details | missing)]
 
     def closing(self, committee, day, reminders):
-        closing = {}
-        for reminder in reminders:
-            year = _year_of(reminder.step)
-            if year != day.year:
-                closing[reminder.pk] = Closed.EXPIRED
-                continue
-            _round, counts = self._round(committee, year, day)
-            if not self.missing(counts)["missing"]:
-                closing[reminder.pk] = Closed.RESOLVED
+        closing = {r.pk: Closed.EXPIRED for r in reminders if _year_of(r.step) != day.year}
+        current = [r for r in reminders if r.pk not in closing]
+        # The year's round counted once for all the organisation's reminders of it (one per officer and notice).
+        if current and not self.missing(self._round(committee, day.year, day)[1])["missing"]:
+            closing.update((r.pk, Closed.RESOLVED) for r in current)
         return closing
 
 
@@ -418,9 +416,16 @@ class MeetingDue(Rule):
 
     def closing(self, committee, day, reminders):
         closing = {}
+        # One query for the organisation's reminders (one per officer, the same cell and half-year).
+        met = {
+            (row["year"], row["half"])
+            for row in Meeting.objects.filter(
+                residential_cell_id=committee.organisation.pk, kind=Meeting.Kind.PERIODIC
+            ).values("year", "half")
+        }
         for reminder in reminders:
             half_year = _half_year_of(reminder.step)
-            if _met(reminder.object_id, half_year).exists():
+            if (half_year.year, half_year.half) in met:
                 closing[reminder.pk] = Closed.RESOLVED
             elif day > half_year.last_day:
                 closing[reminder.pk] = Closed.EXPIRED
@@ -443,6 +448,13 @@ class WeeklyDigest(Rule):
     kinds = CITY_KINDS
 
     def due(self, committee, day, thresholds):
+        step = week_of(day)
+        organisation = committee.organisation
+        # The to-do of a whole city is the heaviest count of a run: taken once a week, not at every hourly run (an
+        # officer who takes the post mid-week has the next week's digest).
+        made = Reminder.objects.filter(rule=self.code, organisation=organisation, object_id=organisation.pk, step=step)
+        if made.exists():
+            return []
         todo = todo_for(committee, day=day, shown=0)
         numbers = {
             "stalled": todo.stalled,
@@ -461,7 +473,7 @@ class WeeklyDigest(Rule):
             "half_year": str(todo.last_half_year),
             "year": day.year,
         } | numbers
-        return [Due(committee.organisation.pk, week_of(day), details)]
+        return [Due(organisation.pk, step, details)]
 
     def closing(self, committee, day, reminders):
         return {}

@@ -48,11 +48,12 @@ def thresholds_for(organisation: Organisation, rows: dict[int, ReminderSettings]
     return rows.get(root_id_of(organisation)) or ReminderSettings.defaults()
 
 
-def acting_officers(day: datetime.date) -> dict[Organisation, list[int]]:
+def acting_officers(day: datetime.date, *, user_ids=None) -> dict[Organisation, list[int]]:
     """The organisations (existing on ``day``) whose officers act on some rule, with the active users holding a post
-    there that writes on ``day``."""
+    there that writes on ``day`` (only the users of ``user_ids`` when given)."""
+    posts = Officer.objects.all() if user_ids is None else Officer.objects.filter(user_id__in=user_ids)
     posts = (
-        Officer.objects.filter(started_on__lte=day, user__is_active=True, organisation__kind__in=KINDS)
+        posts.filter(started_on__lte=day, user__is_active=True, organisation__kind__in=KINDS)
         .filter(Q(ended_on__isnull=True) | Q(ended_on__gt=day))
         .exclude(role=Officer.Role.VIEWER)
         .filter(organisation__in=Organisation.objects.valid_on(day))
@@ -163,7 +164,7 @@ def close_gone_for(user, *, day: datetime.date) -> list[Reminder]:
     reminders = list(Reminder.objects.filter(user=user, closed_on__isnull=True).select_related("organisation"))
     if not reminders:
         return []
-    officers = acting_officers(day)
+    officers = acting_officers(day, user_ids=[user.pk])
     return close_gone(day=day, reminders=reminders, officers=officers)
 
 

@@ -270,9 +270,12 @@ class CommentNotAcknowledged(ObjectRule):
     kinds = WORKPLACE_KINDS
 
     def causes(self, committee, day):
-        # The comments of this year's round and the last one: an older comment's rating is decided long since.
+        # The comments of this year's round and the last one: an older comment's rating is decided long since. A
+        # member retired into a residential cell since is no workplace's to rate (a ward would be reminded of the
+        # comment it sent itself).
         return (
             comments_receivable_by(committee)
+            .exclude(member__home_organisation__kind=Kind.RESIDENTIAL_CELL)
             .filter(year__gte=day.year - 1, sent_on__lte=day)
             .filter(Q(received_on__isnull=True) | Q(received_on__gt=day))
         )

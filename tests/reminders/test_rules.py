@@ -323,6 +323,24 @@ def test_comment_not_acknowledged_reaches_the_workplace_seven_days_after_it_was_
     assert_closed(Code.COMMENT_NOT_ACKNOWLEDGED, comment.pk, Closed.RESOLVED, plus(sent_on, 9))
 
 
+def test_a_comment_on_a_member_retired_into_a_residential_cell_is_nobodys_to_acknowledge(cast):
+    referral = placed(cast, placed_on=day(2, 1))
+    comment = ResidenceComment.objects.create(
+        member=referral.member,
+        year=2025,
+        residential_cell=referral.residential_cell,
+        verdict=ResidenceComment.Verdict.GOOD,
+        written_on=day(10, 1),
+        sent_on=day(10, 2),
+    )
+    update(day(10, 9))
+    assert recipients(Code.COMMENT_NOT_ACKNOWLEDGED, comment.pk) == ids(cast.committee.writers)
+    services.member_retire(member=referral.member, retired_on=day(10, 20), by=None, transfer_to=cast.tree.ward1_cell2)
+    update(day(10, 20))
+    assert_closed(Code.COMMENT_NOT_ACKNOWLEDGED, comment.pk, Closed.RESOLVED, day(10, 20))
+    assert recipients(Code.COMMENT_NOT_ACKNOWLEDGED, comment.pk, organisation=cast.tree.ward1) == []
+
+
 def test_not_introduced_thirty_days_after_admission(cast):
     admitted = day(2, 10)
     member = make_member(cast.tree.cell, admitted_on=admitted)

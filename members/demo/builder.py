@@ -965,6 +965,8 @@ class DemoBuilder:
                 password=password,
                 first_name=first_name,
                 last_name=last_name,
+                # A reserved domain (RFC 6761): the reminders' e-mails of a demo never reach a real mailbox.
+                email=f"{username}@dongha76.example",
                 is_staff=is_staff,
             )
             if is_staff:

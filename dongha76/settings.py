@@ -189,17 +189,29 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 # E-mail (the reminders): SMTP when EMAIL_HOST is set, else printed on the console, so `make run` needs nothing.
-# SITE_URL makes the links of an e-mail absolute.
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
-EMAIL_HOST = env_str("EMAIL_HOST")
+# SITE_URL makes the links of an e-mail absolute (the command runs outside any request, so it knows no host).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").strip().rstrip("/")
+_scheme, _sep, _host = SITE_URL.partition("://")
+if _scheme not in {"http", "https"} or not _host or any(c in _host for c in "/?# "):
+    raise ImproperlyConfigured(f"SITE_URL must be the site's origin (https://dangvien.example.vn), not {SITE_URL!r}.")
+EMAIL_HOST = env_str("EMAIL_HOST").strip()
+if EMAIL_HOST and not DEBUG and "SITE_URL" not in os.environ:
+    raise ImproperlyConfigured(
+        "SITE_URL is not set: the reminders' e-mails would link to http://127.0.0.1:8000. Set it to the site's "
+        "address, e.g. https://dangvien.example.vn (docs/deploy.md)."
+    )
 EMAIL_BACKEND = (
     "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
 )
-EMAIL_PORT = env_int("EMAIL_PORT", 587)
+# Port 465 speaks TLS from the first byte (EMAIL_USE_SSL), 587 starts plain and upgrades (EMAIL_USE_TLS): one or the
+# other, never both (Django refuses both at the first send).
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", default=False)
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=not EMAIL_USE_SSL)
+if EMAIL_USE_SSL and EMAIL_USE_TLS:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL are exclusive: set one to 0 (SSL for port 465).")
+EMAIL_PORT = env_int("EMAIL_PORT", 465 if EMAIL_USE_SSL else 587)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=True)
-EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", default=False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "dongha76 <noreply@localhost>")
 

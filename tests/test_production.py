@@ -110,6 +110,55 @@ def test_the_development_defaults_still_start_without_a_key(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
+# --- e-mail (the reminders) -----------------------------------------------------------------------------------------
+
+MAIL_SETTINGS = (
+    "import django; django.setup()\n"
+    "from django.conf import settings as s\n"
+    "print(s.EMAIL_BACKEND, s.EMAIL_PORT, s.EMAIL_USE_TLS, s.EMAIL_USE_SSL, s.SITE_URL)"
+)
+
+
+def test_without_a_mail_server_the_e_mails_go_to_the_console(tmp_path):
+    env = {k: v for k, v in production_env(tmp_path).items() if not k.startswith("EMAIL_") and k != "SITE_URL"}
+    result = run([PYTHON, "-c", MAIL_SETTINGS], env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[0] == "django.core.mail.backends.console.EmailBackend"
+
+
+def test_a_mail_server_in_production_needs_the_sites_address(tmp_path):
+    env = production_env(tmp_path, EMAIL_HOST="smtp.example.vn")
+    env.pop("SITE_URL", None)
+    refused = run([PYTHON, "-c", MAIL_SETTINGS], env)
+    assert refused.returncode != 0
+    assert "SITE_URL is not set" in refused.stderr
+    started = run([PYTHON, "-c", MAIL_SETTINGS], {**env, "SITE_URL": "https://dangvien.example.vn/"})
+    assert started.returncode == 0, started.stderr
+    assert started.stdout.split() == [
+        "django.core.mail.backends.smtp.EmailBackend",
+        "587",
+        "True",
+        "False",
+        "https://dangvien.example.vn",
+    ]
+
+
+@pytest.mark.parametrize("site_url", ["dangvien.example.vn", "https://", "https://dangvien.example.vn/app", "ftp://x"])
+def test_a_site_url_that_is_not_an_origin_is_refused(tmp_path, site_url):
+    result = run([PYTHON, "-c", MAIL_SETTINGS], production_env(tmp_path, SITE_URL=site_url))
+    assert result.returncode != 0
+    assert "SITE_URL must be the site's origin" in result.stderr
+
+
+def test_ssl_on_port_465_switches_starttls_off_and_both_are_refused(tmp_path):
+    ssl = run([PYTHON, "-c", MAIL_SETTINGS], production_env(tmp_path, EMAIL_USE_SSL="1"))
+    assert ssl.returncode == 0, ssl.stderr
+    assert ssl.stdout.split()[1:4] == ["465", "False", "True"]
+    both = run([PYTHON, "-c", MAIL_SETTINGS], production_env(tmp_path, EMAIL_USE_SSL="1", EMAIL_USE_TLS="1"))
+    assert both.returncode != 0
+    assert "EMAIL_USE_TLS and EMAIL_USE_SSL are exclusive" in both.stderr
+
+
 # --- gunicorn with the `make serve` configuration -------------------------------------------------------------------
 
 

@@ -1,12 +1,11 @@
-"""The bell of the menu: the count of the user's unread open reminders (one query)."""
+"""The bell of the menu: the count of the user's unread open reminders, of the posts they hold today (one query;
+the posts are those the header reads, cached on the user for the request)."""
 
-from reminders.models import Reminder
+from reminders.selectors import unread_count
 
 
 def bell(request) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {
-        "unread_reminders": Reminder.objects.filter(user=user, closed_on__isnull=True, read_at__isnull=True).count()
-    }
+    return {"unread_reminders": unread_count(user)}

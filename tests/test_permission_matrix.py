@@ -24,6 +24,7 @@ from members.models import (
     ResidenceComment,
     YearEndRating,
 )
+from reminders.models import Reminder, ReminderSettings, Rule
 from tests.factories import make_member, make_officer, make_referral, make_tree
 from workbooks.models import WorkbookImport
 
@@ -110,6 +111,13 @@ MATRIX: dict[str, tuple[str | None, frozenset[str]]] = {
     "restructures:restructure-detail": ("restructure", frozenset({"thanhuy"})),
     "restructures:restructure-new": ("restructure_kind", frozenset({"thanhuy"})),
     "restructures:restructure-confirm": ("restructure_kind", frozenset({"thanhuy"})),
+    # reminders (issue 14): each user reads, opens and marks their own; the thresholds are the city staff's
+    "reminders:list": (None, EVERYONE),
+    "reminders:open": ("reminder", EVERYONE),  # marks it read and redirects where the work is done
+    "reminders:read": ("reminder", EVERYONE),  # POST only
+    "reminders:read-all": (None, EVERYONE),  # POST only
+    "reminders:preferences": (None, EVERYONE),
+    "reminders:settings": (None, frozenset({"thanhuy"})),
 }
 # URLs that take no GET: inside the scope a GET answers 405 (outside it, 404 all the same)
 POST_ONLY = {
@@ -121,7 +129,11 @@ POST_ONLY = {
     "workbooks:import-undo",
     "members:member-national-id",
     "restructures:restructure-confirm",
+    "reminders:read",
+    "reminders:read-all",
 }
+# URLs that answer a GET inside the scope with a redirect
+REDIRECTS = {"reminders:open"}
 WRITES = {
     "members:member-edit",
     "members:exemption-set",
@@ -149,13 +161,16 @@ WRITES = {
     "workbooks:import-undo",
     "members:member-national-id",
     "restructures:restructure-confirm",
+    "reminders:read",
+    "reminders:settings",
 }
+APP_NAMESPACES = ("members", "reports", "workbooks", "audit", "restructures", "reminders")
 
 
 def app_url_names() -> set[str]:
     names = set()
     for pattern in get_resolver().url_patterns:
-        if getattr(pattern, "namespace", None) in ("members", "reports", "workbooks", "audit", "restructures"):
+        if getattr(pattern, "namespace", None) in APP_NAMESPACES:
             names.update(f"{pattern.namespace}:{p.name}" for p in pattern.url_patterns)
     return names | {"home"}
 
@@ -258,6 +273,12 @@ def world(db):
     outside_import = {"phuong1": "phuong2", "phuong2": "phuong1", "khupho1": "phuong1", "coquan1": "phuong1"}
     for role, other in outside_import.items():
         outside[role]["import"] = imports[other]
+    # each role's own reminder; outside: another user's (the same users as for the imports)
+    reminders = {role: reminder_for(user) for role, user in users.items()}
+    for role in inside:
+        inside[role]["reminder"] = reminders[role]
+    for role, other in outside_import.items():
+        outside[role]["reminder"] = reminders[other]
     return {"users": users, "inside": inside, "outside": outside}
 
 
@@ -278,6 +299,19 @@ def checked_import(user) -> WorkbookImport:
     )
 
 
+def reminder_for(user) -> Reminder:
+    organisation = user.officer_posts.get().organisation
+    return Reminder.objects.create(
+        user=user,
+        organisation=organisation,
+        rule=Rule.WEEKLY_DIGEST,
+        object_id=organisation.pk,
+        step="2024-W10",
+        details={"organisation": organisation.name, "day": "2024-03-04", "year": 2024},
+        due_on=D(2024, 3, 4),
+    )
+
+
 def snapshot():
     """Every row a write of the app could change."""
     return [
@@ -295,6 +329,8 @@ def snapshot():
             AccessLog,
             Organisation,
             Restructure,
+            Reminder,
+            ReminderSettings,
         )
     ]
 
@@ -330,7 +366,7 @@ def test_each_role_gets_the_pages_it_should_and_404_elsewhere(client, world, rol
     wrong = []
     for name, (target, allowed) in MATRIX.items():
         inside = world["inside"][role].get(target) if target else None
-        expected = (405 if name in POST_ONLY else 200) if role in allowed else 404
+        expected = (405 if name in POST_ONLY else 302 if name in REDIRECTS else 200) if role in allowed else 404
         got = client.get(url_for(name, target, inside)).status_code
         if got != expected:
             wrong.append(f"{name} inside: expected {expected}, got {got}")

@@ -388,7 +388,12 @@ class CommentsToWrite(CommentRoundRule):
         return _url("members:comment-list", _year_of(reminder.step), state="not_written")
 
 
-def _half_year_of(step: str) -> HalfYear:
+def _step_of(half_year: HalfYear) -> str:
+    """A half-year as a step and in the details ("2026H2"): the words are the reader's language's, at reading."""
+    return f"{half_year.year}H{half_year.half}"
+
+
+def half_year_of(step: str) -> HalfYear:
     year, half = step.split("H")
     return HalfYear(int(year), int(half))
 
@@ -414,8 +419,8 @@ class MeetingDue(Rule):
             return []
         if _met(cell.pk, half_year).exists():
             return []
-        details = {"cell": cell.name, "half_year": str(half_year), "ends_on": _iso(half_year.last_day)}
-        return [Due(cell.pk, f"{half_year.year}H{half_year.half}", details)]
+        details = {"cell": cell.name, "half_year": _step_of(half_year), "ends_on": _iso(half_year.last_day)}
+        return [Due(cell.pk, _step_of(half_year), details)]
 
     def closing(self, committee, day, reminders):
         closing = {}
@@ -427,7 +432,7 @@ class MeetingDue(Rule):
             ).values("year", "half")
         }
         for reminder in reminders:
-            half_year = _half_year_of(reminder.step)
+            half_year = half_year_of(reminder.step)
             if (half_year.year, half_year.half) in met:
                 closing[reminder.pk] = Closed.RESOLVED
             elif day > half_year.last_day:
@@ -473,7 +478,7 @@ class WeeklyDigest(Rule):
         details = {
             "organisation": committee.organisation.name,
             "day": day.isoformat(),
-            "half_year": str(todo.last_half_year),
+            "half_year": _step_of(todo.last_half_year),
             "year": day.year,
         } | numbers
         return [Due(organisation.pk, step, details)]

@@ -13,12 +13,13 @@ from collections import defaultdict
 
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from branches.access import Committee
 from branches.models import Officer, Organisation
 from reminders.delivery import deliver, email_states
-from reminders.models import Reminder, ReminderSettings
+from reminders.models import Reminder, ReminderPreference, ReminderSettings
 from reminders.rules import RULE_BY_CODE, RULES
 
 Closed = Reminder.Closed
@@ -178,3 +179,26 @@ def run(*, day: datetime.date, dry_run: bool = False) -> Run:
             return result
     result.emails, result.failures = deliver(day=day)
     return result
+
+
+# -- what a user does on the pages ------------------------------------------------------------------------------------
+
+
+def reminders_mark_read(*, reminders: QuerySet[Reminder]) -> int:
+    """Mark ``reminders`` read; one read again keeps the time it was first read."""
+    return reminders.filter(read_at__isnull=True).update(read_at=timezone.now())
+
+
+@transaction.atomic
+def reminder_preference_set(*, user, email: str, delivery: str) -> None:
+    """The user's e-mail address and how they want their reminders by e-mail."""
+    user.email = email
+    user.save(update_fields=["email"])
+    ReminderPreference.objects.update_or_create(user=user, defaults={"delivery": delivery})
+
+
+def reminder_settings_set(*, settings: ReminderSettings, by) -> ReminderSettings:
+    """Save the thresholds of a root (validated by the form: ``full_clean`` of the model), recording who did."""
+    settings.recorded_by = by
+    settings.save()
+    return settings

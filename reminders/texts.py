@@ -9,10 +9,15 @@ from django.utils.translation import ngettext
 
 from reminders.models import Reminder
 from reminders.models import Rule as Code
+from reminders.rules import half_year_of
 
 
 def _day(value: str | None) -> str:
     return date_format(datetime.date.fromisoformat(value), "SHORT_DATE_FORMAT") if value else ""
+
+
+def _half_year(value: str | None) -> str:
+    return str(half_year_of(value)) if value else ""
 
 
 def _waited(reminder: Reminder, since: str | None) -> int:
@@ -120,7 +125,7 @@ def sentence(reminder: Reminder) -> str:
     if code == Code.MEETING_DUE:
         return _("%(cell)s has no periodic meeting recorded for %(half_year)s, which ends on %(ends)s.") % {
             "cell": d.get("cell"),
-            "half_year": d.get("half_year"),
+            "half_year": _half_year(d.get("half_year")),
             "ends": _day(d.get("ends_on")),
         }
     if code == Code.WEEKLY_DIGEST:
@@ -141,7 +146,7 @@ def digest_lines(reminder: Reminder) -> list[tuple[str, int]]:
         (_("Eligible members not introduced"), d.get("eligible_not_introduced", 0)),
         (
             _("Residential cells that missed the periodic meeting of %(half_year)s")
-            % {"half_year": d.get("half_year")},
+            % {"half_year": _half_year(d.get("half_year"))},
             d.get("cells_missed", 0),
         ),
         (_("Residential cells without a periodic meeting this half-year"), d.get("cells_without_meeting", 0)),

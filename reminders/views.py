@@ -7,8 +7,6 @@ A reminder of someone else, or of a post the user no longer holds, answers 404 l
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db import transaction
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,7 +18,7 @@ from dongha76.http import found_or_404, next_url
 from reminders import texts
 from reminders.delivery import delivery_of
 from reminders.forms import PreferenceForm, ThresholdsForm
-from reminders.models import Reminder, ReminderPreference, Rule
+from reminders.models import Reminder, Rule
 from reminders.rules import RULE_BY_CODE
 from reminders.selectors import (
     OPEN,
@@ -33,14 +31,14 @@ from reminders.selectors import (
     thresholds_root,
     visible_reminders,
 )
-from reminders.services import close_gone_for
+from reminders.services import (
+    close_gone_for,
+    reminder_preference_set,
+    reminder_settings_set,
+    reminders_mark_read,
+)
 
 PER_PAGE = 50
-
-
-def _mark_read(reminders: QuerySet[Reminder]) -> int:
-    # An update of the unread rows only: reading one again keeps the time it was first read.
-    return reminders.filter(read_at__isnull=True).update(read_at=timezone.now())
 
 
 def _item(reminder: Reminder) -> dict:
@@ -79,7 +77,7 @@ def reminder_list_view(request: HttpRequest) -> HttpResponse:
 def reminder_open(request: HttpRequest, pk: int) -> HttpResponse:
     """Mark it read and go where the work is done (the link of the list and of the e-mails)."""
     reminder = found_or_404(reminder_of, request.user, pk)
-    _mark_read(Reminder.objects.filter(pk=reminder.pk))
+    reminders_mark_read(reminders=Reminder.objects.filter(pk=reminder.pk))
     return redirect(RULE_BY_CODE[reminder.rule].url(reminder))
 
 
@@ -88,14 +86,14 @@ def reminder_read(request: HttpRequest, pk: int) -> HttpResponse:
     reminder = found_or_404(reminder_of, request.user, pk)  # 404 before 405: existence is not revealed
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    _mark_read(Reminder.objects.filter(pk=reminder.pk))
+    reminders_mark_read(reminders=Reminder.objects.filter(pk=reminder.pk))
     return redirect(next_url(request, reverse("reminders:list")))
 
 
 @login_required
 @require_http_methods(["POST"])
 def reminder_read_all(request: HttpRequest) -> HttpResponse:
-    count = _mark_read(visible_reminders(request.user).filter(closed_on__isnull=True))
+    count = reminders_mark_read(reminders=visible_reminders(request.user).filter(closed_on__isnull=True))
     if count:
         messages.success(request, _("Every reminder is marked read."))
     return redirect(next_url(request, reverse("reminders:list")))
@@ -108,10 +106,7 @@ def reminder_preferences(request: HttpRequest) -> HttpResponse:
     initial = {"email": user.email, "delivery": delivery_of(user)}
     form = PreferenceForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            user.email = form.cleaned_data["email"]
-            user.save(update_fields=["email"])
-            ReminderPreference.objects.update_or_create(user=user, defaults={"delivery": form.cleaned_data["delivery"]})
+        reminder_preference_set(user=user, **form.cleaned_data)
         messages.success(request, _("Your e-mail preference is saved."))
         return redirect("reminders:preferences")
     return render(request, "reminders/preferences.html", {"form": form})
@@ -128,9 +123,7 @@ def reminder_settings(request: HttpRequest) -> HttpResponse:
     settings = thresholds_of(root)
     form = ThresholdsForm(request.POST if request.method == "POST" else None, instance=settings)
     if request.method == "POST" and form.is_valid():
-        settings = form.save(commit=False)
-        settings.recorded_by = request.user
-        settings.save()
+        reminder_settings_set(settings=form.save(commit=False), by=request.user)
         messages.success(request, _("The thresholds of the reminders are saved."))
         return redirect("reminders:settings")
     return render(

@@ -33,7 +33,7 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
 SEED = int(os.environ.get("FUZZ_SEED", "76"))
 ROLES = ("thanhuy", "phuong1")
 # Namespaces of the app's own pages; Django's admin, accounts and language switch are not the app's.
-APP_NAMESPACES = ("members", "reports", "workbooks", "audit", "restructures")
+APP_NAMESPACES = ("members", "reports", "workbooks", "audit", "restructures", "reminders")
 # Query parameters the views read without a form naming them (request.GET[...] in the views).
 READ_BY_VIEWS = ("org", "as_of", "year", "held_on", "reason_for", "next", "state", "page", "per_page", "sort", "q")
 

@@ -14,7 +14,7 @@ import dataclasses
 import datetime
 from collections.abc import Iterable
 
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -22,6 +22,7 @@ from django.utils.http import urlencode
 from branches.access import Committee
 from branches.models import Organisation
 from members.models import Exemption, Meeting, MemberHome, Referral
+from members.models.member import NOT_WORKPLACE_HOMES
 from members.periods import HalfYear
 from members.selectors import comment_counts, comment_rows, comment_year, todo_for
 from members.selectors.referrals import eligible_not_introduced
@@ -148,8 +149,18 @@ class NotIntroduced(ObjectRule):
         return eligible_not_introduced(members_introducible_by(committee), day)
 
     def waiting(self, rows, day, thresholds):
-        home_since = MemberHome.objects.filter(member=OuterRef("pk"), started_on__lte=day).filter(
-            Q(ended_on__isnull=True) | Q(ended_on__gt=day)
+        # Joining a workplace cell starts the clock; a restructure moving the member into the successor of their cell
+        # (a merger) does not: they joined nothing, and would be reminded again at every merger.
+        carried_over = MemberHome.objects.filter(
+            member=OuterRef("member"),
+            ended_on=OuterRef("started_on"),
+            organisation__successor=OuterRef("organisation"),
+        ).exclude(organisation__kind__in=NOT_WORKPLACE_HOMES)
+        joined = (
+            MemberHome.objects.filter(member=OuterRef("pk"), started_on__lte=day)
+            .exclude(organisation__kind__in=NOT_WORKPLACE_HOMES)
+            .exclude(Exists(carried_over))
+            .order_by("-started_on")
         )
         lifted = Exemption.objects.filter(
             member=OuterRef("pk"), kind=Exemption.Kind.INTRODUCTION, ended_on__lte=day
@@ -159,7 +170,7 @@ class NotIntroduced(ObjectRule):
         # Greatest is null on SQLite when any argument is: each later day falls back on the admission.
         since = Greatest(
             admitted,
-            Coalesce(Subquery(home_since.values("started_on")[:1]), admitted),
+            Coalesce(Subquery(joined.values("started_on")[:1]), admitted),
             Coalesce(Subquery(lifted.values("ended_on")[:1]), admitted),
             Coalesce(Subquery(ended.values("ended_on")[:1]), admitted),
         )

@@ -10,7 +10,7 @@ import datetime
 
 import pytest
 
-from branches.models import Officer
+from branches.models import Officer, Organisation
 from members import services
 from members.models import Exemption, Referral, ResidenceComment
 from members.selectors import todo_for
@@ -18,7 +18,7 @@ from reminders.models import Reminder, ReminderSettings
 from reminders.models import Rule as Code
 from reminders.rules import RULE_BY_CODE, RULES, week_of
 from reminders.services import run
-from tests.factories import make_member, make_referral, move_home
+from tests.factories import make_member, make_organisation, make_referral, move_home
 from tests.reminders.conftest import Cast, day, ids, plus, recipients, reminders, update
 
 pytestmark = pytest.mark.django_db
@@ -374,6 +374,25 @@ def test_not_introduced_thirty_days_after_joining_a_workplace_cell(cast):
     ) == {f"since {joined}"}
     update(plus(joined, 31))
     assert recipients(Code.NOT_INTRODUCED, member.pk, organisation=cast.tree.committee) == ids(cast.committee.writers)
+
+
+def test_a_merger_moving_the_member_into_the_successor_cell_does_not_start_the_clock_again(cast):
+    """The 2025 reform moved every member into the successor of their cell: they joined nothing, so the reminder made
+    before stays the one (no new step "since the merger day")."""
+    admitted = datetime.date(2005, 5, 19)
+    member = make_member(cast.tree.cell, admitted_on=admitted)
+    merged = day(3, 20)
+    update(plus(merged, -1))
+    assert recipients(Code.NOT_INTRODUCED, member.pk) == ids(cast.committee.writers)
+    successor = make_organisation(
+        kind=Organisation.Kind.CELL, parent=cast.tree.committee, name="Chi bộ Văn phòng (hợp nhất)", valid_from=merged
+    )
+    Organisation.objects.filter(pk=cast.tree.cell.pk).update(valid_to=merged, successor=successor)
+    move_home(member, successor, merged)
+    update(plus(merged, 31))
+    steps = set(reminders(rule=Code.NOT_INTRODUCED).values_list("step", flat=True))
+    assert steps == {f"since {admitted}"}, "the merger day must not be a new 'eligible since'"
+    assert recipients(Code.NOT_INTRODUCED, member.pk) == ids(cast.committee.writers)
 
 
 def test_not_introduced_thirty_days_after_an_exemption_is_lifted(cast):

@@ -28,7 +28,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, Permission
 from django.db import connection, transaction
-from django.db.models import Model, Q
+from django.db.models import PROTECT, Model, Q
 
 from branches.models import Officer, Organisation, OrganisationName, Restructure
 from branches.services import organisation_update
@@ -147,6 +147,14 @@ def clear_domain_data() -> None:
         for model in (Restructure, OrganisationName):
             model.history.all().delete()
         Organisation.objects.filter(successor__isnull=False).update(successor=None)
+        # What the apps above keep about an organisation (reminders, their thresholds, comment rounds) goes with the
+        # tree; found through the relations, so that members/ imports none of them.
+        for relation in Organisation._meta.related_objects:
+            model = relation.related_model
+            if relation.on_delete is PROTECT and model._meta.app_label != "branches" and model not in models:
+                model._base_manager.all().delete()
+                if hasattr(model, "history"):
+                    model.history.all().delete()
         # Parents are protected: the deepest organisations go first.
         organisation_table = connection.ops.quote_name(Organisation._meta.db_table)
         depths = sorted({path.count("/") for path in Organisation.objects.values_list("path", flat=True)}, reverse=True)

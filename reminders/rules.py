@@ -95,8 +95,19 @@ class ObjectRule(Rule):
         """The rows in the committee's scope whose cause is there on ``day``, whatever how long."""
         raise NotImplementedError
 
+    # The row's day its waiting started, the threshold (a field of ReminderSettings), what its details read.
+    since_field: str
+    threshold: str
+    related: tuple[str, ...] = ()
+
     def waiting(self, rows: QuerySet, day: datetime.date, thresholds: ReminderSettings) -> QuerySet:
-        raise NotImplementedError
+        """The rows of ``causes`` that have waited the threshold or longer."""
+        days = getattr(thresholds, self.threshold)
+        return (
+            rows.filter(**{f"{self.since_field}__lte": _ago(day, days)})
+            .select_related(*self.related)
+            .order_by(self.since_field, "pk")
+        )
 
     def describe(self, row) -> dict:
         raise NotImplementedError
@@ -130,6 +141,8 @@ def _referral_details(referral: Referral) -> dict:
 
 
 class ReferralRule(ObjectRule):
+    related = ("member", "issuing_organisation", "receiving_ward", "residential_cell")
+
     def describe(self, row):
         return _referral_details(row)
 
@@ -202,6 +215,7 @@ class LetterNotReceived(ReferralRule):
 
     code = Code.LETTER_NOT_RECEIVED
     kinds = WORKPLACE_KINDS
+    since_field, threshold = "introduced_on", "letter_follow_up_after_days"
 
     def causes(self, committee, day):
         # Its own letters: a ward also registers the letters of outside organisations' members, addressed to itself,
@@ -209,29 +223,16 @@ class LetterNotReceived(ReferralRule):
         issued_here = Q(issuing_organisation__path__startswith=committee.organisation.path)
         return referral_letters_writable_by(committee).awaiting_reception_on(day).filter(issued_here)
 
-    def waiting(self, rows, day, thresholds):
-        return (
-            rows.filter(introduced_on__lte=_ago(day, thresholds.letter_follow_up_after_days))
-            .select_related("member", "issuing_organisation", "receiving_ward", "residential_cell")
-            .order_by("introduced_on", "pk")
-        )
-
 
 class AwaitingReception(ReferralRule):
     """Ward: a referral addressed to it waiting for reception ``receive_after_days``."""
 
     code = Code.AWAITING_RECEPTION
     kinds = WARD_KINDS
+    since_field, threshold = "introduced_on", "receive_after_days"
 
     def causes(self, committee, day):
         return referrals_receivable_by(committee).awaiting_reception_on(day)
-
-    def waiting(self, rows, day, thresholds):
-        return (
-            rows.filter(introduced_on__lte=_ago(day, thresholds.receive_after_days))
-            .select_related("member", "issuing_organisation", "receiving_ward", "residential_cell")
-            .order_by("introduced_on", "pk")
-        )
 
 
 class AwaitingPlacement(ReferralRule):
@@ -239,16 +240,10 @@ class AwaitingPlacement(ReferralRule):
 
     code = Code.AWAITING_PLACEMENT
     kinds = WARD_KINDS
+    since_field, threshold = "received_on", "place_after_days"
 
     def causes(self, committee, day):
         return referrals_receivable_by(committee).awaiting_placement_on(day)
-
-    def waiting(self, rows, day, thresholds):
-        return (
-            rows.filter(received_on__lte=_ago(day, thresholds.place_after_days))
-            .select_related("member", "issuing_organisation", "receiving_ward", "residential_cell")
-            .order_by("received_on", "pk")
-        )
 
 
 class NotReported(ReferralRule):
@@ -256,6 +251,7 @@ class NotReported(ReferralRule):
 
     code = Code.NOT_REPORTED
     kinds = CELL_KINDS
+    since_field, threshold = "placed_on", "report_after_days"
 
     def causes(self, committee, day):
         return (
@@ -266,19 +262,14 @@ class NotReported(ReferralRule):
             .filter(Q(reported_on__isnull=True) | Q(reported_on__gt=day))
         )
 
-    def waiting(self, rows, day, thresholds):
-        return (
-            rows.filter(placed_on__lte=_ago(day, thresholds.report_after_days))
-            .select_related("member", "issuing_organisation", "receiving_ward", "residential_cell")
-            .order_by("placed_on", "pk")
-        )
-
 
 class CommentNotAcknowledged(ObjectRule):
     """Workplace: a comment the ward sent ``acknowledge_after_days`` ago, its arrival not recorded by the workplace."""
 
     code = Code.COMMENT_NOT_ACKNOWLEDGED
     kinds = WORKPLACE_KINDS
+    since_field, threshold = "sent_on", "acknowledge_after_days"
+    related = ("member", "residential_cell")
 
     def causes(self, committee, day):
         # The comments of this year's round and the last one: an older comment's rating is decided long since. A
@@ -289,13 +280,6 @@ class CommentNotAcknowledged(ObjectRule):
             .exclude(member__home_organisation__kind=Kind.RESIDENTIAL_CELL)
             .filter(year__gte=day.year - 1, sent_on__lte=day)
             .filter(Q(received_on__isnull=True) | Q(received_on__gt=day))
-        )
-
-    def waiting(self, rows, day, thresholds):
-        return (
-            rows.filter(sent_on__lte=_ago(day, thresholds.acknowledge_after_days))
-            .select_related("member", "residential_cell")
-            .order_by("sent_on", "pk")
         )
 
     def describe(self, row):

@@ -1,15 +1,15 @@
 import datetime
 import hashlib
-import io
 
 import pytest
-from django.core.management import call_command
 
 from members.demo.builder import clear_domain_data
 from members.models import Attendance, Member, Referral, ResidenceComment, YearEndRating
+from tests import demo_snapshot
 
 # The day the demo data is built up to in tests, so that what it holds does not depend on the day the tests run.
 DEMO_TODAY = datetime.date(2026, 11, 30)
+_built_fingerprint: str | None = None
 
 
 @pytest.fixture(autouse=True)
@@ -32,10 +32,18 @@ def fingerprint() -> str:
 
 @pytest.fixture(scope="module")
 def demo(django_db_setup, django_db_blocker):
-    """The whole Đông Hà demo data, built once for the test module that asks for it and deleted after it (slow: mark
-    the module ``pytest.mark.slow``). Each test still runs in its own rolled-back transaction."""
+    """The whole Đông Hà demo data for the test module that asks for it, deleted after it (slow: mark the module
+    ``pytest.mark.slow``). Each test still runs in its own rolled-back transaction.
+
+    Built by ``seed_demo`` once per test process, then copied back for each module (tests/demo_snapshot.py says
+    how); the fingerprint of each copy is held to that of the build."""
+    global _built_fingerprint
     with django_db_blocker.unblock():
-        out = io.StringIO()
-        call_command("seed_demo", today=DEMO_TODAY, stdout=out)
-        yield {"output": out.getvalue(), "fingerprint": fingerprint()}
+        output, copied = demo_snapshot.load(DEMO_TODAY)
+        found = fingerprint()
+        if copied:
+            assert found == _built_fingerprint, "the demo copied back differs from the demo built"
+        else:
+            _built_fingerprint = found
+        yield {"output": output, "fingerprint": found}
         clear_domain_data()

@@ -220,8 +220,15 @@ class LetterNotReceived(ReferralRule):
     def causes(self, committee, day):
         # Its own letters: a ward also registers the letters of outside organisations' members, addressed to itself,
         # whose reception is its own reminder (AwaitingReception).
+        # A letter its own ward receives (a ward's office cell introduced to the ward itself) is that ward's to
+        # receive, not a letter to chase.
         issued_here = Q(issuing_organisation__path__startswith=committee.organisation.path)
-        return referral_letters_writable_by(committee).awaiting_reception_on(day).filter(issued_here)
+        return (
+            referral_letters_writable_by(committee)
+            .awaiting_reception_on(day)
+            .filter(issued_here)
+            .exclude(pk__in=referrals_receivable_by(committee).values("pk"))
+        )
 
 
 class AwaitingReception(ReferralRule):
@@ -293,7 +300,10 @@ class CommentNotAcknowledged(ObjectRule):
 
     def url(self, reminder):
         year = reminder.details.get("year")
-        return _url("members:comment-list", year, state="sent") if year else reverse("reminders:list")
+        if not year:
+            return reverse("reminders:list")
+        # The comments on the organisation's own members: a ward's list also holds those its cells sent elsewhere.
+        return _url("members:comment-list", year, state="sent", workplace=reminder.organisation_id)
 
 
 # -- rules about an organisation as a whole ------------------------------------------------------------------------

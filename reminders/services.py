@@ -11,10 +11,12 @@ import dataclasses
 import datetime
 from collections import defaultdict
 
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from branches.access import Committee
 from branches.models import Officer, Organisation
@@ -122,8 +124,24 @@ def make_due(*, day: datetime.date, officers: dict[Organisation, list[int]]) -> 
     if not candidates:
         return []
     user_ids = {key[0] for key in candidates}
-    made = set(Reminder.objects.filter(user_id__in=user_ids).values_list("user_id", "rule", "object_id", "step"))
+    made = {
+        (user_id, rule, object_id, step): (pk, because)
+        for pk, user_id, rule, object_id, step, because in Reminder.objects.filter(user_id__in=user_ids).values_list(
+            "pk", "user_id", "rule", "object_id", "step", "closed_because"
+        )
+    }
     new = [reminder for key, reminder in candidates.items() if key not in made]
+    # The same cause reached through another post of the user (a post that followed a merger to the successor): the
+    # reminder closed with the old post opens again at the new one, since it is made once per step.
+    taken_over: dict[Organisation, list[int]] = defaultdict(list)
+    for key, reminder in candidates.items():
+        pk, because = made.get(key, (None, ""))
+        if because == Closed.POST_ENDED:
+            taken_over[reminder.organisation].append(pk)
+    for organisation, pks in taken_over.items():
+        Reminder.objects.filter(pk__in=pks, closed_because=Closed.POST_ENDED).update(
+            organisation=organisation, closed_on=None, closed_because=""
+        )
     states = email_states({reminder.user_id for reminder in new})
     for reminder in new:
         reminder.email = states.get(reminder.user_id, Reminder.Email.NOT_SENT)
@@ -197,8 +215,29 @@ def reminder_preference_set(*, user, email: str, delivery: str) -> None:
     ReminderPreference.objects.update_or_create(user=user, defaults={"delivery": delivery})
 
 
-def reminder_settings_set(*, settings: ReminderSettings, by) -> ReminderSettings:
-    """Save the thresholds of a root (validated by the form: ``full_clean`` of the model), recording who did."""
-    settings.recorded_by = by
-    settings.save()
+def reminder_settings_set(*, settings: ReminderSettings, by, version: int) -> ReminderSettings:
+    """Save the thresholds of a root (validated by the form: ``full_clean`` of the model), recording who did.
+
+    ``version`` is the saved state the user's page showed (``selectors.thresholds_version``): when a colleague saved
+    since, nothing is saved (``ValidationError``), since saving every field of the page would undo their change.
+    """
+    from reminders.selectors import thresholds_version
+
+    changed_meanwhile = ValidationError(
+        _(
+            "Someone else changed the thresholds while you were editing: the page now shows what is saved; make "
+            "your change again."
+        ),
+        code="changed_meanwhile",
+    )
+    try:
+        with transaction.atomic():
+            # The row lock orders two saves; the first save of a root has no row: its unique key orders them.
+            list(ReminderSettings.objects.select_for_update().filter(organisation_id=settings.organisation_id))
+            if thresholds_version(settings.organisation) != version:
+                raise changed_meanwhile
+            settings.recorded_by = by
+            settings.save()
+    except IntegrityError as error:
+        raise changed_meanwhile from error
     return settings

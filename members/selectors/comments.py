@@ -104,9 +104,16 @@ def comment_years(today: datetime.date) -> list[int]:
 
 
 def comment_root_id(user) -> int | None:
-    """The root organisation whose rounds the user works in: the root above the user's posts (read from their
-    paths, no query), else the first root (a superuser without a post)."""
-    for organisation in access_for(user).organisations:
+    """The root organisation whose rounds the user works in: the root where the user is city staff (a post that
+    writes first), else the root above the user's posts (read from their paths, no query), else the first root (a
+    superuser without a post). City staff of one root with a post under another set their own root's rounds."""
+    access = access_for(user)
+    root_posts = sorted(
+        (post for post in access.posts if post.organisation.kind == Kind.ROOT), key=lambda p: not p.can_write
+    )
+    if root_posts:
+        return root_posts[0].organisation.pk
+    for organisation in access.organisations:
         if organisation.kind != Kind.OUTSIDE and organisation.path:
             return int(organisation.path.split("/")[0])
     return Organisation.objects.filter(kind=Kind.ROOT).order_by("pk").values_list("pk", flat=True).first()

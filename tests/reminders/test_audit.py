@@ -56,11 +56,6 @@ def _sent_comment(member, cell: Organisation, *, sent_on: datetime.date) -> Resi
 # -- an officer whose post follows a restructure loses the reminders it carried ----------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="make_due counts a reminder closed as post_ended as made: the unique (user, rule, object, step) key keeps "
-    "the officer's post at the successor from being reminded of the same referral again",
-)
 def test_an_officer_whose_post_follows_a_merger_is_still_reminded_of_what_is_still_to_do(cast):
     referral = _introduced(cast, D0, ward=cast.tree.ward1)
     update(plus(D0, 7))
@@ -86,11 +81,6 @@ def test_an_officer_whose_post_follows_a_merger_is_still_reminded_of_what_is_sti
 # -- a ward's letter to itself is reminded twice, once as a letter to chase ------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="LetterNotReceived leaves out the letters of outside organisations a ward receives, not the ward's own "
-    "letters addressed to itself: the ward is told to chase its own reception",
-)
 def test_a_wards_letter_to_itself_is_one_reminder_to_receive_not_a_letter_to_chase(cast):
     ward = cast.tree.ward1
     agency = make_organisation(kind=Kind.CELL, parent=ward, name="Chi bộ Cơ quan Phường 1")
@@ -104,11 +94,6 @@ def test_a_wards_letter_to_itself_is_one_reminder_to_receive_not_a_letter_to_cha
 # -- the link of a comment to acknowledge lands on every comment the ward sent ----------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="CommentNotAcknowledged.url opens the year's 'sent' list without the workplace filter: for a ward it lists "
-    "every comment its cells sent to the workplaces (556 on the demo for 14 of its own)",
-)
 def test_a_ward_reminded_of_a_comment_to_acknowledge_lands_on_its_own_comments(cast, client):
     ward = cast.tree.ward1
     agency = make_organisation(kind=Kind.CELL, parent=ward, name="Chi bộ Cơ quan Phường 1")
@@ -132,11 +117,6 @@ def test_a_ward_reminded_of_a_comment_to_acknowledge_lands_on_its_own_comments(c
 # -- names in the e-mails read in the wrong order -------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="mailing uses User.get_full_name(), first name then last name: 'Văn Hùng Lê' for Lê Văn Hùng (the demo "
-    "and the tests store the family name as last_name); the menu's account button reads the same",
-)
 def test_the_e_mail_greets_and_addresses_the_officer_family_name_first(cast):
     user = make_officer(
         cast.tree.ward1, username="phuong-le", email="le@example.vn", first_name="Văn Hùng", last_name="Lê"
@@ -151,11 +131,6 @@ def test_the_e_mail_greets_and_addresses_the_officer_family_name_first(cast):
 # -- thresholds: a city staff of one root sets another root's ----------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="thresholds_root is comment_root: the root above the user's first post by path, whatever its role; a "
-    "city staff of root B with any post under an older root A edits A's thresholds",
-)
 def test_city_staff_of_one_root_cannot_set_the_thresholds_of_another(cast, client):
     other_root = make_organisation(kind=Kind.ROOT, name="Đảng bộ tỉnh khác")
     staff = make_officer(other_root, role=Officer.Role.STAFF, username="staff-other-root")
@@ -198,11 +173,6 @@ def _form_of(response) -> dict[str, str]:
     return parser.values
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the thresholds form saves every field from what the page showed: a colleague's change saved meanwhile "
-    "is silently undone (a lost update; the history then shows it reverted by someone who never touched it)",
-)
 def test_a_thresholds_form_loaded_before_a_colleagues_change_does_not_undo_it(cast, client):
     first, second = cast.root.secretary, cast.root.deputy
     client.force_login(first)

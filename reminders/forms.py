@@ -55,6 +55,9 @@ class ThresholdsForm(forms.ModelForm):
     """The thresholds of a root organisation; the model checks them (1 to 365 days, the last notice after the
     first)."""
 
+    # The saved state the page showed (``thresholds_version``): a colleague's change saved meanwhile is not undone.
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
     class Meta:
         model = ReminderSettings
         fields = [*WORKPLACE_FIELDS, *WARD_FIELDS, *CELL_FIELDS]
@@ -67,4 +70,5 @@ class ThresholdsForm(forms.ModelForm):
             Fieldset(_("Workplace committee"), *WORKPLACE_FIELDS),
             Fieldset(_("Ward committee"), *WARD_FIELDS),
             Fieldset(_("Residential cell"), *CELL_FIELDS),
+            "version",
         )

@@ -6,7 +6,7 @@ reads what it was about, even before ``send_reminders`` closes those reminders (
 
 import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from branches.access import access_for
@@ -65,6 +65,11 @@ def thresholds_root(user) -> Organisation | None:
 def thresholds_of(root: Organisation) -> ReminderSettings:
     """The root's settings row, or an unsaved one holding the defaults (saved on the first change)."""
     return ReminderSettings.objects.filter(organisation=root).first() or ReminderSettings(organisation=root)
+
+
+def thresholds_version(root: Organisation) -> int:
+    """Which saved state of the root's thresholds is the latest (0: never saved): a form carries the one it showed."""
+    return ReminderSettings.history.filter(organisation_id=root.pk).aggregate(latest=Max("history_id"))["latest"] or 0
 
 
 def thresholds_history(settings: ReminderSettings) -> list[HistoryEntry]:

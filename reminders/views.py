@@ -6,6 +6,7 @@ A reminder of someone else, or of a post the user no longer holds, answers 404 l
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
@@ -29,6 +30,7 @@ from reminders.selectors import (
     thresholds_history,
     thresholds_of,
     thresholds_root,
+    thresholds_version,
     visible_reminders,
 )
 from reminders.services import (
@@ -121,11 +123,21 @@ def reminder_settings(request: HttpRequest) -> HttpResponse:
     if root is None:
         raise Http404
     settings = thresholds_of(root)
-    form = ThresholdsForm(request.POST if request.method == "POST" else None, instance=settings)
+    shown = {"version": thresholds_version(root)}
+    form = ThresholdsForm(request.POST if request.method == "POST" else None, instance=settings, initial=shown)
     if request.method == "POST" and form.is_valid():
-        reminder_settings_set(settings=form.save(commit=False), by=request.user)
-        messages.success(request, _("The thresholds of the reminders are saved."))
-        return redirect("reminders:settings")
+        try:
+            reminder_settings_set(
+                settings=form.save(commit=False), by=request.user, version=form.cleaned_data["version"]
+            )
+        except ValidationError as error:
+            # What is saved now, with the reason on top: the user makes their change again on the real values.
+            messages.error(request, " ".join(error.messages))
+            settings = thresholds_of(root)
+            form = ThresholdsForm(instance=settings, initial={"version": thresholds_version(root)})
+        else:
+            messages.success(request, _("The thresholds of the reminders are saved."))
+            return redirect("reminders:settings")
     return render(
         request,
         "reminders/settings.html",

@@ -9,6 +9,7 @@ import datetime
 import re
 
 import pytest
+from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.html import escape
@@ -329,7 +330,10 @@ def test_any_signed_in_user_has_preferences(client, db):
 
 
 def thresholds(**changes) -> dict:
+    """The form as a freshly loaded page posts it: with the saved state it showed (``version``)."""
+    latest = ReminderSettings.history.aggregate(latest=Max("history_id"))["latest"] or 0
     values = {
+        "version": latest,
         "introduce_after_days": 30,
         "letter_follow_up_after_days": 20,
         "acknowledge_after_days": 7,

@@ -107,12 +107,27 @@ def _mark_sent(reminders: list[Reminder]) -> None:
         Reminder.objects.filter(pk__in=[r.pk for r in reminders]).update(email=Email.SENT, emailed_at=timezone.now())
 
 
-def _immediate(user, outbox: Outbox, send: bool) -> tuple[list[EmailMessage], Exception | None]:
-    """One e-mail per reminder. A failure stops this user: those sent before it stay sent (committed), the rest
-    pending."""
+# More pending reminders than this for a user who wants each at once go in one e-mail, as a digest does.
+IMMEDIATE_AT_MOST = 10
+
+
+def _immediate(user, day: datetime.date, outbox: Outbox, send: bool) -> tuple[list[EmailMessage], Exception | None]:
+    """One e-mail per reminder (more than ``IMMEDIATE_AT_MOST``: one for all). A failure stops this user: those
+    sent before it stay sent (committed), the rest pending."""
     messages, sent, failure = [], [], None
     with transaction.atomic():
-        for reminder in _locked_pending(user):
+        rows = _locked_pending(user)
+        if len(rows) > IMMEDIATE_AT_MOST:
+            # A first run after going live, or a backlog: one e-mail with all of them rather than a flood.
+            message = digest_message(user, rows, day)
+            try:
+                outbox.send(message)
+            except Exception as error:  # any backend error: the reminders stay pending
+                return [], error
+            if send:
+                _mark_sent(rows)
+            return [message], None
+        for reminder in rows:
             message = reminder_message(user, reminder)
             try:
                 outbox.send(message)
@@ -182,7 +197,7 @@ def deliver(*, day: datetime.date, send: bool = True) -> tuple[list[EmailMessage
             if delivery_of(user) == Delivery.DAILY:
                 sent, failure = _digest(user, day, outbox, send)
             else:
-                sent, failure = _immediate(user, outbox, send)
+                sent, failure = _immediate(user, day, outbox, send)
             messages += sent
             if isinstance(failure, Unreachable):
                 left = len(users) - index

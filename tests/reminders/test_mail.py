@@ -80,7 +80,7 @@ def test_each_reminder_at_once_is_one_e_mail(tree, secretary, mailoutbox):
     subjects = " ".join(message.subject for message in mailoutbox)
     assert first.member.full_name in subjects and second.member.full_name in subjects
     for message in mailoutbox:
-        assert message.to == [f"Lan Trần Thị <{ADDRESS}>"]
+        assert message.to == [f"Trần Thị Lan <{ADDRESS}>"]
         assert message.from_email == settings.DEFAULT_FROM_EMAIL
         assert message.extra_headers["Auto-Submitted"] == "auto-generated"
     assert Reminder.objects.filter(user=secretary, email=Reminder.Email.SENT).count() == 2
@@ -412,3 +412,18 @@ def test_a_long_digest_lists_ten_reminders_of_a_rule_and_counts_the_rest(tree, s
     after_the_tenth = message.body.rsplit("/open/", 1)[1].split("\n-- \n")[0]
     assert "… " in after_the_tenth and " 2 " in after_the_tenth  # "… and 2 more on your reminders page."
     assert Reminder.objects.filter(user=secretary, email=Reminder.Email.SENT).count() == 12  # all told of, all sent
+
+
+def test_more_at_once_than_the_limit_go_in_one_e_mail(tree, secretary, mailoutbox):
+    """A backlog (the first run after going live) is one e-mail, not a flood: over IMMEDIATE_AT_MOST pending."""
+    from reminders.delivery import IMMEDIATE_AT_MOST
+
+    prefer(secretary, Delivery.IMMEDIATE)
+    for waited in range(7, 7 + IMMEDIATE_AT_MOST + 1):
+        referral(tree, waited=waited)
+    run(day=DAY)
+    assert len(mailoutbox) == 1
+    assert not Reminder.objects.filter(email=Reminder.Email.PENDING).exists()
+    referral(tree, waited=7, on=DAY + days(1))
+    run(day=DAY + days(1))
+    assert len(mailoutbox) == 2, "the next one alone goes at once, on its own"

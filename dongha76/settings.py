@@ -150,6 +150,8 @@ TEMPLATES = [
                 "branches.context_processors.officer_posts",
                 "reminders.context_processors.bell",
             ],
+            # ``|person_name``: a user's name family name first, on every page that names who recorded a step.
+            "builtins": ["dongha76.templatetags.people"],
         },
     },
 ]

@@ -19,6 +19,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from dongha76.names import person_name
 from reminders import texts
 from reminders.models import Reminder, Rule
 
@@ -71,7 +72,7 @@ def _subject(text: str) -> str:
 def recipient(user) -> str:
     """``Full Name <address>`` (the name quoted when it holds commas or quotes; Django encodes its Vietnamese when
     it sends), or the bare address when the name is empty or the address does not parse."""
-    name = one_line(user.get_full_name())
+    name = one_line(person_name(user)) if (user.first_name or user.last_name) else ""
     if not name:
         return user.email
     try:
@@ -108,7 +109,7 @@ def groups_of(reminders: list[Reminder]) -> list[Group]:
 
 def _context(user, **extra) -> dict:
     return {
-        "name": one_line(user.get_full_name()) or user.username,
+        "name": one_line(person_name(user)),
         "reminders_url": absolute(reverse("reminders:list")),
         "preferences_url": absolute(reverse("reminders:preferences")),
         "language_code": translation.get_language(),

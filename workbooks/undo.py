@@ -33,6 +33,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from branches.access import Access
+from dongha76.names import person_name
 from dongha76.services import User, day_text, save_recorded
 from workbooks.models import ImportedRow, WorkbookImport
 
@@ -385,7 +386,7 @@ def _row_text(name: str, pk: int, values: dict, cards: dict, referrals: dict) ->
 def _user_text(user) -> str:
     if user is None:
         return gettext("unknown")
-    return user.get_full_name() or user.get_username()
+    return person_name(user)
 
 
 def _who(model: type[models.Model], pk: int, row: models.Model | None = None) -> str:

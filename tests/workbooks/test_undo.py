@@ -26,6 +26,7 @@ from django.utils.translation import gettext
 from branches.access import access_for
 from branches.models import Officer, Organisation, OrganisationName
 from branches.services import organisation_update
+from dongha76.names import person_name
 from dongha76.services import day_text
 from members import places, services
 from members.models import Exemption, Member, MemberHome, Placement, Referral
@@ -65,7 +66,7 @@ def changed(row: str, user) -> str:
     """How a refusal names a row changed since, without the time."""
     return (
         gettext("%(row)s was changed %(who)s") % {"row": row, "who": ""}
-        + (gettext("by %(user)s on %(when)s") % {"user": user.get_full_name(), "when": ""}).rstrip()
+        + (gettext("by %(user)s on %(when)s") % {"user": person_name(user), "when": ""}).rstrip()
     )
 
 
@@ -286,7 +287,7 @@ def test_undo_through_the_page_restores_the_exact_previous_rows(world):
     assert record.undone_by == world.staff and record.undone_at is not None
     assert record.uploaded_by == world.staff and record.imported_at is not None
     page = client.get(reverse("workbooks:import-detail", args=[record.pk])).content.decode()
-    assert 'id="undone-note"' in page and world.staff.get_full_name() in page
+    assert 'id="undone-note"' in page and person_name(world.staff) in page
     assert 'id="undo-form"' not in page
 
     # Twice: refused, nothing changes.
@@ -323,7 +324,7 @@ def test_undo_after_a_row_referring_to_a_created_one_is_refused(world):
     with pytest.raises(ValidationError) as refused:
         undo.workbook_undo(record=record, by=world.staff, access=access_for(world.staff))
     message = " ".join(refused.value.messages)
-    assert member_text("71000009", "Nguyễn Văn Mới") in message and editor.get_full_name() in message
+    assert member_text("71000009", "Nguyễn Văn Mới") in message and person_name(editor) in message
     assert rows() == kept
 
 

@@ -60,6 +60,7 @@ bench: $(VENV)/.dev .venv-bench/.installed
 	$(PY) bench/workbook.py
 	$(PY) bench/import_workbook.py
 	$(PY) bench/import_preview.py && $(PY) bench/member_export.py
+	$(PY) bench/reminders.py
 	$(PY) bench/load.py
 
 # Refresh the Vietnamese catalogue after changing user-facing text, translate, then compile.

@@ -23,6 +23,7 @@ from branches.models import Officer, Organisation
 from reminders.delivery import deliver, email_states
 from reminders.models import Reminder, ReminderPreference, ReminderSettings
 from reminders.rules import RULE_BY_CODE, RULES
+from reminders.selectors import thresholds_version
 
 Closed = Reminder.Closed
 KINDS = {kind for rule in RULES for kind in rule.kinds}
@@ -221,8 +222,6 @@ def reminder_settings_set(*, settings: ReminderSettings, by, version: int) -> Re
     ``version`` is the saved state the user's page showed (``selectors.thresholds_version``): when a colleague saved
     since, nothing is saved (``ValidationError``), since saving every field of the page would undo their change.
     """
-    from reminders.selectors import thresholds_version
-
     changed_meanwhile = ValidationError(
         _(
             "Someone else changed the thresholds while you were editing: the page now shows what is saved; make "

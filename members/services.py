@@ -786,7 +786,15 @@ def meeting_create(
         summary=summary,
         recorded_by=by,
     )
-    validate_model(meeting, MEETING_MESSAGES, errors=errors)
+    try:
+        validate_model(meeting, MEETING_MESSAGES, errors=errors)
+    except ValidationError:
+        # The other request of a double submit may have committed since the first look: its meeting makes the model's
+        # uniqueness check fail here, before the constraint could: the same double submit, the same answer.
+        existing = _recorded_meeting(residential_cell, held_on, kind)
+        if existing is not None:
+            raise MeetingExists(existing) from None
+        raise
     try:
         with transaction.atomic():  # a savepoint: the transaction stays usable to read the other request's meeting
             save_recorded(meeting, by=by)

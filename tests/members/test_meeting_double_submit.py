@@ -75,6 +75,23 @@ def test_the_database_holds_the_rule_too(tree):
         Meeting.objects.create(residential_cell=tree.ward1_cell1, held_on=D(2025, 6, 20), year=2025, half=1)
 
 
+def test_the_other_post_committing_between_the_first_look_and_the_checks_is_the_same_double_submit(tree, monkeypatch):
+    """The window the concurrent test below hits under load: the other request's meeting committed after this one
+    looked for it and before the model's checks ran. It is the same double submit: MeetingExists, not a form error."""
+    first = services.meeting_create(residential_cell=tree.ward1_cell1, held_on=D(2025, 6, 20), by=None)
+    looked = services._recorded_meeting
+    calls = []
+
+    def not_yet_on_the_first_look(*args):
+        calls.append(args)
+        return None if len(calls) == 1 else looked(*args)
+
+    monkeypatch.setattr(services, "_recorded_meeting", not_yet_on_the_first_look)
+    with pytest.raises(services.MeetingExists) as raised:
+        services.meeting_create(residential_cell=tree.ward1_cell1, held_on=D(2025, 6, 20), by=None)
+    assert raised.value.meeting == first
+
+
 @pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 def test_two_posts_at_the_same_moment_record_one_meeting_and_both_land_on_it():

@@ -105,6 +105,9 @@ INSTALLED_APPS = [
     "django_tables2",
     "django_filters",
     "django_htmx",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc served from the package, never a CDN
     "branches",
     "members",
     "reports",
@@ -112,6 +115,7 @@ INSTALLED_APPS = [
     "restructures",
     "audit",
     "reminders",
+    "api",
     "dongha76.apps.ProjectConfig",
 ]
 
@@ -240,6 +244,43 @@ STORAGES = {
 }
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/cards.html"
+
+# The open API (/api/v1/, docs/api.md): JSON only, a token (or the browser's session) required, throttled per user;
+# lists by cursor. Errors are JSON in the user's language (api/errors.py).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # first, so that a request without credentials is a 401 with its challenge (not a 403)
+        "api.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.UserThrottle", "api.throttling.AnonThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env_str("API_THROTTLE_USER", "600/minute"),
+        "anon": env_str("API_THROTTLE_ANON", "60/minute"),
+    },
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.ByPrimaryKey",
+    "PAGE_SIZE": 100,
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_VERSIONING_CLASS": None,
+    "UNICODE_JSON": True,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "dongha76 API",
+    "DESCRIPTION": "Read the organisations, members, referrals, meetings, comments and figures within your scope, and "
+    "record the workflow steps. Authenticate with `Authorization: Bearer <key>` (a key from the API tokens page of "
+    "your account). docs/api.md has examples.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

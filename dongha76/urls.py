@@ -32,6 +32,7 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("restructures/", include("restructures.urls")),
     path("reminders/", include("reminders.urls")),
+    path("api/v1/", include("api.urls")),
     path("", include("members.urls")),
 ]
 

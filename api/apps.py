@@ -6,3 +6,6 @@ class ApiConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "api"
     verbose_name = _("Open API")
+
+    def ready(self):
+        from api import schema  # noqa: F401 - registers the token scheme with drf-spectacular

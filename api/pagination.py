@@ -10,3 +10,10 @@ class ByPrimaryKey(CursorPagination):
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 500
+
+
+class Meetings(ByPrimaryKey):
+    """Meetings come with their attendance (tens of rows each): smaller pages."""
+
+    page_size = 20
+    max_page_size = 100

@@ -265,6 +265,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_VERSIONING_CLASS": None,
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "UNICODE_JSON": True,
 }
 SPECTACULAR_SETTINGS = {
@@ -280,6 +281,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets that share a field name ("kind") get a name of their own in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "OrganisationKindEnum": "branches.models.Organisation.Kind",
+        "MeetingKindEnum": "members.models.Meeting.Kind",
+    },
 }
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"

@@ -24,6 +24,7 @@ accounts_urlpatterns = [
 
 urlpatterns = [
     path("", home, name="home"),
+    path("accounts/api-tokens/", include("api.account_urls")),
     path("accounts/", include(accounts_urlpatterns)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -1,0 +1,210 @@
+"""The API's reads: each list and each object through the same scope functions as the pages (an object outside the
+user's scope is 404, like one that does not exist), filtered by ``api.filters`` and paged by cursor."""
+
+from django.db.models import Prefetch
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api import pagination, serializers
+from api.filters import LIST_PARAMETERS, ListFilters, organisation_named, subtree_of
+from branches.access import access_for
+from branches.models import Organisation
+from branches.selectors import name_on_expression, visible_organisations
+from dongha76.periods import PeriodError, parse_iso_day, parse_year
+from members.models import Attendance, Meeting, Member, Placement, Referral, ResidenceComment
+from members.selectors import FIRST_COMMENT_YEAR, visible_comments, visible_meetings, visible_members, visible_referrals
+from reports.report import build_report, report_as_json
+
+
+class ScopedReadViewSet(viewsets.ReadOnlyModelViewSet):
+    """A list (``GET /<things>/``) and an object (``GET /<things>/<id>/``) of the user's scope."""
+
+    lookup_value_regex = "[0-9]+"
+
+    def scope(self):
+        raise NotImplementedError
+
+    def narrowed(self, queryset, filters: ListFilters):
+        """``queryset`` narrowed by the list's filters."""
+        return queryset
+
+    def get_queryset(self):
+        queryset = self.scope()
+        if self.action == "list":
+            queryset = self.narrowed(queryset, ListFilters.read(self.request))
+        return queryset
+
+
+LIST_DOC = "Rows are ordered by id and paged by cursor: follow `next` until it is null."
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=LIST_PARAMETERS,
+        description="The organisations you may see. With `as_of`: those existing on that day, with the name they "
+        "had then; without: every one, past ones too. " + LIST_DOC,
+    )
+)
+class OrganisationViewSet(ScopedReadViewSet):
+    serializer_class = serializers.OrganisationSerializer
+
+    def scope(self):
+        return visible_organisations(access_for(self.request.user)).select_related("parent", "successor")
+
+    def narrowed(self, queryset, filters):
+        if filters.as_of:
+            queryset = queryset.valid_on(filters.as_of).annotate(name_then=name_on_expression(filters.as_of))
+        if filters.organisation:
+            queryset = queryset.filter(subtree_of(filters.organisation, ""))
+        return filters.changed(queryset, (Organisation.history, "id"))
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=LIST_PARAMETERS,
+        description="The members you may see. `as_of`: members of the party on that day; `organisation`: members "
+        "whose home cell (on `as_of`, else today) lies in its subtree. " + LIST_DOC,
+    )
+)
+class MemberViewSet(ScopedReadViewSet):
+    serializer_class = serializers.MemberSerializer
+
+    def scope(self):
+        return visible_members(self.request.user).select_related("home_organisation")
+
+    def narrowed(self, queryset, filters):
+        if filters.as_of:
+            queryset = queryset.members_on(filters.as_of)
+        if filters.organisation:
+            if filters.as_of:
+                queryset = queryset.in_subtree_on(filters.organisation, filters.as_of)
+            else:
+                queryset = queryset.in_subtree(filters.organisation)
+        return filters.changed(queryset, (Member.history, "id"))
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=LIST_PARAMETERS,
+        description="The referrals you may see, with their steps. `as_of`: open on that day (introduced, not yet "
+        "ended); `organisation`: issued by, addressed to or placed in its subtree. " + LIST_DOC,
+    )
+)
+class ReferralViewSet(ScopedReadViewSet):
+    serializer_class = serializers.ReferralSerializer
+
+    def scope(self):
+        placements = Placement.objects.select_related("residential_cell").order_by("started_on", "pk")
+        return (
+            visible_referrals(self.request.user)
+            .select_related("member", "issuing_organisation", "receiving_ward", "residential_cell")
+            .prefetch_related(Prefetch("placements", queryset=placements))
+        )
+
+    def narrowed(self, queryset, filters):
+        if filters.as_of:
+            queryset = queryset.active_on(filters.as_of)
+        if filters.organisation:
+            queryset = queryset.filter(
+                subtree_of(filters.organisation, "issuing_organisation", "receiving_ward", "residential_cell")
+            )
+        return filters.changed(queryset, (Referral.history, "id"))
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=LIST_PARAMETERS,
+        description="The meetings of the residential cells you may see, with their attendance. `as_of`: held on or "
+        "before that day; `organisation`: of cells in its subtree; `changed_since`: the meeting or its attendance "
+        "changed. " + LIST_DOC,
+    )
+)
+class MeetingViewSet(ScopedReadViewSet):
+    serializer_class = serializers.MeetingSerializer
+    pagination_class = pagination.Meetings
+
+    def scope(self):
+        attendance = Attendance.objects.select_related("member").order_by("pk")
+        return (
+            visible_meetings(self.request.user)
+            .select_related("residential_cell")
+            .prefetch_related(Prefetch("attendances", queryset=attendance))
+        )
+
+    def narrowed(self, queryset, filters):
+        if filters.as_of:
+            queryset = queryset.filter(held_on__lte=filters.as_of)
+        if filters.organisation:
+            queryset = queryset.filter(subtree_of(filters.organisation, "residential_cell"))
+        return filters.changed(queryset, (Meeting.history, "id"), (Attendance.history, "meeting_id"))
+
+
+YEAR = OpenApiParameter("year", OpenApiTypes.INT, description="The year of the comment round.")
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[*LIST_PARAMETERS, YEAR],
+        description="The residence comments you may see. `as_of`: written on or before that day; `organisation`: "
+        "written by a cell of its subtree, or on a member whose home cell lies in it. " + LIST_DOC,
+    )
+)
+class CommentViewSet(ScopedReadViewSet):
+    serializer_class = serializers.CommentSerializer
+
+    def scope(self):
+        return visible_comments(self.request.user).select_related("member", "residential_cell")
+
+    def narrowed(self, queryset, filters):
+        try:
+            year = parse_year(self.request.query_params.get("year"))
+        except PeriodError as error:
+            raise ValidationError({"year": [error.message]}) from None
+        if year is not None:
+            queryset = queryset.filter(year=year)
+        if filters.as_of:
+            queryset = queryset.filter(written_on__lte=filters.as_of)
+        if filters.organisation:
+            fields = ("residential_cell", "member__home_organisation")
+            queryset = queryset.filter(subtree_of(filters.organisation, *fields))
+        return filters.changed(queryset, (ResidenceComment.history, "id"))
+
+
+class FiguresView(APIView):
+    """The figures of an organisation and its subtree: the same JSON as the ``figures`` command (and the dashboard's
+    numbers)."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "organisation", OpenApiTypes.STR, required=True, description="An organisation's code (your scope)."
+            ),
+            OpenApiParameter("as_of", OpenApiTypes.DATE, description="The day (YYYY-MM-DD); default today."),
+            OpenApiParameter("year", OpenApiTypes.INT, description="The comment round's year; default as_of's."),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+        description="Every figure of the organisation's subtree as of a day: the same JSON object as "
+        "`manage.py figures --json`.",
+    )
+    def get(self, request):
+        if not request.query_params.get("organisation", "").strip():
+            raise ValidationError({"organisation": [_("Give an organisation's code.")]})
+        organisation = organisation_named(request)
+        try:
+            as_of = parse_iso_day(request.query_params.get("as_of")) or timezone.localdate()
+        except PeriodError as error:
+            raise ValidationError({"as_of": [error.message]}) from None
+        try:
+            year = parse_year(request.query_params.get("year"))
+        except PeriodError as error:
+            raise ValidationError({"year": [error.message]}) from None
+        if year is not None and not FIRST_COMMENT_YEAR <= year <= as_of.year + 1:
+            message = _("year must be the year of a round of comments, from %(first)s to the year after as_of.")
+            raise ValidationError({"year": [message % {"first": FIRST_COMMENT_YEAR}]})
+        return Response(report_as_json(build_report(organisation, as_of, year=year)))

@@ -259,6 +259,36 @@ class Organisation(models.Model):
                     )
 
 
+class OrganisationAncestor(models.Model):
+    """One pair of the tree: ``ancestor`` is ``descendant`` or stands above it, ``depth`` levels up (0: itself).
+
+    The closure of ``Organisation.path`` as rows, so that "every organisation under each of these" is a join the
+    database can serve from an index: a condition ``path LIKE outer.path || '%'`` correlated with another row can use
+    none. The rows are written by database triggers on every write of an organisation's path (migration
+    ``branches/0003``), whatever writes it: ``Organisation.save()`` and the statement that re-roots a moved subtree, an
+    import, a COPY, a raw delete. ``branches.ancestors.rebuild_all`` writes them anew from the paths (after a load
+    with the triggers disabled)."""
+
+    ancestor = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="descendant_links", db_index=False
+    )
+    descendant = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="ancestor_links", db_index=False
+    )
+    depth = models.PositiveSmallIntegerField()
+
+    class Meta:
+        constraints = [
+            # Leads by the ancestor: the subtree of one organisation; covering (ancestor, descendant).
+            models.UniqueConstraint(fields=["ancestor", "descendant"], name="organisation_ancestor_once"),
+        ]
+        # Leads by the descendant: the ancestors of each row of a grouped count (home, issuer, ward -> each above).
+        indexes = [models.Index(fields=["descendant", "ancestor"], name="organisation_ancestor_up")]
+
+    def __str__(self) -> str:
+        return f"{self.ancestor_id} > {self.descendant_id} ({self.depth})"
+
+
 class OrganisationName(models.Model):
     """A name the organisation bore before a rename (``branches.services.organisation_rename``), with its dates:
     ``valid_from`` inclusive, ``valid_to`` exclusive (the day of the rename). Today's name is the organisation's own."""

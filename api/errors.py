@@ -6,6 +6,7 @@
 
 import math
 
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from rest_framework import exceptions, status, views
@@ -39,7 +40,11 @@ def _messages():
 
 
 def exception_handler(exc, context):
-    """DRF's handler, with its messages that have no Vietnamese translation replaced by the app's own."""
+    """DRF's handler, with its messages that have no Vietnamese translation replaced by the app's own. A 404 says
+    the same of every object ("Not found."): not the model's name, and nothing that tells an object outside the
+    scope from one that does not exist."""
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
     response = views.exception_handler(exc, context)
     if response is None:
         return None

@@ -14,16 +14,18 @@ import dataclasses
 import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.expressions import CombinedExpression
-from django.db.models.lookups import StartsWith
+from django.db.models import Count, Exists, F, FilteredRelation, OuterRef, Q, QuerySet
 
-from branches.models import Organisation
+from branches.models import Organisation, OrganisationAncestor
 from branches.selectors import name_on_expression, root_of
-from dongha76.db import subquery_count
-from members.models import CommentRound, Meeting, Member, MemberHome, Referral, ResidenceComment, YearEndRating
+from members.models import Attendance, CommentRound, Exemption, Meeting, MemberHome, Referral, ResidenceComment
 from members.models.history import home_on_q, in_force_q, placed_in_q
-from members.models.member import at_workplace_on_q, eligible_q, exempt_on_q, in_subtree_on_q, member_on_q, working_on_q
+from members.models.member import (
+    NOT_WORKPLACE_HOMES,
+    eligible_q,
+    member_on_q,
+    working_on_q,
+)
 from members.models.referral import (
     active_q,
     awaiting_placement_q,
@@ -37,7 +39,7 @@ from members.models.referral import (
 )
 from members.periods import HalfYear
 from members.selectors.comments import due_condition
-from members.selectors.meetings import irregular_in, with_attendance_figures
+from members.selectors.meetings import irregular_in
 
 Kind = Organisation.Kind
 
@@ -111,6 +113,31 @@ class Headline:
     stalled_addressed: int  # of them, addressed to the subtree's wards (the residence side)
 
 
+def _homes_on(organisation: Organisation, as_of: datetime.date) -> QuerySet:
+    """The home periods in force on ``as_of`` in the subtree, of members that day: one row per member of the subtree
+    (a member has one home a day), so that the member figures read each member once, with their home joined."""
+    return MemberHome.objects.filter(in_force_q(as_of), organisation__in=_subtree_pks(organisation)).filter(
+        member_on_q(as_of, prefix="member__")
+    )
+
+
+def _people_counts(as_of: datetime.date) -> dict[str, Count]:
+    """On ``_homes_on``: members, eligible (``eligible_q``, its workplace condition read on the home joined),
+    introduced of them, exempt from introduction (working at a workplace)."""
+    exempt = Q(
+        Exists(Exemption.objects.in_force_on(as_of).filter(member=OuterRef("member"), kind=Exemption.Kind.INTRODUCTION))
+    )
+    at_work = working_on_q(as_of, prefix="member__") & ~Q(organisation__kind__in=NOT_WORKPLACE_HOMES)
+    eligible = at_work & ~exempt
+    introduced = Q(Exists(Referral.objects.filter(active_q(as_of), member=OuterRef("member"))))
+    return {
+        "members": Count("pk"),
+        "eligible": Count("pk", filter=eligible),
+        "introduced": Count("pk", filter=eligible & introduced),
+        "exempt_from_introduction": Count("pk", filter=at_work & exempt),
+    }
+
+
 def headline(organisation: Organisation, as_of: datetime.date) -> Headline:
     """The seed article's table and the handovers between workplace and ward (four queries)."""
     organisations = (
@@ -122,20 +149,7 @@ def headline(organisation: Organisation, as_of: datetime.date) -> Headline:
             residential_cells=Count("pk", filter=Q(kind=Kind.RESIDENTIAL_CELL)),
         )
     )
-    introduced_on_day = Q(Exists(Referral.objects.filter(active_q(as_of), member=OuterRef("pk"))))
-    people = (
-        Member.objects.in_subtree_on(organisation, as_of)
-        .filter(member_on_q(as_of))
-        .aggregate(
-            members=Count("pk"),
-            eligible=Count("pk", filter=eligible_q(as_of)),
-            introduced=Count("pk", filter=eligible_q(as_of) & introduced_on_day),
-            exempt_from_introduction=Count(
-                "pk",
-                filter=working_on_q(as_of) & at_workplace_on_q(as_of) & exempt_on_q(as_of, "introduction"),
-            ),
-        )
-    )
+    people = _homes_on(organisation, as_of).aggregate(**_people_counts(as_of))
     # Handovers concern both sides: referrals addressed to the subtree's wards or issued by its organisations.
     # Received: every referral received by the subtree's wards, wherever the member works; from outside: of them,
     # those whose member's home that day is not in the subtree (an outside organisation or another part of the tree).
@@ -203,12 +217,35 @@ def meetings(organisation: Organisation, as_of: datetime.date) -> MeetingFigures
         half_years.append(
             HalfYearMeetings(half_year=f"{half.year}-H{half.half}", cells_due=counts["due"], cells_held=counts["held"])
         )
-    # Attendance as the sheets count it: of the members expected at each periodic meeting, those present.
-    attendance = with_attendance_figures(
+    # Attendance as the sheets count it (``members.selectors.meetings.with_attendance_figures``): of the members
+    # expected at each periodic meeting (placed in its cell on its day, not exempt from residence activities), those
+    # marked present. One pass over the meetings joined to their cell's placements of the day, not a count per meeting.
+    placement, referral = "residential_cell__placements__", "residential_cell__placements__referral__"
+    held_on = F("held_on")
+    exempt = Exemption.objects.filter(
+        started_on__lte=OuterRef("held_on"),
+        member=OuterRef(f"{referral}member"),
+        kind=Exemption.Kind.ACTIVITIES,
+    ).filter(Q(ended_on__isnull=True) | Q(ended_on__gt=OuterRef("held_on")))
+    present = Attendance.objects.filter(
+        meeting=OuterRef("pk"), member=OuterRef(f"{referral}member"), status=Attendance.Status.PRESENT
+    )
+    attendance = (
         Meeting.objects.filter(
-            _under("residential_cell", organisation), kind=Meeting.Kind.PERIODIC, year=year, held_on__lte=as_of
+            Q(**{f"{placement}ended_on__isnull": True}) | Q(**{f"{placement}ended_on__gt": held_on}),
+            Q(**{f"{referral}ended_on__isnull": True}) | Q(**{f"{referral}ended_on__gt": held_on}),
+            ~Q(Exists(exempt)),
+            residential_cell__in=_subtree_pks(organisation),
+            kind=Meeting.Kind.PERIODIC,
+            year=year,
+            held_on__lte=as_of,
+            **{
+                f"{placement}started_on__lte": held_on,
+                f"{referral}introduced_on__lte": held_on,
+                f"{referral}placed_on__lte": held_on,
+            },
         )
-    ).aggregate(expected=Sum("expected_count"), present=Sum("present_count"))
+    ).aggregate(expected=Count(f"{placement}pk"), present=Count(f"{placement}pk", filter=Q(Exists(present))))
     expected, present = attendance["expected"] or 0, attendance["present"] or 0
     irregular = (
         irregular_in(Referral.objects.filter(placed_in_q(as_of, Q(path__startswith=organisation.path))), year, as_of)
@@ -252,44 +289,32 @@ def comment_deadline(organisation: Organisation, year: int) -> datetime.date:
 
 
 def comments(organisation: Organisation, year: int, as_of: datetime.date) -> CommentFigures:
-    """The comment round of ``year`` as it stood on ``as_of``, for the cells of the subtree and its members."""
+    """The comment round of ``year`` as it stood on ``as_of``, for the cells of the subtree and its members (three
+    queries: the deadline, the counts, the verdicts by rating)."""
     deadline = comment_deadline(organisation, year)
     due_day = min(deadline, as_of)
     # Placed in a cell of the subtree, or a member of the subtree, on the day the comment was due.
-    under = Q(path__startswith=organisation.path)
-    scope = placed_in_q(due_day, under) | in_subtree_on_q(organisation, due_day, prefix="member__")
-
-    def comment(**conditions):
-        return Q(
-            Exists(
-                ResidenceComment.objects.filter(member=OuterRef("member"), year=year, written_on__lte=as_of).filter(
-                    **conditions
-                )
-            )
-        )
-
-    counts = (
-        Referral.objects.filter(scope)
-        .filter(due_condition(due_day))
-        .aggregate(
-            due=Count("member", distinct=True),
-            written=Count("member", distinct=True, filter=comment()),
-            sent=Count("member", distinct=True, filter=comment(sent_on__lte=as_of)),
-            received=Count("member", distinct=True, filter=comment(received_on__lte=as_of)),
-            late=Count("member", distinct=True, filter=comment(sent_on__gt=deadline, sent_on__lte=as_of)),
-        )
+    subtree = _subtree_pks(organisation)
+    scope = placed_in_q(due_day, Q(pk__in=subtree)) | home_on_q(due_day, Q(pk__in=subtree), prefix="member__")
+    conditions = _comment_conditions(year, as_of, deadline)
+    counts = _with_comment(Referral.objects.filter(scope).filter(due_condition(due_day)), year, as_of).aggregate(
+        **{key: Count("member", distinct=True, filter=q) for key, q in conditions.items()}
     )
     missing = counts["due"] - counts["written"] if as_of > deadline else 0
-    level = YearEndRating.objects.filter(member=OuterRef("member"), year=year, decided_on__lte=as_of).values("level")
     grid: dict[str, dict[str, int]] = {}
     rows = (
         ResidenceComment.objects.filter(
-            _under("residential_cell", organisation) | in_subtree_on_q(organisation, due_day, prefix="member__"),
+            Q(residential_cell__in=subtree) | home_on_q(due_day, Q(pk__in=subtree), prefix="member__"),
             year=year,
             written_on__lte=as_of,
         )
-        .annotate(level=level[:1])
-        .values("level", "verdict")
+        .annotate(
+            rating=FilteredRelation(
+                "member__ratings",
+                condition=Q(member__ratings__year=year, member__ratings__decided_on__lte=as_of),
+            )
+        )
+        .values("verdict", level=F("rating__level"))
         .annotate(n=Count("pk"))
         .order_by()
     )
@@ -320,19 +345,26 @@ class CommentSides:
     residence: CommentCounts  # members placed that day in a residential cell of the subtree (their ward's side)
 
 
+def _with_comment(referrals: QuerySet, year: int, as_of: datetime.date) -> QuerySet:
+    """``referrals`` joined to their member's comment of ``year`` written by ``as_of`` (``comment``; at most one: one
+    comment per member and year): a join, where an EXISTS per figure would look each comment up four times."""
+    return referrals.annotate(
+        comment=FilteredRelation(
+            "member__residence_comments",
+            condition=Q(member__residence_comments__year=year, member__residence_comments__written_on__lte=as_of),
+        )
+    )
+
+
 def _comment_conditions(year: int, as_of: datetime.date, deadline: datetime.date) -> dict[str, Q | None]:
-    """On a referral due for a comment: each count of ``CommentCounts`` but ``missing`` (None: every due one)."""
-
-    def comment(**conditions) -> Q:
-        written = ResidenceComment.objects.filter(member=OuterRef("member"), year=year, written_on__lte=as_of)
-        return Q(Exists(written.filter(**conditions)))
-
+    """On a referral due for a comment, joined by ``_with_comment``: each count of ``CommentCounts`` but ``missing``
+    (None: every due one)."""
     return {
         "due": None,
-        "written": comment(),
-        "sent": comment(sent_on__lte=as_of),
-        "received": comment(received_on__lte=as_of),
-        "late": comment(sent_on__gt=deadline, sent_on__lte=as_of),
+        "written": Q(comment__isnull=False),
+        "sent": Q(comment__sent_on__lte=as_of),
+        "received": Q(comment__received_on__lte=as_of),
+        "late": Q(comment__sent_on__gt=deadline, comment__sent_on__lte=as_of),
     }
 
 
@@ -343,24 +375,44 @@ def _comment_counts(counts: dict[str, int], as_of: datetime.date, deadline: date
 def comment_sides(organisation: Organisation, year: int, as_of: datetime.date) -> CommentSides:
     """The comment round of ``year`` as it stood on ``as_of`` (``comments``' definitions), for the members of the
     subtree and, apart, for the members placed in its residential cells (three queries)."""
-    return _comment_sides(organisation.path, year, as_of, comment_deadline(organisation, year))
+    return _comment_sides_of([organisation.pk], year, as_of, comment_deadline(organisation, year))[organisation.pk]
 
 
-def _comment_sides(path: str, year: int, as_of: datetime.date, deadline: datetime.date) -> CommentSides:
+def _comment_sides_of(
+    pks: list[int], year: int, as_of: datetime.date, deadline: datetime.date
+) -> dict[int, CommentSides]:
+    """``CommentSides`` of each organisation of ``pks`` (two grouped queries whatever their number): the due
+    referrals joined to their member's home, or their placement, on the day the comments were due, and from it to
+    each organisation above (the ancestor relation). A member counts once per organisation and side."""
     due_day = min(deadline, as_of)
     conditions = _comment_conditions(year, as_of, deadline)
-    due = Referral.objects.filter(due_condition(due_day))
-
-    def side(condition: Q) -> CommentCounts:
-        counts = due.filter(condition).aggregate(
-            **{key: Count("member", distinct=True, filter=q) for key, q in conditions.items()}
+    due = _with_comment(Referral.objects.filter(due_condition(due_day)), year, as_of)
+    aggregates = {key: Count("member", distinct=True, filter=q) for key, q in conditions.items()}
+    empty = dict.fromkeys(conditions, 0)
+    workplace = (
+        due.annotate(
+            home_then=FilteredRelation("member__homes", condition=in_force_q(due_day, prefix="member__homes__"))
         )
-        return _comment_counts(counts, as_of, deadline)
-
-    return CommentSides(
-        workplace=side(_home_under(path, due_day, prefix="member__")),
-        residence=side(_placed_under(path, due_day)),
+        .filter(home_then__organisation__ancestor_links__ancestor__in=pks)
+        .values(side=F("home_then__organisation__ancestor_links__ancestor"))
+        .annotate(**aggregates)
+        .order_by()
     )
+    residence = (
+        due.annotate(placement_then=FilteredRelation("placements", condition=in_force_q(due_day, "placements__")))
+        .filter(placement_then__residential_cell__ancestor_links__ancestor__in=pks)
+        .values(side=F("placement_then__residential_cell__ancestor_links__ancestor"))
+        .annotate(**aggregates)
+        .order_by()
+    )
+    by_side = {name: {row.pop("side"): row for row in rows} for name, rows in (("w", workplace), ("r", residence))}
+    return {
+        pk: CommentSides(
+            workplace=_comment_counts(by_side["w"].get(pk, empty), as_of, deadline),
+            residence=_comment_counts(by_side["r"].get(pk, empty), as_of, deadline),
+        )
+        for pk in pks
+    }
 
 
 # -- tracking-book activity ----------------------------------------------------------------------------------------
@@ -381,20 +433,24 @@ class TrackingBookActivity:
 
 def tracking_book_activity(organisation: Organisation, year: int, as_of: datetime.date) -> TrackingBookActivity:
     """Workplace committees with eligible members and no introduction recorded in the year; wards with referrals
-    waiting for them during the year and no reception recorded in it (two queries)."""
+    waiting for them during the year and no reception recorded in it (four queries: the committees, those of them
+    above an eligible member's home, those above an issuer of the year, the wards)."""
     first, last = datetime.date(year, 1, 1), min(datetime.date(year, 12, 31), as_of)
     grassroots = Organisation.objects.subtree(organisation).valid_on(last)
-    eligible_members = Member.objects.filter(
-        eligible_q(last), home_on_q(last, Q(path__startswith=OuterRef(OuterRef("path"))))
+    committees = list(grassroots.filter(kind__in=[Kind.COMMITTEE, Kind.GRASSROOTS_CELL]).order_by("path"))
+    pks = [committee.pk for committee in committees]
+    above = "organisation__ancestor_links__ancestor"
+    with_eligible = set(
+        MemberHome.objects.filter(in_force_q(last), **{f"{above}__in": pks})
+        .filter(eligible_q(last, prefix="member__"))
+        .values_list(above, flat=True)
+        .distinct()
     )
-    introduced_in_year = Referral.objects.filter(
-        issuing_organisation__path__startswith=OuterRef("path"), introduced_on__gte=first, introduced_on__lte=last
-    )
-    committees = (
-        grassroots.filter(kind__in=[Kind.COMMITTEE, Kind.GRASSROOTS_CELL])
-        .filter(Exists(eligible_members))
-        .exclude(Exists(introduced_in_year))
-        .order_by("path")
+    issuer_above = "issuing_organisation__ancestor_links__ancestor"
+    introducing = set(
+        Referral.objects.filter(introduced_on__gte=first, introduced_on__lte=last, **{f"{issuer_above}__in": pks})
+        .values_list(issuer_above, flat=True)
+        .distinct()
     )
     # Waiting on some day of the year: introduced by its end, not received before it began, not ended on or before
     # its first day.
@@ -412,7 +468,9 @@ def tracking_book_activity(organisation: Organisation, year: int, as_of: datetim
     )
     return TrackingBookActivity(
         year=year,
-        committees_without_introductions=[OrganisationRef(o.code, o.name) for o in committees],
+        committees_without_introductions=[
+            OrganisationRef(o.code, o.name) for o in committees if o.pk in with_eligible and o.pk not in introducing
+        ],
         wards_without_receptions=[OrganisationRef(o.code, o.name) for o in wards],
     )
 
@@ -439,10 +497,28 @@ class GrassrootsRow:
     stalled_addressed: int  # stalled referrals addressed to its wards (the residence side)
 
 
-def _grassroots_figures(organisation: Organisation, as_of: datetime.date) -> dict:
-    """The annotations of ``GrassrootsRow`` read from the organisation row itself (its cells' meetings and comments),
-    each a subquery correlated with the row's path. The counts of people and referrals are ``_rolled_up``'s."""
-    missed: Value | CombinedExpression = Value(0)
+def _rows_above(rows: list[Organisation]) -> dict[int, list[int]]:
+    """For each organisation of the subtrees of ``rows``, the rows it stands under (itself included): one query on
+    the ancestor relation, read through its index by ancestor."""
+    above: dict[int, list[int]] = {}
+    links = OrganisationAncestor.objects.filter(ancestor__in=[row.pk for row in rows]).values_list(
+        "descendant_id", "ancestor_id"
+    )
+    for descendant, ancestor in links.iterator(chunk_size=20000):
+        above.setdefault(descendant, []).append(ancestor)
+    return above
+
+
+def _subtree_pks(organisation: Organisation) -> QuerySet:
+    """The primary keys of the organisation and everything under it, as a subquery (the ancestor relation)."""
+    return OrganisationAncestor.objects.filter(ancestor=organisation).values("descendant_id")
+
+
+def _missed_and_late(organisation: Organisation, as_of: datetime.date) -> tuple[dict[int, int], dict[int, int]]:
+    """By residential cell of the subtree: the half-years of the year of ``as_of`` already over without a periodic
+    meeting (the cell existing on the half-year's last day), and the comments of the year sent after the deadline
+    (one grouped query each, two for the half-years at most)."""
+    missed: dict[int, int] = {}
     for half in (HalfYear(as_of.year, 1), HalfYear(as_of.year, 2)):
         if half.last_day >= as_of:
             continue  # not over yet
@@ -451,50 +527,54 @@ def _grassroots_figures(organisation: Organisation, as_of: datetime.date) -> dic
         ).filter(held_on__lte=as_of)
         cells = (
             Organisation.objects.valid_on(half.last_day)
-            .filter(kind=Kind.RESIDENTIAL_CELL, path__startswith=OuterRef("path"))
+            .filter(kind=Kind.RESIDENTIAL_CELL, pk__in=_subtree_pks(organisation))
             .exclude(Exists(held))
+            .values_list("pk", flat=True)
         )
-        missed = missed + subquery_count(cells)
+        for cell in cells:
+            missed[cell] = missed.get(cell, 0) + 1
     deadline = comment_deadline(organisation, as_of.year)
-    late = ResidenceComment.objects.filter(
-        residential_cell__path__startswith=OuterRef("path"), year=as_of.year, sent_on__gt=deadline, sent_on__lte=as_of
+    late = dict(
+        ResidenceComment.objects.filter(
+            residential_cell__in=_subtree_pks(organisation),
+            year=as_of.year,
+            sent_on__gt=deadline,
+            sent_on__lte=as_of,
+        )
+        .values("residential_cell")
+        .annotate(n=Count("pk"))
+        .order_by()
+        .values_list("residential_cell", "n")
     )
-    # The name the organisation bore on the day (a renamed one prints as it was then).
-    return {"n_missed": missed, "n_late": subquery_count(late), "name_then": name_on_expression(as_of)}
+    return missed, late
 
 
 PEOPLE_COUNTS = ("members", "eligible", "introduced")
 REFERRAL_COUNTS = ("received", "received_from_outside", "stalled")
 
 
-def _people_by_home(organisation: Organisation, as_of: datetime.date) -> dict[str, dict[str, int]]:
-    """Members of the subtree on ``as_of`` counted by the path of their home that day (one grouped query)."""
-    introduced = Exists(Referral.objects.filter(active_q(as_of), member=OuterRef("member")))
-    eligible = eligible_q(as_of, prefix="member__")
+def _people_by_home(organisation: Organisation, as_of: datetime.date) -> dict[int, dict[str, int]]:
+    """Members of the subtree on ``as_of`` counted by their home that day (one grouped query). Eligible as
+    ``eligible_q`` says, read on the home period itself: the home in force is the only one that day."""
+    counts = _people_counts(as_of)
     rows = (
-        MemberHome.objects.filter(in_force_q(as_of), organisation__path__startswith=organisation.path)
-        .filter(member_on_q(as_of, prefix="member__"))
-        .values("organisation__path")
-        .annotate(
-            members=Count("pk"),
-            eligible=Count("pk", filter=eligible),
-            introduced=Count("pk", filter=eligible & Q(introduced)),
-        )
+        _homes_on(organisation, as_of)
+        .values("organisation")
+        .annotate(**{name: counts[name] for name in PEOPLE_COUNTS})
         .order_by()
     )
-    return {row.pop("organisation__path"): row for row in rows}
+    return {row.pop("organisation"): row for row in rows}
 
 
-def _referrals_by_side(organisation: Organisation, as_of: datetime.date) -> dict[tuple[str, str | None], dict]:
-    """Referrals of the subtree (issued by it or with their ward in it on ``as_of``) counted by the paths of their
-    issuer and of their ward that day (one grouped query)."""
+def _referrals_by_side(organisation: Organisation, as_of: datetime.date) -> dict[tuple[int, int | None], dict]:
+    """Referrals of the subtree (issued by it or with their ward in it on ``as_of``) counted by their issuer and
+    their ward that day (one grouped query)."""
     referrals = with_placement_on(Referral.objects.all(), as_of).filter(
         _issued_under(organisation.path, as_of) | _received_under(organisation.path, as_of)
     )
-    ward_paths = dict(Organisation.objects.filter(kind=Kind.WARD).values_list("pk", "path"))
     rows = (
         referrals.annotate(ward_on_day=ward_on_expression(as_of))
-        .values("issuing_organisation__path", "ward_on_day")
+        .values("issuing_organisation", "ward_on_day")
         .annotate(
             received=Count("pk", filter=received_q(as_of)),
             received_from_outside=Count(
@@ -504,47 +584,50 @@ def _referrals_by_side(organisation: Organisation, as_of: datetime.date) -> dict
         )
         .order_by()
     )
-    counts: dict[tuple[str, str | None], dict] = {}
-    for row in rows:
-        key = (row.pop("issuing_organisation__path"), ward_paths.get(row.pop("ward_on_day")))
-        for name, value in row.items():
-            counts.setdefault(key, dict.fromkeys(REFERRAL_COUNTS, 0))[name] += value
-    return counts
+    return {(row.pop("issuing_organisation"), row.pop("ward_on_day")): row for row in rows}
 
 
 def _rolled_up(rows: list[Organisation], organisation: Organisation, as_of: datetime.date) -> None:
-    """Each row's counts of people and referrals, summed from the grouped counts of the organisations under it.
-
-    Two grouped queries for all rows (by home, and by issuer and ward), then sums along the paths: a correlated count
-    per row would read every member and referral once per row and figure.
-    """
+    """Each row's counts, summed from grouped counts of the organisations under it: the counts by home, by issuer
+    and ward, by cell (a fixed number of grouped queries), each group added to the rows above it (the ancestor
+    relation, one query). A correlated count per row would read every member and referral once per row."""
+    above = _rows_above(rows)
     people = _people_by_home(organisation, as_of)
     referrals = _referrals_by_side(organisation, as_of)
+    missed, late = _missed_and_late(organisation, as_of)
+    sums = {
+        row.pk: dict.fromkeys((*PEOPLE_COUNTS, *REFERRAL_COUNTS, "issued", "addressed", "missed", "late"), 0)
+        for row in rows
+    }
+    for home, counts in people.items():
+        for pk in above.get(home, ()):
+            for name in PEOPLE_COUNTS:
+                sums[pk][name] += counts[name]
+    for (issuer, ward), counts in referrals.items():
+        issued = set(above.get(issuer, ()))
+        addressed = set(above.get(ward, ())) if ward is not None else set()
+        for pk in addressed:
+            sums[pk]["received"] += counts["received"]
+            sums[pk]["received_from_outside"] += counts["received_from_outside"]
+            sums[pk]["addressed"] += counts["stalled"]
+        for pk in issued:
+            sums[pk]["issued"] += counts["stalled"]
+        for pk in issued | addressed:
+            sums[pk]["stalled"] += counts["stalled"]
+    for name, by_cell in (("missed", missed), ("late", late)):
+        for cell, n in by_cell.items():
+            for pk in above.get(cell, ()):
+                sums[pk][name] += n
     for row in rows:
-        under = row.path
-        sums = dict.fromkeys(PEOPLE_COUNTS, 0)
-        for path, counts in people.items():
-            if path.startswith(under):
-                for name in PEOPLE_COUNTS:
-                    sums[name] += counts[name]
-        received = dict.fromkeys(("received", "received_from_outside", "stalled", "issued", "addressed"), 0)
-        for (issuer, ward), counts in referrals.items():
-            issued, addressed = issuer.startswith(under), bool(ward) and ward.startswith(under)
-            if addressed:
-                received["received"] += counts["received"]
-                received["received_from_outside"] += counts["received_from_outside"]
-                received["addressed"] += counts["stalled"]
-            if issued:
-                received["issued"] += counts["stalled"]
-            if issued or addressed:
-                received["stalled"] += counts["stalled"]
-        row.n_members, row.n_eligible, row.n_introduced = sums["members"], sums["eligible"], sums["introduced"]
-        row.n_received, row.n_received_from_outside = received["received"], received["received_from_outside"]
+        counts = sums[row.pk]
+        row.n_members, row.n_eligible, row.n_introduced = counts["members"], counts["eligible"], counts["introduced"]
+        row.n_received, row.n_received_from_outside = counts["received"], counts["received_from_outside"]
         row.n_stalled, row.n_stalled_issued, row.n_stalled_addressed = (
-            received["stalled"],
-            received["issued"],
-            received["addressed"],
+            counts["stalled"],
+            counts["issued"],
+            counts["addressed"],
         )
+        row.n_missed, row.n_late = counts["missed"], counts["late"]
 
 
 def _grassroots_row(row: Organisation) -> GrassrootsRow:
@@ -573,7 +656,7 @@ def by_grassroots_organisation(organisation: Organisation, as_of: datetime.date)
         Organisation.objects.subtree(organisation)
         .valid_on(as_of)
         .filter(kind__in=Organisation.GRASSROOTS_KINDS)
-        .annotate(**_grassroots_figures(organisation, as_of))
+        .annotate(name_then=name_on_expression(as_of))  # the name it bore on the day
         .order_by("path")
     )
     _rolled_up(rows, organisation, as_of)
@@ -597,7 +680,9 @@ def _summary_organisations(organisation: Organisation, first: datetime.date, as_
         return Organisation.objects.filter(pk=organisation.pk)
     during = Q(valid_from__lte=as_of) & (Q(valid_to__isnull=True) | Q(valid_to__gt=first))
     grassroots = Organisation.objects.subtree(organisation).filter(during, kind__in=Organisation.GRASSROOTS_KINDS)
-    enclosing = grassroots.exclude(pk=OuterRef("pk")).filter(StartsWith(OuterRef("path"), F("path")))
+    enclosing = OrganisationAncestor.objects.filter(
+        descendant=OuterRef("pk"), depth__gt=0, ancestor__in=grassroots.values("pk")
+    )
     return grassroots.exclude(Exists(enclosing))
 
 
@@ -611,14 +696,15 @@ def summary_rows(organisation: Organisation, year: int, as_of: datetime.date) ->
     deadline = comment_deadline(organisation, year)
     rows = list(
         _summary_organisations(organisation, datetime.date(year, 1, 1), as_of)
-        .annotate(**_grassroots_figures(organisation, as_of))
+        .annotate(name_then=name_on_expression(as_of))
         .order_by("path")
     )
     _rolled_up(rows, organisation, as_of)
+    sides = _comment_sides_of([row.pk for row in rows], year, as_of, deadline)
     return [
         SummaryRow(
             figures=_grassroots_row(row),
-            comments=_comment_sides(row.path, year, as_of, deadline),
+            comments=sides[row.pk],
             valid_to=row.valid_to if row.valid_to and row.valid_to <= as_of else None,
         )
         for row in rows
@@ -635,22 +721,20 @@ class SectorRow:
 
 def by_sector(organisation: Organisation, as_of: datetime.date) -> list[SectorRow]:
     """Eligible and introduced members by the sector of their workplace (one query)."""
-    introduced = Q(Exists(Referral.objects.filter(active_q(as_of), member=OuterRef("pk"))))
-    sector_on_day = MemberHome.objects.filter(in_force_q(as_of), member=OuterRef("pk")).values("organisation__sector")
+    counts = _people_counts(as_of)
     rows = (
-        Member.objects.in_subtree_on(organisation, as_of)
-        .filter(eligible_q(as_of))
-        .annotate(sector=Subquery(sector_on_day[:1]))
-        .values("sector")
-        .annotate(eligible=Count("pk"), introduced=Count("pk", filter=introduced))
+        _homes_on(organisation, as_of)
+        .values(sector=F("organisation__sector"))
+        .annotate(n_eligible=counts["eligible"], n_introduced=counts["introduced"])
+        .filter(n_eligible__gt=0)
         .order_by("sector")
     )
     return [
         SectorRow(
             sector=row["sector"],
-            eligible=row["eligible"],
-            introduced=row["introduced"],
-            referral_rate=referral_rate(row["introduced"], row["eligible"]),
+            eligible=row["n_eligible"],
+            introduced=row["n_introduced"],
+            referral_rate=referral_rate(row["n_introduced"], row["n_eligible"]),
         )
         for row in rows
     ]

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 
 from api.models import ApiToken
 from branches.models import Organisation
@@ -168,7 +169,9 @@ def test_figures_are_the_json_of_the_figures_command(client, world):  # noqa: F8
 def test_figures_need_an_organisation_and_usable_values(client, world):  # noqa: F811
     auth = bearer(world["users"]["thanhuy"])
     url = reverse("api:figures")
-    assert client.get(url, **auth).json() == {"organisation": ["Give an organisation's code."]}
+    with translation.override("vi"):
+        said = translation.gettext("Give an organisation's code.")
+    assert client.get(url, **auth).json() == {"organisation": [said]}
     code = world["inside"]["thanhuy"]["book"].code
     for params, key in (({"as_of": "2024-02-30"}, "as_of"), ({"year": "20x4"}, "year"), ({"year": "1999"}, "year")):
         response = client.get(url, {"organisation": code, **params}, **auth)

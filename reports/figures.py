@@ -444,12 +444,14 @@ def tracking_book_activity(organisation: Organisation, year: int, as_of: datetim
         MemberHome.objects.filter(in_force_q(last), **{f"{above}__in": pks})
         .filter(eligible_q(last, prefix="member__"))
         .values_list(above, flat=True)
+        .order_by()
         .distinct()
     )
     issuer_above = "issuing_organisation__ancestor_links__ancestor"
     introducing = set(
         Referral.objects.filter(introduced_on__gte=first, introduced_on__lte=last, **{f"{issuer_above}__in": pks})
         .values_list(issuer_above, flat=True)
+        .order_by()
         .distinct()
     )
     # Waiting on some day of the year: introduced by its end, not received before it began, not ended on or before

@@ -22,13 +22,15 @@ run: $(VENV)/.runtime
 	$(PY) manage.py seed_demo --if-empty
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-# Production: gunicorn (dongha76/gunicorn.conf.py) + WhiteNoise with DEBUG=0, after collectstatic and migrate.
+# Production: gunicorn (dongha76/gunicorn.conf.py) + WhiteNoise with DEBUG=0, after collectstatic, migrate and the
+# cache's table (the cache is shared by every process: docs/scaling.md).
 # SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL come from the environment: see docs/deploy.md.
 serve: $(VENV)/.runtime
 	@test -n "$$SECRET_KEY" || { echo "make serve: SECRET_KEY is not set. Production reads SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL from the environment: see docs/deploy.md." >&2; exit 1; }
 	@test -n "$$ALLOWED_HOSTS" || { echo "make serve: ALLOWED_HOSTS is not set (the server's host names, comma-separated): see docs/deploy.md." >&2; exit 1; }
 	DEBUG=0 $(PY) manage.py collectstatic --noinput --verbosity 0
 	DEBUG=0 $(PY) manage.py migrate --noinput
+	DEBUG=0 $(PY) manage.py createcachetable
 	DEBUG=0 exec $(VENV)/bin/gunicorn --config dongha76/gunicorn.conf.py --bind $(HOST):$(PORT)
 
 # On every core (pytest-xdist), a test file to a worker so that a module's fixtures (the demo data) are set up once;

@@ -6,7 +6,12 @@ with DEBUG=0, SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL in the environment. Whi
 serves the collected static files, so gunicorn alone is a complete server; nginx in front adds TLS.
 
 The environment may change: WEB_CONCURRENCY (worker processes), GUNICORN_THREADS (threads per worker),
-GUNICORN_TIMEOUT (seconds); anything else through gunicorn's own GUNICORN_CMD_ARGS.
+GUNICORN_TIMEOUT (seconds; also each database statement's limit, see below); anything else through gunicorn's own
+GUNICORN_CMD_ARGS.
+
+The processes keep nothing of their own between requests (docs/scaling.md): sessions, login throttling, the cache
+and the workbook jobs' progress are in the database, so any number of them, on any number of machines, can serve
+behind a load balancer without sticky sessions.
 """
 
 import multiprocessing
@@ -34,6 +39,12 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 120)
 # unit's TimeoutStopSec is longer.
 graceful_timeout = timeout
 keepalive = 5
+
+# No query of a web request runs longer than the request may: PostgreSQL cancels a statement after `timeout` seconds
+# (settings.py reads DATABASE_STATEMENT_TIMEOUT, which the workers inherit from here), so a report whose reader has
+# gone (nginx gave up at the same 120 s) stops holding a connection and a core. Commands (migrate, the figures,
+# exports) run without this process's environment, without a limit. DATABASE_STATEMENT_TIMEOUT=0 lifts it.
+os.environ.setdefault("DATABASE_STATEMENT_TIMEOUT", str(timeout))
 
 # A worker is replaced after about a thousand requests, so that memory held by large workbooks goes back to the
 # system; the jitter keeps the workers from restarting together.

@@ -16,10 +16,11 @@ left blank. The labels are fixed Vietnamese, like the sheet names: the workbook 
 
 import dataclasses
 import datetime
-from decimal import Decimal
+from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
 from typing import BinaryIO
 
-from django.db.models import Case, CharField, Exists, F, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, CharField, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import translation
 from openpyxl.chart import BarChart, Reference
@@ -44,6 +45,45 @@ TOTAL_LABEL = "Tổng cộng"
 YES, NO = "Có", "Không"
 CHUNK = 2000
 FIRST_YEAR = 2000
+
+
+PROGRESS_ROWS = 500  # rows between two reports of the progress
+Progress = Callable[[str, int, int], None]  # (sheet name, rows written, rows in all or 0: unknown)
+MAX_SHEET_ROWS = 1_048_576  # Excel's rows per sheet
+CONTINUED = "tiếp theo"
+
+
+class ContinuedSheet:
+    """A ``StreamedSheet`` that goes on in a new sheet once one holds ``MAX_SHEET_ROWS`` rows (its title, headings
+    and headers included): "Giới thiệu", "Giới thiệu (2)", "Giới thiệu (3)"..., each with the title row (marked
+    "tiếp theo") and the same headers, the rows in the same order. A whole-nation workbook holds more referrals than
+    Excel shows in one sheet; continuing keeps the one order (by issuing organisation) and works for any subtree,
+    where a split by province would leave a province that is itself too large, and would tie the workbook to a level
+    of the tree."""
+
+    def __init__(self, workbook, *, title: str, heading: str, progress: "Progress | None" = None, total=0, **layout):
+        self.workbook, self.title, self.heading, self.layout = workbook, title, heading, layout
+        self.sheets = [StreamedSheet(workbook, title=title, heading=heading, **layout)]
+        self.rows_written = 0
+        self.progress, self.total = progress, total
+        if progress is not None:
+            progress(title, 0, total)
+
+    def append(self, values) -> None:
+        if self.sheets[-1].next_row > MAX_SHEET_ROWS:
+            number = len(self.sheets) + 1
+            self.sheets.append(
+                StreamedSheet(
+                    self.workbook,
+                    title=f"{self.title} ({number})",
+                    heading=f"{self.heading} ({CONTINUED} {number})",
+                    **self.layout,
+                )
+            )
+        self.sheets[-1].append(values)
+        self.rows_written += 1
+        if self.progress is not None and self.rows_written % PROGRESS_ROWS == 0:
+            self.progress(self.title, self.rows_written, self.total)
 
 
 class BadRequest(ValueError):
@@ -82,22 +122,32 @@ def write_workbook(
     target: str | BinaryIO,
     *,
     sight: Sight | None = None,
+    progress: Progress | None = None,
 ) -> "YearlyWorkbook":
     """Write the workbook of ``organisation``'s subtree for ``year`` as of ``as_of`` to ``target`` (a path or a
     binary file); returns the report whose figures the total row holds, and the number of rows of each sheet.
 
     ``sight`` is what the reader sees on the pages (``members.selectors.sight_of``): the sheets of referrals,
     meetings and comments hold only those rows, and the year-end ratings only where the reader sees them (the
-    column not at all for a reader who sees none). None, for the command line: everything."""
+    column not at all for a reader who sees none). None, for the command line: everything.
+
+    ``progress(sheet, done, total)`` is told which sheet is being written and, every few hundred rows, how many of
+    its rows are written (a background job shows it); with it, the referrals and comments are counted first (one
+    query each) for the total."""
     with translation.override("vi"):
+        if progress is not None:
+            progress(SUMMARY, 0, 0)
         workbook = new_write_only_workbook()
         report = build_report(organisation, as_of, year=year)
         heading = f"{organisation.name_on(as_of)} — năm {year} — tính đến ngày {as_of:%d/%m/%Y}"
+        cell_meetings = CellMeetings.read(organisation, year, as_of)
         rows = {
-            SUMMARY: _summary_sheet(workbook, report, heading),
-            REFERRALS: _referrals_sheet(workbook, organisation, year, as_of, heading, sight),
-            MEETINGS: _meetings_sheet(workbook, organisation, year, as_of, heading, sight),
-            COMMENTS: _comments_sheet(workbook, organisation, year, as_of, report.comments.deadline, heading, sight),
+            SUMMARY: _summary_sheet(workbook, report, heading, cell_meetings),
+            REFERRALS: _referrals_sheet(workbook, organisation, year, as_of, heading, sight, progress),
+            MEETINGS: _meetings_sheet(workbook, cell_meetings, heading, sight, progress),
+            COMMENTS: _comments_sheet(
+                workbook, organisation, year, as_of, report.comments.deadline, heading, sight, progress
+            ),
         }
         workbook.save(target)
     return YearlyWorkbook(report=report, rows=rows)
@@ -237,7 +287,7 @@ def _row_name(row: figures.SummaryRow) -> str:
     return f"{row.figures.name} (đến {row.valid_to - datetime.timedelta(days=1):%d/%m/%Y})"
 
 
-def _summary_sheet(workbook, report: Report, heading: str) -> int:
+def _summary_sheet(workbook, report: Report, heading: str, cell_meetings: "CellMeetings") -> int:
     """One row per grassroots organisation of the subtree (those that ended during the year too: they keep their
     meetings and comments), a total row that is the organisation's own figures (``build_report``), the figures with
     no breakdown below it, and a bar chart of the referral rate."""
@@ -252,20 +302,17 @@ def _summary_sheet(workbook, report: Report, heading: str) -> int:
         groups=[group for group, _, _ in SUMMARY_COLUMNS],
     )
     rows = figures.summary_rows(organisation, year, as_of)
-    # figures.meetings() for each row: a fixed number of queries each. A row with no residential cell in its subtree
-    # (a workplace committee) has no meetings to count: its meeting figures are zero without asking the database.
-    cells_under = Organisation.objects.filter(
-        kind=Organisation.Kind.RESIDENTIAL_CELL, path__startswith=OuterRef("path")
+    # The meeting figures of each row from the residential cells of the subtree and their periodic meetings, read
+    # once (``CellMeetings``) and added up under the row whose path is a prefix of the cell's: a fixed number of
+    # queries, whatever the number of rows.
+    paths = dict(
+        Organisation.objects.subtree(organisation)
+        .filter(code__in=[row.figures.code for row in rows])
+        .values_list("code", "path")
     )
-    organisations = {
-        o.code: o
-        for o in Organisation.objects.filter(code__in=[row.figures.code for row in rows])
-        .annotate(has_residential_cells=Exists(cells_under))
-        .only("pk", "code", "path", "kind")
-    }
+    by_row = cell_meetings.by_row(paths.values(), as_of)
     for row in rows:
-        grassroots = organisations[row.figures.code]
-        meetings = figures.meetings(grassroots, as_of) if grassroots.has_residential_cells else _no_meetings(as_of)
+        meetings = by_row.get(paths[row.figures.code]) or _no_meetings(as_of)
         sheet.append(_summary_row(row.figures.code, _row_name(row), row.figures, meetings, row.comments))
     first, last = StreamedSheet.FIRST_ROW, sheet.next_row - 1
     headline, meetings, sides = report.headline, report.meetings, report.comments_by_side
@@ -392,11 +439,20 @@ def _cell_then(as_of: datetime.date) -> Coalesce:
 
 
 def _referrals_sheet(
-    workbook, organisation: Organisation, year: int, as_of: datetime.date, heading: str, sight: Sight | None
+    workbook,
+    organisation: Organisation,
+    year: int,
+    as_of: datetime.date,
+    heading: str,
+    sight: Sight | None,
+    progress: Progress | None = None,
 ) -> int:
-    sheet = StreamedSheet(
+    referrals = _seen(referrals_of_year(organisation, year, as_of), sight and sight.referrals)
+    sheet = ContinuedSheet(
         workbook,
         title=REFERRALS,
+        progress=progress,
+        total=referrals.count() if progress is not None else 0,
         heading=f"Giới thiệu sinh hoạt nơi cư trú — {heading}",
         headers=[header for header, _ in REFERRAL_COLUMNS],
         widths=[width for _, width in REFERRAL_COLUMNS],
@@ -405,8 +461,7 @@ def _referrals_sheet(
     reasons = {value: str(label) for value, label in Referral.EndReason.choices}
     states = {value: str(label) for value, label in Referral.State.choices}
     rows = (
-        _seen(referrals_of_year(organisation, year, as_of), sight and sight.referrals)
-        .annotate(
+        referrals.annotate(
             home=_home_in_sight(sight, as_of),
             issuer_then=name_on_expression(as_of, "issuing_organisation__"),
             ward_then=name_on_expression(as_of, "receiving_ward__"),
@@ -502,47 +557,122 @@ def _half_years(year: int, as_of: datetime.date) -> list[HalfYear]:
     return [HalfYear(year, 1)] + ([second] if as_of >= second.first_day else [])
 
 
-def _meetings_sheet(
-    workbook, organisation: Organisation, year: int, as_of: datetime.date, heading: str, sight: Sight | None
-) -> int:
-    """Each residential cell that should have met in a half-year (existing at its end, or on the as-of day, as
-    ``figures.meetings`` counts them), whether it held a periodic meeting counting for the half-year, and the
-    attendance at those meetings as the attendance sheets count it (of the members expected, those present).
+@dataclasses.dataclass(frozen=True)
+class CellMeetings:
+    """The residential cells of the subtree that should have met in each half-year of the year up to the as-of day
+    (existing at the half-year's end, or on the as-of day, as ``figures.meetings`` counts them), and their periodic
+    meetings of the year held by the as-of day with the attendance the sheets count (of the members expected, those
+    present). One query for the meetings and one for the cells of each half-year: bounded by the number of cells,
+    read once for the summary and the meetings sheet."""
 
-    One query for the cells of each half-year and one for the periodic meetings of the year: both bounded by the
-    number of cells, not by the referrals."""
-    sheet = StreamedSheet(
+    cells: dict[HalfYear, list[tuple]]  # half-year -> [(pk, path, ward_then, code, name_then)]
+    held: dict[tuple[int, int], dict]  # (cell pk, half) -> {"first", "meetings", "expected", "present", "path"}
+
+    @classmethod
+    def read(cls, organisation: Organisation, year: int, as_of: datetime.date) -> "CellMeetings":
+        held: dict[tuple[int, int], dict] = {}
+        periodic = with_attendance_figures(
+            Meeting.objects.filter(
+                _under("residential_cell", organisation), kind=Meeting.Kind.PERIODIC, year=year, held_on__lte=as_of
+            )
+        ).values_list(
+            "residential_cell_id", "residential_cell__path", "half", "held_on", "expected_count", "present_count"
+        )
+        for cell_id, path, half, held_on, expected, present in periodic:
+            counts = held.setdefault(
+                (cell_id, half), {"first": held_on, "meetings": 0, "expected": 0, "present": 0, "path": path}
+            )
+            counts["first"] = min(counts["first"], held_on)
+            counts["meetings"] += 1
+            counts["expected"] += expected
+            counts["present"] += present
+        cells = {
+            half: list(
+                Organisation.objects.subtree(organisation)
+                .filter(kind=Organisation.Kind.RESIDENTIAL_CELL)
+                .valid_on(min(half.last_day, as_of))
+                .annotate(ward_then=name_on_expression(as_of, "parent__"), name_then=name_on_expression(as_of))
+                .values_list("pk", "path", "ward_then", "code", "name_then")
+            )
+            for half in _half_years(year, as_of)
+        }
+        return cls(cells=cells, held=held)
+
+    def by_row(self, paths, as_of: datetime.date) -> dict[str, figures.MeetingFigures]:
+        """``figures.meetings`` of each organisation (by path) of a set none of which is under another (the rows of
+        the summary), for the figures the summary shows: each cell and meeting counts under the row whose path is a
+        prefix of its cell's. A row with no residential cell under it is left out."""
+        rows = set(paths)
+
+        def row_of(path: str) -> str | None:
+            # Paths are steps of a fixed width ending in "/": the prefixes of a path are its first steps.
+            for end in range(len(path)):
+                if path[end] == "/" and path[: end + 1] in rows:
+                    return path[: end + 1]
+            return None
+
+        due: dict[tuple[str, int], list[int]] = {}
+        for half, cells in self.cells.items():
+            for pk, path, *_ in cells:
+                row = row_of(path)
+                if row is not None:
+                    counts = due.setdefault((row, half.half), [0, 0])
+                    counts[0] += 1
+                    counts[1] += (pk, half.half) in self.held
+        attendance: dict[str, list[int]] = {}
+        for counts in self.held.values():
+            row = row_of(counts["path"])
+            if row is not None:
+                sums = attendance.setdefault(row, [0, 0])
+                sums[0] += counts["expected"]
+                sums[1] += counts["present"]
+        result = {}
+        for row in {row for row, _ in due} | set(attendance):
+            expected, present = attendance.get(row, (0, 0))
+            rate = None
+            if expected:
+                rate = (Decimal(100) * present / expected).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+            result[row] = figures.MeetingFigures(
+                year=as_of.year,
+                half_years=[
+                    figures.HalfYearMeetings(
+                        half_year=f"{half.year}-H{half.half}",
+                        cells_due=due.get((row, half.half), (0, 0))[0],
+                        cells_held=due.get((row, half.half), (0, 0))[1],
+                    )
+                    for half in self.cells
+                ],
+                attendance_expected=expected,
+                attendance_present=present,
+                attendance_rate=rate,
+                irregular_attendees=0,  # not in the summary's rows (the total row's comes from the report)
+            )
+        return result
+
+
+def _meetings_sheet(
+    workbook, cell_meetings: CellMeetings, heading: str, sight: Sight | None, progress: Progress | None = None
+) -> int:
+    """Each residential cell that should have met in a half-year, whether it held a periodic meeting counting for the
+    half-year, and the attendance at those meetings; only the cells the reader sees (one more query, bounded by the
+    number of cells)."""
+    sheet = ContinuedSheet(
         workbook,
         title=MEETINGS,
+        progress=progress,
         heading=f"Sinh hoạt của chi bộ khu phố/thôn — {heading}",
         headers=[header for header, _ in MEETING_COLUMNS],
         widths=[width for _, width in MEETING_COLUMNS],
         number_formats={10: PERCENT},
     )
-    held: dict[tuple[int, int], dict] = {}
-    periodic = with_attendance_figures(
-        Meeting.objects.filter(
-            _under("residential_cell", organisation), kind=Meeting.Kind.PERIODIC, year=year, held_on__lte=as_of
-        )
-    ).values_list("residential_cell_id", "half", "held_on", "expected_count", "present_count")
-    for cell_id, half, held_on, expected, present in periodic:
-        counts = held.setdefault((cell_id, half), {"first": held_on, "meetings": 0, "expected": 0, "present": 0})
-        counts["first"] = min(counts["first"], held_on)
-        counts["meetings"] += 1
-        counts["expected"] += expected
-        counts["present"] += present
+    seen = None if sight is None else set(sight.residential_cells.values_list("pk", flat=True))
     rows = []
-    for half in _half_years(year, as_of):
-        cells = (
-            _seen(Organisation.objects.subtree(organisation), sight and sight.residential_cells)
-            .filter(kind=Organisation.Kind.RESIDENTIAL_CELL)
-            .valid_on(min(half.last_day, as_of))
-            .annotate(ward_then=name_on_expression(as_of, "parent__"), name_then=name_on_expression(as_of))
-            .values_list("pk", "path", "ward_then", "code", "name_then")
-        )
+    for half, cells in cell_meetings.cells.items():
         label = str(half)
         for pk, path, ward, code, name in cells:
-            counts = held.get((pk, half.half))
+            if seen is not None and pk not in seen:
+                continue
+            counts = cell_meetings.held.get((pk, half.half))
             if counts is None:
                 values = [ward, code, name, label, NO, None, 0, 0, 0, None]
             else:
@@ -581,31 +711,36 @@ def _comments_sheet(
     deadline: datetime.date,
     heading: str,
     sight: Sight | None,
+    progress: Progress | None = None,
 ) -> int:
     """Each comment of the year written by the as-of day, on a member of the subtree or by one of its cells, with
     the member's year-end rating where the reader sees it."""
     with_ratings = sight is None or sight.sees_ratings
     columns = COMMENT_COLUMNS if with_ratings else COMMENT_COLUMNS[:-1]
-    sheet = StreamedSheet(
-        workbook,
-        title=COMMENTS,
-        heading=f"Nhận xét năm {year} (hạn gửi {deadline:%d/%m/%Y}) — {heading}",
-        headers=[header for header, _ in columns],
-        widths=[width for _, width in columns],
-    )
     verdicts = {value: str(label) for value, label in ResidenceComment.Verdict.choices}
     levels = {value: str(label) for value, label in YearEndRating.Level.choices}
     ratings = YearEndRating.objects.filter(member=OuterRef("member"), year=year, decided_on__lte=as_of)
     if sight is not None:
         ratings = ratings.filter(member__in=sight.rated_members.values("pk")) if with_ratings else ratings.none()
-    comments = ResidenceComment.objects.filter(
-        _under("residential_cell", organisation) | _under("member__home_organisation", organisation),
-        year=year,
-        written_on__lte=as_of,
+    comments = _seen(
+        ResidenceComment.objects.filter(
+            _under("residential_cell", organisation) | _under("member__home_organisation", organisation),
+            year=year,
+            written_on__lte=as_of,
+        ),
+        sight and sight.comments,
+    )
+    sheet = ContinuedSheet(
+        workbook,
+        title=COMMENTS,
+        progress=progress,
+        total=comments.count() if progress is not None else 0,
+        heading=f"Nhận xét năm {year} (hạn gửi {deadline:%d/%m/%Y}) — {heading}",
+        headers=[header for header, _ in columns],
+        widths=[width for _, width in columns],
     )
     rows = (
-        _seen(comments, sight and sight.comments)
-        .annotate(
+        comments.annotate(
             level=Subquery(ratings.values("level")[:1]),
             home=_home_in_sight(sight, as_of),
             cell_then=name_on_expression(as_of, "residential_cell__"),

@@ -61,7 +61,7 @@ CHECKING_SHEET = pgettext_lazy("progress", "Checking the sheet “%(sheet)s”")
 IMPORTING_SHEET = pgettext_lazy("progress", "Importing the sheet “%(sheet)s”")
 
 logger = logging.getLogger(__name__)
-_slots = threading.BoundedSemaphore(JOBS_PER_PROCESS)
+slots = threading.BoundedSemaphore(JOBS_PER_PROCESS)
 _threads: set[threading.Thread] = set()
 _threads_lock = threading.Lock()
 
@@ -87,13 +87,21 @@ def start(record: WorkbookImport, work: Callable[[Progress], None]) -> None:
     language = translation.get_language()
     pk, status = record.pk, record.status
 
-    def launch() -> None:
-        thread = threading.Thread(target=_run, args=(pk, status, work, language), name=f"workbook-{status}-{pk}")
-        with _threads_lock:
-            _threads.add(thread)
-        thread.start()
+    transaction.on_commit(lambda: launch_thread(f"workbook-{status}-{pk}", _run, pk, status, work, language))
 
-    transaction.on_commit(launch)
+
+def launch_thread(name: str, target: Callable, *args) -> None:
+    """Start ``target(*args)`` in a thread that ``join_all`` waits for (the thread discards itself at its end with
+    ``thread_done``)."""
+    thread = threading.Thread(target=target, args=args, name=name)
+    with _threads_lock:
+        _threads.add(thread)
+    thread.start()
+
+
+def thread_done() -> None:
+    with _threads_lock:
+        _threads.discard(threading.current_thread())
 
 
 def join_all(timeout: float | None = None) -> None:
@@ -105,10 +113,10 @@ def join_all(timeout: float | None = None) -> None:
 
 
 def _run(pk: int, status: str, work: Callable[[Progress], None], language: str | None) -> None:
-    reporter = _Reporter(pk, status)
+    reporter = Reporter(pk, status)
     try:
         reporter(WAITING, 0, 0)
-        with _slots, translation.override(language), _history_user(pk):
+        with slots, translation.override(language), _history_user(pk):
             reporter(READING, 0, 0)
             work(reporter)
     except Exception:
@@ -117,8 +125,7 @@ def _run(pk: int, status: str, work: Callable[[Progress], None], language: str |
     finally:
         reporter.stop()
         connection.close()
-        with _threads_lock:
-            _threads.discard(threading.current_thread())
+        thread_done()
 
 
 @contextlib.contextmanager
@@ -138,11 +145,12 @@ class _Request:
     user: object
 
 
-class _Reporter:
-    """Called by the job with each step of its progress; a thread of its own writes the latest to the record."""
+class Reporter:
+    """Called by the job with each step of its progress; a thread of its own writes the latest to the record (a
+    ``WorkbookImport``, or another model with ``status`` and ``progress``: ``model``)."""
 
-    def __init__(self, pk: int, status: str):
-        self.pk, self.status = pk, status
+    def __init__(self, pk: int, status: str, model=WorkbookImport):
+        self.pk, self.status, self.model = pk, status, model
         self.latest: tuple[str, int, int] | None = None
         self.finished = threading.Event()
         self.thread = threading.Thread(target=self._write_now_and_then, name=f"workbook-progress-{pk}", daemon=True)
@@ -164,9 +172,7 @@ class _Reporter:
                     continue
                 try:
                     # Only while the job runs: its end writes the status and clears the progress.
-                    WorkbookImport.objects.filter(pk=self.pk, status=self.status).update(
-                        progress=progress_value(*latest)
-                    )
+                    self.model.objects.filter(pk=self.pk, status=self.status).update(progress=progress_value(*latest))
                 except DatabaseError:  # SQLite while the import's transaction holds the database: next time
                     continue
                 written, written_at = latest, timezone.now()

@@ -105,3 +105,56 @@ class ImportedRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model} {self.object_pk} {self.action}"
+
+
+class ReportExport(models.Model):
+    """A yearly report workbook (``reports.workbook``) too large to write within a request: written by a background
+    job for the user who asked for it, stored in the database in chunks (any app process can serve it: nothing is
+    kept on one machine's disk), downloaded by that user alone while the organisation is in their scope, and
+    deleted when it expires."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Being written")
+        READY = "ready", _("Ready to download")
+        FAILED = "failed", _("Failed")
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("requested by"), on_delete=models.CASCADE, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    organisation = models.ForeignKey(
+        "branches.Organisation", verbose_name=_("organisation"), on_delete=models.CASCADE, related_name="+"
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    as_of = models.DateField(_("as of"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.RUNNING)
+    # While it runs: {"step": sheet name, "done": rows, "total": rows, "at": ISO time} (as WorkbookImport.progress).
+    progress = models.JSONField(default=dict, editable=False)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    size = models.PositiveBigIntegerField(_("size in bytes"), default=0)
+    rows = models.PositiveIntegerField(default=0)  # the rows about people (YearlyWorkbook.data_rows), for the log
+
+    class Meta:
+        verbose_name = _("report workbook")
+        verbose_name_plural = _("report workbooks")
+        ordering = ["-requested_at", "-pk"]
+        indexes = [models.Index(fields=["requested_by", "organisation", "year", "as_of"], name="workbooks_export_ask")]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id} {self.year} {self.as_of}"
+
+
+class ReportExportChunk(models.Model):
+    """A piece of a stored report workbook, in order: served one after another without holding the file whole."""
+
+    export = models.ForeignKey(ReportExport, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        ordering = ["export", "index"]
+        constraints = [models.UniqueConstraint(fields=["export", "index"], name="workbooks_export_chunk_once")]
+
+    def __str__(self) -> str:
+        return f"{self.export_id}:{self.index}"

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from reports import views_workbook
 from workbooks import views
 
 app_name = "workbooks"
@@ -13,6 +14,10 @@ urlpatterns = [
     path("imports/<int:pk>/undo/", views.import_undo, name="import-undo"),
     path("imports/<int:pk>/progress/", views.import_progress, name="import-progress"),
     path("imports/<int:pk>/errors.xlsx", views.import_errors, name="import-errors"),
+    # The yearly report workbook of a large subtree, written by a job (reports/views_workbook.py).
+    path("reports/<int:pk>/", views_workbook.workbook_export, name="report-export"),
+    path("reports/<int:pk>/progress/", views_workbook.workbook_export_progress, name="report-export-progress"),
+    path("reports/<int:pk>/download/", views_workbook.workbook_export_download, name="report-export-download"),
     path("template.xlsx", views.template_download, name="template"),
     path("columns/", views.columns, name="columns"),
 ]

@@ -6,6 +6,8 @@ committed rows, as a standby sees only what the primary committed."""
 import copy
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.sessions.models import Session
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -156,6 +158,16 @@ def test_a_write_sends_the_rest_of_the_block_to_the_primary(tree):
     with reading_replica():  # a new block starts clean
         assert reads_from_replica()
     assert not reads_from_replica()
+
+
+def test_users_and_their_credentials_are_always_read_from_the_primary(city, tree):
+    """A token or password revoked a moment ago must not work on the replica's lag (the API authenticates in its
+    views, within the replica's scope)."""
+    with reading_replica(), CaptureQueriesContext(connections[REPLICA]) as replica:
+        assert get_user_model().objects.filter(username__startswith="user").exists()
+        assert Session.objects.exists()
+        assert Member.objects.exists()
+    assert len(replica) == 1 and "members_member" in replica.captured_queries[0]["sql"]
 
 
 def test_inside_a_transaction_everything_reads_the_primary(tree):

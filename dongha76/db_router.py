@@ -12,8 +12,8 @@ primary, read only), and this router sends reads there, but only:
   reads the primary, so a user reads what they just wrote, never a standby a few milliseconds behind; and for
   ``PIN_SECONDS`` after a request that wrote, the same browser reads only the primary (``ReplicaMiddleware``).
 
-Users, sessions, login attempts and API tokens are always read from the primary (``PRIMARY_APPS``). Everything
-else reads and writes ``"default"``, named explicitly: an object read from the replica is saved to the
+Users, sessions, login attempts, API tokens and the cache are always read from the primary (``PRIMARY_APPS``).
+Everything else reads and writes ``"default"``, named explicitly: an object read from the replica is saved to the
 primary and its relations are read from where the router says, not from the alias it came from. Without
 ``DATABASE_REPLICA_URL`` there is no ``"replica"`` alias, ``reading_replica()`` changes nothing and the router
 always answers ``"default"``.
@@ -49,7 +49,10 @@ REPLICA_VIEWS = frozenset(
 
 # Who the user is, and whether their credentials still hold, is always read from the primary: a token or a password
 # just revoked must not keep working for the replica's lag (the API authenticates inside its views).
-PRIMARY_APPS = frozenset({"auth", "sessions", "axes", "api"})
+PRIMARY_APPS = frozenset({"auth", "sessions", "axes", "api", "django_cache"})
+# Writes that are not the user's: the cache's (the API counts each request there). They do not send the rest of the
+# request to the primary.
+UNTRACKED_WRITES = frozenset({"django_cache"})
 
 _reading = contextvars.ContextVar("dongha76_reading_replica", default=False)
 _wrote = contextvars.ContextVar("dongha76_wrote_to_primary", default=False)
@@ -105,7 +108,8 @@ class ReplicaRouter:
         return REPLICA if reads_from_replica() else DEFAULT_DB_ALIAS
 
     def db_for_write(self, model, **hints):
-        _wrote.set(True)
+        if model._meta.app_label not in UNTRACKED_WRITES:
+            _wrote.set(True)
         return DEFAULT_DB_ALIAS
 
     def allow_relation(self, obj1, obj2, **hints):

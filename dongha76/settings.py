@@ -193,10 +193,14 @@ DATABASE_ROUTERS = ["dongha76.db_router.ReplicaRouter"]
 # The cache is shared by every process on every machine (the API's request rates are counted there): a table of the
 # database, created by `manage.py createcachetable` (`make serve` and docs/deploy.md run it; the tests' database
 # gets it by itself).
+# Each write counts the table's rows, and past MAX_ENTRIES deletes the expired ones, then a third of the rest: the
+# API's counts live a minute each (one row per active caller), so 5,000 leaves room for that many callers a minute
+# while the count stays a millisecond.
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "dongha76_cache",
+        "OPTIONS": {"MAX_ENTRIES": 5000},
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -12,6 +12,8 @@ import pytest
 from django.urls import get_resolver, reverse
 from openpyxl import Workbook
 
+from api import step_urls
+from api.models import ApiToken
 from audit.models import AccessLog
 from branches.models import Organisation, Restructure
 from members.models import (
@@ -423,3 +425,111 @@ def test_only_staff_open_the_admin(client, world):
     assert client.get(reverse("admin:index")).status_code == 200
     client.force_login(world["users"]["phuong1"])
     assert client.get(reverse("admin:index")).status_code == 302
+
+
+# -- the API (issue 15): the same scope as the pages, with a user's key -------------------------------------------
+# url name -> (the object its URL names, the roles that get the answer of a user allowed: 200 for a read, 400 for a
+# step posted with an empty body, since the step's form then refuses it; everyone else 404, as the pages)
+API_MATRIX: dict[str, tuple[str | None, frozenset[str]]] = {
+    "api:organisation-list": (None, EVERYONE),
+    "api:organisation-detail": ("book", EVERYONE),
+    "api:member-list": (None, EVERYONE),
+    "api:member-detail": ("member", EVERYONE),
+    "api:referral-list": (None, EVERYONE),
+    "api:referral-detail": ("referral", EVERYONE),
+    "api:meeting-list": (None, EVERYONE),
+    "api:meeting-detail": ("meeting", CITY_AND_WARDS | {"khupho1"}),
+    "api:comment-list": (None, EVERYONE),
+    "api:comment-detail": ("comment", EVERYONE),
+    "api:figures": ("api", EVERYONE),
+    # the steps: who records each on its page
+    "api:referral-introduce": ("member", CITY_AND_WORKPLACE),
+    "api:referral-receive": ("referral", CITY_AND_WARDS),
+    "api:referral-place": ("referral", CITY_AND_WARDS),
+    "api:referral-replace": ("referral", CITY_AND_WARDS),
+    "api:referral-report": ("referral", CITY_AND_WARDS | {"khupho1"}),
+    "api:referral-end": ("referral", CITY_AND_WARDS | {"coquan1"}),
+    "api:meeting-create": ("cell", CITY_AND_WARDS | {"khupho1"}),
+    "api:meeting-update": ("meeting", CITY_AND_WARDS | {"khupho1"}),
+    "api:attendance-mark": ("attendance", CITY_AND_WARDS | {"khupho1"}),
+    "api:attendance-all-present": ("meeting", CITY_AND_WARDS | {"khupho1"}),
+    "api:comment-write": ("comment_to_write", CITY_AND_WARDS | {"khupho1"}),
+    "api:comment-update": ("comment", CITY_AND_WARDS | {"khupho1"}),
+    "api:comment-send": ("comment", CITY_AND_WARDS),
+    "api:comment-receive": ("sent_comment", CITY_AND_WORKPLACE),
+    "api:rating-record": ("rating", CITY_AND_WORKPLACE),
+}
+# answered to anyone, with or without a key: the schema and its description page
+API_PUBLIC = {"api:schema", "api:docs"}
+# steps that take no body: allowed, an empty one records them (200)
+API_NO_BODY = {"api:attendance-all-present", "api:comment-send", "api:comment-receive"}
+API_STEPS = {f"api:{pattern.name}" for pattern in step_urls.urlpatterns}
+
+
+def api_url_names() -> set[str]:
+    names = set()
+    for pattern in get_resolver().url_patterns:
+        if getattr(pattern, "namespace", None) == "api":
+            for inner in pattern.url_patterns:
+                if getattr(inner, "url_patterns", None) is not None:  # api.step_urls, included without a namespace
+                    names.update(f"api:{p.name}" for p in inner.url_patterns)
+                elif inner.name:
+                    names.add(f"api:{inner.name}")
+    return names
+
+
+def api_url_for(name: str, target: str | None, obj) -> str:
+    if target == "book" and name == "api:organisation-detail":
+        return reverse(name, args=[obj.pk])
+    if target == "api":
+        return f"{reverse(name)}?organisation={obj.code}&as_of=2024-06-30"
+    if name in ("api:comment-write", "api:rating-record"):
+        return reverse(name, args=[YEAR, obj.pk])
+    return url_for(name, target, obj)
+
+
+def test_every_url_of_the_api_is_in_the_matrix():
+    assert api_url_names() == set(API_MATRIX) | API_PUBLIC
+
+
+@pytest.fixture
+def api_keys(world):
+    return {role: ApiToken.issue(user, "matrix")[1] for role, user in world["users"].items()}
+
+
+def api_call(client, name: str, url: str, key: str | None):
+    """A step is a POST of an (empty) JSON object; a read is a GET."""
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {key}"} if key else {}
+    if name in API_STEPS:
+        return client.post(url, data="{}", content_type="application/json", **headers)
+    return client.get(url, **headers)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_gets_the_api_it_should_and_404_elsewhere(client, world, api_keys, role):
+    wrong = []
+    for name, (target, allowed) in API_MATRIX.items():
+        step = name in API_STEPS
+        inside = world["inside"][role].get(target) if target else None
+        expected = (200 if not step or name in API_NO_BODY else 400) if role in allowed else 404
+        response = api_call(client, name, api_url_for(name, target, inside), api_keys[role])
+        if response.status_code != expected:
+            wrong.append(f"{name} inside: expected {expected}, got {response.status_code}")
+        if target not in (None, "year") and role in world["outside"]:
+            before = snapshot()
+            outside = world["outside"][role][target]
+            response = api_call(client, name, api_url_for(name, target, outside), api_keys[role])
+            if response.status_code != 404:
+                wrong.append(f"{name} outside: expected 404, got {response.status_code}")
+            if step and snapshot() != before:
+                wrong.append(f"{name} outside: a row changed")
+    assert wrong == []
+
+
+def test_the_api_without_a_key_is_401(client, world):
+    for name, (target, _allowed) in API_MATRIX.items():
+        obj = world["inside"]["thanhuy"].get(target) if target else None
+        response = api_call(client, name, api_url_for(name, target, obj), None)
+        assert response.status_code == 401, name
+    for name in API_PUBLIC:
+        assert client.get(reverse(name)).status_code == 200, name

@@ -300,3 +300,29 @@ def test_a_job_that_breaks_is_failed_not_hanging(client, background, monkeypatch
     export = ReportExport.objects.get()
     assert export.status == Status.FAILED and not export.chunks.exists()
     assert "report workbook failed" in caplog.text
+
+
+@pytest.mark.django_db
+def test_purge_uploads_deletes_the_expired_report_workbooks_only():
+    from django.core.management import call_command
+
+    tree = make_tree()
+    staff = make_officer(tree.root, role="staff")
+    now = timezone.now()
+    for expires_at in (now - datetime.timedelta(minutes=1), now + datetime.timedelta(hours=1)):
+        export = ReportExport.objects.create(
+            requested_by=staff,
+            organisation=tree.root,
+            year=2018,
+            as_of=DAY,
+            status=Status.READY,
+            size=2,
+            expires_at=expires_at,
+        )
+        ReportExportChunk.objects.create(export=export, index=0, data=b"ab")
+    out = io.StringIO()
+    call_command("purge_uploads", "--dry-run", stdout=out)
+    assert "1 expired report workbook(s)" in out.getvalue() and ReportExport.objects.count() == 2
+    call_command("purge_uploads", stdout=out)
+    assert list(ReportExport.objects.values_list("expires_at", flat=True)) == [now + datetime.timedelta(hours=1)]
+    assert ReportExportChunk.objects.count() == 1

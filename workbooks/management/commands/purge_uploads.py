@@ -2,13 +2,15 @@ import datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
+from workbooks.exports import purge_expired
 from workbooks.services import KEEP_FILES_FOR, upload_files_purge
 
 
 class Command(BaseCommand):
     help = (
         "Delete the uploaded import workbooks (they hold national IDs) older than 7 days; the records of who imported "
-        "what stay. Run it daily (docs/import.md)."
+        "what stay; and the yearly report workbooks prepared in the background that have expired (kept one day). "
+        "Run it daily (docs/import.md)."
     )
 
     def add_arguments(self, parser):
@@ -27,7 +29,9 @@ class Command(BaseCommand):
             raise CommandError("--days must be 0 or more.")
         count, size = upload_files_purge(older_than=datetime.timedelta(days=days), dry_run=dry_run)
         what = f"{count} uploaded file(s) older than {days} day(s) ({size / (1024 * 1024):.1f} MB)"
+        exports, exports_size = purge_expired(dry_run=dry_run)
+        expired = f"{exports} expired report workbook(s) ({exports_size / (1024 * 1024):.1f} MB)"
         if dry_run:
-            self.stdout.write(f"Would purge {what}; nothing changed (dry run).")
+            self.stdout.write(f"Would purge {what} and {expired}; nothing changed (dry run).")
         else:
-            self.stdout.write(f"Purged {what}; their import records are kept.")
+            self.stdout.write(f"Purged {what}; their import records are kept. Purged {expired}.")

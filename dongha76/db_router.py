@@ -13,8 +13,8 @@ primary, read only), and this router sends reads there, but only:
   ``PIN_SECONDS`` after a request that wrote, the same browser reads only the primary (``ReplicaMiddleware``).
 
 Users, sessions, login attempts, API tokens and the cache are always read from the primary (``PRIMARY_APPS``).
-Everything else reads and writes ``"default"``, named explicitly: an object read from the replica is saved to the
-primary and its relations are read from where the router says, not from the alias it came from. Without
+Everything else reads and writes ``"default"``: an object read from the replica is saved to the primary and its
+relations are read from where the router says, not from the alias it came from. Without
 ``DATABASE_REPLICA_URL`` there is no ``"replica"`` alias, ``reading_replica()`` changes nothing and the router
 always answers ``"default"``.
 
@@ -99,18 +99,26 @@ def request_scope():
             var.reset(token)
 
 
+def _primary_for(hints) -> str | None:
+    """The primary for an object read from the replica (Django would otherwise stay on the alias it came from);
+    no opinion (Django's default: the object's alias, else "default") for anything else, such as a script's own
+    alias."""
+    instance = hints.get("instance")
+    return DEFAULT_DB_ALIAS if instance is not None and instance._state.db == REPLICA else None
+
+
 class ReplicaRouter:
     """``DATABASE_ROUTERS``: reads to the replica as ``reads_from_replica()`` says, everything else to the primary."""
 
     def db_for_read(self, model, **hints):
-        if model._meta.app_label in PRIMARY_APPS:
-            return DEFAULT_DB_ALIAS
-        return REPLICA if reads_from_replica() else DEFAULT_DB_ALIAS
+        if model._meta.app_label not in PRIMARY_APPS and reads_from_replica():
+            return REPLICA
+        return _primary_for(hints)
 
     def db_for_write(self, model, **hints):
         if model._meta.app_label not in UNTRACKED_WRITES:
             _wrote.set(True)
-        return DEFAULT_DB_ALIAS
+        return _primary_for(hints)
 
     def allow_relation(self, obj1, obj2, **hints):
         # The replica holds the primary's rows: an object read from one may refer to an object read from the other.

@@ -2,16 +2,17 @@
 """The rows of a generated data set, written in one transaction on PostgreSQL (``bench/generate.py`` documents the
 sizes, proportions and commands).
 
-The organisation tree is drawn in Python (``bench/generate_tree.py``) and written with COPY, its triggers on (they keep
-the ancestor relation). Everything else is drawn in SQL from ``generate_series`` and a keyed hash
-(``hashint8extended(key, seed)``: the same seed gives the same rows), with ``INSERT ... SELECT``.
+The organisation tree is drawn in Python (``bench/generate_tree.py``) and written with COPY. Everything else is drawn
+in SQL from ``generate_series`` and a keyed hash (``hashint8extended(key, seed)``: the same seed gives the same rows),
+with ``INSERT ... SELECT``.
 
-During the load of the members' tables, ``session_replication_role = replica`` turns off their row triggers (the
-history chains of migrations members/0007-0008, the ward of a referral's cell); the same rules are then checked
-set-based over all rows (``check_rules``). Their keys and indexes are dropped during the load too, and created again
-from their own definitions (``pg_get_constraintdef``, ``pg_get_indexdef``; the foreign keys validated over every row
-as they are added), so the schema ends as the migrations left it. Any failure rolls the whole transaction back, DDL
-included.
+During the load, ``session_replication_role = replica`` turns off the triggers and foreign-key checks: the row rules
+of the members' tables (the history chains of migrations members/0007-0008, the ward of a referral's cell) are then
+checked set-based over all rows (``check_rules``); the work of the others is done once at the end (the ancestor
+relation rebuilt, the stored figures cleared: ``REPLACED_TRIGGERS``), and an unknown trigger stops the load. The keys
+and indexes of the loaded tables are dropped during the load too, and created again from their own definitions
+(``pg_get_constraintdef``, ``pg_get_indexdef``; the foreign keys validated over every row as they are added), so the
+schema ends as the migrations left it. Any failure rolls the whole transaction back, DDL included.
 """
 
 import datetime
@@ -31,8 +32,10 @@ from members.models import CommentRound
 
 Day = datetime.date
 DEMO_PASSWORD = "dongha76-demo"  # noqa: S105 - the demo's published password
-# The tables whose rows are drawn in SQL: their keys and indexes are dropped during the load and created again.
+# The tables written by the load: their keys and indexes are dropped during the load and created again.
 LOADED_TABLES = (
+    "branches_organisation",
+    "branches_organisationancestor",
     "members_member",
     "members_memberhome",
     "members_exemption",
@@ -43,6 +46,34 @@ LOADED_TABLES = (
     "members_residencecomment",
     "members_yearendrating",
 )
+
+
+def _rebuild_ancestors() -> None:
+    from branches.ancestors import rebuild_all
+
+    rebuild_all()
+
+
+def _clear_snapshots() -> None:
+    from reports.snapshots import clear_all
+
+    clear_all()
+
+
+# The row rules of migrations members/0002, 0007 and 0008: ``Loader.check_rules`` checks them over all rows.
+RULE_TRIGGERS = frozenset(
+    {
+        "members_member_home_current",
+        "members_member_home_rules",
+        "members_placement_rules",
+        "members_referral_cell_in_ward",
+        "members_referral_placement_current",
+    }
+)
+# The other triggers of the loaded tables (by the start of their names), and what does their work after a load with
+# the triggers off: the ancestor relation of the tree (branches/0003) written from the paths, the stored figures
+# (reports/0001: stale from the first day a write changes) all deleted.
+REPLACED_TRIGGERS = {"organisation_ancestors_": _rebuild_ancestors, "reports_stale_": _clear_snapshots}
 STAMP = "TIMESTAMPTZ '2018-09-30 17:00:00+07'"
 
 FAMILY = [
@@ -111,18 +142,20 @@ class Loader:
     # -- the whole load ------------------------------------------------------------------------------------------
     def run(self) -> Tree:
         with transaction.atomic():
+            # Before the first temporary table of the session (PostgreSQL ignores it after): the staging tables of the
+            # nation hold millions of rows.
+            self.sql("SET LOCAL temp_buffers = '1GB'")
             self.sql("SET LOCAL work_mem = '256MB'")
             self.sql("SET LOCAL maintenance_work_mem = '1GB'")
             self.sql("SET LOCAL synchronous_commit = off")
-            started = time.monotonic()
-            tree = self.load_tree()
-            # The deferred foreign-key checks of the tree now: ALTER TABLE refuses a table with pending trigger events.
-            self.sql("SET CONSTRAINTS ALL IMMEDIATE")
-            self.phase("organisations (COPY, triggers on)", started)
-            started = time.monotonic()
+            replacements = self.replaced_triggers()
             self.sql("SET LOCAL session_replication_role = replica")
+            started = time.monotonic()
             restore = self.drop_keys_and_indexes()
             self.phase(f"drop the keys and indexes of the loaded tables ({len(restore)})", started)
+            started = time.monotonic()
+            tree = self.load_tree()
+            self.phase("organisations (COPY)", started)
             self.staging(tree)
             self.members()
             self.referrals()
@@ -130,6 +163,10 @@ class Loader:
             self.meetings()
             self.comments()
             started = time.monotonic()
+            started = time.monotonic()
+            for replacement in replacements:
+                replacement()
+            self.phase("the work of the other triggers: " + ", ".join(r.__name__ for r in replacements), started)
             self.sql("SET LOCAL session_replication_role = origin")
             started = time.monotonic()
             for statement in restore:
@@ -153,6 +190,29 @@ class Loader:
             (org.row() for org in tree.orgs),
         )  # fmt: skip
         return tree
+
+    def replaced_triggers(self) -> list[Callable[[], None]]:
+        """What does the work of the loaded tables' triggers, which the load turns off. A trigger this loader does not
+        know stops it, rather than leave its work undone."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """SELECT tgname FROM pg_trigger
+                   WHERE tgrelid::regclass::text = ANY(%s) AND NOT tgisinternal ORDER BY tgname""",
+                [list(LOADED_TABLES)],
+            )
+            names = [name for (name,) in cursor.fetchall()]
+        replacements, unknown = [], []
+        for name in names:
+            if name in RULE_TRIGGERS:
+                continue
+            prefix = next((prefix for prefix in REPLACED_TRIGGERS if name.startswith(prefix)), None)
+            if prefix is None:
+                unknown.append(name)
+            elif REPLACED_TRIGGERS[prefix] not in replacements:
+                replacements.append(REPLACED_TRIGGERS[prefix])
+        if unknown:
+            raise GenerationError(f"the loaded tables have triggers the generator does not replace: {unknown}")
+        return replacements
 
     def drop_keys_and_indexes(self) -> list[str]:
         """Drop the keys (primary, unique, foreign: those of the loaded tables and those pointing at them) and the
@@ -251,14 +311,13 @@ class Loader:
         self.copy("g_out", ["prov", "n", "id"], numbered(tree.outside, lambda o, n: (o.province, n, o.id)))
         self.sql("""
             CREATE TEMP TABLE g_cnt AS
-            SELECT p.prov,
-                (SELECT count(*) FROM g_wp x WHERE x.prov = p.prov) AS wp,
-                (SELECT count(*) FROM g_wpo x WHERE x.prov = p.prov) AS wpo,
-                (SELECT count(*) FROM g_ward x WHERE x.prov = p.prov) AS ward,
-                (SELECT count(*) FROM g_rcp x WHERE x.prov = p.prov) AS rcp,
-                (SELECT count(*) FROM g_rco x WHERE x.prov = p.prov) AS rco,
-                (SELECT count(*) FROM g_out x WHERE x.prov = p.prov) AS out
-            FROM (SELECT DISTINCT prov FROM g_wp) p;
+            SELECT wp.prov, wp.n AS wp, wpo.n AS wpo, ward.n AS ward, rcp.n AS rcp, rco.n AS rco, o.n AS out
+            FROM (SELECT prov, count(*) AS n FROM g_wp GROUP BY prov) wp
+            JOIN (SELECT prov, count(*) AS n FROM g_wpo GROUP BY prov) wpo USING (prov)
+            JOIN (SELECT prov, count(*) AS n FROM g_ward GROUP BY prov) ward USING (prov)
+            JOIN (SELECT prov, count(*) AS n FROM g_rcp GROUP BY prov) rcp USING (prov)
+            JOIN (SELECT prov, count(*) AS n FROM g_rco GROUP BY prov) rco USING (prov)
+            JOIN (SELECT prov, count(*) AS n FROM g_out GROUP BY prov) o USING (prov);
             CREATE TEMP TABLE g_wc AS SELECT ward, count(*) AS rc FROM g_rc GROUP BY ward;
             CREATE INDEX ON g_wp (prov, n); CREATE INDEX ON g_wpo (prov, n); CREATE INDEX ON g_ward (prov, n);
             CREATE INDEX ON g_rc (ward, n); CREATE INDEX ON g_rcp (prov, n); CREATE INDEX ON g_rco (prov, n);
@@ -284,19 +343,27 @@ class Loader:
         base = self.next_id("members_member")
         self.sql(f"""
             CREATE TEMP TABLE g_m0 AS
-            SELECT i, {base} + i AS id, (i / {size.members})::int AS prov, cat, sub,
+            SELECT i, {base} + i AS id, s.prov, cat, sub,
+                floor({r("i", 6)} * CASE cat WHEN 'W' THEN c.wp WHEN 'R' THEN c.rcp ELSE c.out END)::int AS home_n,
                 CASE WHEN cat = 'W' AND sub = 'F' THEN
                     CASE WHEN r2 < 0.03 THEN 'ret' WHEN r2 < 0.035 THEN 'died' WHEN r2 < 0.045 THEN 'mov'
                          WHEN r2 < 0.065 THEN 'chg' WHEN r2 < 0.075 THEN 'new' ELSE '' END
                      WHEN cat = 'R' AND r2 < 0.015 THEN 'died' ELSE '' END AS ev
             FROM (
-                SELECT i, {r("i", 3)} AS r2,
+                SELECT i, (i / {size.members})::int AS prov, {r("i", 3)} AS r2,
                     CASE WHEN {r("i", 1)} < 0.52 THEN 'W' WHEN {r("i", 1)} < 0.94 THEN 'R' ELSE 'O' END AS cat,
                     CASE WHEN {r("i", 1)} >= 0.94 THEN 'F' WHEN {r("i", 1)} >= 0.52 THEN ''
                          WHEN {r("i", 2)} < 0.015 THEN 'X' WHEN {r("i", 2)} < 0.022 THEN 'N' ELSE 'F' END AS sub
                 FROM generate_series(0, {total - 1}) i
-            ) s
+            ) s JOIN g_cnt c ON c.prov = s.prov
         """)  # fmt: skip
+        self.sql("""
+            CREATE TEMP TABLE g_home AS
+            SELECT 'W' AS cat, prov, n, id, valid_to, succ, gr, succ_gr FROM g_wp
+            UNION ALL SELECT 'R', prov, n, id, valid_to, succ, NULL, NULL FROM g_rcp
+            UNION ALL SELECT 'O', prov, n, id, NULL, NULL, id, NULL FROM g_out;
+            ANALYZE g_home; ANALYZE g_m0
+        """)
         self.sql(f"""
             CREATE TEMP TABLE g_m1 AS
             SELECT m.*,
@@ -304,13 +371,10 @@ class Loader:
                      WHEN m.ev = 'new' THEN {self.day(f"DATE '{as_of}' - 1004", "m.i", 5, "912")}
                      ELSE {self.day("DATE '1985-01-01'", "m.i", 5, f"DATE '{as_of}' - 1005 - DATE '1985-01-01'")}
                      END AS adm,
-                COALESCE(wp.id, rc.id, o.id) AS id1, COALESCE(wp.valid_to, rc.valid_to) AS vt1,
-                COALESCE(wp.succ, rc.succ) AS succ1, COALESCE(wp.gr, o.id) AS gr1, wp.succ_gr AS succ_gr1
-            FROM g_m0 m JOIN g_cnt c ON c.prov = m.prov
-            LEFT JOIN g_wp wp ON m.cat = 'W' AND wp.prov = m.prov AND wp.n = floor({r("m.i", 6)} * c.wp)::int
-            LEFT JOIN g_rcp rc ON m.cat = 'R' AND rc.prov = m.prov AND rc.n = floor({r("m.i", 6)} * c.rcp)::int
-            LEFT JOIN g_out o ON m.cat = 'O' AND o.prov = m.prov AND o.n = floor({r("m.i", 6)} * c.out)::int
+                h.id AS id1, h.valid_to AS vt1, h.succ AS succ1, h.gr AS gr1, h.succ_gr AS succ_gr1
+            FROM g_m0 m JOIN g_home h ON h.cat = m.cat AND h.prov = m.prov AND h.n = m.home_n
         """)  # fmt: skip
+        self.sql("ANALYZE g_m1")
         # The first home, the day of the merger that moved it (if any), and the first referral's dates.
         self.sql(f"""
             CREATE TEMP TABLE g_m AS
@@ -771,7 +835,9 @@ class Loader:
             Officer.objects.create(user=user, organisation_id=org.id, role=role, started_on=Day(2016, 1, 1))
 
     def reset_sequences(self) -> None:
-        for table in ("branches_organisation", *LOADED_TABLES):
+        for table in LOADED_TABLES:
+            if table == "branches_organisationancestor":
+                continue  # written by its own rebuild, with the ids of its sequence
             self.sql(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT COALESCE(MAX(id), 1) FROM {table}))"
             )

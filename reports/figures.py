@@ -18,7 +18,16 @@ from django.db.models import Count, Exists, F, FilteredRelation, OuterRef, Q, Qu
 
 from branches.models import Organisation, OrganisationAncestor
 from branches.selectors import name_on_expression, root_of
-from members.models import Attendance, CommentRound, Exemption, Meeting, MemberHome, Referral, ResidenceComment
+from members.models import (
+    Attendance,
+    CommentRound,
+    Exemption,
+    Meeting,
+    MemberHome,
+    Placement,
+    Referral,
+    ResidenceComment,
+)
 from members.models.history import home_on_q, in_force_q, placed_in_q
 from members.models.member import (
     NOT_WORKPLACE_HOMES,
@@ -91,6 +100,26 @@ def _placed_under(path: PathRef, day: datetime.date) -> Q:
     return placed_in_q(day, Q(path__startswith=_deeper(path)))
 
 
+def _candidates(organisation: Organisation, *, issued: bool = True, addressed: bool = True) -> Q:
+    """On a referral: one of those that may concern the subtree (a superset, narrowed by the exact conditions it is
+    used with), as one ``IN`` over a UNION of index scans: issued by an organisation of the subtree; addressed to a
+    ward of the subtree or to one whose successor (or the successor's successor) is in it; placed at some time in a
+    residential cell of a ward of the subtree. An OR of the same conditions on joined rows reads every referral."""
+    subtree = _subtree_pks(organisation)
+    parts = []
+    if issued:
+        parts.append(Referral.objects.filter(issuing_organisation__in=subtree).values("pk"))
+    if addressed:
+        wards = Organisation.objects.filter(
+            Q(pk__in=subtree) | Q(successor__in=subtree) | Q(successor__successor__in=subtree), kind=Kind.WARD
+        ).values("pk")
+        parts.append(Referral.objects.filter(receiving_ward__in=wards).values("pk"))
+        cells = Organisation.objects.filter(parent__in=subtree, kind=Kind.RESIDENTIAL_CELL).values("pk")
+        parts.append(Placement.objects.filter(residential_cell__in=cells).values("referral_id"))
+    first, *others = [part.order_by() for part in parts]
+    return Q(pk__in=first.union(*others) if others else first)
+
+
 # -- the seed table and the handovers ----------------------------------------------------------------------------
 
 
@@ -158,6 +187,7 @@ def headline(organisation: Organisation, as_of: datetime.date) -> Headline:
     from_outside = ~_home_under(organisation.path, as_of, prefix="member__")
     handovers = (
         with_placement_on(Referral.objects.all(), as_of)
+        .filter(_candidates(organisation))
         .filter(addressed | issued)
         .aggregate(
             received=Count("pk", filter=addressed & received_q(as_of)),
@@ -571,8 +601,10 @@ def _people_by_home(organisation: Organisation, as_of: datetime.date) -> dict[in
 def _referrals_by_side(organisation: Organisation, as_of: datetime.date) -> dict[tuple[int, int | None], dict]:
     """Referrals of the subtree (issued by it or with their ward in it on ``as_of``) counted by their issuer and
     their ward that day (one grouped query)."""
-    referrals = with_placement_on(Referral.objects.all(), as_of).filter(
-        _issued_under(organisation.path, as_of) | _received_under(organisation.path, as_of)
+    referrals = (
+        with_placement_on(Referral.objects.all(), as_of)
+        .filter(_candidates(organisation))
+        .filter(_issued_under(organisation.path, as_of) | _received_under(organisation.path, as_of))
     )
     rows = (
         referrals.annotate(ward_on_day=ward_on_expression(as_of))
@@ -766,7 +798,11 @@ def by_ward_and_cell(organisation: Organisation, as_of: datetime.date) -> list[R
         .select_related("parent")
         .order_by("path")
     )
-    referrals = with_placement_on(Referral.objects.all(), as_of).filter(_received_under(organisation.path, as_of))
+    referrals = (
+        with_placement_on(Referral.objects.all(), as_of)
+        .filter(_candidates(organisation, issued=False))
+        .filter(_received_under(organisation.path, as_of))
+    )
     by_ward = {
         row.pop("ward_on_day"): row
         for row in referrals.annotate(ward_on_day=ward_on_expression(as_of))
@@ -805,7 +841,12 @@ def by_ward_and_cell(organisation: Organisation, as_of: datetime.date) -> list[R
 def endings_by_reason(organisation: Organisation, as_of: datetime.date) -> dict[str, int]:
     """Referrals of the subtree (either side) that ended in the year of ``as_of``, up to it, by reason."""
     rows = (
-        Referral.objects.filter(_under("receiving_ward", organisation) | _under("issuing_organisation", organisation))
+        Referral.objects.filter(
+            pk__in=Referral.objects.filter(receiving_ward__in=_subtree_pks(organisation))
+            .values("pk")
+            .order_by()
+            .union(Referral.objects.filter(issuing_organisation__in=_subtree_pks(organisation)).values("pk").order_by())
+        )
         .filter(ended_on__gte=datetime.date(as_of.year, 1, 1), ended_on__lte=as_of)
         .values("end_reason")
         .annotate(n=Count("pk"))

@@ -22,7 +22,7 @@ from dongha76.periods import FIRST_DAY, PeriodError, parse_iso_day, parse_year
 from members.forms.common import date_field
 from members.periods import HalfYear
 from members.selectors import FIRST_COMMENT_YEAR, comment_years
-from reports import charts, figures
+from reports import charts, snapshots
 from reports.report import build_report, report_as_json
 
 
@@ -333,12 +333,13 @@ def _dashboard_page(request: HttpRequest, organisations, organisation: Organisat
             "missed_halves": [(label, n, "") for label, n, _href in weak["missed_halves"]]
         }
 
-    # The trend: 31 December of the years before, and the as-of day itself (a fixed number of queries).
-    trend = [
-        charts.Point(str(y), figures.headline(organisation, datetime.date(y, 12, 31)).referral_rate)
-        for y in range(as_of.year - TREND_YEARS + 1, as_of.year)
-        if y >= FIRST_DAY.year
-    ] + [charts.Point(as_of.strftime("%d/%m/%Y"), report.headline.referral_rate)]
+    # The trend: 31 December of the years before (stored figures of past days: one query once computed), and the
+    # as-of day itself.
+    years = [y for y in range(as_of.year - TREND_YEARS + 1, as_of.year) if y >= FIRST_DAY.year]
+    past = snapshots.headlines_on(organisation, [datetime.date(y, 12, 31) for y in years])
+    trend = [charts.Point(str(y), past[datetime.date(y, 12, 31)].referral_rate) for y in years] + [
+        charts.Point(as_of.strftime("%d/%m/%Y"), report.headline.referral_rate)
+    ]
 
     ancestor_pks = [int(step) for step in organisation.path.strip("/").split("/") if step][:-1]
     ancestors = list(organisations.filter(pk__in=ancestor_pks).order_by("path")) if ancestor_pks else []

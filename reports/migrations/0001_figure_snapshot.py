@@ -1,0 +1,54 @@
+"""Stored headline figures of past days, and the triggers that delete them when a write changes their day
+(``reports.stale`` says which writes and why)."""
+
+import django.db.models.deletion
+from django.db import migrations, models
+
+from reports import stale
+
+
+def _run(statements_by_vendor):
+    def run(apps, schema_editor):
+        for statement in statements_by_vendor.get(schema_editor.connection.vendor, lambda: [])():
+            schema_editor.execute(statement)
+
+    return run
+
+
+class Migration(migrations.Migration):
+    initial = True
+
+    dependencies = [
+        ("branches", "0002_upper_committee_names_restructures"),
+        ("members", "0008_first_placement_in_successor_ward"),
+    ]
+
+    operations = [
+        migrations.CreateModel(
+            name="FigureSnapshot",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField()),
+                ("figures", models.JSONField()),
+                ("computed_at", models.DateTimeField(auto_now=True)),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="branches.organisation",
+                    ),
+                ),
+            ],
+            options={
+                "indexes": [models.Index(fields=["day"], name="figure_snapshot_day")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("organisation", "day"), name="figure_snapshot_once_a_day")
+                ],
+            },
+        ),
+        migrations.RunPython(
+            _run({"sqlite": stale.sqlite_forward, "postgresql": stale.postgresql_forward}),
+            _run({"sqlite": stale.sqlite_backward, "postgresql": stale.postgresql_backward}),
+        ),
+    ]

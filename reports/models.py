@@ -1,0 +1,31 @@
+"""Stored figures of past days (a materialised table kept exact by the database's own triggers, never a cache).
+
+The headline figures of a day before today change only when a write touches that day or an earlier one (a back-dated
+step, a correction, a restructure). ``FigureSnapshot`` keeps them for each organisation and day once computed; every
+write that can change the figures of day D deletes the snapshots of D and after, in the same statement's transaction
+(``reports.stale``, migration ``reports/0001``). ``reports.snapshots`` reads and writes them.
+"""
+
+from django.db import models
+
+from branches.models import Organisation
+
+
+class FigureSnapshot(models.Model):
+    """The ``reports.figures.Headline`` of ``organisation`` as of ``day`` (a day before the one it was computed on)."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    # ``dataclasses.asdict(Headline)`` with the rate as a string ("99.3") or null: exact, whatever JSON does to floats.
+    figures = models.JSONField()
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "day"], name="figure_snapshot_once_a_day"),
+        ]
+        # The triggers delete by day ("this day and after").
+        indexes = [models.Index(fields=["day"], name="figure_snapshot_day")]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id} {self.day}"

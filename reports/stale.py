@@ -1,0 +1,206 @@
+"""Which writes make stored figures stale, as database triggers: the one place every write path goes through.
+
+The headline figures of day D (``reports.figures.headline``) read organisations, members, their homes, referrals,
+their placements and exemptions, each through conditions "a date on or before D" / "after D" (or, for stalled
+referrals, "before D - 30 days"). A write changes the figures of the days on or after:
+
+- a changed date column: the earlier of its old and new values (before both, every condition on it reads the same);
+- a changed column without a date (whose member, which ward, which issuer...), a new row or a deleted row: the
+  earliest date of the row, old or new (a row counts on no day before its earliest date);
+- an organisation's place or kind (``path``, ``parent_id``, ``kind``), or a deleted organisation: every day (a
+  member's home counts under the organisation's ancestors whatever its own dates).
+
+Columns the headline does not read (names, addresses, letter numbers, notes, who recorded what, timestamps) change
+nothing. The triggers fire for every write: the services, the admin, the workbook import, the restructures,
+``seed_demo``, bulk ``update()`` and ``bulk_create`` (which bypass Django's signals), raw SQL and COPY. Only a load with
+the triggers disabled (``session_replication_role = replica``) bypasses them: call ``snapshots.clear_all`` after it.
+
+PostgreSQL: one statement-level trigger per table and event, reading the statement's transition tables (a bulk update
+of a million rows deletes once), and one on TRUNCATE. Each takes a shared advisory lock (``LOCK_KEY``) for the rest of
+its transaction; ``reports.snapshots`` stores a computed snapshot only while holding the same lock exclusively, so no
+snapshot can be computed from data a concurrent, not yet committed write is changing. SQLite: row triggers (SQLite
+has no others); its transactions are serialisable, so the lock is not needed there.
+"""
+
+# ruff: noqa: S608 - the SQL is built from the constants of this module, never from input
+import dataclasses
+
+SNAPSHOT_TABLE = "reports_figuresnapshot"
+LOCK_KEY = 7_602_017_601  # the advisory lock of the snapshots (any constant no other code of the project uses)
+EVERY_DAY = "0001-01-01"
+NO_DAY = "9999-12-31"
+
+
+@dataclasses.dataclass(frozen=True)
+class Watched:
+    table: str
+    dates: tuple[str, ...]  # the first is never null
+    columns: tuple[str, ...] = ()  # columns without a date the figures read
+    everything: tuple[str, ...] = ()  # columns whose change makes every day stale
+
+
+WATCHED = (
+    Watched(
+        "branches_organisation",
+        dates=("valid_from", "valid_to"),
+        columns=("successor_id",),
+        everything=("path", "parent_id", "kind"),
+    ),
+    Watched(
+        "members_member",
+        dates=("admitted_on", "retired_on", "left_on"),
+        columns=("home_organisation_id",),
+    ),
+    Watched("members_memberhome", dates=("started_on", "ended_on"), columns=("member_id", "organisation_id")),
+    Watched(
+        "members_referral",
+        dates=("introduced_on", "received_on", "placed_on", "ended_on"),
+        columns=("member_id", "issuing_organisation_id", "receiving_ward_id", "residential_cell_id"),
+    ),
+    Watched("members_placement", dates=("started_on", "ended_on"), columns=("referral_id", "residential_cell_id")),
+    Watched("members_exemption", dates=("started_on", "ended_on"), columns=("member_id", "kind")),
+)
+
+
+class _Dialect:
+    def __init__(self, vendor: str):
+        self.postgresql = vendor == "postgresql"
+        self.least = "LEAST" if self.postgresql else "MIN"
+        self.distinct = "IS DISTINCT FROM" if self.postgresql else "IS NOT"
+
+    def day(self, value: str) -> str:
+        return f"DATE '{value}'" if self.postgresql else f"'{value}'"
+
+    def earliest(self, values: list[str]) -> str:
+        """The earliest of ``values`` (nulls left out: SQLite's MIN of several values is null if one is)."""
+        values = [f"COALESCE({value}, {self.day(NO_DAY)})" for value in values]
+        return values[0] if len(values) == 1 else f"{self.least}({', '.join(values)})"
+
+    def changed(self, old: str, new: str, columns: tuple[str, ...]) -> str:
+        return " OR ".join(f"{old}.{column} {self.distinct} {new}.{column}" for column in columns)
+
+
+def row_stale_from(watched: Watched, dialect: _Dialect, *rows: str, deleted: bool = False) -> str:
+    """The first stale day for a row inserted or deleted (``rows``: the row; old and new for an update's whole row)."""
+    if watched.table == "branches_organisation" and deleted:
+        return dialect.day(EVERY_DAY)  # a deleted organisation: its own snapshots go too
+    return dialect.earliest([f"{row}.{column}" for row in rows for column in watched.dates])
+
+
+def update_stale_from(watched: Watched, dialect: _Dialect, old: str, new: str) -> str:
+    """The first stale day for a row updated from ``old`` to ``new`` (NO_DAY: nothing the figures read changed)."""
+    parts = [
+        f"CASE WHEN {old}.{column} {dialect.distinct} {new}.{column} "
+        f"THEN {dialect.earliest([f'{old}.{column}', f'{new}.{column}'])} ELSE {dialect.day(NO_DAY)} END"
+        for column in watched.dates
+    ]
+    if watched.columns:
+        whole = row_stale_from(watched, dialect, old, new)
+        parts.append(
+            f"CASE WHEN {dialect.changed(old, new, watched.columns)} THEN {whole} ELSE {dialect.day(NO_DAY)} END"
+        )
+    if watched.everything:
+        changed = dialect.changed(old, new, watched.everything)
+        if watched.table == "branches_organisation":
+            changed = f"{old}.path <> '' AND ({changed})"  # save() writes the first path just after the insert
+        parts.append(f"CASE WHEN {changed} THEN {dialect.day(EVERY_DAY)} ELSE {dialect.day(NO_DAY)} END")
+    return parts[0] if len(parts) == 1 else f"{dialect.least}({', '.join(parts)})"
+
+
+def _name(watched: Watched, event: str) -> str:
+    return f"reports_stale_{watched.table}_{event}"
+
+
+def sqlite_forward() -> list[str]:
+    dialect = _Dialect("sqlite")
+    statements = []
+    for watched in WATCHED:
+        for event, stale_from in (
+            ("insert", row_stale_from(watched, dialect, "NEW")),
+            ("update", update_stale_from(watched, dialect, "OLD", "NEW")),
+            ("delete", row_stale_from(watched, dialect, "OLD", deleted=True)),
+        ):
+            statements.append(
+                f"CREATE TRIGGER {_name(watched, event)} AFTER {event.upper()} ON {watched.table} "
+                f"WHEN {stale_from} < {dialect.day(NO_DAY)} "
+                f"BEGIN DELETE FROM {SNAPSHOT_TABLE} WHERE day >= {stale_from}; END;"
+            )
+    return statements
+
+
+def sqlite_backward() -> list[str]:
+    return [
+        f"DROP TRIGGER IF EXISTS {_name(watched, event)};"
+        for watched in WATCHED
+        for event in ("insert", "update", "delete")
+    ]
+
+
+def postgresql_forward() -> list[str]:
+    dialect = _Dialect("postgresql")
+    statements = [
+        f"""CREATE FUNCTION reports_snapshots_stale_from(first_day date) RETURNS void AS $$
+        BEGIN
+            PERFORM pg_advisory_xact_lock_shared({LOCK_KEY});
+            DELETE FROM {SNAPSHOT_TABLE} WHERE day >= first_day;
+        END;
+        $$ LANGUAGE plpgsql;""",
+        f"""CREATE FUNCTION reports_snapshots_all_stale() RETURNS trigger AS $$
+        BEGIN
+            PERFORM reports_snapshots_stale_from({dialect.day(EVERY_DAY)});
+            RETURN NULL;
+        END;
+        $$ LANGUAGE plpgsql;""",
+    ]
+    for watched in WATCHED:
+        for event, source, stale_from, transition in (
+            ("insert", "new_rows n", row_stale_from(watched, dialect, "n"), "NEW TABLE AS new_rows"),
+            (
+                "update",
+                "old_rows o JOIN new_rows n ON n.id = o.id",
+                update_stale_from(watched, dialect, "o", "n"),
+                "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+            ),
+            ("delete", "old_rows o", row_stale_from(watched, dialect, "o", deleted=True), "OLD TABLE AS old_rows"),
+        ):
+            name = _name(watched, event)
+            statements += [
+                f"""CREATE FUNCTION {name}() RETURNS trigger AS $$
+                DECLARE first_day date;
+                BEGIN
+                    SELECT MIN({stale_from}) INTO first_day FROM {source};
+                    IF first_day < {dialect.day(NO_DAY)} THEN
+                        PERFORM reports_snapshots_stale_from(first_day);
+                    END IF;
+                    RETURN NULL;
+                END;
+                $$ LANGUAGE plpgsql;""",
+                f"""CREATE TRIGGER {name} AFTER {event.upper()} ON {watched.table}
+                    REFERENCING {transition} FOR EACH STATEMENT EXECUTE FUNCTION {name}();""",
+            ]
+        statements.append(
+            f"""CREATE TRIGGER {_name(watched, "truncate")} AFTER TRUNCATE ON {watched.table}
+                FOR EACH STATEMENT EXECUTE FUNCTION reports_snapshots_all_stale();"""
+        )
+    return statements
+
+
+def postgresql_backward() -> list[str]:
+    statements = []
+    for watched in WATCHED:
+        for event in ("insert", "update", "delete", "truncate"):
+            statements.append(f"DROP TRIGGER IF EXISTS {_name(watched, event)} ON {watched.table};")
+        for event in ("insert", "update", "delete"):
+            statements.append(f"DROP FUNCTION IF EXISTS {_name(watched, event)}();")
+    statements += [
+        "DROP FUNCTION IF EXISTS reports_snapshots_all_stale();",
+        "DROP FUNCTION IF EXISTS reports_snapshots_stale_from(date);",
+    ]
+    return statements
+
+
+def trigger_names(vendor: str) -> set[str]:
+    """The triggers the migration creates (a test holds the database to them: a table rebuilt by a later migration on
+    SQLite loses its triggers)."""
+    events = ("insert", "update", "delete") + (("truncate",) if vendor == "postgresql" else ())
+    return {_name(watched, event) for watched in WATCHED for event in events}

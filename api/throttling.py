@@ -17,3 +17,7 @@ class UserThrottle(_CurrentRates, throttling.UserRateThrottle):
 
 class AnonThrottle(_CurrentRates, throttling.AnonRateThrottle):
     pass
+
+
+class ScopedThrottle(_CurrentRates, throttling.ScopedRateThrottle):
+    """A rate of its own for a costly endpoint (``throttle_scope`` on the view), per user, on top of the user's."""

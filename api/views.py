@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from api import pagination, serializers
 from api.filters import LIST_PARAMETERS, ListFilters, organisation_named, subtree_of
+from api.throttling import AnonThrottle, ScopedThrottle, UserThrottle
 from branches.access import access_for
 from branches.models import Organisation
 from branches.selectors import name_on_expression, visible_organisations
@@ -178,7 +179,11 @@ class CommentViewSet(ScopedReadViewSet):
 
 class FiguresView(APIView):
     """The figures of an organisation and its subtree: the same JSON as the ``figures`` command (and the dashboard's
-    numbers)."""
+    numbers). Each call computes every figure of a subtree: it has a rate of its own (``figures``), lower than the
+    lists'."""
+
+    throttle_classes = [UserThrottle, AnonThrottle, ScopedThrottle]
+    throttle_scope = "figures"
 
     @extend_schema(
         parameters=[

@@ -293,6 +293,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "user": env_str("API_THROTTLE_USER", "600/minute"),
         "anon": env_str("API_THROTTLE_ANON", "60/minute"),
+        # each call computes every figure of a subtree (seconds at the nation's size)
+        "figures": env_str("API_THROTTLE_FIGURES", "30/minute"),
     },
     "DEFAULT_PAGINATION_CLASS": "api.pagination.ByPrimaryKey",
     "PAGE_SIZE": 100,
@@ -320,6 +322,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "OrganisationKindEnum": "branches.models.Organisation.Kind",
         "MeetingKindEnum": "members.models.Meeting.Kind",
+        "ExemptionKindEnum": "members.models.Exemption.Kind",
     },
 }
 

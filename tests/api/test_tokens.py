@@ -175,3 +175,16 @@ def test_requests_past_the_rate_are_429_with_a_vietnamese_message(client, secret
     # anonymous requests (the schema) are counted per address
     statuses = [client.get(reverse("api:schema")).status_code for _ in range(3)]
     assert statuses == [200, 200, 429]
+
+
+def test_the_figures_have_a_lower_rate_of_their_own(client, secretary, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"user": "100/minute", "anon": "100/minute", "figures": "2/minute"},
+    }
+    _, key = ApiToken.issue(secretary, "mine")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+    code = secretary.officer_posts.get().organisation.code
+    statuses = [client.get(reverse("api:figures"), {"organisation": code}, **auth).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    assert client.get(reverse("api:member-list"), **auth).status_code == 200

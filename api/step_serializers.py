@@ -10,7 +10,7 @@ for.
 from rest_framework import serializers
 
 from api.serializers import ReferralSerializer
-from members.models import Attendance, Meeting, Referral, ResidenceComment, YearEndRating
+from members.models import Attendance, Exemption, Meeting, Referral, ResidenceComment, YearEndRating
 
 
 # -- requests (documentation of the body; the page's form checks it) ----------------------------------------------
@@ -90,6 +90,16 @@ class RatingRequest(serializers.Serializer):
     decided_on = serializers.DateField(required=False, help_text="Default: today.")
 
 
+class ExemptionSetRequest(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Exemption.Kind.choices)
+    reason = serializers.CharField(max_length=255)
+    started_on = serializers.DateField()
+
+
+class ExemptionClearRequest(serializers.Serializer):
+    ended_on = serializers.DateField(help_text="The first day the member is no longer exempt.")
+
+
 # -- responses ----------------------------------------------------------------------------------------------------
 class StepEnd(serializers.Serializer):
     referral = ReferralSerializer(help_text="The referral, ended.")
@@ -111,3 +121,9 @@ class StepRating(serializers.ModelSerializer):
     class Meta:
         model = YearEndRating
         fields = ["id", "member", "year", "level", "decided_on"]
+
+
+class StepExemption(serializers.ModelSerializer):
+    class Meta:
+        model = Exemption
+        fields = ["id", "member", "kind", "reason", "started_on", "ended_on"]

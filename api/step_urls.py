@@ -20,5 +20,7 @@ urlpatterns = [
     path("comments/<int:pk>/update/", steps.CommentUpdateView.as_view(), name="comment-update"),
     path("comments/<int:pk>/send/", steps.CommentSendView.as_view(), name="comment-send"),
     path("comments/<int:pk>/receive/", steps.CommentReceiveView.as_view(), name="comment-receive"),
+    path("members/<int:pk>/exemption/", steps.ExemptionSetView.as_view(), name="exemption-set"),
+    path("members/<int:pk>/exemption/clear/", steps.ExemptionClearView.as_view(), name="exemption-clear"),
     path("ratings/<int:year>/<int:member_pk>/", steps.RatingView.as_view(), name="rating-record"),
 ]

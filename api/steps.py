@@ -27,7 +27,9 @@ from api.serializers import AttendanceSerializer, CommentSerializer, MeetingSeri
 from branches.selectors import grassroots_of, wards_on
 from members import services
 from members.forms import comments as comment_forms
+from members.forms.common import add_service_errors
 from members.forms.meetings import AttendanceForm, MeetingForm
+from members.forms.people import ExemptionClearForm, ExemptionSetForm
 from members.forms.referrals import EndForm, IntroduceForm, PlaceForm, ReceiveForm, ReplaceForm, ReportForm
 from members.models import Attendance, Meeting, Placement, Referral, ResidenceComment, YearEndRating
 from members.selectors import (
@@ -413,8 +415,6 @@ class AttendanceStepForm(AttendanceForm):
     """The sheet's tap: a refusal of the status is the sheet's one message."""
 
     def add_service_errors(self, error):
-        from members.forms.common import add_service_errors
-
         add_service_errors(self, error, {"member": NON_FIELD_ERRORS, "meeting": NON_FIELD_ERRORS})
 
 
@@ -560,3 +560,41 @@ class RatingView(StepView):
 
     def answer(self, rating):
         return s.StepRating(rating).data
+
+
+# -- exemptions ---------------------------------------------------------------------------------------------------
+class ExemptionStep(StepView):
+    """The member's workplace committee (or the city staff), as the member's page."""
+
+    def lookup(self, request, pk):
+        return get_in_scope(members_editable_by(request.user), pk=pk)
+
+    def add_service_errors(self, form, error):
+        add_service_errors(form, error)
+
+    def answer(self, exemption):
+        return s.StepExemption(exemption).data
+
+
+@step_schema(s.ExemptionSetRequest, s.StepExemption, created=True, tag="members")
+class ExemptionSetView(ExemptionStep):
+    """Exempt a member from activity and meetings (age, illness...) from a day on."""
+
+    created = True
+
+    def form(self, request, member, data):
+        return ExemptionSetForm(data)
+
+    def run(self, request, member, data):
+        return services.exemption_set(member=member, by=request.user, **data)
+
+
+@step_schema(s.ExemptionClearRequest, s.StepExemption, tag="members")
+class ExemptionClearView(ExemptionStep):
+    """Lift the member's exemption in force."""
+
+    def form(self, request, member, data):
+        return ExemptionClearForm(data)
+
+    def run(self, request, member, data):
+        return services.exemption_clear(member=member, by=request.user, **data)

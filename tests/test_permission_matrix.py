@@ -458,6 +458,8 @@ API_MATRIX: dict[str, tuple[str | None, frozenset[str]]] = {
     "api:comment-send": ("comment", CITY_AND_WARDS),
     "api:comment-receive": ("sent_comment", CITY_AND_WORKPLACE),
     "api:rating-record": ("rating", CITY_AND_WORKPLACE),
+    "api:exemption-set": ("member", CITY_AND_WORKPLACE),
+    "api:exemption-clear": ("member", CITY_AND_WORKPLACE),
 }
 # answered to anyone, with or without a key: the schema and its description page
 API_PUBLIC = {"api:schema", "api:docs"}

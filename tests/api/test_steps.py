@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from api.models import ApiToken
-from members.models import Attendance, Meeting, Referral, ResidenceComment, YearEndRating
+from members.models import Attendance, Exemption, Meeting, Referral, ResidenceComment, YearEndRating
 from tests.factories import make_member, make_officer, make_referral, make_tree
 
 D = datetime.date
@@ -384,3 +384,22 @@ def test_a_year_without_a_round_is_404(api, tree, placed, member):
     assert api("cell1").post(url("comment-write", today().year + 1, member.pk), body).status_code == 404
     assert api("workplace").post(url("rating-record", 1999, member.pk), {"level": "good"}).status_code == 404
     assert not ResidenceComment.objects.exists()
+
+
+# -- exemptions ---------------------------------------------------------------------------------------------------
+
+
+def test_exemption_set_refused_twice_and_lifted(api, member):
+    workplace = api("workplace")
+    body = {"kind": "activities", "reason": "Ốm dài ngày", "started_on": "2024-01-10"}
+    response = workplace.post(url("exemption-set", member.pk), body)
+    assert response.status_code == 201, response.content
+    assert response.json()["kind"] == "activities" and response.json()["ended_on"] is None
+    again = workplace.post(url("exemption-set", member.pk), body)
+    assert again.status_code == 400 and list(again.json()) == ["kind"]
+    response = workplace.post(url("exemption-clear", member.pk), {"ended_on": "2024-06-01"})
+    assert response.status_code == 200 and response.json()["ended_on"] == "2024-06-01"
+    # the ward does not change the member's record: 404, as the member's pages
+    assert api("ward1").post(url("exemption-set", member.pk), body).status_code == 404
+    assert api("viewer").post(url("exemption-clear", member.pk), {"ended_on": "2024-06-02"}).status_code == 404
+    assert Exemption.objects.count() == 1

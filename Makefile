@@ -30,7 +30,6 @@ serve: $(VENV)/.runtime
 	@test -n "$$ALLOWED_HOSTS" || { echo "make serve: ALLOWED_HOSTS is not set (the server's host names, comma-separated): see docs/deploy.md." >&2; exit 1; }
 	DEBUG=0 $(PY) manage.py collectstatic --noinput --verbosity 0
 	DEBUG=0 $(PY) manage.py migrate --noinput
-	DEBUG=0 $(PY) manage.py createcachetable
 	DEBUG=0 exec $(VENV)/bin/gunicorn --config dongha76/gunicorn.conf.py --bind $(HOST):$(PORT)
 
 # On every core (pytest-xdist), a test file to a worker so that a module's fixtures (the demo data) are set up once;

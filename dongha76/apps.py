@@ -1,4 +1,12 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
+from django.core.management import call_command
+from django.db.models.signals import post_migrate
+
+
+def _create_cache_table(*, using: str = "default", **kwargs) -> None:
+    """The cache lives in a table every app process shares (settings.CACHES: the API's request counts), so `migrate`
+    alone must leave a working database: `make run`, a deployment, a generated benchmark database. Idempotent."""
+    call_command("createcachetable", database=using, verbosity=0)
 
 
 class ProjectConfig(AppConfig):
@@ -9,3 +17,9 @@ class ProjectConfig(AppConfig):
 
     def ready(self) -> None:
         from dongha76 import middleware  # noqa: F401 (connects the login receiver of the idle-session middleware)
+
+        # Sent once per app with models after each migrate; the sessions app's is the one that fits: the cache, like
+        # the sessions, is state the processes share. (This app has no models, so it is never a sender itself.)
+        post_migrate.connect(
+            _create_cache_table, sender=apps.get_app_config("sessions"), dispatch_uid="dongha76-cache-table"
+        )

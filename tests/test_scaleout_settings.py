@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from django.core.cache import cache, caches
 from django.core.cache.backends.db import DatabaseCache
+from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -121,3 +122,13 @@ def test_without_a_replica_nothing_changes(client):
     response = client.get(reverse("reports:workbook") + f"?org={tree.root.code}&year=2026")  # reads, then writes
     assert response.status_code == 200
     assert PIN_COOKIE not in response.cookies
+
+
+def test_migrate_alone_creates_the_cache_table(transactional_db):
+    """`make run`, a deployment or a generated benchmark database run only `migrate`: the shared cache's table must
+    come with it (dongha76.apps), else the API's throttle fails on every request."""
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE dongha76_cache")
+    assert "dongha76_cache" not in connection.introspection.table_names()
+    call_command("migrate", verbosity=0)
+    assert "dongha76_cache" in connection.introspection.table_names()

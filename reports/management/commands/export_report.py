@@ -7,6 +7,7 @@ from django.utils import timezone
 from audit.models import AccessLog
 from audit.services import record_access
 from branches.models import Organisation
+from dongha76.db_router import reading_replica
 from reports.workbook import BadRequest, parse_period, write_workbook
 
 
@@ -39,7 +40,8 @@ class Command(BaseCommand):
         if not path.parent.is_dir():
             raise CommandError(f"The folder of {output!r} does not exist.")
         started = datetime.datetime.now()
-        written = write_workbook(organisation, year_number, day, path)
+        with reading_replica():
+            written = write_workbook(organisation, year_number, day, path)
         seconds = (datetime.datetime.now() - started).total_seconds()
         record_access(
             kind=AccessLog.Kind.REPORT_EXPORT,

@@ -3,6 +3,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from branches.models import Organisation
+from dongha76.db_router import reading_replica
 from dongha76.periods import PeriodError, parse_iso_day, parse_year
 from reports.report import build_report, report_as_json
 
@@ -16,6 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--year", default=None, help="The year of the comment round, YYYY (default: as-of's).")
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
+    @reading_replica()
     def handle(self, *args, org, as_of, year, **options):
         try:
             day = parse_iso_day(as_of)

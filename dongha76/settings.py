@@ -318,6 +318,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Every operation documents its refusals (400/401/403/404/429), so clients and schemathesis know them.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.steps_schema.document_refusals"],
     # Choice sets that share a field name ("kind") get a name of their own in the schema.
     "ENUM_NAME_OVERRIDES": {
         "OrganisationKindEnum": "branches.models.Organisation.Kind",

@@ -14,7 +14,9 @@ import datetime
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -46,7 +48,18 @@ BOUNDED = {
 
 
 @pytest.fixture
-def keys(db, settings):
+def in_test_transaction():
+    """The app answers inside the test's transaction, as Django's test client makes it: the end of a request must not
+    close the database connection (on PostgreSQL that would close the test's transaction with it)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def keys(db, settings, in_test_transaction):
     """Each role's key, on a small tree with rows inside and outside each role's scope."""
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,

@@ -6,6 +6,7 @@ import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from branches.access import access_for
@@ -61,11 +62,83 @@ INTRODUCTION_CHOICES = [
 ]
 
 
+# -- organisation filters ------------------------------------------------------------------------------------------
+# A filter by organisation offers the organisations of the user's scope: for city staff, every one of the nation's
+# (tens of thousands). Up to OPTIONS_SHOWN of them are options of a plain select; beyond, the select holds the chosen
+# one only, and a search box above it asks the list page itself (``?options=<filter>&term=...``, htmx) for the
+# organisations of the same filter whose name or code matches: the page stays small and the choices stay the
+# filter's own, scoped as the list is.
+
+OPTIONS_SHOWN = 50
+
+
+class OrganisationSelect(forms.Select):
+    """A select of organisations that renders OPTIONS_SHOWN of them at most (see above)."""
+
+    template_name = "members/organisation_select.html"
+
+    def __init__(self, *args, search_url: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.search_url = search_url
+        self.searching = False
+
+    def optgroups(self, name, value, attrs=None):
+        iterator = self.choices
+        queryset = iterator.queryset
+        first = list(queryset[: OPTIONS_SHOWN + 1])
+        self.searching = bool(self.search_url) and len(first) > OPTIONS_SHOWN
+        if self.searching:
+            chosen = [item for item in value if str(item).isdigit()]
+            first = list(queryset.filter(pk__in=chosen)) if chosen else []
+        choices = [("", iterator.field.empty_label)] if iterator.field.empty_label is not None else []
+        choices += [iterator.choice(organisation) for organisation in first]
+        self.choices = choices
+        try:
+            return super().optgroups(name, value, attrs)
+        finally:
+            self.choices = iterator
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["widget"]["search_url"] = self.search_url if self.searching else ""
+        return context
+
+
+def matching_organisations(queryset, term: str):
+    """The organisations of ``queryset`` whose name holds ``term`` or whose code starts with it (OPTIONS_SHOWN)."""
+    term = term.strip()
+    if term:
+        queryset = queryset.filter(Q(name__icontains=term) | Q(code__istartswith=term))
+    return queryset[:OPTIONS_SHOWN]
+
+
+class OrganisationSearch:
+    """For a FilterSet: its filters by organisation searched as one types (``OrganisationSelect``) when they offer
+    more than OPTIONS_SHOWN organisations. ``search_path`` is the list page's path (the request's, by default)."""
+
+    def search_organisations(self, search_path: str = "") -> None:
+        request = getattr(self, "request", None)
+        path = search_path or (request.path if request is not None else "")
+        for name, field in self.form.fields.items():
+            if isinstance(field, forms.ModelChoiceField) and field.queryset.model is Organisation:
+                url = f"{path}?{urlencode({'options': name})}" if path else ""
+                field.widget = OrganisationSelect(search_url=url, attrs=field.widget.attrs)
+                field.widget.choices = field.choices
+
+    def organisation_options(self, name: str, term: str):
+        """The organisations the filter ``name`` offers that match ``term``; ``None`` for a name that is not a
+        filter by organisation."""
+        field = self.form.fields.get(name)
+        if field is None or not isinstance(field.widget, OrganisationSelect):
+            return None
+        return field, matching_organisations(field.queryset, term)
+
+
 def _organisations(request):
     return visible_organisations(access_for(request.user)).order_by("path")
 
 
-class MemberFilter(django_filters.FilterSet):
+class MemberFilter(OrganisationSearch, django_filters.FilterSet):
     """Search and filters of the member list; states, exemptions and working status are taken as of ``day``."""
 
     q = django_filters.CharFilter(label=_("Search"), method="filter_search")
@@ -99,6 +172,7 @@ class MemberFilter(django_filters.FilterSet):
         self.form.fields["q"].widget.attrs.update(
             {"placeholder": _("Name without accents, or card number"), "type": "search", "autocomplete": "off"}
         )
+        self.search_organisations()
 
     def filter_search(self, queryset, name, value):
         return queryset.search(value)
@@ -168,7 +242,7 @@ REFERRAL_STATE_CHOICES = [
 ]
 
 
-class ReferralFilter(django_filters.FilterSet):
+class ReferralFilter(OrganisationSearch, django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Name or card number"), method="filter_q")
     state = django_filters.ChoiceFilter(label=_("State today"), choices=REFERRAL_STATE_CHOICES, method="filter_state")
     receiving_ward = django_filters.ModelChoiceFilter(
@@ -196,6 +270,7 @@ class ReferralFilter(django_filters.FilterSet):
         if issuers is not None:
             self.filters["issuing_organisation"].queryset = issuers
             self.filters["concerning"].queryset = issuers  # drill
+        self.search_organisations()
 
     def filter_q(self, queryset, name, value):
         key = search_key(value)
@@ -238,7 +313,7 @@ class ReferralFilter(django_filters.FilterSet):
 # -- residential cells -----------------------------------------------------------------------------------------------
 
 
-class CellFilter(django_filters.FilterSet):
+class CellFilter(OrganisationSearch, django_filters.FilterSet):
     ward = django_filters.ModelChoiceFilter(
         label=_("Ward"), field_name="parent", queryset=Organisation.objects.none(), empty_label=_("All wards")
     )
@@ -273,6 +348,7 @@ class CellFilter(django_filters.FilterSet):
         self.form.fields["missed"].choices = [("", _("All"))] + [
             (f"{half.year}-{half.half}", str(half)) for half in reversed(over)
         ]
+        self.search_organisations()
 
     def filter_missed(self, queryset, name, value):  # drill
         return queryset  # applied by filter_queryset, which also chooses the day the cells must exist on
@@ -306,7 +382,7 @@ COMMENT_STATE_CHOICES = [
 ]
 
 
-class CommentFilter(django_filters.FilterSet):
+class CommentFilter(OrganisationSearch, django_filters.FilterSet):
     """Filters of the comment list; narrows the rows of ``members.selectors.comment_rows``."""
 
     q = django_filters.CharFilter(label=_("Name or card number"), method="filter_q")
@@ -346,6 +422,7 @@ class CommentFilter(django_filters.FilterSet):
             | Q(kind=Organisation.Kind.ROOT)
         )
         self.form.fields["q"].widget.attrs.update({"type": "search", "autocomplete": "off"})
+        self.search_organisations()
 
     def filter_q(self, queryset, name, value):
         key = search_key(value)
@@ -381,7 +458,7 @@ RATING_CHOICES = [("none", _("Not rated yet")), *YearEndRating.Level.choices]
 VERDICT_CHOICES = [("none", _("No comment")), *ResidenceComment.Verdict.choices]
 
 
-class RatingFilter(django_filters.FilterSet):
+class RatingFilter(OrganisationSearch, django_filters.FilterSet):
     """Filters of the ratings page; narrows the rows of ``members.selectors.rating_rows``."""
 
     q = django_filters.CharFilter(label=_("Name or card number"), method="filter_q")
@@ -405,6 +482,7 @@ class RatingFilter(django_filters.FilterSet):
         super().__init__(*args, **kwargs)
         self.filters["organisation"].queryset = organisations
         self.form.fields["q"].widget.attrs.update({"type": "search", "autocomplete": "off"})
+        self.search_organisations()
 
     def filter_q(self, queryset, name, value):
         return queryset.search(value)

@@ -11,7 +11,7 @@ from django.db.models import (
 
 from branches.access import Access, access_for
 from branches.models import Organisation
-from branches.selectors import in_subtrees
+from branches.selectors import in_subtrees, subtree_ids
 from members.models import Meeting, Member, Referral, ResidenceComment
 
 Kind = Organisation.Kind
@@ -21,42 +21,89 @@ Kind = Organisation.Kind
 # sees what (branches.access) are applied in one place. ``None`` as a condition means "everything".
 
 
-def _member_condition(access: Access, *, write: bool) -> Q | None:
-    if access.is_city(write=write):
-        return None
-    condition = in_subtrees("home_organisation", access.workplace_paths(write=write))
+def _any_of(*querysets: QuerySet) -> Q:
+    """``pk IN (a UNION b UNION ...)``: the rows any of ``querysets`` (each selecting one column of keys) selects.
+
+    The scope of a ward or a cell is several conditions on different columns (the ward addressed, the cell placed
+    in, the member's home...). ORed in one WHERE, they leave the database one plan: read every row and test each.
+    As a union, each part is an index scan of its own column over the subtree's few organisations, and the page
+    costs what the user's scope holds, not what the whole database holds. An empty list selects nothing.
+    """
+    parts = [queryset.order_by() for queryset in querysets]
+    if not parts:
+        return Q(pk__in=[])
+    first, *rest = parts
+    return Q(pk__in=first.union(*rest) if rest else first)
+
+
+def _member_keys(access: Access, *, write: bool) -> list[QuerySet]:
+    """The parts of a member scope (``_member_condition``): querysets of member keys."""
+    parts = []
+    workplaces = access.workplace_paths(write=write)
+    if workplaces:
+        parts.append(Member.objects.filter(in_subtrees("home_organisation", workplaces)).values("pk"))
     wards = access.ward_paths(write=write)
     if wards:
-        addressed = Referral.objects.filter(of_wards(wards), member=OuterRef("pk"))
-        condition |= Q(Exists(addressed))
+        parts.extend(part.values("member_id") for part in _ward_referrals(wards))
     cells = access.residential_cell_ids(write=write)
     if cells:
-        placed = Referral.objects.filter(member=OuterRef("pk"), residential_cell__in=cells)
-        condition |= Q(home_organisation__in=cells) | Q(Exists(placed))
-    return condition
+        parts.append(Member.objects.filter(home_organisation__in=cells).values("pk"))
+        parts.append(Referral.objects.filter(residential_cell__in=cells).values("member_id"))
+    return parts
+
+
+def _member_condition(access: Access, *, write: bool) -> Q | None:
+    """The members whose home cell is in the user's workplace subtrees, those with a referral in one of their wards'
+    books (``of_wards``), and those who belong to or are placed in their residential cells."""
+    if access.is_city(write=write):
+        return None
+    return _any_of(*_member_keys(access, write=write))
+
+
+def _ward_referrals(paths) -> list[QuerySet[Referral]]:
+    """The parts of ``of_wards``: referrals addressed to a ward of ``paths`` or to a ward merged into one of them
+    (two successions deep), and referrals placed in one of their cells."""
+    if not paths:
+        return []
+    wards = subtree_ids(paths)
+    addressed_to = Organisation.objects.filter(
+        Q(pk__in=wards) | Q(successor__in=wards) | Q(successor__successor__in=wards)
+    ).values("pk")
+    return [
+        Referral.objects.filter(receiving_ward__in=addressed_to).values("pk"),
+        Referral.objects.filter(residential_cell__in=wards).values("pk"),
+    ]
 
 
 def of_wards(paths) -> Q:
     """On a referral: a ward of ``paths`` has it in its book: addressed to it, placed in one of its cells (after a
     merger, a cell of the successor), or addressed to a ward merged into it (``Organisation.successor``)."""
-    return (
-        in_subtrees("receiving_ward", paths)
-        | in_subtrees("residential_cell", paths)
-        | in_subtrees("receiving_ward__successor", paths)
-        | in_subtrees("receiving_ward__successor__successor", paths)
-    )
+    return _any_of(*_ward_referrals(paths))
+
+
+def _referral_keys(access: Access, *, write: bool) -> list[QuerySet[Referral]]:
+    workplaces = access.workplace_paths(write=write)
+    parts = []
+    if workplaces:
+        parts.append(
+            Referral.objects.filter(
+                member__in=Member.objects.filter(in_subtrees("home_organisation", workplaces)).values("pk")
+            ).values("pk")
+        )
+        parts.append(Referral.objects.filter(in_subtrees("issuing_organisation", workplaces)).values("pk"))
+    parts.extend(_ward_referrals(access.ward_paths(write=write)))
+    cells = access.residential_cell_ids(write=write)
+    if cells:
+        parts.append(Referral.objects.filter(residential_cell__in=cells).values("pk"))
+    return parts
 
 
 def _referral_condition(access: Access, *, write: bool) -> Q | None:
+    """The referrals of the members of the user's workplaces or issued by them, those in their wards' books, and
+    those placed in their residential cells."""
     if access.is_city(write=write):
         return None
-    workplaces = access.workplace_paths(write=write)
-    return (
-        in_subtrees("member__home_organisation", workplaces)
-        | in_subtrees("issuing_organisation", workplaces)
-        | of_wards(access.ward_paths(write=write))
-        | Q(residential_cell__in=access.residential_cell_ids(write=write))
-    )
+    return _any_of(*_referral_keys(access, write=write))
 
 
 def _scoped(queryset: QuerySet, condition: Q | None) -> QuerySet:
@@ -115,13 +162,16 @@ def members_editable_by(user) -> QuerySet[Member]:
     access = access_for(user)
     if access.is_city(write=True):
         return Member.objects.all()
-    condition = in_subtrees("home_organisation", access.workplace_paths(write=True))
+    parts = []
+    workplaces = access.workplace_paths(write=True)
+    if workplaces:
+        parts.append(Member.objects.filter(in_subtrees("home_organisation", workplaces)).values("pk"))
     wards = access.ward_paths(write=True)
     if wards:
         later = Referral.objects.filter(member=OuterRef("member"), introduced_on__gt=OuterRef("introduced_on"))
-        latest_here = Referral.objects.filter(of_wards(wards), member=OuterRef("pk")).exclude(Exists(later))
-        condition |= Q(home_organisation__kind=Kind.OUTSIDE) & Q(Exists(latest_here))
-    return Member.objects.filter(condition)
+        latest_here = Referral.objects.filter(of_wards(wards)).exclude(Exists(later)).values("member_id")
+        parts.append(Member.objects.filter(home_organisation__kind=Kind.OUTSIDE, pk__in=latest_here).values("pk"))
+    return Member.objects.filter(_any_of(*parts))
 
 
 def national_ids_shown_to(user) -> QuerySet[Member]:
@@ -169,9 +219,11 @@ def referrals_reportable_by(user) -> QuerySet[Referral]:
     access = access_for(user)
     if access.is_city(write=True):
         return Referral.objects.all()
-    return Referral.objects.filter(
-        of_wards(access.ward_paths(write=True)) | Q(residential_cell__in=access.residential_cell_ids(write=True))
-    )
+    parts = _ward_referrals(access.ward_paths(write=True))
+    cells = access.residential_cell_ids(write=True)
+    if cells:
+        parts.append(Referral.objects.filter(residential_cell__in=cells).values("pk"))
+    return Referral.objects.filter(_any_of(*parts))
 
 
 def referral_letters_writable_by(user) -> QuerySet[Referral]:
@@ -181,12 +233,12 @@ def referral_letters_writable_by(user) -> QuerySet[Referral]:
     access = access_for(user)
     if access.is_city(write=True):
         return Referral.objects.all()
-    outside_registered = Q(issuing_organisation__kind=Kind.OUTSIDE) & Q(
-        member__in=members_editable_by(user).filter(home_organisation__kind=Kind.OUTSIDE).values("pk")
-    )
-    return Referral.objects.filter(
-        in_subtrees("issuing_organisation", access.workplace_paths(write=True)) | outside_registered
-    )
+    outside_registered = Referral.objects.filter(
+        issuing_organisation__kind=Kind.OUTSIDE,
+        member__in=members_editable_by(user).filter(home_organisation__kind=Kind.OUTSIDE).values("pk"),
+    ).values("pk")
+    issued = Referral.objects.filter(in_subtrees("issuing_organisation", access.workplace_paths(write=True)))
+    return Referral.objects.filter(_any_of(issued.values("pk"), outside_registered))
 
 
 def referrals_endable_by(user) -> QuerySet[Referral]:
@@ -194,12 +246,14 @@ def referrals_endable_by(user) -> QuerySet[Referral]:
     access = access_for(user)
     if access.is_city(write=True):
         return Referral.objects.all()
+    parts = []
     workplaces = access.workplace_paths(write=True)
-    return Referral.objects.filter(
-        in_subtrees("member__home_organisation", workplaces)
-        | in_subtrees("issuing_organisation", workplaces)
-        | of_wards(access.ward_paths(write=True))
-    )
+    if workplaces:
+        members = Member.objects.filter(in_subtrees("home_organisation", workplaces)).values("pk")
+        parts.append(Referral.objects.filter(member__in=members).values("pk"))
+        parts.append(Referral.objects.filter(in_subtrees("issuing_organisation", workplaces)).values("pk"))
+    parts.extend(_ward_referrals(access.ward_paths(write=True)))
+    return Referral.objects.filter(_any_of(*parts))
 
 
 # -- residence comments and year-end ratings -------------------------------------------------------------------------
@@ -210,11 +264,18 @@ def referrals_endable_by(user) -> QuerySet[Referral]:
 def _comment_condition(access: Access, *, write: bool) -> Q | None:
     if access.is_city(write=write):
         return None
-    return (
-        in_subtrees("residential_cell", access.ward_paths(write=write))
-        | Q(residential_cell__in=access.residential_cell_ids(write=write))
-        | in_subtrees("member__home_organisation", access.workplace_paths(write=write))
-    )
+    parts = []
+    wards = access.ward_paths(write=write)
+    if wards:
+        parts.append(ResidenceComment.objects.filter(in_subtrees("residential_cell", wards)).values("pk"))
+    cells = access.residential_cell_ids(write=write)
+    if cells:
+        parts.append(ResidenceComment.objects.filter(residential_cell__in=cells).values("pk"))
+    workplaces = access.workplace_paths(write=write)
+    if workplaces:
+        members = Member.objects.filter(in_subtrees("home_organisation", workplaces)).values("pk")
+        parts.append(ResidenceComment.objects.filter(member__in=members).values("pk"))
+    return _any_of(*parts)
 
 
 def visible_comments(user) -> QuerySet[ResidenceComment]:
@@ -246,7 +307,8 @@ def comments_receivable_by(user) -> QuerySet[ResidenceComment]:
     access = access_for(user)
     if access.is_city(write=True):
         return ResidenceComment.objects.all()
-    return ResidenceComment.objects.filter(in_subtrees("member__home_organisation", access.workplace_paths(write=True)))
+    members = Member.objects.filter(in_subtrees("home_organisation", access.workplace_paths(write=True)))
+    return ResidenceComment.objects.filter(member__in=members.values("pk"))
 
 
 def visible_rated_members(user) -> QuerySet[Member]:

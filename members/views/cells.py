@@ -25,6 +25,7 @@ from members.selectors import (
     visible_residential_cells,
 )
 from members.tables import CellTable
+from members.views.organisation_options import organisation_options
 
 
 @login_required
@@ -32,14 +33,20 @@ def cell_list(request: HttpRequest) -> HttpResponse:
     day = timezone.localdate()
     wards = residential_cell_wards(request.user)
     cell_filter = CellFilter(
-        request.GET, queryset=residential_cells_with_counts(request.user, day=day), wards=wards, day=day
+        request.GET,
+        queryset=residential_cells_with_counts(request.user, day=day),
+        wards=wards,
+        day=day,
+        request=request,
     )
+    if options := organisation_options(request, cell_filter):
+        return options
     table = CellTable(cell_filter.qs, day=day)
     RequestConfig(request, paginate={"per_page": 50}).configure(table)
     return render(
         request,
         "members/cell_list.html",
-        {"filter": cell_filter, "table": table, "day": day, "show_filter": len(wards) > 1},
+        {"filter": cell_filter, "table": table, "day": day, "show_filter": len(wards[:2]) > 1},
     )
 
 

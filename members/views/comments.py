@@ -61,6 +61,7 @@ from members.selectors import (
 )
 from members.tables import CommentTable, RatingTable
 from members.views.bulk import bulk_step, post_only_for
+from members.views.organisation_options import organisation_options
 
 
 def _round(request: HttpRequest, year: int) -> CommentYear:
@@ -83,7 +84,9 @@ def comment_list(request: HttpRequest, year: int) -> HttpResponse:
     round_ = _round(request, year)
     rows = comment_rows(request.user, round_)
     choices = comment_filter_choices(request.user, day=round_.today)
-    comment_filter = CommentFilter(request.GET or None, queryset=rows, **choices)
+    comment_filter = CommentFilter(request.GET or None, queryset=rows, **choices, request=request)
+    if options := organisation_options(request, comment_filter):
+        return options
     # The counts at the top follow every filter but the state one: each count is the link to that state.
     without_state = request.GET.copy()
     without_state.pop("state", None)
@@ -403,6 +406,7 @@ def _rating_filter(request: HttpRequest, data: QueryDict | None, round_: Comment
         data or None,
         queryset=rating_rows(request.user, round_),
         organisations=rating_organisations(request.user, day=round_.today),
+        request=request,
     )
 
 
@@ -410,6 +414,8 @@ def _rating_filter(request: HttpRequest, data: QueryDict | None, round_: Comment
 def rating_list(request: HttpRequest, year: int) -> HttpResponse:
     round_ = _round(request, year)
     rating_filter = _rating_filter(request, request.GET, round_)
+    if options := organisation_options(request, rating_filter):
+        return options
     without_warnings = request.GET.copy()
     without_warnings.pop("warnings", None)
     without_warnings.pop("page", None)

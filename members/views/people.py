@@ -46,6 +46,7 @@ from members.selectors import (
     visible_members,
 )
 from members.tables import MemberTable
+from members.views.organisation_options import organisation_options
 
 PER_PAGE = 50
 
@@ -58,6 +59,8 @@ def _filtered_members(request: HttpRequest, day) -> MemberFilter:
 def member_list_view(request: HttpRequest) -> HttpResponse:
     day = timezone.localdate()
     filterset = _filtered_members(request, day)
+    if options := organisation_options(request, filterset):
+        return options
     table = MemberTable(filterset.qs)
     RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
     export_query = request.GET.copy()

@@ -56,6 +56,7 @@ from members.selectors import (
 )
 from members.tables import ReferralTable
 from members.views.bulk import bulk_step, post_only_for
+from members.views.organisation_options import organisation_options
 
 Kind = Organisation.Kind
 
@@ -71,7 +72,10 @@ def referral_list_view(request: HttpRequest) -> HttpResponse:
         if not access.is_city()
         else wards_on(timezone.localdate()),
         issuers=organisations.filter(kind__in=[*Organisation.GRASSROOTS_KINDS, Kind.OUTSIDE]).order_by("name"),
+        request=request,
     )
+    if options := organisation_options(request, referral_filter):
+        return options
     can_place = runs_residence_side(request.user)
     # The bulk reception (issue 13) is offered on the list of exactly the rows it acts on.
     bulk_receive = can_place and referral_filter.is_valid() and request.GET.get("state") == "awaiting_reception"

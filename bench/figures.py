@@ -35,6 +35,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--as-of", default="2018-09-30", type=datetime.date.fromisoformat)
     parser.add_argument("--repeat", default=3, type=int, help="runs of each, the best kept")
     parser.add_argument("--org", action="append", help="organisation codes (default: the root, a ward, a district)")
+    parser.add_argument("--function", action="append", help="only these functions (default: every one)")
     parser.add_argument("--plan-ms", default=50.0, type=float, help="write the plans of app queries slower than this")
     parser.add_argument("--out", default=str(ROOT / "bench-results"))
     return parser.parse_args()
@@ -253,6 +254,8 @@ def main() -> int:
     for organisation in organisations:
         parameters = _parameters(organisation, day)
         for name, call, normalise, statement, normalise_sql in _cases(organisation, day):
+            if args.function and name not in args.function:
+                continue
             with CaptureQueriesContext(connection) as captured:
                 call()
             queries = [

@@ -14,7 +14,20 @@ import dataclasses
 import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, Exists, F, FilteredRelation, OuterRef, Q, QuerySet
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    FilteredRelation,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 
 from branches.models import Organisation, OrganisationAncestor
 from branches.selectors import name_on_expression, root_of
@@ -31,7 +44,6 @@ from members.models import (
 from members.models.history import home_on_q, in_force_q, placed_in_q
 from members.models.member import (
     NOT_WORKPLACE_HOMES,
-    eligible_q,
     member_on_q,
     working_on_q,
 )
@@ -110,10 +122,13 @@ def _candidates(organisation: Organisation, *, issued: bool = True, addressed: b
     if issued:
         parts.append(Referral.objects.filter(issuing_organisation__in=subtree).values("pk"))
     if addressed:
-        wards = Organisation.objects.filter(
-            Q(pk__in=subtree) | Q(successor__in=subtree) | Q(successor__successor__in=subtree), kind=Kind.WARD
-        ).values("pk")
-        parts.append(Referral.objects.filter(receiving_ward__in=wards).values("pk"))
+        # One part per way of being addressed to the subtree, each estimated on its own: an OR of the three reads,
+        # to the planner, as half the wards of the tree, and the referrals of a ward as thousands.
+        wards = OrganisationAncestor.objects.filter(ancestor=organisation, descendant__kind=Kind.WARD)
+        parts.append(Referral.objects.filter(receiving_ward__in=wards.values("descendant_id")).values("pk"))
+        for successor in ("successor", "successor__successor"):
+            merged = Organisation.objects.filter(kind=Kind.WARD, **{f"{successor}__in": subtree}).values("pk")
+            parts.append(Referral.objects.filter(receiving_ward__in=merged).values("pk"))
         cells = Organisation.objects.filter(parent__in=subtree, kind=Kind.RESIDENTIAL_CELL).values("pk")
         parts.append(Placement.objects.filter(residential_cell__in=cells).values("referral_id"))
     first, *others = [part.order_by() for part in parts]
@@ -150,21 +165,49 @@ def _homes_on(organisation: Organisation, as_of: datetime.date) -> QuerySet:
     )
 
 
-def _people_counts(as_of: datetime.date) -> dict[str, Count]:
-    """On ``_homes_on``: members, eligible (``eligible_q``, its workplace condition read on the home joined),
-    introduced of them, exempt from introduction (working at a workplace)."""
+NOT_AT_WORK, EXEMPT, ELIGIBLE, INTRODUCED = 0, 1, 2, 3
+
+
+def _people_status(as_of: datetime.date) -> Case:
+    """On ``_homes_on``: where each member stands on ``as_of``, one value per member: not at work; working at a
+    workplace and exempt from introduction; eligible (``eligible_q``, its workplace condition read on the home joined)
+    and not introduced; eligible and introduced. Counted by grouping on it, so that each member's exemption and
+    referral are looked up once (a count per figure would look the exemption up once per figure)."""
     exempt = Q(
         Exists(Exemption.objects.in_force_on(as_of).filter(member=OuterRef("member"), kind=Exemption.Kind.INTRODUCTION))
     )
     at_work = working_on_q(as_of, prefix="member__") & ~Q(organisation__kind__in=NOT_WORKPLACE_HOMES)
-    eligible = at_work & ~exempt
     introduced = Q(Exists(Referral.objects.filter(active_q(as_of), member=OuterRef("member"))))
-    return {
-        "members": Count("pk"),
-        "eligible": Count("pk", filter=eligible),
-        "introduced": Count("pk", filter=eligible & introduced),
-        "exempt_from_introduction": Count("pk", filter=at_work & exempt),
-    }
+    return Case(
+        When(~at_work, then=Value(NOT_AT_WORK)),
+        When(exempt, then=Value(EXEMPT)),
+        When(introduced, then=Value(INTRODUCED)),
+        default=Value(ELIGIBLE),
+        output_field=IntegerField(),
+    )
+
+
+def _people_by(homes: QuerySet, as_of: datetime.date, *fields: str, **expressions) -> dict[tuple, dict[str, int]]:
+    """Members, eligible, introduced of them and exempt from introduction, on ``homes`` (``_homes_on``) grouped by
+    ``fields`` and ``expressions`` (one grouped query): the counts of each status added up in Python."""
+    rows = (
+        homes.annotate(status=_people_status(as_of), **expressions)
+        .values(*fields, *expressions, "status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    people: dict[tuple, dict[str, int]] = {}
+    for row in rows:
+        counts = people.setdefault(
+            tuple(row[name] for name in (*fields, *expressions)),
+            dict.fromkeys(("members", "eligible", "introduced", "exempt_from_introduction"), 0),
+        )
+        status, n = row["status"], row["n"]
+        counts["members"] += n
+        counts["eligible"] += n if status in (ELIGIBLE, INTRODUCED) else 0
+        counts["introduced"] += n if status == INTRODUCED else 0
+        counts["exempt_from_introduction"] += n if status == EXEMPT else 0
+    return people
 
 
 def headline(organisation: Organisation, as_of: datetime.date) -> Headline:
@@ -178,7 +221,9 @@ def headline(organisation: Organisation, as_of: datetime.date) -> Headline:
             residential_cells=Count("pk", filter=Q(kind=Kind.RESIDENTIAL_CELL)),
         )
     )
-    people = _homes_on(organisation, as_of).aggregate(**_people_counts(as_of))
+    people = _people_by(_homes_on(organisation, as_of), as_of).get(
+        (), dict.fromkeys(("members", "eligible", "introduced", "exempt_from_introduction"), 0)
+    )
     # Handovers concern both sides: referrals addressed to the subtree's wards or issued by its organisations.
     # Received: every referral received by the subtree's wards, wherever the member works; from outside: of them,
     # those whose member's home that day is not in the subtree (an outside organisation or another part of the tree).
@@ -463,26 +508,37 @@ class TrackingBookActivity:
 
 def tracking_book_activity(organisation: Organisation, year: int, as_of: datetime.date) -> TrackingBookActivity:
     """Workplace committees with eligible members and no introduction recorded in the year; wards with referrals
-    waiting for them during the year and no reception recorded in it (four queries: the committees, those of them
-    above an eligible member's home, those above an issuer of the year, the wards)."""
+    waiting for them during the year and no reception recorded in it (two queries: the committees, the wards). Each
+    committee asks whether one eligible member has a home under it (an EXISTS that stops at the first one, through
+    the ancestor relation), not every eligible member of the subtree gathered and grouped by committee."""
     first, last = datetime.date(year, 1, 1), min(datetime.date(year, 12, 31), as_of)
     grassroots = Organisation.objects.subtree(organisation).valid_on(last)
-    committees = list(grassroots.filter(kind__in=[Kind.COMMITTEE, Kind.GRASSROOTS_CELL]).order_by("path"))
-    pks = [committee.pk for committee in committees]
-    above = "organisation__ancestor_links__ancestor"
-    with_eligible = set(
-        MemberHome.objects.filter(in_force_q(last), **{f"{above}__in": pks})
-        .filter(eligible_q(last, prefix="member__"))
-        .values_list(above, flat=True)
-        .order_by()
-        .distinct()
+    # Eligible as ``eligible_q`` says, its workplace condition read on the home joined: the home in force is the
+    # member's only one that day.
+    eligible_home = MemberHome.objects.filter(
+        in_force_q(last),
+        member_on_q(last, prefix="member__"),
+        working_on_q(last, prefix="member__"),
+        ~Q(organisation__kind__in=NOT_WORKPLACE_HOMES),
+        ~Q(
+            Exists(
+                Exemption.objects.in_force_on(last).filter(member=OuterRef("member"), kind=Exemption.Kind.INTRODUCTION)
+            )
+        ),
+        organisation__ancestor_links__ancestor=OuterRef("pk"),
     )
-    issuer_above = "issuing_organisation__ancestor_links__ancestor"
-    introducing = set(
-        Referral.objects.filter(introduced_on__gte=first, introduced_on__lte=last, **{f"{issuer_above}__in": pks})
-        .values_list(issuer_above, flat=True)
-        .order_by()
-        .distinct()
+    introduced = Referral.objects.filter(
+        introduced_on__gte=first, introduced_on__lte=last, issuing_organisation__ancestor_links__ancestor=OuterRef("pk")
+    )
+    # A scalar subquery (the first eligible home found), not an EXISTS: PostgreSQL turns an EXISTS into a semi join,
+    # and with tens of committees it hashes every member's home of the tree; a subquery with LIMIT stays a lookup per
+    # committee, through the ancestor relation's index, that stops at the first eligible member.
+    committees = (
+        grassroots.filter(kind__in=[Kind.COMMITTEE, Kind.GRASSROOTS_CELL])
+        .alias(first_eligible_home=Subquery(eligible_home.order_by().values("pk")[:1]))
+        .filter(first_eligible_home__isnull=False)
+        .exclude(Exists(introduced))
+        .order_by("path")
     )
     # Waiting on some day of the year: introduced by its end, not received before it began, not ended on or before
     # its first day.
@@ -500,9 +556,7 @@ def tracking_book_activity(organisation: Organisation, year: int, as_of: datetim
     )
     return TrackingBookActivity(
         year=year,
-        committees_without_introductions=[
-            OrganisationRef(o.code, o.name) for o in committees if o.pk in with_eligible and o.pk not in introducing
-        ],
+        committees_without_introductions=[OrganisationRef(o.code, o.name) for o in committees],
         wards_without_receptions=[OrganisationRef(o.code, o.name) for o in wards],
     )
 
@@ -588,14 +642,8 @@ REFERRAL_COUNTS = ("received", "received_from_outside", "stalled")
 def _people_by_home(organisation: Organisation, as_of: datetime.date) -> dict[int, dict[str, int]]:
     """Members of the subtree on ``as_of`` counted by their home that day (one grouped query). Eligible as
     ``eligible_q`` says, read on the home period itself: the home in force is the only one that day."""
-    counts = _people_counts(as_of)
-    rows = (
-        _homes_on(organisation, as_of)
-        .values("organisation")
-        .annotate(**{name: counts[name] for name in PEOPLE_COUNTS})
-        .order_by()
-    )
-    return {row.pop("organisation"): row for row in rows}
+    people = _people_by(_homes_on(organisation, as_of), as_of, "organisation")
+    return {home: counts for (home,), counts in people.items()}
 
 
 def _referrals_by_side(organisation: Organisation, as_of: datetime.date) -> dict[tuple[int, int | None], dict]:
@@ -755,22 +803,16 @@ class SectorRow:
 
 def by_sector(organisation: Organisation, as_of: datetime.date) -> list[SectorRow]:
     """Eligible and introduced members by the sector of their workplace (one query)."""
-    counts = _people_counts(as_of)
-    rows = (
-        _homes_on(organisation, as_of)
-        .values(sector=F("organisation__sector"))
-        .annotate(n_eligible=counts["eligible"], n_introduced=counts["introduced"])
-        .filter(n_eligible__gt=0)
-        .order_by("sector")
-    )
+    people = _people_by(_homes_on(organisation, as_of), as_of, sector=F("organisation__sector"))
     return [
         SectorRow(
-            sector=row["sector"],
-            eligible=row["n_eligible"],
-            introduced=row["n_introduced"],
-            referral_rate=referral_rate(row["n_introduced"], row["n_eligible"]),
+            sector=sector,
+            eligible=counts["eligible"],
+            introduced=counts["introduced"],
+            referral_rate=referral_rate(counts["introduced"], counts["eligible"]),
         )
-        for row in rows
+        for (sector,), counts in sorted(people.items())
+        if counts["eligible"]
     ]
 
 
@@ -839,15 +881,13 @@ def by_ward_and_cell(organisation: Organisation, as_of: datetime.date) -> list[R
 
 
 def endings_by_reason(organisation: Organisation, as_of: datetime.date) -> dict[str, int]:
-    """Referrals of the subtree (either side) that ended in the year of ``as_of``, up to it, by reason."""
+    """Referrals of the subtree (either side) that ended in the year of ``as_of``, up to it, by reason (one query).
+    The year's endings are few: they are read first, then each tested against the subtree's ids (two hashed
+    subqueries), not the subtree's referrals gathered first (a UNION over every referral of the root)."""
+    subtree = _subtree_pks(organisation)
     rows = (
-        Referral.objects.filter(
-            pk__in=Referral.objects.filter(receiving_ward__in=_subtree_pks(organisation))
-            .values("pk")
-            .order_by()
-            .union(Referral.objects.filter(issuing_organisation__in=_subtree_pks(organisation)).values("pk").order_by())
-        )
-        .filter(ended_on__gte=datetime.date(as_of.year, 1, 1), ended_on__lte=as_of)
+        Referral.objects.filter(ended_on__gte=datetime.date(as_of.year, 1, 1), ended_on__lte=as_of)
+        .filter(Q(receiving_ward__in=subtree) | Q(issuing_organisation__in=subtree))
         .values("end_reason")
         .annotate(n=Count("pk"))
         .order_by("end_reason")

@@ -23,7 +23,8 @@ query count and the HTML size. Writes bench-results/pages.json and prints a tabl
 PAGES_DATABASE_URL (default the province: dongha76_province; only read, bar the session rows of signing in),
 PAGES_N (default 10), PAGES_USERS (default the five), PAGES_TODAY (the day the app takes as today, default the
 real one: a data set built as of a day is looked at on that day), PAGES_BUDGET (seconds at most per page after
-the warm-up, default 30: a slow page is measured fewer times, at least 3), PAGES_OUT (default
+the warm-up, default 30: a slow page is measured fewer times, at least 3), PAGES_NAMES (only these view names,
+comma-separated, e.g. ``home,members:member-list``: their ``?page=2`` too; default every page), PAGES_OUT (default
 bench-results/pages.json).
 """
 
@@ -150,6 +151,7 @@ def main() -> int:
     budget = float(os.environ.get("PAGES_BUDGET", "30"))
     users = [name for name in os.environ.get("PAGES_USERS", ",".join(USERS)).split(",") if name]
     today = os.environ.get("PAGES_TODAY")
+    names = {name for name in os.environ.get("PAGES_NAMES", "").split(",") if name}
     out = Path(os.environ.get("PAGES_OUT", ROOT / "bench-results" / "pages.json"))
     patches = []
     if today:
@@ -174,6 +176,8 @@ def main() -> int:
         client.force_login(User.objects.get(username=username))
         bare = measure(client, BARE_URL, max(n, 20), budget)
         pages = discover(client)
+        if names:
+            pages = {name: url for name, url in pages.items() if name in names or name.split(" ")[0] in names}
         rows = {}
         for name, url in sorted(pages.items()):
             row = measure(client, url, n, budget)

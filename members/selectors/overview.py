@@ -6,9 +6,11 @@ import datetime
 from django.db.models import Exists, OuterRef
 
 from branches.models import Organisation
+from branches.selectors import subtree_ids
 from dongha76.db import subquery_count
-from members.models import Member, Referral
+from members.models import Member, Placement, Referral
 from members.models.referral import ward_under_q, with_placement_on
+from members.selectors.scope import wards_addressed
 
 Kind = Organisation.Kind
 
@@ -41,7 +43,17 @@ def organisation_overview(*, organisation: Organisation, day: datetime.date) -> 
     successor), so the two pages agree under the same label.
     """
     path = organisation.path
-    addressed = with_placement_on(Referral.objects.all(), day).filter(ward_under_q(day, path))
+    # ``ward_under_q`` is one condition over the joined placement, cells and wards of every referral: alone, the
+    # database reads every referral of the city to keep the subtree's. It is kept as is (the dashboard's rule), on
+    # a superset found by index scans: the referrals ever placed in a cell of the subtree, and those addressed to
+    # a ward of it or merged into one (the only referrals whose ward of any day can be under ``path``).
+    in_reach = (
+        Placement.objects.filter(residential_cell__in=subtree_ids([path]))
+        .order_by()
+        .values("referral_id")
+        .union(Referral.objects.filter(receiving_ward__in=wards_addressed([path])).order_by().values("pk"))
+    )
+    addressed = with_placement_on(Referral.objects.filter(pk__in=in_reach), day).filter(ward_under_q(day, path))
     members = Member.objects.in_subtree(organisation).members_on(day)
     figures = (
         Organisation.objects.filter(pk=organisation.pk)

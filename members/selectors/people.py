@@ -75,15 +75,16 @@ def with_referral_state(
     (a member who moved on to a ward elsewhere) shows no state, ward nor cell, as the member's own page shows none."""
     referrals = Referral.objects.all() if referrals is None else referrals
     current = referrals.active_on(day).filter(member=OuterRef("pk")).order_by("-introduced_on", "-pk")
-    not_introduced = eligible_not_introduced(Member.objects.filter(pk=OuterRef("pk")), day)
+    # A scalar subquery (the state, or nothing), not EXISTS: PostgreSQL may answer an EXISTS of every row at once,
+    # hashing the eligible members of the whole city, where a page needs the fifty it shows.
+    not_introduced = eligible_not_introduced(Member.objects.filter(pk=OuterRef("pk")), day).annotate(
+        _state=Value(ReferralStateToday.NOT_INTRODUCED, output_field=CharField())
+    )
     return members.annotate(
         referral_state=Coalesce(
             Subquery(current.annotate(_state=_referral_state_expression(day)).values("_state")[:1]),
-            Case(
-                When(Exists(not_introduced), then=Value(ReferralStateToday.NOT_INTRODUCED)),
-                default=Value(""),
-                output_field=CharField(),
-            ),
+            Subquery(not_introduced.values("_state")[:1]),
+            Value(""),
             output_field=CharField(),
         ),
         referral_ward_name=Subquery(current.values("receiving_ward__name")[:1]),

@@ -10,6 +10,7 @@ import io
 
 import pytest
 from django.urls import get_resolver, reverse
+from django.utils import timezone
 from openpyxl import Workbook
 
 from api import step_urls
@@ -28,7 +29,7 @@ from members.models import (
 )
 from reminders.models import Reminder, ReminderSettings, Rule
 from tests.factories import make_member, make_officer, make_referral, make_tree
-from workbooks.models import WorkbookImport
+from workbooks.models import ReportExport, ReportExportChunk, WorkbookImport
 
 D = datetime.date
 YEAR = 2024
@@ -104,6 +105,10 @@ MATRIX: dict[str, tuple[str | None, frozenset[str]]] = {
     "workbooks:import-confirm": ("import", IMPORTERS),  # POST only: a GET inside the scope is 405
     "workbooks:import-undo": ("import", IMPORTERS),  # POST only
     "workbooks:import-progress": ("import", IMPORTERS),
+    # a large yearly workbook written in the background: its requester's alone, while the organisation is theirs
+    "workbooks:report-export": ("report_export", EVERYONE),
+    "workbooks:report-export-progress": ("report_export", EVERYONE),
+    "workbooks:report-export-download": ("report_export", EVERYONE),
     # a national ID shown in full (POST only): the member's own committees, the workplace and the receiving ward
     "members:member-national-id": ("member", CITY_AND_WARDS | {"coquan1"}),
     # the access log: city staff only
@@ -275,6 +280,12 @@ def world(db):
     outside_import = {"phuong1": "phuong2", "phuong2": "phuong1", "khupho1": "phuong1", "coquan1": "phuong1"}
     for role, other in outside_import.items():
         outside[role]["import"] = imports[other]
+    # each role's own finished report workbook, of the organisation of its post; outside: another user's
+    exports = {role: ready_export(user, inside[role]["book"]) for role, user in users.items()}
+    for role in inside:
+        inside[role]["report_export"] = exports[role]
+    for role, other in outside_import.items():
+        outside[role]["report_export"] = exports[other]
     # each role's own reminder; outside: another user's (the same users as for the imports)
     reminders = {role: reminder_for(user) for role, user in users.items()}
     for role in inside:
@@ -299,6 +310,22 @@ def checked_import(user) -> WorkbookImport:
         problems=[{"sheet": "Đảng viên", "row": 2, "column": "Số thẻ", "message": "x"}],
         header_rows={"Đảng viên": 1},
     )
+
+
+def ready_export(user, organisation) -> ReportExport:
+    now = timezone.now()
+    export = ReportExport.objects.create(
+        requested_by=user,
+        organisation=organisation,
+        year=YEAR,
+        as_of=D(YEAR, 6, 30),
+        status=ReportExport.Status.READY,
+        finished_at=now,
+        expires_at=now + datetime.timedelta(days=1),
+        size=4,
+    )
+    ReportExportChunk.objects.create(export=export, index=0, data=b"PK\x03\x04")
+    return export
 
 
 def reminder_for(user) -> Reminder:

@@ -30,7 +30,15 @@ from members.forms import comments as comment_forms
 from members.forms.common import add_service_errors
 from members.forms.meetings import AttendanceForm, MeetingForm
 from members.forms.people import ExemptionClearForm, ExemptionSetForm
-from members.forms.referrals import EndForm, IntroduceForm, PlaceForm, ReceiveForm, ReplaceForm, ReportForm
+from members.forms.referrals import (
+    EndForm,
+    IntroduceForm,
+    PlaceForm,
+    ReceiveForm,
+    ReplaceForm,
+    ReportForm,
+    end_step_arguments,
+)
 from members.models import Attendance, Meeting, Placement, Referral, ResidenceComment, YearEndRating
 from members.selectors import (
     FIRST_COMMENT_YEAR,
@@ -322,31 +330,7 @@ class EndView(ReferralStep):
         return by_code(form, "new_ward")
 
     def run(self, request, referral, data):
-        new_referral = None
-        if data["end_reason"] == Referral.EndReason.MOVED_RESIDENCE and data.get("new_ward"):
-            new_referral = services.referral_end_moved(
-                referral=referral,
-                ended_on=data["ended_on"],
-                new_ward=data["new_ward"],
-                letter_number=data["new_letter_number"],
-                notes=data["notes"],
-                by=request.user,
-            )[1]
-        elif data["end_reason"] == Referral.EndReason.RETIRED and data.get("transfer_home"):
-            services.member_retire(
-                member=referral.member,
-                retired_on=data["ended_on"],
-                transfer_to=referral.residential_cell,
-                by=request.user,
-            )
-        else:
-            services.referral_end(
-                referral=referral,
-                ended_on=data["ended_on"],
-                end_reason=data["end_reason"],
-                notes=data["notes"],
-                by=request.user,
-            )
+        new_referral = services.referral_end_step(referral=referral, by=request.user, **end_step_arguments(data))
         return referral, new_referral
 
     def answer(self, result):

@@ -722,6 +722,36 @@ def member_retire(
     return member_update(member=member, by=by, home_since=retired_on, **fields)
 
 
+def referral_end_step(
+    *,
+    referral: Referral,
+    ended_on: datetime.date,
+    end_reason: str,
+    by: User | None,
+    notes: str = "",
+    new_ward: Organisation | None = None,
+    new_letter_number: str = "",
+    transfer_home: bool = False,
+) -> Referral | None:
+    """The end step as the page and the API offer it (``EndForm``'s fields): a move with the new ward known
+    introduces the member there in the same step (the new referral is returned); a retirement with the home
+    transferred retires the member into the cell; anything else only ends the referral."""
+    if end_reason == Referral.EndReason.MOVED_RESIDENCE and new_ward is not None:
+        return referral_end_moved(
+            referral=referral,
+            ended_on=ended_on,
+            new_ward=new_ward,
+            letter_number=new_letter_number,
+            notes=notes,
+            by=by,
+        )[1]
+    if end_reason == Referral.EndReason.RETIRED and transfer_home:
+        member_retire(member=referral.member, retired_on=ended_on, transfer_to=referral.residential_cell, by=by)
+        return None
+    referral_end(referral=referral, ended_on=ended_on, end_reason=end_reason, notes=notes, by=by)
+    return None
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Meetings and attendance
 

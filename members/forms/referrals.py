@@ -108,6 +108,12 @@ class ReportForm(WorkflowForm):
     reported_on = date_field(_("Reported to the cell on"))
 
 
+def end_step_arguments(cleaned_data: dict) -> dict:
+    """``EndForm``'s cleaned data as the arguments of ``services.referral_end_step`` (the page and the API)."""
+    fields = ("ended_on", "end_reason", "notes", "new_ward", "new_letter_number", "transfer_home")
+    return {field: cleaned_data[field] for field in fields if field in cleaned_data}
+
+
 class EndForm(WorkflowForm):
     ended_on = date_field(_("Ended on"))
     end_reason = forms.ChoiceField(label=_("End reason"), choices=[("", "---------"), *Referral.EndReason.choices])

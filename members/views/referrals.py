@@ -33,8 +33,8 @@ from members.forms.referrals import (
     ReceiveForm,
     ReplaceForm,
     ReportForm,
+    end_step_arguments,
 )
-from members.models import Referral
 from members.selectors import (
     cells_for_placement,
     cells_for_replacement,
@@ -259,31 +259,7 @@ def referral_end(request: HttpRequest, pk: int) -> HttpResponse:
         }
 
     def run(referral, data):
-        if data["end_reason"] == Referral.EndReason.MOVED_RESIDENCE and data.get("new_ward"):
-            return services.referral_end_moved(
-                referral=referral,
-                ended_on=data["ended_on"],
-                new_ward=data["new_ward"],
-                letter_number=data["new_letter_number"],
-                notes=data["notes"],
-                by=request.user,
-            )[1]
-        if data["end_reason"] == Referral.EndReason.RETIRED and data.get("transfer_home"):
-            services.member_retire(
-                member=referral.member,
-                retired_on=data["ended_on"],
-                transfer_to=referral.residential_cell,
-                by=request.user,
-            )
-            return None
-        services.referral_end(
-            referral=referral,
-            ended_on=data["ended_on"],
-            end_reason=data["end_reason"],
-            notes=data["notes"],
-            by=request.user,
-        )
-        return None
+        return services.referral_end_step(referral=referral, by=request.user, **end_step_arguments(data))
 
     def success(referral, new_referral):
         if new_referral is not None:

@@ -277,6 +277,10 @@ class OrganisationAncestor(models.Model):
     )
     depth = models.PositiveSmallIntegerField()
 
+    # Derived rows: no one writes them but the triggers, so they are never a "row that refers to" an organisation
+    # (a change of kind, an undo of the import that created it): they follow the organisation wherever it goes.
+    written_by_triggers = True
+
     class Meta:
         constraints = [
             # Leads by the ancestor: the subtree of one organisation; covering (ancestor, descendant).

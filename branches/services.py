@@ -203,6 +203,8 @@ def _referred_to(organisation: Organisation, *, apps_above_only: bool) -> bool:
         model = relation.related_model
         if model in (Organisation, Organisation.history.model, OrganisationName):
             continue
+        if getattr(model, "written_by_triggers", False):  # the ancestor relation follows the organisation
+            continue
         if apps_above_only and model._meta.app_label == Organisation._meta.app_label:
             continue
         if not relation.one_to_many and not relation.one_to_one:

@@ -282,6 +282,8 @@ def _referring(model_of: dict, entries: list[ImportedRow]) -> list[tuple[str, in
         pks = sorted(pks)
         for relation in model_of[name]._meta.related_objects:
             related, field_name = relation.related_model, relation.field.name
+            if getattr(related, "written_by_triggers", False):  # derived rows (the tree's ancestor relation)
+                continue
             for start in range(0, len(pks), CHUNK):
                 rows = related._base_manager.filter(**{f"{field_name}__in": pks[start : start + CHUNK]})
                 if not relation.many_to_many:

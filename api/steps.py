@@ -28,7 +28,7 @@ from branches.selectors import grassroots_of, wards_on
 from members import services
 from members.forms import comments as comment_forms
 from members.forms.common import add_service_errors
-from members.forms.meetings import AttendanceForm, MeetingForm
+from members.forms.meetings import AttendanceForm, MeetingForm, meeting_arguments
 from members.forms.people import ExemptionClearForm, ExemptionSetForm
 from members.forms.referrals import (
     EndForm,
@@ -345,8 +345,13 @@ class EndView(ReferralStep):
 MEETING_EXISTS = {409: OpenApiResponse(s.StepMeetingExists, description="This meeting is already recorded.")}
 
 
+class MeetingStep(StepView):
+    def answer(self, meeting):
+        return meeting_data(meeting)
+
+
 @step_schema(s.MeetingRequest, MeetingSerializer, created=True, extra=MEETING_EXISTS, tag="meetings")
-class MeetingCreateView(StepView):
+class MeetingCreateView(MeetingStep):
     """Record a meeting of a residential cell: its secretary, the ward's committee, the city staff."""
 
     created = True
@@ -358,21 +363,11 @@ class MeetingCreateView(StepView):
         return MeetingForm(data)
 
     def run(self, request, cell, data):
-        return services.meeting_create(
-            residential_cell=cell,
-            held_on=data["held_on"],
-            kind=data["kind"],
-            half_year=data["half_year"],
-            summary=data["summary"],
-            by=request.user,
-        )
-
-    def answer(self, meeting):
-        return meeting_data(meeting)
+        return services.meeting_create(residential_cell=cell, by=request.user, **meeting_arguments(data))
 
 
 @step_schema(s.MeetingRequest, MeetingSerializer, tag="meetings")
-class MeetingUpdateView(StepView):
+class MeetingUpdateView(MeetingStep):
     """Correct a meeting's record (its date, kind, half-year, summary)."""
 
     def lookup(self, request, pk):
@@ -382,17 +377,7 @@ class MeetingUpdateView(StepView):
         return MeetingForm(data, keep=meeting.half_year)
 
     def run(self, request, meeting, data):
-        return services.meeting_update(
-            meeting=meeting,
-            held_on=data["held_on"],
-            kind=data["kind"],
-            half_year=data["half_year"],
-            summary=data["summary"],
-            by=request.user,
-        )
-
-    def answer(self, meeting):
-        return meeting_data(meeting)
+        return services.meeting_update(meeting=meeting, by=request.user, **meeting_arguments(data))
 
 
 class AttendanceStepForm(AttendanceForm):

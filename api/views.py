@@ -1,7 +1,7 @@
 """The API's reads: each list and each object through the same scope functions as the pages (an object outside the
 user's scope is 404, like one that does not exist), filtered by ``api.filters`` and paged by cursor."""
 
-from django.db.models import Prefetch
+from django.db.models import Model, Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -22,18 +22,44 @@ from members.models import Attendance, Meeting, Member, Placement, Referral, Res
 from members.selectors import FIRST_COMMENT_YEAR, visible_comments, visible_meetings, visible_members, visible_referrals
 from reports.report import build_report, report_as_json
 
+LIST_DOC = "Rows are ordered by id and paged by cursor: follow `next` until it is null."
 
+
+# A list's subclass says what differs: its scope, what ``as_of`` keeps (``on_day``), the fields that place a row in an
+# organisation's subtree, and the history tables whose records since ``changed_since`` make a row changed (each with
+# the history model's field naming the row). The filters are applied in one place, in one order for every list. (The
+# base's docstring is the schema's description of every single object: kept as it is, this comment stays out of it.)
 class ScopedReadViewSet(viewsets.ReadOnlyModelViewSet):
     """A list (``GET /<things>/``) and an object (``GET /<things>/<id>/``) of the user's scope."""
 
     lookup_value_regex = "[0-9]+"
+    list_description = ""  # the list's description in the schema (``LIST_DOC`` follows it)
+    list_parameters = LIST_PARAMETERS
+    organisation_fields: tuple[str, ...] = ()
+    histories: tuple[tuple[type[Model], str], ...] = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        schema = extend_schema(parameters=cls.list_parameters, description=f"{cls.list_description} {LIST_DOC}")
+        extend_schema_view(list=schema)(cls)
 
     def scope(self):
         raise NotImplementedError
 
+    def on_day(self, queryset, day):
+        """``queryset`` narrowed to what ``as_of`` keeps."""
+        raise NotImplementedError
+
+    def in_subtree(self, queryset, organisation, day):
+        return queryset.filter(subtree_of(organisation, *self.organisation_fields))
+
     def narrowed(self, queryset, filters: ListFilters):
         """``queryset`` narrowed by the list's filters."""
-        return queryset
+        if filters.as_of:
+            queryset = self.on_day(queryset, filters.as_of)
+        if filters.organisation:
+            queryset = self.in_subtree(queryset, filters.organisation, filters.as_of)
+        return filters.changed(queryset, *((model.history, field) for model, field in self.histories))
 
     def get_queryset(self):
         queryset = self.scope()
@@ -42,63 +68,48 @@ class ScopedReadViewSet(viewsets.ReadOnlyModelViewSet):
         return queryset
 
 
-LIST_DOC = "Rows are ordered by id and paged by cursor: follow `next` until it is null."
-
-
-@extend_schema_view(
-    list=extend_schema(
-        parameters=LIST_PARAMETERS,
-        description="The organisations you may see. With `as_of`: those existing on that day, with the name they "
-        "had then; without: every one, past ones too. " + LIST_DOC,
-    )
-)
 class OrganisationViewSet(ScopedReadViewSet):
     serializer_class = serializers.OrganisationSerializer
+    list_description = (
+        "The organisations you may see. With `as_of`: those existing on that day, with the name they had then; "
+        "without: every one, past ones too."
+    )
+    organisation_fields = ("",)
+    histories = ((Organisation, "id"),)
 
     def scope(self):
         return visible_organisations(access_for(self.request.user)).select_related("parent", "successor")
 
-    def narrowed(self, queryset, filters):
-        if filters.as_of:
-            queryset = queryset.valid_on(filters.as_of).annotate(name_then=name_on_expression(filters.as_of))
-        if filters.organisation:
-            queryset = queryset.filter(subtree_of(filters.organisation, ""))
-        return filters.changed(queryset, (Organisation.history, "id"))
+    def on_day(self, queryset, day):
+        return queryset.valid_on(day).annotate(name_then=name_on_expression(day))
 
 
-@extend_schema_view(
-    list=extend_schema(
-        parameters=LIST_PARAMETERS,
-        description="The members you may see. `as_of`: members of the party on that day; `organisation`: members "
-        "whose home cell (on `as_of`, else today) lies in its subtree. " + LIST_DOC,
-    )
-)
 class MemberViewSet(ScopedReadViewSet):
     serializer_class = serializers.MemberSerializer
+    list_description = (
+        "The members you may see. `as_of`: members of the party on that day; `organisation`: members whose home "
+        "cell (on `as_of`, else today) lies in its subtree."
+    )
+    histories = ((Member, "id"),)
 
     def scope(self):
         return visible_members(self.request.user).select_related("home_organisation")
 
-    def narrowed(self, queryset, filters):
-        if filters.as_of:
-            queryset = queryset.members_on(filters.as_of)
-        if filters.organisation:
-            if filters.as_of:
-                queryset = queryset.in_subtree_on(filters.organisation, filters.as_of)
-            else:
-                queryset = queryset.in_subtree(filters.organisation)
-        return filters.changed(queryset, (Member.history, "id"))
+    def on_day(self, queryset, day):
+        return queryset.members_on(day)
+
+    def in_subtree(self, queryset, organisation, day):
+        return queryset.in_subtree_on(organisation, day) if day else queryset.in_subtree(organisation)
 
 
-@extend_schema_view(
-    list=extend_schema(
-        parameters=LIST_PARAMETERS,
-        description="The referrals you may see, with their steps. `as_of`: open on that day (introduced, not yet "
-        "ended); `organisation`: issued by, addressed to or placed in its subtree. " + LIST_DOC,
-    )
-)
 class ReferralViewSet(ScopedReadViewSet):
     serializer_class = serializers.ReferralSerializer
+    list_description = (
+        "The referrals you may see, with their steps. `as_of`: open on that day (introduced, not yet ended); "
+        "`organisation`: issued by, addressed to or placed in its subtree."
+    )
+    organisation_fields = ("issuing_organisation", "receiving_ward", "residential_cell")
+    histories = ((Referral, "id"),)
 
     def scope(self):
         placements = Placement.objects.select_related("residential_cell").order_by("started_on", "pk")
@@ -108,27 +119,19 @@ class ReferralViewSet(ScopedReadViewSet):
             .prefetch_related(Prefetch("placements", queryset=placements))
         )
 
-    def narrowed(self, queryset, filters):
-        if filters.as_of:
-            queryset = queryset.active_on(filters.as_of)
-        if filters.organisation:
-            queryset = queryset.filter(
-                subtree_of(filters.organisation, "issuing_organisation", "receiving_ward", "residential_cell")
-            )
-        return filters.changed(queryset, (Referral.history, "id"))
+    def on_day(self, queryset, day):
+        return queryset.active_on(day)
 
 
-@extend_schema_view(
-    list=extend_schema(
-        parameters=LIST_PARAMETERS,
-        description="The meetings of the residential cells you may see, with their attendance. `as_of`: held on or "
-        "before that day; `organisation`: of cells in its subtree; `changed_since`: the meeting or its attendance "
-        "changed. " + LIST_DOC,
-    )
-)
 class MeetingViewSet(ScopedReadViewSet):
     serializer_class = serializers.MeetingSerializer
     pagination_class = pagination.Meetings
+    list_description = (
+        "The meetings of the residential cells you may see, with their attendance. `as_of`: held on or before that "
+        "day; `organisation`: of cells in its subtree; `changed_since`: the meeting or its attendance changed."
+    )
+    organisation_fields = ("residential_cell",)
+    histories = ((Meeting, "id"), (Attendance, "meeting_id"))
 
     def scope(self):
         attendance = Attendance.objects.select_related("member").order_by("pk")
@@ -138,29 +141,28 @@ class MeetingViewSet(ScopedReadViewSet):
             .prefetch_related(Prefetch("attendances", queryset=attendance))
         )
 
-    def narrowed(self, queryset, filters):
-        if filters.as_of:
-            queryset = queryset.filter(held_on__lte=filters.as_of)
-        if filters.organisation:
-            queryset = queryset.filter(subtree_of(filters.organisation, "residential_cell"))
-        return filters.changed(queryset, (Meeting.history, "id"), (Attendance.history, "meeting_id"))
+    def on_day(self, queryset, day):
+        return queryset.filter(held_on__lte=day)
 
 
 YEAR = OpenApiParameter("year", OpenApiTypes.INT, description="The year of the comment round.")
 
 
-@extend_schema_view(
-    list=extend_schema(
-        parameters=[*LIST_PARAMETERS, YEAR],
-        description="The residence comments you may see. `as_of`: written on or before that day; `organisation`: "
-        "written by a cell of its subtree, or on a member whose home cell lies in it. " + LIST_DOC,
-    )
-)
 class CommentViewSet(ScopedReadViewSet):
     serializer_class = serializers.CommentSerializer
+    list_description = (
+        "The residence comments you may see. `as_of`: written on or before that day; `organisation`: written by a "
+        "cell of its subtree, or on a member whose home cell lies in it."
+    )
+    list_parameters = [*LIST_PARAMETERS, YEAR]
+    organisation_fields = ("residential_cell", "member__home_organisation")
+    histories = ((ResidenceComment, "id"),)
 
     def scope(self):
         return visible_comments(self.request.user).select_related("member", "residential_cell")
+
+    def on_day(self, queryset, day):
+        return queryset.filter(written_on__lte=day)
 
     def narrowed(self, queryset, filters):
         try:
@@ -169,12 +171,7 @@ class CommentViewSet(ScopedReadViewSet):
             raise ValidationError({"year": [error.message]}) from None
         if year is not None:
             queryset = queryset.filter(year=year)
-        if filters.as_of:
-            queryset = queryset.filter(written_on__lte=filters.as_of)
-        if filters.organisation:
-            fields = ("residential_cell", "member__home_organisation")
-            queryset = queryset.filter(subtree_of(filters.organisation, *fields))
-        return filters.changed(queryset, (ResidenceComment.history, "id"))
+        return super().narrowed(queryset, filters)
 
 
 class FiguresView(APIView):

@@ -92,6 +92,12 @@ class MeetingForm(forms.Form):
         add_service_errors(self, error, {"half": "half_year", "residential_cell": NON_FIELD_ERRORS})
 
 
+def meeting_arguments(cleaned_data: dict) -> dict:
+    """``MeetingForm``'s cleaned data as the arguments of ``services.meeting_create`` and ``services.meeting_update``
+    (the pages and the API): the form's fields are the meeting's."""
+    return {field: cleaned_data[field] for field in MeetingForm.base_fields}
+
+
 class AttendanceForm(forms.Form):
     """One tap on the sheet: the status and, for an excused absence, the reason."""
 

@@ -1,8 +1,11 @@
 """What every form of the app shares: dd/mm/yyyy date boxes and a service's errors shown next to the fields."""
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db.models import Q
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from branches.models import Organisation
 from dongha76.dates import DayField, DayInput
@@ -35,6 +38,99 @@ def add_service_errors(form: forms.Form, error: ValidationError, field_map: dict
         form.add_error(target if target in form.fields and target != NON_FIELD_ERRORS else None, errors)
 
 
+# -- organisation choices at nation size ---------------------------------------------------------------------------
+# A form's choice of an organisation offers those of the user's scope: for city staff, every residential cell or ward
+# of the nation (hundreds of thousands). Up to ``options_shown()`` of them are options of a plain select; beyond, the
+# select holds the chosen one only, and a search box above it asks the form's own page
+# (``?options=<field>&<field>_term=...``, htmx; members.views.organisation_options) for the organisations of the same
+# queryset that match. Without JavaScript the box is sent with the form: a term that matches one organisation stands
+# for it, otherwise the form comes back with the matches as the select's options. Either way the field validates the
+# posted key against its queryset as before: an organisation out of scope is refused.
+
+TERM_SUFFIX = "_term"
+SEARCHED = "?"  # starts the value that stands for a search term with no choice: never a key, so the field refuses it
+
+
+def options_shown() -> int:
+    """How many organisations a select lists before it turns into a search (setting ORGANISATION_OPTIONS_SHOWN)."""
+    return getattr(settings, "ORGANISATION_OPTIONS_SHOWN", 50)
+
+
+def organisations_matching(queryset, term: str, limit: int | None = None):
+    """The organisations of ``queryset`` whose name holds ``term`` or whose code starts with it."""
+    term = term.strip()
+    if term:
+        queryset = queryset.filter(Q(name__icontains=term) | Q(code__istartswith=term))
+    return queryset[: limit or options_shown()]
+
+
+class OrganisationPicker(forms.Select):
+    """The select of a form's ModelChoiceField over organisations, searched when it offers many (see above)."""
+
+    template_name = "members/organisation_select.html"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._resolved: dict[tuple[str, str], str] = {}
+        self.search: dict | None = None
+
+    def value_from_datadict(self, data, files, name):
+        value = super().value_from_datadict(data, files, name)
+        term = (data.get(name + TERM_SUFFIX) or "").strip()
+        if not term:
+            return value
+        # A term was typed: the choice is kept when it is one of the matches (picked from the search's answer);
+        # else the term stands for its single match, or is sent back to list the matches (no JavaScript).
+        key = (str(value or ""), term)
+        if key not in self._resolved:
+            found = [str(pk) for pk in organisations_matching(self.choices.queryset, term).values_list("pk", flat=True)]
+            if value and str(value) in found:
+                self._resolved[key] = str(value)
+            elif len(found) == 1:
+                self._resolved[key] = found[0]
+            else:
+                self._resolved[key] = SEARCHED + term
+        return self._resolved[key]
+
+    def optgroups(self, name, value, attrs=None):
+        iterator = self.choices
+        queryset = iterator.queryset
+        limit = options_shown()
+        shown = list(queryset[: limit + 1])
+        self.search = None
+        if len(shown) > limit:
+            term = next((item[len(SEARCHED) :] for item in value if str(item).startswith(SEARCHED)), "")
+            chosen = [item for item in value if str(item).isdigit()]
+            if term:
+                shown = list(organisations_matching(queryset, term))
+            else:
+                shown = list(queryset.filter(pk__in=chosen)) if chosen else []
+            self.search = {"term": term, "found": len(shown) if term else None}
+        choices = [("", iterator.field.empty_label)] if iterator.field.empty_label is not None else []
+        choices += [iterator.choice(organisation) for organisation in shown]
+        self.choices = choices
+        try:
+            return super().optgroups(name, value, attrs)
+        finally:
+            self.choices = iterator
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        if self.search is not None:
+            widget = context["widget"]
+            # The select may be empty until a search: the browser must not block sending the typed term.
+            if widget["attrs"].pop("required", False):
+                widget["attrs"]["aria-required"] = "true"
+            widget["form_search"] = {
+                **self.search,
+                "name": name + TERM_SUFFIX,
+                "url": "?" + urlencode({"options": name}),
+            }
+        return context
+
+
 class OrganisationChoiceField(forms.ModelChoiceField):
+    widget = OrganisationPicker
+
     def label_from_instance(self, obj: Organisation) -> str:
         return obj.name

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dongha76.dates import DayField
 from dongha76.periods import FIRST_BIRTH_DAY
-from members.forms.common import date_input
+from members.forms.common import OrganisationPicker, date_input
 from members.models import Exemption, Member
 
 
@@ -41,7 +41,7 @@ class MemberForm(MemberIdentityForm):
     """A member's record on the workplace side. ``home_choices`` are the cells the user may put the member in."""
 
     official_on = member_field("official_on")
-    home_organisation = forms.ModelChoiceField(queryset=None, label=_("Home cell"))
+    home_organisation = forms.ModelChoiceField(queryset=None, label=_("Home cell"), widget=OrganisationPicker)
     residential_address = member_field("residential_address")
 
     def __init__(self, *args, home_choices, **kwargs):
@@ -81,10 +81,12 @@ class OutsideMemberForm(MemberIdentityForm):
     """A member of an outside organisation, registered by the ward with the introduction letter it received."""
 
     residential_address = member_field("residential_address")
-    outside_organisation = forms.ModelChoiceField(queryset=None, label=_("Outside organisation"))
+    outside_organisation = forms.ModelChoiceField(
+        queryset=None, label=_("Outside organisation"), widget=OrganisationPicker
+    )
     letter_number = forms.CharField(label=_("Letter number"), max_length=30)
     introduced_on = DayField(label=_("Introduced on"), widget=date_input())
-    receiving_ward = forms.ModelChoiceField(queryset=None, label=_("Receiving ward"))
+    receiving_ward = forms.ModelChoiceField(queryset=None, label=_("Receiving ward"), widget=OrganisationPicker)
     received_on = DayField(label=_("Received on"), widget=date_input())
 
     MEMBER_FIELDS = (
@@ -103,8 +105,9 @@ class OutsideMemberForm(MemberIdentityForm):
         super().__init__(*args, **kwargs)
         self.fields["outside_organisation"].queryset = outside_choices
         self.fields["receiving_ward"].queryset = ward_choices
-        if len(ward_choices) == 1:
-            self.fields["receiving_ward"].initial = ward_choices[0]
+        only = list(ward_choices[:2])  # not every ward of the nation, for city staff
+        if len(only) == 1:
+            self.fields["receiving_ward"].initial = only[0]
 
 
 class ExemptionSetForm(forms.Form):

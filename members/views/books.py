@@ -15,10 +15,14 @@ from branches.models import Organisation
 from branches.selectors import visible_organisations
 from dongha76.downloads import xlsx_download
 from members import books
+from members.forms.common import OrganisationPicker
 from members.selectors import visible_referrals
+from members.views.organisation_options import form_organisation_options
 
 
 class OrganisationChoiceField(forms.ModelChoiceField):
+    widget = OrganisationPicker
+
     def label_from_instance(self, obj: Organisation) -> str:
         return f"{obj.name} ({obj.get_kind_display()})"
 
@@ -42,6 +46,8 @@ def book_index(request: HttpRequest) -> HttpResponse:
     """A GET form: the organisations the user may see that keep a book, and a year; it leads to the book."""
     access = access_for(request.user)
     organisations = books.book_organisations(visible_organisations(access))
+    if answer := form_organisation_options(request, BookChoiceForm(organisations=organisations)):
+        return answer
     if "organisation" in request.GET or "year" in request.GET:
         form = BookChoiceForm(request.GET, organisations=organisations)
         if form.is_valid():

@@ -46,7 +46,7 @@ from members.selectors import (
     visible_members,
 )
 from members.tables import MemberTable
-from members.views.organisation_options import organisation_options
+from members.views.organisation_options import form_organisation_options, organisation_options
 
 PER_PAGE = 50
 
@@ -193,6 +193,8 @@ def member_create(request: HttpRequest) -> HttpResponse:
     if not cells.exists():
         raise Http404
     form = MemberForm(request.POST or None, home_choices=cells)
+    if answer := form_organisation_options(request, form):
+        return answer
     if request.method == "POST" and form.is_valid():
         try:
             member = services.member_create(by=request.user, **form.cleaned_data)
@@ -213,6 +215,8 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         choices = member_home_cells(access_for(request.user), including=member.home_organisation)
     form = MemberEditForm(request.POST or None, home_choices=choices, initial=MemberEditForm.initial_for(member))
+    if answer := form_organisation_options(request, form):
+        return answer
     if request.method == "GET" and member.national_id:
         # The form holds the national ID in full, for the member's workplace committee to correct: shown, so logged.
         _log_national_id_shown(request, member)
@@ -239,6 +243,8 @@ def outside_member_register(request: HttpRequest) -> HttpResponse:
         outside_choices=outside_organisations(),
         ward_choices=wards_receiving_for(access_for(request.user)),
     )
+    if answer := form_organisation_options(request, form):
+        return answer
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

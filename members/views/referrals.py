@@ -56,7 +56,7 @@ from members.selectors import (
 )
 from members.tables import ReferralTable
 from members.views.bulk import bulk_step, post_only_for
-from members.views.organisation_options import organisation_options
+from members.views.organisation_options import form_organisation_options, organisation_options
 
 Kind = Organisation.Kind
 
@@ -116,6 +116,8 @@ def referral_introduce(request: HttpRequest, member_pk: int) -> HttpResponse:
     wards = wards_for_introduction(request.user, member, day=today)
     initial = {"letter_number": next_letter_number(issuer, today.year) if issuer else ""}
     form = IntroduceForm(request.POST or None, wards=wards, initial=initial)
+    if answer := form_organisation_options(request, form):
+        return answer
     if request.method == "POST" and form.is_valid():
         try:
             referral = services.referral_introduce(
@@ -160,6 +162,8 @@ def _workflow_step(request, pk, *, queryset, form_class, title, run, success, fo
     referral = found_or_404(queryset.select_related("member", "receiving_ward", "residential_cell").get, pk=pk)
     kwargs = (form_kwargs or (lambda r: {}))(referral)
     form = form_class(request.POST or None, **kwargs)
+    if answer := form_organisation_options(request, form):
+        return answer
     if request.method == "POST" and form.is_valid():
         try:
             result = run(referral, form.cleaned_data)
@@ -315,6 +319,8 @@ def referral_place_many(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     waiting = referrals_awaiting_placement(request.user, day=today)
     form = PlaceManyForm(request.POST or None, referrals=waiting, cells=placement_cells_for(request.user, day=today))
+    if answer := form_organisation_options(request, form):
+        return answer
     if request.method == "POST" and form.is_valid():
         problems = []
         try:

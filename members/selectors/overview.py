@@ -6,9 +6,9 @@ import datetime
 from django.db.models import Exists, OuterRef
 
 from branches.models import Organisation
-from branches.selectors import subtree_ids
 from dongha76.db import subquery_count
 from members.models import Member, Placement, Referral
+from members.models.history import in_force_q
 from members.models.referral import ward_under_q, with_placement_on
 from members.selectors.scope import wards_addressed
 
@@ -43,17 +43,22 @@ def organisation_overview(*, organisation: Organisation, day: datetime.date) -> 
     successor), so the two pages agree under the same label.
     """
     path = organisation.path
-    # ``ward_under_q`` is one condition over the joined placement, cells and wards of every referral: alone, the
-    # database reads every referral of the city to keep the subtree's. It is kept as is (the dashboard's rule), on
-    # a superset found by index scans: the referrals ever placed in a cell of the subtree, and those addressed to
-    # a ward of it or merged into one (the only referrals whose ward of any day can be under ``path``).
-    in_reach = (
-        Placement.objects.filter(residential_cell__in=subtree_ids([path]))
-        .order_by()
-        .values("referral_id")
-        .union(Referral.objects.filter(receiving_ward__in=wards_addressed([path])).order_by().values("pk"))
+    # ``ward_under_q`` in two disjoint parts, each driven by an index from the subtree's few organisations (one
+    # condition over the joined placement, cells and wards makes the database read every referral of the city, or
+    # hash every referral against the subtree's): the referrals placed on ``day`` in a cell of a ward under ``path``
+    # (placements never overlap: one a day at most), and the referrals not placed on ``day`` whose ward addressed
+    # (or its successor) is under ``path``, found among those addressed to a ward of the subtree or merged into one.
+    placed_here = Referral.objects.filter(
+        pk__in=Placement.objects.filter(in_force_q(day), residential_cell__parent__path__startswith=path).values(
+            "referral_id"
+        )
     )
-    addressed = with_placement_on(Referral.objects.filter(pk__in=in_reach), day).filter(ward_under_q(day, path))
+    placed_on_day = Placement.objects.filter(in_force_q(day), referral=OuterRef("pk"))
+    addressed_here = (
+        with_placement_on(Referral.objects.filter(receiving_ward__in=wards_addressed([path])), day)
+        .exclude(Exists(placed_on_day))
+        .filter(ward_under_q(day, path))
+    )
     members = Member.objects.in_subtree(organisation).members_on(day)
     figures = (
         Organisation.objects.filter(pk=organisation.pk)
@@ -65,12 +70,23 @@ def organisation_overview(*, organisation: Organisation, day: datetime.date) -> 
             referrals_issued_open=subquery_count(
                 Referral.objects.active_on(day).filter(issuing_organisation__path__startswith=path)
             ),
-            referrals_received=subquery_count(addressed.received_as_of(day)),
-            referrals_awaiting_reception=subquery_count(addressed.awaiting_reception_on(day)),
+            received_placed=subquery_count(placed_here.received_as_of(day)),
+            received_addressed=subquery_count(addressed_here.received_as_of(day)),
+            awaiting_placed=subquery_count(placed_here.awaiting_reception_on(day)),
+            awaiting_addressed=subquery_count(addressed_here.awaiting_reception_on(day)),
             residential_cells=subquery_count(
                 Organisation.objects.subtree(organisation).valid_on(day).filter(kind=Organisation.Kind.RESIDENTIAL_CELL)
             ),
         )
         .get()
     )
-    return OrganisationOverview(organisation=organisation, day=day, **figures)
+    return OrganisationOverview(
+        organisation=organisation,
+        day=day,
+        members=figures["members"],
+        introduced=figures["introduced"],
+        referrals_issued_open=figures["referrals_issued_open"],
+        referrals_received=figures["received_placed"] + figures["received_addressed"],
+        referrals_awaiting_reception=figures["awaiting_placed"] + figures["awaiting_addressed"],
+        residential_cells=figures["residential_cells"],
+    )

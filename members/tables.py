@@ -3,8 +3,6 @@
 import datetime
 
 import django_tables2 as tables
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -43,11 +41,7 @@ class MemberTable(Table):
     """The member list. Expects the rows of ``members.selectors.member_list`` (referral state annotated)."""
 
     card_number = tables.Column(verbose_name=_("Card number"))
-    full_name = tables.Column(
-        verbose_name=_("Full name"),
-        linkify=("members:member-detail", {"pk": tables.A("pk")}),
-        order_by=("search_name", "card_number"),
-    )
+    full_name = tables.Column(verbose_name=_("Full name"), order_by=("search_name", "card_number"))
     date_of_birth = tables.DateColumn(verbose_name=_("Date of birth"), short=True, attrs=WIDE_SCREENS_ONLY)
     home_organisation = tables.Column(
         verbose_name=_("Home cell"),
@@ -69,6 +63,9 @@ class MemberTable(Table):
         row_attrs = {"data-member": lambda record: record.pk}
         empty_text = _("No member matches.")
         order_by = ("full_name",)
+
+    def render_full_name(self, value, record):
+        return format_html('<a href="{}">{}</a>', self.url("members:member-detail", record.pk), value)
 
     def render_working(self, record):
         return working_status_label(record)
@@ -144,7 +141,7 @@ class ReferralTable(Table):
         return pick_box(name="referrals", value=record.pk, form="bulk-receive-form", label=label)
 
     def render_member(self, record):
-        url = reverse("members:referral-detail", args=[record.pk])
+        url = self.url("members:referral-detail", record.pk)
         return format_html(
             '<a href="{}">{}</a><div class="small text-body-secondary">{}</div>',
             url,
@@ -193,7 +190,7 @@ class CellTable(Table):
         self.day = day
 
     def render_name(self, record: Organisation, value: str):
-        link = format_html('<a href="{}">{}</a>', reverse("members:cell-detail", args=[record.pk]), value)
+        link = format_html('<a href="{}">{}</a>', self.url("members:cell-detail", record.pk), value)
         if record.is_valid_on(self.day):
             return link
         return format_html('{} <span class="badge text-bg-light border">{}</span>', link, _("no longer exists"))
@@ -295,7 +292,7 @@ class CommentTable(Table):
     def render_member(self, record):
         return format_html(
             '<a href="{}">{}</a><div class="small text-body-secondary">{}</div>',
-            reverse("members:member-detail", args=[record.member_id]),
+            self.url("members:member-detail", record.member_id),
             record.member.full_name,
             record.member.card_number,
         )
@@ -328,7 +325,7 @@ class CommentTable(Table):
 
     def render_actions(self, record):
         cell, home = record.residential_cell, record.member.home_organisation
-        return render_to_string(
+        return self.render_row_template(
             "members/comment_row_actions.html",
             {
                 "record": record,
@@ -338,7 +335,6 @@ class CommentTable(Table):
                 "may_send": self.permissions.may_send(cell),
                 "may_receive": self.permissions.may_receive(home),
             },
-            request=self.request,
         )
 
 
@@ -375,19 +371,19 @@ class RatingTable(Table):
     def render_full_name(self, record):
         return format_html(
             '<a href="{}">{}</a><div class="small text-body-secondary">{}</div>',
-            reverse("members:member-detail", args=[record.pk]),
+            self.url("members:member-detail", record.pk),
             record.full_name,
             record.card_number,
         )
 
     def render_comment_verdict(self, record):
-        return render_to_string("members/rating_comment.html", {"record": record, "year": self.round.year})
+        return self.render_row_template("members/rating_comment.html", {"record": record, "year": self.round.year})
 
     def value_comment_verdict(self, record):
         return ResidenceComment.Verdict(record.comment_verdict).label if record.comment_verdict else ""
 
     def render_rating_level(self, record):
-        return render_to_string(
+        return self.render_row_template(
             "members/rating_cell.html",
             {
                 "record": record,
@@ -397,5 +393,4 @@ class RatingTable(Table):
                 "levels": YearEndRating.Level.choices,
                 "today": timezone.localdate(),
             },
-            request=self.request,
         )

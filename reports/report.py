@@ -17,16 +17,22 @@ class Report:
     headline: figures.Headline
     meetings: figures.MeetingFigures
     comments: figures.CommentFigures
-    comments_by_side: figures.CommentSides
     tracking_book: figures.TrackingBookActivity
     by_grassroots_organisation: list[figures.GrassrootsRow]
-    by_sector: list[figures.SectorRow]
-    by_ward_and_cell: list[figures.ResidenceRow]
-    endings_by_reason: dict[str, int]
+    # None in the dashboard's report (``build_report(..., breakdowns=False)``): only the API and the command show them.
+    comments_by_side: figures.CommentSides | None
+    by_sector: list[figures.SectorRow] | None
+    by_ward_and_cell: list[figures.ResidenceRow] | None
+    endings_by_reason: dict[str, int] | None
 
 
-def build_report(organisation: Organisation, as_of: datetime.date, *, year: int | None = None) -> Report:
-    """Every figure of the dashboard and the API; ``year`` is the comment round's (default: the year of ``as_of``)."""
+def build_report(
+    organisation: Organisation, as_of: datetime.date, *, year: int | None = None, breakdowns: bool = True
+) -> Report:
+    """Every figure of the dashboard and the API; ``year`` is the comment round's (default: the year of ``as_of``).
+
+    ``breakdowns=False``: without the figures the dashboard does not show (the comments by side, by sector, by ward
+    and cell, the endings by reason; None in the report), which would be more than a third of its queries."""
     year = year or as_of.year
     return Report(
         organisation=organisation,
@@ -35,12 +41,12 @@ def build_report(organisation: Organisation, as_of: datetime.date, *, year: int 
         headline=figures.headline(organisation, as_of),
         meetings=figures.meetings(organisation, as_of),
         comments=figures.comments(organisation, year, as_of),
-        comments_by_side=figures.comment_sides(organisation, year, as_of),
         tracking_book=figures.tracking_book_activity(organisation, year, as_of),
         by_grassroots_organisation=figures.by_grassroots_organisation(organisation, as_of),
-        by_sector=figures.by_sector(organisation, as_of),
-        by_ward_and_cell=figures.by_ward_and_cell(organisation, as_of),
-        endings_by_reason=figures.endings_by_reason(organisation, as_of),
+        comments_by_side=figures.comment_sides(organisation, year, as_of) if breakdowns else None,
+        by_sector=figures.by_sector(organisation, as_of) if breakdowns else None,
+        by_ward_and_cell=figures.by_ward_and_cell(organisation, as_of) if breakdowns else None,
+        endings_by_reason=figures.endings_by_reason(organisation, as_of) if breakdowns else None,
     )
 
 

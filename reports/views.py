@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db.models import Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, render
@@ -61,6 +62,7 @@ def figures_api(request: HttpRequest) -> JsonResponse:
 # -- the dashboard -------------------------------------------------------------------------------------------------
 
 TREND_YEARS = 5
+GRASSROOTS_PER_PAGE = 50
 Kind = Organisation.Kind
 WORKPLACE_SIDE_KINDS = (Kind.COMMITTEE, Kind.GRASSROOTS_CELL, Kind.OUTSIDE)
 
@@ -248,7 +250,7 @@ def _dashboard_page(request: HttpRequest, organisations, organisation: Organisat
         form.is_valid()  # a wrong field shows its error; the valid ones are used, the wrong as-of falls back to today
         as_of = form.cleaned_data.get("as_of") or today
         year = form.cleaned_data.get("year")
-    report = build_report(organisation, as_of, year=year)
+    report = build_report(organisation, as_of, year=year, breakdowns=False)
     params = {"as_of": as_of.strftime("%d/%m/%Y") if as_of != today else None, "year": year}
     carried = urlencode({key: value for key, value in params.items() if value is not None})
 
@@ -265,8 +267,13 @@ def _dashboard_page(request: HttpRequest, organisations, organisation: Organisat
     # The cells that missed the meeting of a half-year already over: a cell list when exactly one is over (the
     # number counts cells); two half-years count a cell twice, so each half-year's number has its own link.
     missed = f"{past[0][0].year}-{past[0][0].half}" if len(past) == 1 else None
+    # The grassroots organisations, weakest first, a page at a time: a province has a thousand, whose rows, links and
+    # bars would make the page megabytes long and take seconds to draw. The headline's count and ``#grassroots``
+    # still count them all.
+    weakest_first = sorted(report.by_grassroots_organisation, key=_worst_first)
+    grassroots_page = Paginator(weakest_first, GRASSROOTS_PER_PAGE).get_page(request.GET.get("page"))
     rows = []
-    for row in sorted(report.by_grassroots_organisation, key=_worst_first):
+    for row in grassroots_page.object_list:
         pk, kind = known.get(row.code, (None, row.kind))
         lists = pk and live
         members_of = {"organisation": pk}
@@ -356,6 +363,7 @@ def _dashboard_page(request: HttpRequest, organisations, organisation: Organisat
         "year": report.year,
         "figures": figures_shown,
         "rows": rows,
+        "grassroots_page": grassroots_page,
         "weak": weak,
         "restructures": _restructures_of(organisation),
         # the record's page is the city staff's (the restructure pages), the section is everyone's

@@ -48,9 +48,9 @@ class ListFilters:
         except PeriodError as error:
             errors["as_of"] = [error.message]
         try:
-            changed_since = parse_moment(params.get("changed_since"))
-        except ValueError:
-            errors["changed_since"] = [CHANGED_SINCE_MESSAGE % {"first": FIRST_YEAR, "last": LAST_YEAR}]
+            changed_since = read_changed_since(params)
+        except ValidationError as error:
+            errors.update(error.detail)
         if errors:
             raise ValidationError(errors)
         return cls(as_of=as_of, organisation=organisation_named(request), changed_since=changed_since)
@@ -64,6 +64,15 @@ class ListFilters:
         for history, field in histories:
             condition |= Q(pk__in=history.filter(history_date__gte=self.changed_since).values(field))
         return queryset.filter(condition)
+
+
+def read_changed_since(params) -> datetime.datetime | None:
+    """``?changed_since=``, or None; a value that cannot be used is a 400 naming the parameter."""
+    try:
+        return parse_moment(params.get("changed_since"))
+    except ValueError:
+        message = CHANGED_SINCE_MESSAGE % {"first": FIRST_YEAR, "last": LAST_YEAR}
+        raise ValidationError({"changed_since": [message]}) from None
 
 
 def parse_moment(text: str | None) -> datetime.datetime | None:

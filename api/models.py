@@ -81,3 +81,50 @@ class ApiToken(models.Model):
         stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=since)
         ApiToken.objects.filter(stale, pk=self.pk).update(last_used_at=now)
         self.last_used_at = now
+
+
+class Deletion(models.Model):
+    """A row the API lists (``Kind``), deleted: for a synchronising client to delete its copy (``/api/v1/deletions/``).
+
+    The row is gone, and with it what placed it in a user's scope: the organisations whose subtrees held it are
+    recorded with it at the moment of deletion (``DeletionPlace``), so that it is shown to the users who could see it,
+    and to nobody else. Written by ``api.deletions.record``; never changed afterwards."""
+
+    class Kind(models.TextChoices):
+        # The names of the API's lists (``/api/v1/<kind>s/``): what the client's copy holds.
+        ORGANISATION = "organisation", _("organisation")
+        MEMBER = "member", _("member")
+        REFERRAL = "referral", _("referral")
+        MEETING = "meeting", _("meeting")
+        COMMENT = "comment", _("residence comment")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    object_id = models.BigIntegerField(_("id of the deleted row"))
+    deleted_at = models.DateTimeField(_("deleted at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("deletion")
+        verbose_name_plural = _("deletions")
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.object_id}"
+
+
+class DeletionPlace(models.Model):
+    """An organisation whose subtree held a deleted row, on one side of the scope rules (``branches.access``): the
+    users of that side whose subtree holds the organisation's path (as it was at the deletion) see the deletion."""
+
+    class Side(models.TextChoices):
+        # Never shown to users: no translated labels.
+        TREE = "tree"  # an organisation: seen by every post of its subtree (visible_organisations)
+        WORKPLACE = "workplace"  # a member's home cell, a referral's issuing organisation
+        RESIDENCE = "residence"  # a ward addressed, a residential cell
+
+    deletion = models.ForeignKey(Deletion, on_delete=models.CASCADE, related_name="places")
+    side = models.CharField(max_length=10, choices=Side.choices)
+    # Indexed as the organisations' path is: a subtree is a prefix (``LIKE 'p%'``).
+    path = models.CharField(max_length=255, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.side} {self.path}"

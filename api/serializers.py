@@ -8,6 +8,7 @@ member's page, for those who may: ``members.selectors.national_ids_shown_to``)."
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from api.models import Deletion
 from branches.models import Organisation
 from dongha76.privacy import mask_national_id
 from members.models import Attendance, Meeting, Member, Placement, Referral, ResidenceComment
@@ -135,3 +136,15 @@ class CommentSerializer(serializers.ModelSerializer):
             "sent_on",
             "received_on",
         ]
+
+
+class DeletionSerializer(serializers.ModelSerializer):
+    id = serializers.IntegerField(source="object_id", read_only=True, help_text="The id the row had in its list.")
+    kind = serializers.ChoiceField(
+        choices=Deletion.Kind.choices, read_only=True, help_text="The list the row was in: `/api/v1/<kind>s/`."
+    )
+
+    class Meta:
+        model = Deletion
+        fields = ["kind", "id", "deleted_at"]
+        read_only_fields = fields

@@ -23,6 +23,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", docs.SwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("figures/", views.FiguresView.as_view(), name="figures"),
+    path("deletions/", views.DeletionListView.as_view(), name="deletion-list"),
     path("", include("api.step_urls")),
     *router.urls,
 ]

@@ -6,13 +6,22 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import viewsets
+from rest_framework import generics, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api import pagination, serializers
-from api.filters import LIST_PARAMETERS, ListFilters, organisation_named, subtree_of
+from api.deletions import in_subtree, visible_deletions
+from api.filters import (
+    LIST_PARAMETERS,
+    ORGANISATION,
+    ListFilters,
+    organisation_named,
+    read_changed_since,
+    subtree_of,
+)
+from api.models import Deletion
 from api.throttling import AnonThrottle, ScopedThrottle, UserThrottle
 from branches.access import access_for
 from branches.models import Organisation
@@ -172,6 +181,43 @@ class CommentViewSet(ScopedReadViewSet):
         if year is not None:
             queryset = queryset.filter(year=year)
         return super().narrowed(queryset, filters)
+
+
+DELETED_SINCE = OpenApiParameter(
+    "changed_since",
+    OpenApiTypes.DATETIME,
+    description="Only the rows deleted at or after this moment (ISO 8601; without a zone, Vietnam's time).",
+)
+KIND = OpenApiParameter(
+    "kind", OpenApiTypes.STR, enum=Deletion.Kind.values, description="Only the rows deleted from that list."
+)
+
+
+@extend_schema(
+    parameters=[DELETED_SINCE, ORGANISATION, KIND],
+    description="The rows deleted from the lists, for a client keeping a copy: each row's list (`kind`), its `id` "
+    "and when it was deleted, shown to those whose scope held the row when it was deleted. `organisation`: a row "
+    "that was in its subtree. Read with the same `changed_since` as the lists. " + LIST_DOC,
+)
+class DeletionListView(generics.ListAPIView):
+    serializer_class = serializers.DeletionSerializer
+
+    def get_queryset(self):
+        params = self.request.query_params
+        changed_since = read_changed_since(params)
+        organisation = organisation_named(self.request)
+        kind = params.get("kind", "").strip()
+        if kind and kind not in Deletion.Kind.values:
+            message = _("Choose one of: %(kinds)s.") % {"kinds": ", ".join(Deletion.Kind.values)}
+            raise ValidationError({"kind": [message]})
+        queryset = visible_deletions(self.request.user)
+        if changed_since is not None:
+            queryset = queryset.filter(deleted_at__gte=changed_since)
+        if organisation is not None:
+            queryset = in_subtree(queryset, organisation)
+        if kind:
+            queryset = queryset.filter(kind=kind)
+        return queryset
 
 
 class FiguresView(APIView):

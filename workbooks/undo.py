@@ -32,6 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from api import deletions
 from branches.access import Access
 from dongha76.names import person_name
 from dongha76.services import User, day_text, save_recorded
@@ -454,6 +455,10 @@ def _refusal(model_of: dict, changed: list, referring: list) -> str:
 
 
 def _restore(entries: list[ImportedRow], model_of: dict, *, by: User, reason: str) -> None:
+    # The rows the import created are recorded as deleted for the API's synchronising clients first, while every row
+    # that places them in a scope is still there (a member's referral, deleted before the member).
+    for name, pks in _created_pks(entries).items():
+        deletions.record(model_of[name], sorted(pks))
     # The periods the import wrote (no trigger watches a deletion), so that their owners may take their former place.
     for name in PERIODS:
         pks = [entry.object_pk for entry in entries if entry.model == name and entry.action == Action.CREATED]

@@ -176,7 +176,13 @@ def _cases(organisation: Organisation, day: datetime.date):
     return [
         ("headline", lambda: figures.headline(organisation, day), _headline, sql.HEADLINE, same),
         ("meetings", lambda: figures.meetings(organisation, day), _meetings, sql.MEETINGS, _sql_meetings),
-        ("comments", lambda: figures.comments(organisation, year, day), _comments, sql.COMMENTS, _sql_grid),
+        (
+            "comments",
+            lambda: figures.comments(organisation, year, day),
+            _comments,
+            sql.COMMENTS_WHOLE if organisation.kind == Organisation.Kind.ROOT else sql.COMMENTS,
+            _sql_grid,
+        ),
         ("comment_sides", lambda: figures.comment_sides(organisation, year, day), _sides, sql.COMMENT_SIDES, same),
         (
             "tracking_book_activity",

@@ -114,7 +114,9 @@ HOME_ON_DD_IN_SUB = """SELECT h.member_id FROM members_memberhome h JOIN sub ON 
 PLACED_ON_DD_IN_SUB = """SELECT p.referral_id FROM members_placement p JOIN sub ON sub.id = p.residential_cell_id
     WHERE p.started_on <= %(dd)s AND (p.ended_on IS NULL OR p.ended_on > %(dd)s)"""
 
-COMMENTS = f"""
+# For the root (every row counts): the due referrals and the comments of the year read once, each tested against
+# the subtree (hashed subqueries).
+COMMENTS_WHOLE = f"""
 WITH {SUBTREE}, {DUE_REFERRALS}
 SELECT json_build_object(
     'counts', (SELECT {COMMENT_COUNTS} FROM due x {COMMENT_JOIN}
@@ -125,6 +127,27 @@ SELECT json_build_object(
         LEFT JOIN members_yearendrating g ON g.member_id = c.member_id AND g.year = %(y)s AND g.decided_on <= %(d)s
         WHERE c.year = %(y)s AND c.written_on <= %(d)s
             AND (c.residential_cell_id IN (SELECT id FROM sub) OR c.member_id IN ({HOME_ON_DD_IN_SUB}))
+        GROUP BY 1, 2) grid)
+)"""
+
+# Below the root: the referrals and comments of the subtree found from its rows (a UNION of index scans: its cells'
+# placements and comments, its members' referrals and comments), as the app does; an OR of the two reads every due
+# referral and every comment of the year.
+COMMENTS = f"""
+WITH {SUBTREE}, {DUE_REFERRALS}
+SELECT json_build_object(
+    'counts', (SELECT {COMMENT_COUNTS} FROM due x {COMMENT_JOIN}
+        WHERE x.id IN ({PLACED_ON_DD_IN_SUB}
+            UNION SELECT r.id FROM members_referral r WHERE r.member_id IN ({HOME_ON_DD_IN_SUB}))),
+    'grid', (SELECT COALESCE(json_agg(json_build_array(level, verdict, n) ORDER BY level, verdict), '[]') FROM (
+        SELECT COALESCE(g.level, 'none') AS level, c.verdict, count(*) AS n
+        FROM members_residencecomment c
+        LEFT JOIN members_yearendrating g ON g.member_id = c.member_id AND g.year = %(y)s AND g.decided_on <= %(d)s
+        WHERE c.id IN (
+            SELECT c1.id FROM members_residencecomment c1 JOIN sub ON sub.id = c1.residential_cell_id
+            WHERE c1.year = %(y)s AND c1.written_on <= %(d)s
+            UNION SELECT c2.id FROM members_residencecomment c2
+            WHERE c2.member_id IN ({HOME_ON_DD_IN_SUB}) AND c2.year = %(y)s AND c2.written_on <= %(d)s)
         GROUP BY 1, 2) grid)
 )"""
 

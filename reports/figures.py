@@ -30,7 +30,7 @@ from django.db.models import (
 )
 
 from branches.models import Organisation, OrganisationAncestor
-from branches.selectors import name_on_expression, root_of
+from branches.selectors import name_on_expression
 from members.models import (
     Attendance,
     CommentRound,
@@ -116,7 +116,11 @@ def _candidates(organisation: Organisation, *, issued: bool = True, addressed: b
     """On a referral: one of those that may concern the subtree (a superset, narrowed by the exact conditions it is
     used with), as one ``IN`` over a UNION of index scans: issued by an organisation of the subtree; addressed to a
     ward of the subtree or to one whose successor (or the successor's successor) is in it; placed at some time in a
-    residential cell of a ward of the subtree. An OR of the same conditions on joined rows reads every referral."""
+    residential cell of a ward of the subtree. An OR of the same conditions on joined rows reads every referral.
+    For the root, no condition: every referral may concern it, and the UNION would only list them all, to be hashed
+    and joined back (a third of the root's time on these queries)."""
+    if organisation.kind == Kind.ROOT:
+        return Q()
     subtree = _subtree_pks(organisation)
     parts = []
     if issued:
@@ -133,6 +137,14 @@ def _candidates(organisation: Organisation, *, issued: bool = True, addressed: b
         parts.append(Placement.objects.filter(residential_cell__in=cells).values("referral_id"))
     first, *others = [part.order_by() for part in parts]
     return Q(pk__in=first.union(*others) if others else first)
+
+
+def _totals(queryset: QuerySet, **aggregates) -> dict:
+    """``queryset.aggregate(**aggregates)``, as the one row of a grouped query without a group (the same SQL). Django's
+    ``aggregate()`` rewrites each aggregate against those before it, hashing every node of their conditions again at
+    each node: half of a ward's call, for the handovers' conditions, before the database is even asked."""
+    rows = queryset.annotate(whole=Value(1)).values("whole").annotate(**aggregates).values(*aggregates).order_by()
+    return next(iter(rows))
 
 
 # -- the seed table and the handovers ----------------------------------------------------------------------------
@@ -212,14 +224,11 @@ def _people_by(homes: QuerySet, as_of: datetime.date, *fields: str, **expression
 
 def headline(organisation: Organisation, as_of: datetime.date) -> Headline:
     """The seed article's table and the handovers between workplace and ward (four queries)."""
-    organisations = (
-        Organisation.objects.subtree(organisation)
-        .valid_on(as_of)
-        .aggregate(
-            grassroots_organisations=Count("pk", filter=Q(kind__in=Organisation.GRASSROOTS_KINDS)),
-            subordinate_cells=Count("pk", filter=Q(kind__in=Organisation.SUBORDINATE_CELL_KINDS)),
-            residential_cells=Count("pk", filter=Q(kind=Kind.RESIDENTIAL_CELL)),
-        )
+    organisations = _totals(
+        Organisation.objects.subtree(organisation).valid_on(as_of),
+        grassroots_organisations=Count("pk", filter=Q(kind__in=Organisation.GRASSROOTS_KINDS)),
+        subordinate_cells=Count("pk", filter=Q(kind__in=Organisation.SUBORDINATE_CELL_KINDS)),
+        residential_cells=Count("pk", filter=Q(kind=Kind.RESIDENTIAL_CELL)),
     )
     people = _people_by(_homes_on(organisation, as_of), as_of).get(
         (), dict.fromkeys(("members", "eligible", "introduced", "exempt_from_introduction"), 0)
@@ -230,19 +239,15 @@ def headline(organisation: Organisation, as_of: datetime.date) -> Headline:
     addressed = _received_under(organisation.path, as_of)
     issued = _issued_under(organisation.path, as_of)
     from_outside = ~_home_under(organisation.path, as_of, prefix="member__")
-    handovers = (
-        with_placement_on(Referral.objects.all(), as_of)
-        .filter(_candidates(organisation))
-        .filter(addressed | issued)
-        .aggregate(
-            received=Count("pk", filter=addressed & received_q(as_of)),
-            received_from_outside=Count("pk", filter=addressed & received_q(as_of) & from_outside),
-            awaiting_reception=Count("pk", filter=awaiting_reception_q(as_of)),
-            awaiting_placement=Count("pk", filter=awaiting_placement_q(as_of)),
-            stalled=Count("pk", filter=stalled_q(as_of)),
-            stalled_issued=Count("pk", filter=issued & stalled_q(as_of)),
-            stalled_addressed=Count("pk", filter=addressed & stalled_q(as_of)),
-        )
+    handovers = _totals(
+        with_placement_on(Referral.objects.all(), as_of).filter(_candidates(organisation)).filter(addressed | issued),
+        received=Count("pk", filter=addressed & received_q(as_of)),
+        received_from_outside=Count("pk", filter=addressed & received_q(as_of) & from_outside),
+        awaiting_reception=Count("pk", filter=awaiting_reception_q(as_of)),
+        awaiting_placement=Count("pk", filter=awaiting_placement_q(as_of)),
+        stalled=Count("pk", filter=stalled_q(as_of)),
+        stalled_issued=Count("pk", filter=issued & stalled_q(as_of)),
+        stalled_addressed=Count("pk", filter=addressed & stalled_q(as_of)),
     )
     return Headline(
         **organisations,
@@ -276,22 +281,30 @@ def meetings(organisation: Organisation, as_of: datetime.date) -> MeetingFigures
     """The half-years of the year of ``as_of`` up to it, attendance at periodic meetings, irregular attendees."""
     year = as_of.year
     halves = [HalfYear(year, 1)] + ([HalfYear(year, 2)] if as_of >= HalfYear(year, 2).first_day else [])
-    cells = Organisation.objects.subtree(organisation).filter(kind=Kind.RESIDENTIAL_CELL)
-    half_years = []
+    # The half-years' cells in one pass over the subtree's cells: each half-year counts those existing on its last day
+    # (or on ``as_of``).
+    cell_counts = {}
     for half in halves:
-        held = Meeting.objects.filter(
+        day = min(half.last_day, as_of)
+        existing = Q(valid_from__lte=day) & (Q(valid_to__isnull=True) | Q(valid_to__gt=day))
+        meeting = Meeting.objects.filter(
             residential_cell=OuterRef("pk"),
             kind=Meeting.Kind.PERIODIC,
             year=half.year,
             half=half.half,
             held_on__lte=as_of,
         )
-        counts = cells.valid_on(min(half.last_day, as_of)).aggregate(
-            due=Count("pk"), held=Count("pk", filter=Q(Exists(held)))
+        cell_counts[f"due{half.half}"] = Count("pk", filter=existing)
+        cell_counts[f"held{half.half}"] = Count("pk", filter=existing & Q(Exists(meeting)))
+    counts = _totals(Organisation.objects.subtree(organisation).filter(kind=Kind.RESIDENTIAL_CELL), **cell_counts)
+    half_years = [
+        HalfYearMeetings(
+            half_year=f"{half.year}-H{half.half}",
+            cells_due=counts[f"due{half.half}"],
+            cells_held=counts[f"held{half.half}"],
         )
-        half_years.append(
-            HalfYearMeetings(half_year=f"{half.year}-H{half.half}", cells_due=counts["due"], cells_held=counts["held"])
-        )
+        for half in halves
+    ]
     # Attendance as the sheets count it (``members.selectors.meetings.with_attendance_figures``): of the members
     # expected at each periodic meeting (placed in its cell on its day, not exempt from residence activities), those
     # marked present. One pass over the meetings joined to their cell's placements of the day, not a count per meeting.
@@ -305,22 +318,23 @@ def meetings(organisation: Organisation, as_of: datetime.date) -> MeetingFigures
     present = Attendance.objects.filter(
         meeting=OuterRef("pk"), member=OuterRef(f"{referral}member"), status=Attendance.Status.PRESENT
     )
-    attendance = (
-        Meeting.objects.filter(
-            Q(**{f"{placement}ended_on__isnull": True}) | Q(**{f"{placement}ended_on__gt": held_on}),
-            Q(**{f"{referral}ended_on__isnull": True}) | Q(**{f"{referral}ended_on__gt": held_on}),
-            ~Q(Exists(exempt)),
-            residential_cell__in=_subtree_pks(organisation),
-            kind=Meeting.Kind.PERIODIC,
-            year=year,
-            held_on__lte=as_of,
-            **{
-                f"{placement}started_on__lte": held_on,
-                f"{referral}introduced_on__lte": held_on,
-                f"{referral}placed_on__lte": held_on,
-            },
-        )
-    ).aggregate(expected=Count(f"{placement}pk"), present=Count(f"{placement}pk", filter=Q(Exists(present))))
+    attendance = Meeting.objects.filter(
+        Q(**{f"{placement}ended_on__isnull": True}) | Q(**{f"{placement}ended_on__gt": held_on}),
+        Q(**{f"{referral}ended_on__isnull": True}) | Q(**{f"{referral}ended_on__gt": held_on}),
+        ~Q(Exists(exempt)),
+        residential_cell__in=_subtree_pks(organisation),
+        kind=Meeting.Kind.PERIODIC,
+        year=year,
+        held_on__lte=as_of,
+        **{
+            f"{placement}started_on__lte": held_on,
+            f"{referral}introduced_on__lte": held_on,
+            f"{referral}placed_on__lte": held_on,
+        },
+    )
+    attendance = _totals(
+        attendance, expected=Count(f"{placement}pk"), present=Count(f"{placement}pk", filter=Q(Exists(present)))
+    )
     expected, present = attendance["expected"] or 0, attendance["present"] or 0
     irregular = (
         irregular_in(Referral.objects.filter(placed_in_q(as_of, Q(path__startswith=organisation.path))), year, as_of)
@@ -358,7 +372,8 @@ class CommentFigures:
 
 
 def comment_deadline(organisation: Organisation, year: int) -> datetime.date:
-    root = root_of(organisation)
+    # The root's key is the first step of the path (``root_of``), read without fetching the root.
+    root = int(organisation.path.split("/")[0])
     recorded = CommentRound.objects.filter(organisation=root, year=year).values_list("deadline", flat=True).first()
     return recorded or CommentRound.default_deadline(year)
 
@@ -368,21 +383,39 @@ def comments(organisation: Organisation, year: int, as_of: datetime.date) -> Com
     queries: the deadline, the counts, the verdicts by rating)."""
     deadline = comment_deadline(organisation, year)
     due_day = min(deadline, as_of)
-    # Placed in a cell of the subtree, or a member of the subtree, on the day the comment was due.
+    # Placed in a cell of the subtree, or a member of the subtree, on the day the comment was due: one IN over a
+    # UNION of index scans from the subtree's rows (its cells' placements, its homes' members' referrals). An OR of
+    # the two on the referral reads every referral (by member, in a merge join) and tests each. For the root, where
+    # every row counts, that OR (two hashed subqueries, one pass) is the right plan, and the UNION would list every
+    # referral to be hashed and joined back.
     subtree = _subtree_pks(organisation)
-    scope = placed_in_q(due_day, Q(pk__in=subtree)) | home_on_q(due_day, Q(pk__in=subtree), prefix="member__")
+    members = MemberHome.objects.filter(in_force_q(due_day), organisation__in=subtree).values("member_id")
+    placed = Placement.objects.filter(in_force_q(due_day), residential_cell__in=subtree).values("referral_id")
+    whole = organisation.kind == Kind.ROOT
+    if whole:
+        scope = Q(pk__in=placed) | Q(member__in=members)
+    else:
+        scope = Q(pk__in=placed.order_by().union(Referral.objects.filter(member__in=members).values("pk").order_by()))
     conditions = _comment_conditions(year, as_of, deadline)
-    counts = _with_comment(Referral.objects.filter(scope).filter(due_condition(due_day)), year, as_of).aggregate(
-        **{key: Count("member", distinct=True, filter=q) for key, q in conditions.items()}
+    counts = _totals(
+        _with_comment(Referral.objects.filter(scope).filter(due_condition(due_day)), year, as_of),
+        **{key: Count("member", distinct=True, filter=q) for key, q in conditions.items()},
     )
     missing = counts["due"] - counts["written"] if as_of > deadline else 0
     grid: dict[str, dict[str, int]] = {}
-    rows = (
-        ResidenceComment.objects.filter(
-            Q(residential_cell__in=subtree) | home_on_q(due_day, Q(pk__in=subtree), prefix="member__"),
-            year=year,
-            written_on__lte=as_of,
+    # The year's comments on the subtree's cells or its members, the same way: a UNION of index scans (by cell and
+    # year, by member and year), not the year's every comment tested against an OR (but for the root).
+    of_year = ResidenceComment.objects.filter(year=year, written_on__lte=as_of).order_by()
+    if whole:
+        commented = Q(residential_cell__in=subtree) | Q(member__in=members)
+    else:
+        commented = Q(
+            pk__in=of_year.filter(residential_cell__in=subtree)
+            .values("pk")
+            .union(of_year.filter(member__in=members).values("pk"))
         )
+    rows = (
+        of_year.filter(commented)
         .annotate(
             rating=FilteredRelation(
                 "member__ratings",
@@ -508,7 +541,7 @@ class TrackingBookActivity:
 
 def tracking_book_activity(organisation: Organisation, year: int, as_of: datetime.date) -> TrackingBookActivity:
     """Workplace committees with eligible members and no introduction recorded in the year; wards with referrals
-    waiting for them during the year and no reception recorded in it (two queries: the committees, the wards). Each
+    waiting for them during the year and no reception recorded in it (one query: the committees and the wards). Each
     committee asks whether one eligible member has a home under it (an EXISTS that stops at the first one, through
     the ancestor relation), not every eligible member of the subtree gathered and grouped by committee."""
     first, last = datetime.date(year, 1, 1), min(datetime.date(year, 12, 31), as_of)
@@ -527,18 +560,26 @@ def tracking_book_activity(organisation: Organisation, year: int, as_of: datetim
         ),
         organisation__ancestor_links__ancestor=OuterRef("pk"),
     )
+    # The issuers under the committee straight from the ancestor relation (no join to the organisations): each
+    # committee's introductions of the year are then read through (issuer, introduced_on), its own rows only.
     introduced = Referral.objects.filter(
-        introduced_on__gte=first, introduced_on__lte=last, issuing_organisation__ancestor_links__ancestor=OuterRef("pk")
+        introduced_on__gte=first,
+        introduced_on__lte=last,
+        issuing_organisation__in=OrganisationAncestor.objects.filter(ancestor=OuterRef(OuterRef("pk"))).values(
+            "descendant_id"
+        ),
     )
-    # A scalar subquery (the first eligible home found), not an EXISTS: PostgreSQL turns an EXISTS into a semi join,
-    # and with tens of committees it hashes every member's home of the tree; a subquery with LIMIT stays a lookup per
-    # committee, through the ancestor relation's index, that stops at the first eligible member.
+    # Scalar subqueries (the first eligible home, the first introduction found), not EXISTS: PostgreSQL turns an
+    # EXISTS into a semi (anti) join, and with tens of committees it hashes every member's home of the tree, or reads
+    # the whole year's referrals for each committee; a subquery with LIMIT stays a lookup per committee, through the
+    # ancestor relation's index, that stops at the first row found.
     committees = (
         grassroots.filter(kind__in=[Kind.COMMITTEE, Kind.GRASSROOTS_CELL])
         .alias(first_eligible_home=Subquery(eligible_home.order_by().values("pk")[:1]))
         .filter(first_eligible_home__isnull=False)
-        .exclude(Exists(introduced))
-        .order_by("path")
+        .alias(first_introduction=Subquery(introduced.order_by().values("pk")[:1]))
+        .filter(first_introduction__isnull=True)
+        .order_by()
     )
     # Waiting on some day of the year: introduced by its end, not received before it began, not ended on or before
     # its first day.
@@ -548,16 +589,15 @@ def tracking_book_activity(organisation: Organisation, year: int, as_of: datetim
     received_in_year = Referral.objects.filter(
         receiving_ward=OuterRef("pk"), received_on__gte=first, received_on__lte=last
     )
-    wards = (
-        grassroots.filter(kind=Kind.WARD)
-        .filter(Exists(waiting_in_year))
-        .exclude(Exists(received_in_year))
-        .order_by("path")
-    )
+    wards = grassroots.filter(kind=Kind.WARD).filter(Exists(waiting_in_year)).exclude(Exists(received_in_year))
+    # Both lists in one statement (UNION ALL of the two, each part planned on its own), told apart by their kind.
+    fields = ("path", "kind", "code", "name")
+    found = committees.values_list(*fields).union(wards.order_by().values_list(*fields), all=True).order_by("path")
+    refs: dict[bool, list[OrganisationRef]] = {True: [], False: []}
+    for _, kind, code, name in found:
+        refs[kind == Kind.WARD].append(OrganisationRef(code, name))
     return TrackingBookActivity(
-        year=year,
-        committees_without_introductions=[OrganisationRef(o.code, o.name) for o in committees],
-        wards_without_receptions=[OrganisationRef(o.code, o.name) for o in wards],
+        year=year, committees_without_introductions=refs[False], wards_without_receptions=refs[True]
     )
 
 
@@ -830,9 +870,9 @@ class ResidenceRow:
 
 
 def by_ward_and_cell(organisation: Organisation, as_of: datetime.date) -> list[ResidenceRow]:
-    """Each ward of the subtree and each of its residential cells, existing on ``as_of`` (three queries: the rows,
-    the referrals grouped by their ward that day, those placed grouped by their cell that day). Received from
-    outside: members whose home is not in ``organisation``'s subtree, as in ``headline``."""
+    """Each ward of the subtree and each of its residential cells, existing on ``as_of`` (two queries: the rows, and
+    the referrals grouped by their ward and their cell that day, one pass: a referral placed that day has the ward of
+    its cell). Received from outside: members whose home is not in ``organisation``'s subtree, as in ``headline``."""
     rows = (
         Organisation.objects.subtree(organisation)
         .valid_on(as_of)
@@ -845,10 +885,12 @@ def by_ward_and_cell(organisation: Organisation, as_of: datetime.date) -> list[R
         .filter(_candidates(organisation, issued=False))
         .filter(_received_under(organisation.path, as_of))
     )
-    by_ward = {
-        row.pop("ward_on_day"): row
-        for row in referrals.annotate(ward_on_day=ward_on_expression(as_of))
-        .values("ward_on_day")
+    counted = ("received", "received_from_outside", "awaiting_reception", "awaiting_placement")
+    by_ward: dict[int, dict[str, int]] = {}
+    placed: dict[int, int] = {}
+    for row in (
+        referrals.annotate(ward_on_day=ward_on_expression(as_of))
+        .values("ward_on_day", cell=F("placement_on_day__residential_cell"))
         .annotate(
             received=Count("pk", filter=received_q(as_of)),
             received_from_outside=Count(
@@ -856,17 +898,16 @@ def by_ward_and_cell(organisation: Organisation, as_of: datetime.date) -> list[R
             ),
             awaiting_reception=Count("pk", filter=awaiting_reception_q(as_of)),
             awaiting_placement=Count("pk", filter=awaiting_placement_q(as_of)),
+            placed=Count("pk", filter=placed_q(as_of)),
         )
         .order_by()
-    }
-    placed = dict(
-        referrals.filter(placed_q(as_of))
-        .values("placement_on_day__residential_cell")
-        .annotate(n=Count("pk"))
-        .order_by()
-        .values_list("placement_on_day__residential_cell", "n")
-    )
-    nothing = dict.fromkeys(("received", "received_from_outside", "awaiting_reception", "awaiting_placement"), 0)
+    ):
+        sums = by_ward.setdefault(row["ward_on_day"], dict.fromkeys(counted, 0))
+        for name in counted:
+            sums[name] += row[name]
+        if row["cell"] is not None:
+            placed[row["cell"]] = placed.get(row["cell"], 0) + row["placed"]
+    nothing = dict.fromkeys(counted, 0)
     return [
         ResidenceRow(
             code=row.code,

@@ -1,0 +1,146 @@
+"""The two shapes of the figures' queries give the same numbers: for the root, every row may count, so the queries
+read every row in one pass (no candidates, an OR of hashed subqueries); below the root, they start from the subtree's
+rows (a UNION of index scans over its organisations' ids). The shape is chosen by the organisation's kind, so an
+organisation read as if it were the root (its kind changed in memory) gives its own figures through the root's shape:
+both must agree, on a tree where members of one district live in the other's cells.
+
+And each function runs a fixed number of queries, the same for a ward and for the root.
+"""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from branches.models import Organisation
+from members.models import Attendance, Exemption, ResidenceComment, YearEndRating
+from reports import figures
+from tests.factories import make_member, make_organisation, move_home
+from tests.reports.test_figures import attend, comment, meeting, place, refer
+
+pytestmark = pytest.mark.django_db
+
+D = datetime.date
+Kind = Organisation.Kind
+Sector = Organisation.Sector
+Status = Attendance.Status
+Verdict = ResidenceComment.Verdict
+
+DAYS = [D(2018, 6, 30), D(2018, 9, 30), D(2018, 12, 20), D(2019, 1, 15)]  # before and after the comment deadline
+
+
+@pytest.fixture
+def district_tree():
+    """A root holding two districts (upper-level committees), each with a ward of four residential cells (the first
+    district two wards), three committees of two cells and a grassroots cell; members placed (half of them in the
+    other district's cells), waiting, ended, commented on (on time, late, received), rated, exempt, at meetings,
+    retired into a cell; a member of an outside organisation placed in a cell."""
+    root = make_organisation(kind=Kind.ROOT)
+    districts, wards, cells, homes = [], [], [], []
+    for d in range(2):
+        district = make_organisation(kind=Kind.UPPER_COMMITTEE, parent=root)
+        districts.append(district)
+        for _ in range(2 - d):
+            ward = make_organisation(kind=Kind.WARD, parent=district, sector=Sector.WARD)
+            wards.append(ward)
+            cells += [make_organisation(kind=Kind.RESIDENTIAL_CELL, parent=ward) for _ in range(4)]
+        for c in range(3):
+            committee = make_organisation(kind=Kind.COMMITTEE, parent=district, sector=list(Sector)[c % 4])
+            homes += [make_organisation(kind=Kind.CELL, parent=committee, sector=committee.sector) for _ in range(2)]
+        homes.append(make_organisation(kind=Kind.GRASSROOTS_CELL, parent=district))
+    meetings = {cell.pk: meeting(cell, D(2018, 5, 10)) for cell in cells[::2]}
+    for i, home in enumerate(homes * 2):
+        cell = cells[(i * 5) % len(cells)]
+        member = make_member(home)
+        place(member, cell, ended_on=D(2018, 9, 1) if i % 5 == 0 else None)
+        if cell.pk in meetings:
+            attend(meetings[cell.pk], member, [Status.PRESENT, Status.ABSENT, Status.EXCUSED][i % 3])
+        if i % 3:
+            comment(
+                member,
+                cell,
+                D(2018, 11, 1) if i % 2 else D(2018, 12, 10),
+                sent_on=D(2018, 12, 5) if i % 2 else D(2018, 12, 15),
+                received_on=D(2018, 12, 18) if i % 4 == 1 else None,
+                verdict=[Verdict.GOOD, Verdict.FAIR][i % 2],
+            )
+        if i % 4 == 0:
+            YearEndRating.objects.create(
+                member=member, year=2018, level=YearEndRating.Level.GOOD, decided_on=D(2018, 12, 1)
+            )
+        refer(make_member(home), wards[i % len(wards)], introduced_on=D(2018, 7, 1) if i % 2 else D(2018, 1, 10))
+        idle = make_member(home)
+        if i % 6 == 0:
+            Exemption.objects.create(member=idle, kind=Exemption.Kind.INTRODUCTION, started_on=D(2018, 1, 1))
+        if i == 3:
+            move_home(idle, cells[0], D(2018, 8, 1))  # retired into a residential cell
+    outside = make_organisation(kind=Kind.OUTSIDE)
+    place(make_member(outside), cells[1])
+    return root, districts, wards
+
+
+def _plain(value):
+    return repr(value)
+
+
+def _as_root(organisation: Organisation) -> Organisation:
+    copy = Organisation.objects.get(pk=organisation.pk)
+    copy.kind = Kind.ROOT  # in memory only: the root's shape of the queries, on this organisation's subtree
+    return copy
+
+
+@pytest.mark.parametrize("day", DAYS)
+def test_each_organisation_has_the_same_figures_through_the_roots_shape(district_tree, day):
+    _, districts, wards = district_tree
+    for organisation in (*districts, *wards):
+        as_root = _as_root(organisation)
+        for name, call in (
+            ("headline", lambda org: figures.headline(org, day)),
+            ("comments", lambda org: figures.comments(org, day.year, day)),
+            ("by_grassroots_organisation", lambda org: figures.by_grassroots_organisation(org, day)),
+            ("by_ward_and_cell", lambda org: figures.by_ward_and_cell(org, day)),
+        ):
+            assert _plain(call(organisation)) == _plain(call(as_root)), (organisation.code, name)
+
+
+def test_the_district_tree_counts_something_on_each_side(district_tree):
+    """The equality above is not the equality of empty figures."""
+    _, districts, _ = district_tree
+    day = D(2018, 12, 20)
+    comments = figures.comments(districts[0], 2018, day)
+    assert comments.due and comments.written and comments.sent and comments.late and comments.received
+    assert comments.verdicts_by_rating
+    rows = figures.by_ward_and_cell(districts[0], day)
+    assert any(row.placed for row in rows) and any(row.received_from_outside for row in rows)
+    assert any(row.awaiting_reception for row in rows)
+    headline = figures.headline(districts[1], day)
+    assert headline.received_from_outside and headline.stalled_issued and headline.awaiting_reception
+
+
+QUERIES = {
+    "headline": 3,  # the organisations, the members by status, the handovers
+    "meetings": 3,  # the half-years' cells, the attendance, the irregular attendees
+    "comments": 3,  # the deadline, the counts, the verdicts by rating
+    "tracking_book_activity": 1,  # the committees and the wards
+    "by_ward_and_cell": 2,  # the rows, the referrals by ward and cell
+    "endings_by_reason": 1,
+}
+
+
+@pytest.mark.parametrize("name", sorted(QUERIES))
+def test_each_function_runs_a_fixed_number_of_queries_for_a_ward_and_for_the_root(district_tree, name):
+    root, districts, wards = district_tree
+    day = D(2018, 12, 20)
+    calls = {
+        "headline": lambda org: figures.headline(org, day),
+        "meetings": lambda org: figures.meetings(org, day),
+        "comments": lambda org: figures.comments(org, day.year, day),
+        "tracking_book_activity": lambda org: figures.tracking_book_activity(org, day.year, day),
+        "by_ward_and_cell": lambda org: figures.by_ward_and_cell(org, day),
+        "endings_by_reason": lambda org: figures.endings_by_reason(org, day),
+    }
+    for organisation in (wards[0], districts[0], root):
+        with CaptureQueriesContext(connection) as queries:
+            calls[name](organisation)
+        assert len(queries) == QUERIES[name], (organisation.kind, [query["sql"] for query in queries])

@@ -189,7 +189,7 @@ def todo_for(user, *, day: datetime.date, shown: int = 10) -> ToDo:
         without = cells_without_meeting(visible_residential_cells(user), day)
         counts["cells_without_meeting"] = without.count()
         own = access.residential_cell_ids()
-        if own:
+        if own and counts["cells_without_meeting"]:  # the user's own cells are among those counted
             due_cells = tuple(without.filter(pk__in=own).order_by("name"))
     city = None
     if Role.CITY in names:
@@ -202,7 +202,9 @@ def todo_for(user, *, day: datetime.date, shown: int = 10) -> ToDo:
             counts["irregular_attendees"] = irregular_attendees_under(members, city, day=day).count()
     receivable: list[Referral] = []
     ward = next((r for r in roles if r.role == Role.WARD), None)
-    if ward and ward.can_act:
+    # The one-click lists are parts of rows already counted (the user's writable scope is within what they see):
+    # none to read when the count is 0.
+    if ward and ward.can_act and counts["awaiting_reception"]:
         receivable = list(
             referrals_receivable_by(user)
             .awaiting_reception_on(day)
@@ -211,7 +213,7 @@ def todo_for(user, *, day: datetime.date, shown: int = 10) -> ToDo:
         )
     reportable: list[Referral] = []
     cell_ids = access.residential_cell_ids(write=True)
-    if cell_ids:
+    if cell_ids and counts["not_reported"]:
         # The member reports to the cell: its secretary records it (``referrals_reportable_by``).
         reportable = list(
             referrals_reportable_by(user)

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from branches.selectors import officer_posts_for
+from branches.access import access_for
 from members.selectors import ToDo, organisation_overview, todo_for
 from members.selectors.todo import Role
 
@@ -286,9 +286,10 @@ def todo_sections(todo: ToDo) -> list[Section]:
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     day = timezone.localdate()
+    # The posts of the day as the header reads them (``access_for`` keeps them for the request: one query for both).
     posts = [
         (post, organisation_overview(organisation=post.organisation, day=day))
-        for post in officer_posts_for(request.user, day=day)
+        for post in access_for(request.user, day=day).posts
     ]
     todo = todo_for(request.user, day=day)
     context = {"day": day, "posts": posts, "todo": todo, "todo_sections": todo_sections(todo)}

@@ -11,7 +11,9 @@ from django.templatetags.l10n import localize, unlocalize
 from django.urls import reverse
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.timezone import template_localtime
 from django_tables2.columns.datecolumn import DateColumn
+from django_tables2.columns.datetimecolumn import DateTimeColumn
 from django_tables2.columns.linkcolumn import BaseLinkColumn
 from django_tables2.columns.manytomanycolumn import ManyToManyColumn
 from django_tables2.columns.templatecolumn import TemplateColumn
@@ -80,8 +82,9 @@ class _CellRenderer:
         self.render = _Caller(bound_column.render)
 
     def _is_plain_date(self, column) -> bool:
-        """A DateColumn with django-tables2's own template: ``{{ value|date:FORMAT|default:default }}``."""
-        if type(column) is not DateColumn or column.template_name or column.extra_context:
+        """A DateColumn or DateTimeColumn with django-tables2's own template, ``{{ value|date:FMT|default:default }}``
+        (``date`` takes a date and time in the current time zone, as the template engine gives it)."""
+        if type(column) not in (DateColumn, DateTimeColumn) or column.template_name or column.extra_context:
             return False
         prefix, suffix = '{{ value|date:"', '"|default:default }}'
         code = column.template_code or ""
@@ -117,7 +120,8 @@ class _CellRenderer:
                 content = self.default
             elif self.date_format is not None:
                 # TemplateColumn renders its template to a safe string: the date escaped, or the default.
-                content = conditional_escape(date_filter(value, self.date_format) or self.default)
+                shown = date_filter(template_localtime(value), self.date_format)
+                content = conditional_escape(shown or self.default)
             else:
                 content = self.render(
                     {

@@ -145,3 +145,35 @@ def test_the_workbook_export_pages_fit_a_phone(page_for, scenario):
     assert no_horizontal_scroll(page), "the ready workbook's page scrolls sideways on a 360 px phone"
     in_reach(page, "#workbook-download")
     assert_accessible(page)
+
+
+def test_without_javascript_the_typed_term_lists_the_matches_then_saves(browser, live_server, scenario):
+    """No JavaScript: the search box is sent with the form; several matches come back as the select's options (the
+    other fields kept), one chosen saves."""
+    context = browser.new_context(base_url=live_server.url, viewport=SMALL_PHONE, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto("/accounts/login/")
+        page.locator("#id_username").fill(scenario["city"].get_username())
+        page.locator("#id_password").fill(PASSWORD)
+        with page.expect_navigation():
+            page.locator("main form[action$='/accounts/login/'] button[type=submit]").click()
+        page.goto(reverse("members:member-create"))
+        page.locator("#id_card_number").fill("80001235")
+        page.locator("#id_full_name").fill("Trần Văn Hải")
+        page.locator("#id_date_of_birth").fill("01/02/1980")
+        page.locator("#id_gender").select_option("male")
+        page.locator("#id_admitted_on").fill("03/02/2005")
+        page.locator("#id_home_organisation_term").fill("dân phố 0")
+        with page.expect_navigation():
+            page.locator("#member-form button[type=submit]").click()
+        expect(page.locator("#id_home_organisation option")).to_have_count(SHOWN + 1)
+        expect(page.locator("#id_full_name")).to_have_value("Trần Văn Hải")
+        assert no_horizontal_scroll(page)
+        chosen = scenario["cells"][2]
+        page.locator("#id_home_organisation").select_option(str(chosen.pk))
+        with page.expect_navigation():
+            page.locator("#member-form button[type=submit]").click()
+        assert Member.objects.get(card_number="80001235").home_organisation == chosen
+    finally:
+        context.close()

@@ -8,6 +8,8 @@ the box is sent with the form. The field still refuses an organisation out of it
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from branches.models import Organisation
@@ -160,3 +162,23 @@ def test_every_form_of_organisations_searches(client, tree, city):
         reverse("members:tracking-book-index"), {"organisation": "", "organisation_term": "Phường 15", "year": 2024}
     )
     assert chosen.status_code == 302
+
+
+def test_the_forms_queries_do_not_grow_with_the_organisations(client, tree, city):
+    staff = client_for(city)
+    chosen = Organisation.objects.get(code="P1T01")
+
+    def queries() -> tuple[int, int]:
+        counts = []
+        for data in ({}, {"options": "home_organisation", "home_organisation_term": "Tổ"}):
+            with CaptureQueriesContext(connection) as captured:
+                assert staff.get(CREATE, data).status_code == 200
+            counts.append(len(captured))
+        with CaptureQueriesContext(connection) as captured:
+            staff.post(CREATE, member_post(chosen, full_name=""))  # re-rendered with the chosen cell
+        return (*counts, len(captured))
+
+    before = queries()
+    for n in range(3 * SHOWN):
+        make_organisation(kind=Kind.RESIDENTIAL_CELL, parent=tree.ward2, name=f"Chi bộ Tổ {n:02d} (P5)")
+    assert queries() == before

@@ -13,31 +13,39 @@ What is refused before openpyxl parses anything (``check_file``), each with a me
 The limits come from the largest workbook the import accepts: 100,000 rows (``MAX_ROWS``) of the widest sheet
 (``Đảng viên``, 19 columns) with every column filled is 1.9 million cells, 112 MB unpacked and 8.7 MB packed when
 openpyxl writes it (Excel's shared strings make it smaller). ``MAX_CELLS`` is 100,000 rows of 20 columns; the
-unpacked limit leaves a third more for longer texts. openpyxl reads a cell in 3 to 11 µs (a blank one to an inline
-text), so no accepted file costs more to read than that largest real workbook (20-35 s). Real workbooks hold at most
-0.2 cells per byte of file, or 0.5 when Excel writes a large bordered empty table; a small upload stuffed with
-millions of blank cells holds tens: with two cells a byte, a file of 300 kB is read in a few seconds at most.
+unpacked limit leaves a third more for longer texts. A cell is read in 1 to 3 µs (openpyxl's read-only mode took 3 to
+11 µs), so no accepted file costs more to read than that largest real workbook. Real workbooks hold at most 0.2 cells
+per byte of file, or 0.5 when Excel writes a large bordered empty table; a small upload stuffed with millions of blank
+cells holds tens: with two cells a byte, a file of 300 kB is read in a few seconds at most.
 
-Then the sheets are read in openpyxl's read-only mode (memory does not grow with the rows), with two precautions:
-the ``<dimension>`` record a sheet carries is not trusted (``reset_dimensions``: a careless writer's ``A1:I2`` on a
-sheet of 50 rows must not read one row), and data rows are read only as wide as the columns the headers use, so a
-stray cell at XFD1 does not pad every row to 16,384 values. A workbook of more than ``MAX_ROWS`` rows is refused
-while reading.
+Then the workbook is opened by openpyxl (its sheets, styles and date system) and each sheet's XML is streamed row by
+row (``_sheet_rows``: memory does not grow with the rows), reading each cell as openpyxl's read-only mode does, at
+less than half its cost (issue 15). Two precautions: the ``<dimension>`` record a sheet carries is not trusted (a
+careless writer's ``A1:I2`` on a sheet of 50 rows must not read one row), and data rows keep only the columns the
+headers use, so a stray cell at XFD1 does not pad every row to 16,384 values. A workbook of more than ``MAX_ROWS``
+rows is refused while reading.
 """
 
 import contextlib
 import dataclasses
 import datetime
 import re
+import warnings
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import IO
+from xml.etree.ElementTree import XMLPullParser, iterparse
 
 from django.core.exceptions import ValidationError
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
-from openpyxl import load_workbook
+from openpyxl.packaging.relationship import get_dependents, get_rels_path
+from openpyxl.reader.excel import ExcelReader
+from openpyxl.utils.cell import coordinate_to_tuple, range_boundaries
+from openpyxl.utils.datetime import from_excel, from_ISO8601
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
 
 from dongha76.dates import parse_day
 from dongha76.services import day_text
@@ -208,7 +216,7 @@ def read_workbook(
     the sheets' ``<dimension>`` records claim (0 when they say nothing), a guess only."""
     check_file(upload, size=size)
     try:
-        book = load_workbook(upload, read_only=True, data_only=True)
+        book = open_workbook(upload)
     except Exception:  # openpyxl raises whatever its parsers meet in a damaged file
         raise WorkbookRefused(NOT_XLSX) from None
     try:
@@ -227,8 +235,8 @@ def read_workbook(
             except WorkbookRefused:
                 raise
             except Exception:
-                # A damaged sheet: the parts of an .xlsx are read lazily, row by row, in read-only mode, and openpyxl
-                # raises whatever its parsers meet (IndexError for a missing shared string, ParseError, KeyError...).
+                # A damaged sheet: its XML is parsed as its rows are read, and the parsers raise whatever they meet
+                # (IndexError for a missing shared string, ParseError, KeyError...).
                 raise WorkbookRefused(NOT_XLSX) from None
             total_rows += len(data.rows)
             problems.extend(missing)
@@ -243,58 +251,277 @@ def read_workbook(
         book.close()
 
 
+# -- the workbook's parts ------------------------------------------------------------------------------------------
+#
+# Issue 15 (100,000 rows in under 60 s): openpyxl's read-only mode spent 42% of an import's time reading the cells,
+# a dict, a tuple and often a rich-text object per cell, and parsed each sheet once more at load time to find a size
+# ``_read_sheet`` does not trust. The workbook's own parts (sheets, relations, styles, date system) are still read by
+# openpyxl; the shared strings and the rows are read here with the same XML parser, cell by cell as openpyxl's
+# ``WorkSheetParser.parse_cell`` does with ``data_only`` (tests/workbooks/test_reading_equivalence.py compares the
+# two readers on every workbook the tests use and on one holding every kind of cell). The parser is the one openpyxl
+# uses (the standard library's, no defusedxml here): expat 2.4+ refuses entity expansion attacks, and no external
+# entity is ever fetched.
+
+_NS = f"{{{SHEET_MAIN_NS}}}"
+_ROW, _VALUE, _INLINE, _TEXT, _RUN, _STRING = (_NS + tag for tag in ("row", "v", "is", "t", "r", "si"))
+_DIMENSION, _SHEET_DATA = _NS + "dimension", _NS + "sheetData"
+_COLUMN_LETTERS = re.compile(r"[A-Z]{1,3}")
+
+
+class _Worksheet(ReadOnlyWorksheet):
+    """A sheet of the workbook, its rows read by ``_sheet_rows``. Its size is not read at load time: openpyxl parses
+    the whole sheet for it when the ``<dimension>`` record is missing (openpyxl's own write-only mode leaves it out),
+    and ``_read_sheet`` does not trust it anyway."""
+
+    def _get_size(self):
+        pass
+
+
+class _WorkbookReader(ExcelReader):
+    """openpyxl's reading of a workbook in read-only mode, but for its shared strings (``_shared_strings``) and the
+    size of its sheets (``_Worksheet``)."""
+
+    def read_strings(self):
+        part = self.package.find(SHARED_STRINGS)
+        if part is not None:
+            with self.archive.open(part.PartName[1:]) as source:
+                self.shared_strings = _shared_strings(source)
+
+    def read_worksheets(self):
+        # ``ExcelReader.read_worksheets`` in read-only mode, with ``_Worksheet``.
+        for sheet, relation in self.parser.find_sheets():
+            if relation.target not in self.valid_files:
+                continue
+            if "chartsheet" in relation.Type:
+                self.read_chartsheet(sheet, relation)
+                continue
+            relations = get_rels_path(relation.target)
+            if relations in self.valid_files:
+                get_dependents(self.archive, relations)  # read as openpyxl does: a damaged one refuses the file
+            worksheet = _Worksheet(self.wb, sheet.name, relation.target, self.shared_strings)
+            worksheet.sheet_state = sheet.state
+            self.wb._sheets.append(worksheet)
+
+
+def open_workbook(upload: IO[bytes]):
+    """The workbook as ``openpyxl.load_workbook(upload, read_only=True, data_only=True)`` opens it."""
+    reader = _WorkbookReader(upload, read_only=True, data_only=True)
+    reader.read()
+    return reader.wb
+
+
+def _text_content(node) -> str:
+    """``openpyxl.cell.text.Text.from_tree(node).content``: the text of an inline string (``<is>``) or a shared one
+    (``<si>``), its runs' texts joined, phonetic runs left out. Plain text and runs of text are read here; anything
+    else (attributes, fonts, phonetics) by openpyxl itself, which validates them."""
+    if not node.attrib:
+        plain, runs = None, []
+        for child in node:
+            if child.tag == _TEXT and not len(child):
+                plain = child.text
+                continue
+            if child.tag == _RUN and not child.attrib and all(part.tag == _TEXT for part in child):
+                texts = [part.text for part in child]
+                if texts and texts[-1] is not None:
+                    runs.append(texts[-1])
+                continue
+            break
+        else:
+            return (plain or "") + "".join(runs) if runs else plain or ""
+    from openpyxl.cell.text import Text
+
+    return Text.from_tree(node).content
+
+
+def _shared_strings(source) -> list[str]:
+    """``openpyxl.reader.strings.read_string_table``: every ``<si>`` of the part, in order."""
+    strings = []
+    for _event, node in iterparse(source):  # noqa: S314 (as openpyxl: see above)
+        if node.tag == _STRING:
+            strings.append(_text_content(node).replace("x005F_", ""))
+            node.clear()
+    return strings
+
+
+def _column_of(coordinate: str, columns: dict[str, int]) -> int:
+    """The column of a cell's reference ("C12" -> 3), as ``coordinate_to_tuple`` reads it (and refuses it: a
+    ``ValueError``); its letters join ``columns`` when they are a column's name followed by a row's number."""
+    column = coordinate_to_tuple(coordinate)[1]
+    letters = coordinate.rstrip("0123456789")
+    if _COLUMN_LETTERS.fullmatch(letters) and coordinate[len(letters) :].isascii():
+        columns[letters] = column
+    return column
+
+
+def _sheet_rows(
+    worksheet, *, first: int = 1, last: int | None = None
+) -> Iterator[tuple[int, list[tuple[int, object]]]]:
+    """The rows of a sheet from ``first`` to ``last`` as openpyxl's read-only mode gives them with ``values_only``
+    (``ReadOnlyWorksheet._cells_by_row``, ``WorkSheetParser.parse_row`` and ``parse_cell``): each row's number and
+    its cells as (column, value) in the order of the file. A row numbered before ``first`` or before a row already
+    given is skipped, as there; a missing row is not given (openpyxl gives it blank)."""
+    book = worksheet.parent
+    strings, epoch = worksheet._shared_strings, book.epoch
+    date_styles, duration_styles = book._date_formats, book._timedelta_formats
+    columns: dict[str, int] = {}
+    days: dict[tuple[str, object], object] = {}  # (serial, style) -> its date: the same few thousand days recur
+    next_row, number = first, 0
+    with book._archive.open(worksheet._worksheet_path) as source:
+        for _event, element in iterparse(source):  # noqa: S314 (as openpyxl: see above)
+            if element.tag != _ROW:
+                continue
+            row_text = element.get("r")
+            if row_text is not None:
+                try:
+                    number = int(row_text)
+                except ValueError:
+                    real = float(row_text)
+                    if not real.is_integer():
+                        raise ValueError(f"{row_text} is not a valid row number") from None
+                    number = int(real)
+                if not (row_text.isascii() and row_text.isdigit()):
+                    row_text = ""  # not the text its cells' references end with
+            else:
+                number += 1
+                row_text = ""
+            cells = []
+            column = 0
+            for cell in element:
+                kind = cell.get("t", "n")
+                reference = cell.get("r")
+                style = cell.get("s", 0)
+                if style:
+                    style = int(style)
+                value = None if kind == "inlineStr" else (cell.findtext(_VALUE) or None)
+                if not reference:
+                    column += 1
+                elif row_text and reference.endswith(row_text) and reference[: -len(row_text)] in columns:
+                    column = columns[reference[: -len(row_text)]]  # the usual "C12" of row 12, inlined: 2M cells
+                else:
+                    column = _column_of(reference, columns)
+                if value is not None:
+                    if kind == "n":
+                        if style in date_styles:
+                            key = (value, style)
+                            day = days.get(key)
+                            if day is None:
+                                day = _excel_day(value, epoch, style in duration_styles, reference)
+                                if day != "#VALUE!":
+                                    days[key] = day
+                            value = day
+                        else:
+                            value = float(value) if "." in value or "E" in value or "e" in value else int(value)
+                    elif kind == "s":
+                        value = strings[int(value)]
+                    elif kind == "b":
+                        value = bool(int(value))
+                    elif kind == "d":
+                        value = from_ISO8601(value)
+                elif kind == "inlineStr":
+                    text = cell.find(_INLINE)
+                    if text is not None:
+                        value = _text_content(text)
+                cells.append((column, value))
+            element.clear()
+            if last is not None and number > last:
+                return
+            if number >= next_row:
+                next_row = number + 1
+                yield number, cells
+
+
+def _excel_day(serial: str, epoch, duration: bool, reference):
+    number = float(serial) if "." in serial or "E" in serial or "e" in serial else int(serial)
+    try:
+        return from_excel(number, epoch, timedelta=duration)
+    except (OverflowError, ValueError):
+        warnings.warn(
+            f"Cell {reference} is marked as a date but the serial value {number} is outside the limits for dates. "
+            "The cell will be treated as an error.",
+            stacklevel=2,
+        )
+        return "#VALUE!"
+
+
+def _row_values(cells: list[tuple[int, object]]) -> tuple:
+    """A row's values by position, as wide as its last cell's column (``ReadOnlyWorksheet._get_row``)."""
+    if not cells:
+        return ()
+    values = [None] * cells[-1][0]
+    for column, value in cells:
+        if column <= len(values):
+            values[column - 1] = value
+    return tuple(values)
+
+
 def _claimed_rows(book, titles: dict[str, str]) -> int:
     rows = 0
     for sheet in SHEETS:
         name = titles.get(search_key(sheet.title))
         with contextlib.suppress(Exception):  # a damaged record: no guess; the reading says what is wrong
-            rows += (book[name].max_row or 0) if name is not None else 0
+            rows += (_dimension_rows(book[name]) or 0) if name is not None else 0
     return rows
 
 
+def _dimension_rows(worksheet) -> int | None:
+    """The last row the sheet's ``<dimension>`` record claims, read from the start of the sheet only (the record
+    comes before the rows)."""
+    parser = XMLPullParser(events=("start", "end"))
+    with worksheet.parent._archive.open(worksheet._worksheet_path) as source:
+        while chunk := source.read(CHUNK_BYTES // 16):
+            parser.feed(chunk)
+            for event, element in parser.read_events():
+                if event == "end" and element.tag == _DIMENSION:
+                    return range_boundaries(element.get("ref"))[3]
+                if event == "start" and element.tag == _SHEET_DATA:
+                    return None
+    return None
+
+
 def _read_sheet(sheet: Sheet, worksheet, *, limit: int, on_rows=None) -> tuple[SheetData, list[Problem]]:
-    # Finding 5 of issue 10: openpyxl's read-only mode stops at the rows and columns the sheet's <dimension> record
-    # claims, and writers other than Excel leave it wrong. Forget it: every row is read, each as wide as it is.
-    worksheet.reset_dimensions()
+    # Finding 5 of issue 10: a sheet's <dimension> record, which writers other than Excel leave wrong, is not
+    # trusted: every row is read, each as wide as it is.
     header_row, positions, best = 0, {}, {}
     by_match = {column.match_key: column for column in sheet.columns}
-    with contextlib.closing(worksheet.iter_rows(max_row=HEADER_SEARCH_ROWS, values_only=True)) as rows:
-        for number, values in enumerate(rows, start=1):
-            matched = {}
-            for index, value in enumerate(values):
-                column = by_match.get(search_key(str(value))) if value is not None else None
-                if column is not None and column.key not in matched:
-                    matched[column.key] = index
-            if len(matched) > len(best):
-                best = matched
-                if all(column.key in matched for column in sheet.required):
-                    header_row, positions = number, matched
-                    break
+    for number, cells in _sheet_rows(worksheet, last=HEADER_SEARCH_ROWS):
+        matched = {}
+        for index, value in enumerate(_row_values(cells)):
+            column = by_match.get(search_key(str(value))) if value is not None else None
+            if column is not None and column.key not in matched:
+                matched[column.key] = index
+        if len(matched) > len(best):
+            best = matched
+            if all(column.key in matched for column in sheet.required):
+                header_row, positions = number, matched
+                break
     if not header_row:
         missing = [column for column in sheet.required if column.key not in best]
         problems = [
             Problem(sheet.title, None, column.header, _("This required column is missing.")) for column in missing
         ]
         return SheetData(sheet, 0, frozenset(best), []), problems
-    # Only as wide as the headers need: a row padded to Excel's last column (XFD) costs no more than a short one.
-    width = max(positions.values()) + 1
+    # Only the columns of the headers are kept: a row padded to Excel's last column (XFD) costs no more than a short
+    # one.
+    key_of = {index + 1: key for key, index in positions.items()}  # column number -> column key
     data_rows = []
-    rows = worksheet.iter_rows(min_row=header_row + 1, max_col=width, values_only=True)
-    with contextlib.closing(rows):
-        for number, values in enumerate(rows, start=header_row + 1):
-            if number > EXCEL_LAST_ROW:  # openpyxl fills any gap in the row numbers: <row r="99999999"> is a trap
-                raise WorkbookRefused(NOT_XLSX)
-            cells = {key: values[index] if index < len(values) else None for key, index in positions.items()}
-            if all(_blank(value) for value in cells.values()):
-                continue
-            data_rows.append(Row(number, cells))
-            if on_rows is not None and len(data_rows) % READ_PROGRESS_EVERY == 0:
-                on_rows(len(data_rows))
-            if len(data_rows) > limit:
-                raise WorkbookRefused(
-                    _("The workbook has more than %(limit)s rows. Split it into several workbooks.")
-                    % {"limit": _number(MAX_ROWS)}
-                )
+    for number, cells in _sheet_rows(worksheet, first=header_row + 1):
+        if number > EXCEL_LAST_ROW:  # a row number beyond Excel's last row: <row r="99999999"> is a trap
+            raise WorkbookRefused(NOT_XLSX)
+        values = {}
+        for column, value in cells:
+            key = key_of.get(column)
+            if key is not None:
+                values[key] = value
+        if all(_blank(value) for value in values.values()):
+            continue
+        data_rows.append(Row(number, {key: values.get(key) for key in positions}))
+        if on_rows is not None and len(data_rows) % READ_PROGRESS_EVERY == 0:
+            on_rows(len(data_rows))
+        if len(data_rows) > limit:
+            raise WorkbookRefused(
+                _("The workbook has more than %(limit)s rows. Split it into several workbooks.")
+                % {"limit": _number(MAX_ROWS)}
+            )
     data_rows, problems = _without_examples(sheet, data_rows)
     return SheetData(sheet, header_row, frozenset(positions), data_rows), problems
 
@@ -400,6 +627,37 @@ def _choice_keys(choices) -> dict[str, str]:
                 keys[search_key(written)] = code
         _CHOICE_KEYS[(choices, language)] = keys
     return keys
+
+
+def cell_reader(column: Column) -> Callable[[object], object]:
+    """``cell_value`` for one column, chosen once for the column rather than for each cell (issue 15). A date, a
+    flag or a choice is read once for each distinct cell (a sheet repeats them: "x", "Nam", the same days); a cell
+    that is not valid raises ``CellError`` each time. Language-dependent (a choice's labels): one per import."""
+    if column.value is Value.DATE:
+        read = as_date
+    elif column.value is Value.FLAG:
+        read = as_flag
+    elif column.value is Value.CHOICE:
+        choices = column.choices
+
+        def read(raw):
+            return as_choice(raw, choices)
+
+    else:
+        return as_text
+    read_before: dict = {}
+
+    def cached(raw):
+        key = (raw.__class__, raw)  # 1, 1.0 and True are equal keys but different cells
+        try:
+            return read_before[key]
+        except KeyError:
+            value = read_before[key] = read(raw)
+            return value
+        except TypeError:  # a value that cannot be a key
+            return read(raw)
+
+    return cached
 
 
 def cell_value(column: Column, raw):

@@ -8,7 +8,6 @@ import zipfile
 
 import pytest
 from django.utils.translation import gettext
-from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 from members.models import Member
 from tests.factories import make_tree
@@ -85,7 +84,7 @@ def test_a_sheet_without_a_dimension_record_is_read_whole(tree):
     assert result.counts["members"].create == 5
 
 
-def test_rows_padded_to_the_last_excel_column_are_read_only_as_wide_as_the_headers(tree, monkeypatch):
+def test_rows_padded_to_the_last_excel_column_are_read_only_as_wide_as_the_headers(tree):
     """A stray cell at XFD1 and a dimension of A1:XFD60 would make every row 16,384 values wide: the data rows are
     read only up to the last column the headers use."""
     book = members_book(tree, 60)
@@ -94,22 +93,15 @@ def test_rows_padded_to_the_last_excel_column_are_read_only_as_wide_as_the_heade
         xml = xml.replace(b"</row>", b'<c r="XFD1" t="inlineStr"><is><t>ghi chu</t></is></c></row>', 1)
         return re.sub(rb'<dimension ref="[^"]*"\s*/>', b'<dimension ref="A1:XFD61"/>', xml)
 
-    rows_seen = []
-    real_get_row = ReadOnlyWorksheet._get_row
+    padded = rewrite_part(book, SHEET_PART, pad)
+    sheets, _problems = reading.read_workbook(padded)
+    padded.seek(0)
 
-    def counting_get_row(self, row, min_col=1, max_col=None, values_only=False):
-        values = real_get_row(self, row, min_col, max_col, values_only)
-        rows_seen.append(len(values))
-        return values
-
-    monkeypatch.setattr(ReadOnlyWorksheet, "_get_row", counting_get_row)
-
-    result = import_workbook(rewrite_part(book, SHEET_PART, pad), by=None, dry_run=True)
+    assert all(set(row.cells) == sheets["members"].present for row in sheets["members"].rows)
+    result = import_workbook(padded, by=None, dry_run=True)
 
     assert result.ok, result.problems
     assert result.counts["members"].create == 60
-    data_widths = rows_seen[-60:]
-    assert max(data_widths) <= len(member_row("0", "x")), "data rows were read wider than the headers"
 
 
 # -- finding 8: refused before openpyxl parses anything ------------------------------------------------------------
@@ -149,7 +141,7 @@ def no_parsing(monkeypatch):
     def parse(*args, **kwargs):
         raise AssertionError("openpyxl parsed a file that should have been refused before")
 
-    monkeypatch.setattr(reading, "load_workbook", parse)
+    monkeypatch.setattr(reading, "open_workbook", parse)
 
 
 def test_a_small_file_of_blank_formatted_cells_is_refused_before_parsing(tree, no_parsing):

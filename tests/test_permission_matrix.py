@@ -459,6 +459,7 @@ def test_only_staff_open_the_admin(client, world):
 # step posted with an empty body, since the step's form then refuses it; everyone else 404, as the pages)
 API_MATRIX: dict[str, tuple[str | None, frozenset[str]]] = {
     "api:organisation-list": (None, EVERYONE),
+    "api:deletion-list": (None, EVERYONE),
     "api:organisation-detail": ("book", EVERYONE),
     "api:member-list": (None, EVERYONE),
     "api:member-detail": ("member", EVERYONE),

@@ -22,7 +22,7 @@ from django_htmx.http import reswap, retarget
 from dongha76.history import history_of
 from dongha76.http import found_or_404
 from members import services
-from members.forms.meetings import EXCUSE_SUGGESTIONS, AttendanceForm, MeetingForm, half_year_value
+from members.forms.meetings import EXCUSE_SUGGESTIONS, AttendanceForm, MeetingForm, half_year_value, meeting_arguments
 from members.models import Attendance, Meeting
 from members.selectors import (
     AttendanceFigures,
@@ -68,14 +68,7 @@ def meeting_create(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            meeting = services.meeting_create(
-                residential_cell=cell,
-                held_on=data["held_on"],
-                kind=data["kind"],
-                half_year=data["half_year"],
-                summary=data["summary"],
-                by=request.user,
-            )
+            meeting = services.meeting_create(residential_cell=cell, **meeting_arguments(data), by=request.user)
         except services.MeetingExists as existing:
             # The same form posted twice (a double click, a reload): show the meeting recorded the first time.
             messages.info(request, _("%(error)s Here it is.") % {"error": " ".join(existing.messages)})
@@ -103,14 +96,7 @@ def meeting_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.meeting_update(
-                meeting=meeting,
-                held_on=data["held_on"],
-                kind=data["kind"],
-                half_year=data["half_year"],
-                summary=data["summary"],
-                by=request.user,
-            )
+            services.meeting_update(meeting=meeting, **meeting_arguments(data), by=request.user)
         except ValidationError as error:
             form.add_service_errors(error)
         else:

@@ -6,10 +6,9 @@ from django.middleware.csrf import get_token
 from django.template import Context
 from django.template.base import render_value_in_context
 from django.template.defaultfilters import date as date_filter
-from django.template.loader import get_template
 from django.templatetags.l10n import localize, unlocalize
 from django.urls import reverse
-from django.utils.html import conditional_escape
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime
 from django_tables2.columns.datecolumn import DateColumn
@@ -155,26 +154,31 @@ class Table(tables.Table):
             per_page = None
         return super().paginate(paginator_class, per_page, page, *args, **kwargs)
 
-    def url(self, viewname: str, pk) -> str:
-        """``reverse(viewname, args=[pk])`` for a row's link, at the cost of a string join: the URL is reversed once
-        per table, with a marker in place of the id."""
+    def url(self, viewname: str, *args) -> str:
+        """``reverse(viewname, args=args)`` for a row's link, at the cost of a string join: the URL is reversed once
+        per table, with markers in place of the arguments."""
         cache = self.__dict__.setdefault("_urls", {})
-        if viewname not in cache:
-            cache[viewname] = reverse(viewname, args=[_MARKER]).split(str(_MARKER))
-        head, tail = cache[viewname]
-        return f"{head}{pk}{tail}"
+        key = (viewname, len(args))
+        if key not in cache:
+            markers = [str(_MARKER + n) for n in range(len(args))]
+            parts, rest = [], reverse(viewname, args=markers)
+            for marker in markers:
+                head, rest = rest.split(marker, 1)
+                parts.append(head)
+            cache[key] = (parts, rest)
+        parts, tail = cache[key]
+        return "".join(f"{head}{arg}" for head, arg in zip(parts, args, strict=True)) + tail
 
-    def render_row_template(self, template_name: str, context: dict) -> str:
-        """A row's piece of template, rendered without the request's context processors (the menu, the posts, the
-        bell: nothing a row uses), which ``render_to_string(request=...)`` ran again for every row; the CSRF token, the
-        one thing a row's form needs from the request, is passed in."""
-        templates = self.__dict__.setdefault("_row_templates", {})
-        if template_name not in templates:
-            templates[template_name] = get_template(template_name)
-        request = getattr(self, "request", None)
-        if request is not None and "_csrf_token" not in self.__dict__:
-            self._csrf_token = get_token(request)
-        return templates[template_name].render({**context, "csrf_token": self.__dict__.get("_csrf_token")})
+    @property
+    def csrf_input(self) -> str:
+        """``{% csrf_token %}`` for a row's form: the request's token, taken once per table."""
+        if "_csrf_input" not in self.__dict__:
+            request = getattr(self, "request", None)
+            token = get_token(request) if request is not None else ""
+            self._csrf_input = (
+                format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', token) if token else ""
+            )
+        return self._csrf_input
 
     def rendered_rows(self) -> list[SafeString]:
         """The page's rows as HTML, the same as django-tables2's row template drew them (each cell with its column's

@@ -1,10 +1,14 @@
 """django-tables2 tables of the members app's list pages."""
 
 import datetime
+from urllib.parse import quote
 
 import django_tables2 as tables
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.formats import date_format
+from django.utils.functional import cached_property
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from branches.models import Organisation
@@ -211,6 +215,13 @@ COMMENT_STATE_LABELS = {
     "received": (_("Received by the workplace"), "text-bg-success"),
 }
 VERDICT_BADGES = {"good": "text-bg-success", "fair": "text-bg-secondary", "limited": "text-bg-danger"}
+# The ratings page's words for a verdict (longer than the verdict's own label).
+RATING_VERDICT_LABELS = {
+    "good": _("Good: sets an example at the place of residence"),
+    "fair": _("Fair: fulfils the duties"),
+    "limited": _("Limited: falls short of the duties"),
+}
+LEVEL_BADGES = {"excellent": "text-bg-primary", "good": "text-bg-primary", "fulfilled": "text-bg-secondary"}
 
 
 def comment_state_badge(state: str) -> str:
@@ -324,17 +335,67 @@ class CommentTable(Table):
         return verdict_badge(value)
 
     def render_actions(self, record):
+        """The row's buttons of the round's steps (write, correct, send, receive, print), as the user may take them."""
         cell, home = record.residential_cell, record.member.home_organisation
-        return self.render_row_template(
-            "members/comment_row_actions.html",
-            {
-                "record": record,
-                "year": self.round.year,
-                "next": self.next_url,
-                "may_write": self.permissions.may_write(cell),
-                "may_send": self.permissions.may_send(cell),
-                "may_receive": self.permissions.may_receive(home),
-            },
+        may_write = self.permissions.may_write(cell)
+        next_url = self.next_url
+        query = f"?next={quote(next_url, safe='/')}"  # the template filter ``urlencode``
+        parts = ['<div class="d-flex flex-wrap gap-1 justify-content-end comment-actions">\n']
+        if not record.comment_pk:
+            if may_write:
+                url = self.url("members:comment-write", self.round.year, record.member_id)
+                parts.append(
+                    format_html(
+                        '<a class="btn btn-sm btn-primary" data-action="write" href="{}{}">{}</a>',
+                        url,
+                        query,
+                        _("Write"),
+                    )
+                )
+            return mark_safe("".join([*parts, "\n</div>"]))  # noqa: S308 - each piece is escaped
+        pk = record.comment_pk
+        if not record.comment_sent_on:
+            if may_write:
+                parts.append(
+                    format_html(
+                        '<a class="btn btn-sm btn-outline-primary" data-action="edit" href="{}{}">{}</a>\n',
+                        self.url("members:comment-edit", pk),
+                        query,
+                        _("Correct"),
+                    )
+                )
+            if self.permissions.may_send(cell):
+                parts.append(self._step_form("members:comment-send", pk, "send", _("Send today"), _("Send"), query))
+        elif not record.comment_received_on and self.permissions.may_receive(home):
+            parts.append(
+                self._step_form("members:comment-receive", pk, "receive", _("Received today"), _("Received"), query)
+            )
+        parts.append(
+            format_html(
+                '<a class="btn btn-sm btn-outline-secondary" data-action="print" href="{}">{}</a>\n</div>',
+                self.url("members:comment-print", pk),
+                _("Print"),
+            )
+        )
+        return mark_safe("".join(parts))  # noqa: S308 - each piece is escaped
+
+    def _step_form(self, viewname: str, pk: int, action: str, title, label, query: str) -> str:
+        """A step taken today (a one-button form), and the link to take it on another day."""
+        url = self.url(viewname, pk)
+        return format_html(
+            '<form method="post" action="{}" class="d-inline">\n{}<input type="hidden" name="next" value="{}">\n'
+            '<button type="submit" class="btn btn-sm btn-success" data-action="{}" title="{}">{}</button>\n</form>\n'
+            '<a class="btn btn-sm btn-link px-1" data-action="{}-date" href="{}{}">{}</a>\n',
+            url,
+            self.csrf_input,
+            self.next_url,
+            action,
+            title,
+            label,
+            action,
+            url,
+            query,
+            _("other date"),
         )
 
 
@@ -377,20 +438,153 @@ class RatingTable(Table):
         )
 
     def render_comment_verdict(self, record):
-        return self.render_row_template("members/rating_comment.html", {"record": record, "year": self.round.year})
+        """The residence comment beside the rating: its verdict and where it stands, or why there is none."""
+        if record.comment_pk:
+            verdict = record.comment_verdict
+            badge = VERDICT_BADGES.get(verdict, "text-bg-danger")
+            label = RATING_VERDICT_LABELS.get(verdict, RATING_VERDICT_LABELS["limited"])
+            if record.comment_received_on:
+                where = format_html(
+                    "{} {}", _("received on"), date_format(record.comment_received_on, "SHORT_DATE_FORMAT")
+                )
+            elif record.comment_sent_on:
+                where = format_html(
+                    "{} {}, {}",
+                    _("sent on"),
+                    date_format(record.comment_sent_on, "SHORT_DATE_FORMAT"),
+                    _("not received"),
+                )
+            else:
+                where = _("written, not sent yet")
+            return format_html(
+                '<div class="rating-comment">\n'
+                '<span class="badge text-wrap text-start {}" data-verdict="{}">{}</span>\n'
+                '<div class="small text-body-secondary">\n{}\n· <a href="{}">{}</a>\n</div>\n</div>',
+                badge,
+                "good" if verdict == "good" else "fair" if verdict == "fair" else "limited",
+                label,
+                where,
+                self.url("members:comment-print", record.comment_pk),
+                _("form"),
+            )
+        if record.comment_due:
+            cell = (
+                format_html('\n<div class="small text-body-secondary">{}</div>', record.residence_cell)
+                if record.residence_cell
+                else ""
+            )
+            return format_html(
+                '<div class="rating-comment">\n<span class="badge text-bg-warning" data-verdict="missing">{}</span>{}\n'
+                "</div>",
+                _("No comment"),
+                cell,
+            )
+        why = (
+            _("Not due (exempt or no longer placed)")
+            if record.residence_cell
+            else _("Not placed in a residential cell")
+        )
+        return format_html(
+            '<div class="rating-comment">\n<span class="text-body-secondary small" data-verdict="not_due">{}</span>\n'
+            "</div>",
+            why,
+        )
 
     def value_comment_verdict(self, record):
         return ResidenceComment.Verdict(record.comment_verdict).label if record.comment_verdict else ""
 
     def render_rating_level(self, record):
-        return self.render_row_template(
-            "members/rating_cell.html",
-            {
-                "record": record,
-                "year": self.round.year,
-                "may_rate": self.permissions.may_rate(record.home_organisation),
-                "filters": self.filters,
-                "levels": YearEndRating.Level.choices,
-                "today": timezone.localdate(),
-            },
-        )
+        """The rating and, for who may rate, its inline form: the HTML of members/rating_cell.html (which the form's
+        answer still renders) for a row of the list, drawn in Python (a template per row was most of the page)."""
+        level = record.rating_level
+        parts = [
+            format_html(
+                '<div class="rating-cell" id="rating-{}">\n<div class="d-flex flex-wrap gap-1 align-items-center">\n',
+                record.pk,
+            )
+        ]
+        if level:
+            label = self._level_labels.get(level)
+            if label is not None:
+                parts.append(
+                    format_html(
+                        '<span class="badge text-wrap text-start {}" data-level="{}">{}</span>',
+                        LEVEL_BADGES.get(level, "text-bg-dark"),
+                        level,
+                        label,
+                    )
+                )
+            parts.append(
+                format_html(
+                    '\n<span class="small text-body-secondary">{}</span>\n',
+                    date_format(record.rating_decided_on, "SHORT_DATE_FORMAT") if record.rating_decided_on else "",
+                )
+            )
+        else:
+            parts.append(
+                format_html('<span class="small text-body-secondary" data-level="">{}</span>\n', _("Not rated yet"))
+            )
+        if record.rating_warning:
+            parts.append(
+                format_html(
+                    '<span class="badge text-bg-danger" data-warning="1" title="{}">⚠ {}</span>\n',
+                    _("Rated excellent or good with a limited or missing residence comment"),
+                    _("Comment: limited") if record.comment_pk else _("Comment missing"),
+                )
+            )
+        parts.append("</div>\n")
+        if self.permissions.may_rate(record.home_organisation):
+            if level:
+                parts.append(
+                    format_html('<details class="mt-1"><summary class="small text-primary">{}</summary>\n', _("Change"))
+                )
+            url = self.url("members:rating-record", self.round.year, record.pk)
+            decided = record.rating_decided_on or timezone.localdate()
+            parts.append(
+                format_html(
+                    '<form method="post" action="{}" class="d-flex flex-wrap gap-1 mt-1 rating-form"\n'
+                    'hx-post="{}" hx-target="#rating-{}" hx-swap="outerHTML">\n{}\n'
+                    '<input type="hidden" name="filters" value="{}">\n'
+                    '<input type="hidden" name="next" value="{}?{}">\n'
+                    '<select name="level" class="form-select form-select-sm w-auto mw-100" aria-label="{}" required>\n'
+                    '<option value="">{}</option>\n{}\n</select>\n'
+                    '<input type="text" name="decided_on" class="form-control form-control-sm app-date-input"\n'
+                    'value="{}"\nplaceholder="dd/mm/yyyy" inputmode="decimal" autocomplete="off" aria-label="{}">\n'
+                    '<button type="submit" class="btn btn-sm btn-outline-primary">{}</button>\n</form>\n',
+                    url,
+                    url,
+                    record.pk,
+                    self.csrf_input,
+                    self.filters,
+                    self.url("members:rating-list", self.round.year),
+                    self.filters,
+                    _("Year-end rating"),
+                    _("Rating…"),
+                    self._level_options(level),
+                    date_format(decided, "d/m/Y"),
+                    _("Decided on"),
+                    _("Save"),
+                )
+            )
+            if level:
+                parts.append("</details>\n")
+        parts.append("</div>")
+        return mark_safe("".join(parts))  # noqa: S308 - each piece is escaped
+
+    @cached_property
+    def _level_labels(self) -> dict[str, str]:
+        return {value: str(label) for value, label in YearEndRating.Level.choices}
+
+    def _level_options(self, chosen: str | None) -> str:
+        """The levels' options, the row's own selected: drawn once per level a row may have, not once per row."""
+        cache = self.__dict__.setdefault("_options", {})
+        if chosen not in cache:
+            cache[chosen] = format_html_join(
+                "",
+                '<option value="{}"{}>{}</option>',
+                (
+                    (value, mark_safe(" selected") if value == chosen else "", label)
+                    for value, label in self._level_labels.items()
+                ),
+            )
+        return cache[chosen]

@@ -15,6 +15,7 @@ from django.template import Context, Template
 from django.template.loader import render_to_string
 from django.test import RequestFactory
 from django.urls import reverse
+from django.utils import timezone
 
 from audit.models import AccessLog
 from audit.services import record_access
@@ -165,20 +166,32 @@ def test_an_empty_list_shows_its_empty_text(client, data):
     )
 
 
-def test_a_rows_template_piece_renders_as_with_the_request(client, data):
-    """The comments' actions and the ratings' cells render without the request's context processors: the same HTML
-    as ``render_to_string(request=...)`` gave, a working CSRF token included."""
-    client.force_login(data["city"])
-    response = client.get(reverse("members:comment-list", args=[YEAR]))
+def collapsed(html: str) -> str:
+    """Stricter than ``normalised``: only runs of whitespace are made one space (a space between two badges shows)."""
+    return re.sub(r"\s+", " ", CSRF.sub("CSRF", html)).strip()
+
+
+@pytest.mark.parametrize("role", ["city", "workplace"])
+def test_a_ratings_row_is_the_rating_cell_the_form_answers_with(client, data, role):
+    """The ratings page draws each rating cell in Python; the inline form's answer renders members/rating_cell.html:
+    both the same HTML, the form and its CSRF token included."""
+    client.force_login(data[role])
+    response = client.get(reverse("members:rating-list", args=[YEAR]))
     table = response.context["table"]
-    rows = table.paginated_rows
-    record = next(row.record for row in rows if row.record.comment_pk and not row.record.comment_sent_on)
-    context = {"record": record, "year": YEAR, "next": "/x/", "may_write": True, "may_send": True, "may_receive": True}
-    ours = table.render_row_template("members/comment_row_actions.html", context)
-    assert 'name="csrfmiddlewaretoken"' in ours
-    assert normalised(ours) == normalised(
-        render_to_string("members/comment_row_actions.html", context, request=response.wsgi_request)
-    )
+    assert len(table.paginated_rows) >= 2
+    for row in table.paginated_rows:
+        record = row.record
+        context = {
+            "record": record,
+            "year": YEAR,
+            "may_rate": table.permissions.may_rate(record.home_organisation),
+            "filters": table.filters,
+            "levels": YearEndRating.Level.choices,
+            "today": timezone.localdate(),
+        }
+        template = render_to_string("members/rating_cell.html", context, request=response.wsgi_request)
+        assert collapsed(table.render_rating_level(record)) == collapsed(template)
+        assert ('name="csrfmiddlewaretoken"' in template) == context["may_rate"]
 
 
 # -- the machinery on columns the project's tables do not use (yet) ---------------------------------------------------

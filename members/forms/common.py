@@ -83,7 +83,10 @@ class OrganisationPicker(forms.Select):
         # else the term stands for its single match, or is sent back to list the matches (no JavaScript).
         key = (str(value or ""), term)
         if key not in self._resolved:
-            found = [str(pk) for pk in organisations_matching(self.choices.queryset, term).values_list("pk", flat=True)]
+            key_name = self.choices.field.to_field_name or "pk"
+            found = [
+                str(k) for k in organisations_matching(self.choices.queryset, term).values_list(key_name, flat=True)
+            ]
             if value and str(value) in found:
                 self._resolved[key] = str(value)
             elif len(found) == 1:
@@ -100,11 +103,14 @@ class OrganisationPicker(forms.Select):
         self.search = None
         if len(shown) > limit:
             term = next((item[len(SEARCHED) :] for item in value if str(item).startswith(SEARCHED)), "")
-            chosen = [item for item in value if str(item).isdigit()]
+            key_name = iterator.field.to_field_name or "pk"
+            chosen = [item for item in value if item and not str(item).startswith(SEARCHED)]
+            if key_name == "pk":
+                chosen = [item for item in chosen if str(item).isdigit()]
             if term:
                 shown = list(organisations_matching(queryset, term))
             else:
-                shown = list(queryset.filter(pk__in=chosen)) if chosen else []
+                shown = list(queryset.filter(**{f"{key_name}__in": chosen})) if chosen else []
             self.search = {"term": term, "found": len(shown) if term else None}
         choices = [("", iterator.field.empty_label)] if iterator.field.empty_label is not None else []
         choices += [iterator.choice(organisation) for organisation in shown]

@@ -33,7 +33,8 @@ def form_organisation_options(request: HttpRequest, form) -> HttpResponse | None
         raise Http404
     bound = form[name]
     term = request.GET.get(bound.html_name + TERM_SUFFIX, "").strip()
-    options = [(str(org.pk), field.label_from_instance(org)) for org in organisations_matching(field.queryset, term)]
+    found = organisations_matching(field.queryset, term)
+    options = [(str(field.prepare_value(org)), field.label_from_instance(org)) for org in found]
     context = {
         "empty_label": field.empty_label,
         "options": options,

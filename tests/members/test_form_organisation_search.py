@@ -8,11 +8,13 @@ the box is sent with the form. The field still refuses an organisation out of it
 import datetime
 
 import pytest
+from django import forms
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from branches.models import Organisation
+from members.forms.common import OrganisationPicker
 from members.models import Member
 from tests.factories import make_member, make_officer, make_organisation, make_referral, make_tree
 from tests.members.test_views_people import client_for, member_post
@@ -182,3 +184,22 @@ def test_the_forms_queries_do_not_grow_with_the_organisations(client, tree, city
     for n in range(3 * SHOWN):
         make_organisation(kind=Kind.RESIDENTIAL_CELL, parent=tree.ward2, name=f"Chi bộ Tổ {n:02d} (P5)")
     assert queries() == before
+
+
+def test_a_field_keyed_by_code_is_searched_too(tree):
+    """For forms that name organisations by code (e.g. the restructures'): the picker keeps the field's key."""
+
+    class CodeForm(forms.Form):
+        cell = forms.ModelChoiceField(
+            queryset=Organisation.objects.filter(kind=Kind.RESIDENTIAL_CELL).order_by("code"),
+            to_field_name="code",
+            widget=OrganisationPicker,
+        )
+
+    chosen = CodeForm({"cell": "P1T03"})
+    assert chosen.is_valid() and chosen.cleaned_data["cell"].code == "P1T03"
+    assert '<option value="P1T03" selected>' in str(chosen["cell"]) and str(chosen["cell"]).count("<option") == 2
+    typed = CodeForm({"cell": "", "cell_term": "dân phố 05"})
+    assert typed.is_valid() and typed.cleaned_data["cell"].code == "P1T05"
+    several = CodeForm({"cell": "", "cell_term": "dân phố"})
+    assert not several.is_valid() and str(several["cell"]).count("<option") == SHOWN + 1

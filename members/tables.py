@@ -7,12 +7,12 @@ import django_tables2 as tables
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import cached_property
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from branches.models import Organisation
-from dongha76.tables import Table
+from dongha76.tables import Table, html
 from members.models import Referral, ResidenceComment, YearEndRating
 from members.selectors import ReferralStateToday
 
@@ -69,7 +69,7 @@ class MemberTable(Table):
         order_by = ("full_name",)
 
     def render_full_name(self, value, record):
-        return format_html('<a href="{}">{}</a>', self.url("members:member-detail", record.pk), value)
+        return html('<a href="{}">{}</a>', self.url("members:member-detail", record.pk), value)
 
     def render_working(self, record):
         return working_status_label(record)
@@ -79,12 +79,12 @@ class MemberTable(Table):
             return "—"
         label, badge = REFERRAL_STATE_LABELS[value]
         where = " › ".join(name for name in (record.referral_ward_name, record.referral_cell_name) if name)
-        return format_html(
+        return html(
             '<span class="badge text-wrap text-start {}" data-state="{}">{}</span>{}',
             badge,
             value,
             label,
-            format_html('<br><small class="text-body-secondary">{}</small>', where) if where else "",
+            html('<br><small class="text-body-secondary">{}</small>', where) if where else "",
         )
 
     def value_referral_state(self, value, record):
@@ -94,7 +94,7 @@ class MemberTable(Table):
 def pick_box(*, name: str, value: int, form: str, label: str) -> str:
     """A row's tick for a bulk step: it belongs to the step's form outside the table (``form=``), because a row may
     hold forms of its own. (issue 13)"""
-    return format_html(
+    return html(
         '<input class="form-check-input app-pick" type="checkbox" name="{}" value="{}" form="{}" aria-label="{}">',
         name,
         value,
@@ -146,7 +146,7 @@ class ReferralTable(Table):
 
     def render_member(self, record):
         url = self.url("members:referral-detail", record.pk)
-        return format_html(
+        return html(
             '<a href="{}">{}</a><div class="small text-body-secondary">{}</div>',
             url,
             record.member.full_name,
@@ -168,7 +168,7 @@ class ReferralTable(Table):
         badge = "text-bg-secondary" if state == Referral.State.ENDED else "text-bg-light border"
         if state == Referral.State.INTRODUCED and record.introduced_on < today - datetime.timedelta(days=30):
             badge = "text-bg-warning"
-        return format_html('<span class="badge text-wrap text-start {}">{}</span>', badge, state.label)
+        return html('<span class="badge text-wrap text-start {}">{}</span>', badge, state.label)
 
 
 class CellTable(Table):
@@ -194,14 +194,14 @@ class CellTable(Table):
         self.day = day
 
     def render_name(self, record: Organisation, value: str):
-        link = format_html('<a href="{}">{}</a>', self.url("members:cell-detail", record.pk), value)
+        link = html('<a href="{}">{}</a>', self.url("members:cell-detail", record.pk), value)
         if record.is_valid_on(self.day):
             return link
-        return format_html('{} <span class="badge text-bg-light border">{}</span>', link, _("no longer exists"))
+        return html('{} <span class="badge text-bg-light border">{}</span>', link, _("no longer exists"))
 
     def render_awaiting_report(self, value: int):
         if value:
-            return format_html('<span class="badge text-bg-warning">{}</span>', value)
+            return html('<span class="badge text-bg-warning">{}</span>', value)
         return value
 
 
@@ -226,14 +226,14 @@ LEVEL_BADGES = {"excellent": "text-bg-primary", "good": "text-bg-primary", "fulf
 
 def comment_state_badge(state: str) -> str:
     label, badge = COMMENT_STATE_LABELS[state]
-    return format_html('<span class="badge text-wrap text-start {}" data-state="{}">{}</span>', badge, state, label)
+    return html('<span class="badge text-wrap text-start {}" data-state="{}">{}</span>', badge, state, label)
 
 
 def verdict_badge(verdict: str | None) -> str:
     if not verdict:
         return ""
     label = ResidenceComment.Verdict(verdict).label
-    return format_html(
+    return html(
         '<span class="badge text-wrap text-start {}" data-verdict="{}">{}</span>',
         VERDICT_BADGES[verdict],
         verdict,
@@ -301,7 +301,7 @@ class CommentTable(Table):
         return pick_box(name="comments", value=record.comment_pk, form=self.PICK_FORMS[self.pick], label=label)
 
     def render_member(self, record):
-        return format_html(
+        return html(
             '<a href="{}">{}</a><div class="small text-body-secondary">{}</div>',
             self.url("members:member-detail", record.member_id),
             record.member.full_name,
@@ -310,23 +310,21 @@ class CommentTable(Table):
 
     def render_residential_cell(self, record):
         cell = record.residential_cell
-        return format_html('{}<div class="small text-body-secondary">{}</div>', cell.name, cell.parent.name)
+        return html('{}<div class="small text-body-secondary">{}</div>', cell.name, cell.parent.name)
 
     def render_comment_state(self, record):
         parts = [comment_state_badge(record.comment_state)]
         if record.comment_late:
-            parts.append(format_html(' <span class="badge text-bg-danger" data-late="1">{}</span>', _("Late")))
+            parts.append(html(' <span class="badge text-bg-danger" data-late="1">{}</span>', _("Late")))
         elif record.comment_sent_on:
-            parts.append(format_html(' <span class="badge text-bg-light border">{}</span>', _("On time")))
+            parts.append(html(' <span class="badge text-bg-light border">{}</span>', _("On time")))
         if record.comment_overdue:
             parts.append(
-                format_html(
-                    ' <span class="badge text-bg-danger" data-overdue="1">{}</span>', _("Not sent by the deadline")
-                )
+                html(' <span class="badge text-bg-danger" data-overdue="1">{}</span>', _("Not sent by the deadline"))
             )
         if not record.is_due:
-            parts.append(format_html(' <span class="badge text-bg-light border">{}</span>', _("No longer due")))
-        return format_html("{}" * len(parts), *parts)
+            parts.append(html(' <span class="badge text-bg-light border">{}</span>', _("No longer due")))
+        return html("{}" * len(parts), *parts)
 
     def value_comment_state(self, record):
         return str(COMMENT_STATE_LABELS[record.comment_state][0])
@@ -345,7 +343,7 @@ class CommentTable(Table):
             if may_write:
                 url = self.url("members:comment-write", self.round.year, record.member_id)
                 parts.append(
-                    format_html(
+                    html(
                         '<a class="btn btn-sm btn-primary" data-action="write" href="{}{}">{}</a>',
                         url,
                         query,
@@ -357,7 +355,7 @@ class CommentTable(Table):
         if not record.comment_sent_on:
             if may_write:
                 parts.append(
-                    format_html(
+                    html(
                         '<a class="btn btn-sm btn-outline-primary" data-action="edit" href="{}{}">{}</a>\n',
                         self.url("members:comment-edit", pk),
                         query,
@@ -371,7 +369,7 @@ class CommentTable(Table):
                 self._step_form("members:comment-receive", pk, "receive", _("Received today"), _("Received"), query)
             )
         parts.append(
-            format_html(
+            html(
                 '<a class="btn btn-sm btn-outline-secondary" data-action="print" href="{}">{}</a>\n</div>',
                 self.url("members:comment-print", pk),
                 _("Print"),
@@ -382,7 +380,7 @@ class CommentTable(Table):
     def _step_form(self, viewname: str, pk: int, action: str, title, label, query: str) -> str:
         """A step taken today (a one-button form), and the link to take it on another day."""
         url = self.url(viewname, pk)
-        return format_html(
+        return html(
             '<form method="post" action="{}" class="d-inline">\n{}<input type="hidden" name="next" value="{}">\n'
             '<button type="submit" class="btn btn-sm btn-success" data-action="{}" title="{}">{}</button>\n</form>\n'
             '<a class="btn btn-sm btn-link px-1" data-action="{}-date" href="{}{}">{}</a>\n',
@@ -430,7 +428,7 @@ class RatingTable(Table):
         self.filters = filters
 
     def render_full_name(self, record):
-        return format_html(
+        return html(
             '<a href="{}">{}</a><div class="small text-body-secondary">{}</div>',
             self.url("members:member-detail", record.pk),
             record.full_name,
@@ -444,11 +442,9 @@ class RatingTable(Table):
             badge = VERDICT_BADGES.get(verdict, "text-bg-danger")
             label = RATING_VERDICT_LABELS.get(verdict, RATING_VERDICT_LABELS["limited"])
             if record.comment_received_on:
-                where = format_html(
-                    "{} {}", _("received on"), date_format(record.comment_received_on, "SHORT_DATE_FORMAT")
-                )
+                where = html("{} {}", _("received on"), date_format(record.comment_received_on, "SHORT_DATE_FORMAT"))
             elif record.comment_sent_on:
-                where = format_html(
+                where = html(
                     "{} {}, {}",
                     _("sent on"),
                     date_format(record.comment_sent_on, "SHORT_DATE_FORMAT"),
@@ -456,7 +452,7 @@ class RatingTable(Table):
                 )
             else:
                 where = _("written, not sent yet")
-            return format_html(
+            return html(
                 '<div class="rating-comment">\n'
                 '<span class="badge text-wrap text-start {}" data-verdict="{}">{}</span>\n'
                 '<div class="small text-body-secondary">\n{}\n· <a href="{}">{}</a>\n</div>\n</div>',
@@ -469,11 +465,11 @@ class RatingTable(Table):
             )
         if record.comment_due:
             cell = (
-                format_html('\n<div class="small text-body-secondary">{}</div>', record.residence_cell)
+                html('\n<div class="small text-body-secondary">{}</div>', record.residence_cell)
                 if record.residence_cell
                 else ""
             )
-            return format_html(
+            return html(
                 '<div class="rating-comment">\n<span class="badge text-bg-warning" data-verdict="missing">{}</span>{}\n'
                 "</div>",
                 _("No comment"),
@@ -484,7 +480,7 @@ class RatingTable(Table):
             if record.residence_cell
             else _("Not placed in a residential cell")
         )
-        return format_html(
+        return html(
             '<div class="rating-comment">\n<span class="text-body-secondary small" data-verdict="not_due">{}</span>\n'
             "</div>",
             why,
@@ -498,7 +494,7 @@ class RatingTable(Table):
         answer still renders) for a row of the list, drawn in Python (a template per row was most of the page)."""
         level = record.rating_level
         parts = [
-            format_html(
+            html(
                 '<div class="rating-cell" id="rating-{}">\n<div class="d-flex flex-wrap gap-1 align-items-center">\n',
                 record.pk,
             )
@@ -507,7 +503,7 @@ class RatingTable(Table):
             label = self._level_labels.get(level)
             if label is not None:
                 parts.append(
-                    format_html(
+                    html(
                         '<span class="badge text-wrap text-start {}" data-level="{}">{}</span>',
                         LEVEL_BADGES.get(level, "text-bg-dark"),
                         level,
@@ -515,18 +511,16 @@ class RatingTable(Table):
                     )
                 )
             parts.append(
-                format_html(
+                html(
                     '\n<span class="small text-body-secondary">{}</span>\n',
                     date_format(record.rating_decided_on, "SHORT_DATE_FORMAT") if record.rating_decided_on else "",
                 )
             )
         else:
-            parts.append(
-                format_html('<span class="small text-body-secondary" data-level="">{}</span>\n', _("Not rated yet"))
-            )
+            parts.append(html('<span class="small text-body-secondary" data-level="">{}</span>\n', _("Not rated yet")))
         if record.rating_warning:
             parts.append(
-                format_html(
+                html(
                     '<span class="badge text-bg-danger" data-warning="1" title="{}">⚠ {}</span>\n',
                     _("Rated excellent or good with a limited or missing residence comment"),
                     _("Comment: limited") if record.comment_pk else _("Comment missing"),
@@ -536,12 +530,12 @@ class RatingTable(Table):
         if self.permissions.may_rate(record.home_organisation):
             if level:
                 parts.append(
-                    format_html('<details class="mt-1"><summary class="small text-primary">{}</summary>\n', _("Change"))
+                    html('<details class="mt-1"><summary class="small text-primary">{}</summary>\n', _("Change"))
                 )
             url = self.url("members:rating-record", self.round.year, record.pk)
             decided = record.rating_decided_on or timezone.localdate()
             parts.append(
-                format_html(
+                html(
                     '<form method="post" action="{}" class="d-flex flex-wrap gap-1 mt-1 rating-form"\n'
                     'hx-post="{}" hx-target="#rating-{}" hx-swap="outerHTML">\n{}\n'
                     '<input type="hidden" name="filters" value="{}">\n'

@@ -58,17 +58,20 @@ def sheets(members: int) -> dict[str, list[list]]:
 def queries_of(members: int, **options) -> tuple[Counter, int, object]:
     """The queries of importing ``members`` members (and half as many referrals) by kind, bar the bulk INSERTs (and
     the savepoints around their batches), whose number depends on the backend's limit of parameters a statement (999
-    on SQLite: about 40 rows an INSERT); and the number of those INSERTs."""
+    on SQLite: about 40 rows an INSERT), and the COPY statements that replace them on PostgreSQL (one a table); and
+    the number of those INSERTs and COPYs."""
     with CaptureQueriesContext(connection) as captured:
         result = import_workbook(workbook(sheets(members)), by=None, **options)
     assert result.ok, result.problems[:3]
     kinds, inserts = Counter(), 0
     for query in captured.captured_queries:
         sql = query["sql"].lstrip()
-        if sql.startswith("INSERT"):
+        if sql.startswith(("INSERT", "COPY")):  # COPY: a table's new rows on PostgreSQL (``importing.copying``)
             inserts += 1
         elif not sql.startswith(("SAVEPOINT", "RELEASE SAVEPOINT")):
-            kinds[re.sub(r'"s\d+_x\d+"', "savepoint", " ".join(sql.split()))[:80]] += 1
+            # A query's shape: its savepoint's name and its numbers (the rows' keys it names) left out.
+            shape = re.sub(r"\d+", "0", re.sub(r'"s\d+_x\d+"', "savepoint", " ".join(sql.split())))
+            kinds[re.sub(r"(0,)+0", "0", shape)[:80]] += 1
     return kinds, inserts, result
 
 

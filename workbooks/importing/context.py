@@ -9,12 +9,14 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from dongha76.services import User
+from workbooks.importing import copying
 from workbooks.importing.changes import key_text
 from workbooks.importing.scope import ImportScope
 from workbooks.layout import Sheet
-from workbooks.reading import CellError, Problem, Row, SheetData, as_text, cell_value
+from workbooks.reading import CellError, Problem, Row, SheetData, as_text, cell_reader, cell_value
 
 BATCH = 1000
+PERIODS_BATCH = 2000
 DEPENDS_ON = _("This row depends on row %(row)s of the sheet “%(sheet)s”, which has a problem; fix that row first.")
 # The upload form's tick "cập nhật những dòng đã có" (issue 12: "đã có; chọn cập nhật nếu muốn sửa").
 UPDATE_NOT_TICKED = _("Already recorded; tick “update existing rows” to change it.")
@@ -97,6 +99,7 @@ class ImportContext:
         self.problems: list[Problem] = []
         self.counts: dict[str, SheetCounts] = {}
         self.failed_rows: dict[str, set[int]] = {}
+        self._readers: dict[str, dict] = {}  # sheet key -> column key -> (its cells' reader, its header)
         # The rows written, for the undo (``workbooks.undo``); none for a dry run, which is rolled back anyway.
         self.journal = None
         if not dry_run:
@@ -109,6 +112,11 @@ class ImportContext:
     # whatever happens: its rows need no history, and history is a third of the preview's time.
 
     def create(self, objects: list, model, *, batch_size: int = BATCH) -> None:
+        if objects and copying.usable(model) and all(obj.pk is None for obj in objects):
+            # PostgreSQL: one COPY for the rows and one for their history (issue 15); the same rows as below.
+            copying.copy_create(objects, model, history=not self.dry_run, user=self.by, reason=self.reason)
+            self.created(model, objects)
+            return
         if self.dry_run:
             model.objects.bulk_create(objects, batch_size=batch_size)
         else:
@@ -116,6 +124,15 @@ class ImportContext:
                 objects, model, batch_size=batch_size, default_user=self.by, default_change_reason=self.reason
             )
             self.created(model, objects)
+
+    def insert(self, objects: list, model) -> None:
+        """New rows of a model without history of its own (the periods of a home or a placement), in the order
+        given (the database's triggers want each owner's periods in the order of their start)."""
+        if objects and copying.usable(model) and all(obj.pk is None for obj in objects):
+            copying.copy_create(objects, model, history=False)
+        else:
+            model.objects.bulk_create(objects, batch_size=PERIODS_BATCH)
+        self.created(model, objects)
 
     def update(self, objects: list, model, fields: list[str], *, batch_size: int = BATCH) -> None:
         if self.dry_run:
@@ -185,13 +202,18 @@ class ImportContext:
             self.passes_done += 1
             if data.sheet.key != self.step or self.passes_done % PROGRESS_EVERY == 0:
                 self.report(data.sheet.key, self.passes_done)
+        readers = self._readers.get(data.sheet.key)
+        if readers is None:  # each column's reader, chosen once (issue 15)
+            readers = self._readers[data.sheet.key] = {
+                column.key: (cell_reader(column), column.header) for column in data.sheet.columns
+            }
         values, ok = {}, True
         for key, raw in row.cells.items():
-            column = data.sheet.column(key)
+            read, header = readers[key]
             try:
-                values[key] = cell_value(column, raw)
+                values[key] = read(raw)
             except CellError as exc:
-                self.problem(data.sheet, row, column.header, exc.message)
+                self.problem(data.sheet, row, header, exc.message)
                 ok = False
         return values if ok else None
 

@@ -331,5 +331,4 @@ class HomePhase:
                     )
                 )
         rows.sort(key=lambda home: (home.member_id, home.started_on))
-        MemberHome.objects.bulk_create(rows, batch_size=periods.CHUNK)
-        self.context.created(MemberHome, rows)
+        self.context.insert(rows, MemberHome)

@@ -395,12 +395,10 @@ class PlacementPhase:
                 referral.updated_at = now
                 moved.append(referral)
         closed.sort(key=lambda placement: (placement.referral_id, placement.started_on))
-        Placement.objects.bulk_create(closed, batch_size=periods.CHUNK)
-        self.context.created(Placement, closed)
+        self.context.insert(closed, Placement)
         if moved:
             self.context.update(moved, Referral, ["residential_cell", "updated_at"])
-        Placement.objects.bulk_create(open_, batch_size=periods.CHUNK)
-        self.context.created(Placement, open_)
+        self.context.insert(open_, Placement)
 
 
 def _date_or_none(value):

@@ -1,0 +1,125 @@
+"""On PostgreSQL an import writes its new rows with COPY (``workbooks.importing.copying``, issue 15): the same rows,
+history and undo journal as ``bulk_create`` and ``bulk_create_with_history`` write, bar the primary keys and the
+moments of writing."""
+
+import datetime
+
+import pytest
+from django.db import connection, transaction
+
+from members.models import Exemption, Member, MemberHome, Placement, Referral
+from tests.factories import make_officer, make_tree, member_fields
+from tests.workbooks.books import (
+    MEMBERS,
+    REFERRALS,
+    member_row,
+    member_sheet,
+    referral_row,
+    referral_sheet,
+    workbook,
+)
+from workbooks.importing import copying, import_workbook
+
+pytestmark = [pytest.mark.postgresql, pytest.mark.django_db]
+
+MOMENTS = {"id", "created_at", "updated_at", "history_id", "history_date"}
+
+
+def book(tree):
+    cells = [tree.ward1_cell1.code, tree.ward1_cell2.code]
+    members = [member_row(f"4700{n:04d}", tree.cell.code, exempt_activities="x" if n == 3 else None) for n in range(8)]
+    referrals = [
+        referral_row(f"4700{n:04d}", tree.ward1.code, letter=f"{n}-GT\\ĐU", received="20/03/2018", cell=cells[n % 2])
+        for n in range(0, 8, 2)
+    ]
+    return workbook({MEMBERS: member_sheet(*members), REFERRALS: referral_sheet(*referrals)})
+
+
+def written(result) -> dict:
+    """Every row the import wrote, its history and its journal, with natural keys in place of primary keys."""
+    cards = dict(Member.objects.values_list("pk", "card_number"))
+    referrals = {
+        pk: (cards[member], day) for pk, member, day in Referral.objects.values_list("pk", "member", "introduced_on")
+    }
+
+    def rows(queryset):
+        found = []
+        for values in queryset.values():
+            for key in ("member_id", "referral_id"):
+                if key in values:
+                    values[key] = (cards if key == "member_id" else referrals).get(values[key], values[key])
+            if "card_number" in values or "introduced_on" in values:
+                values["key"] = values.get("card_number") or referrals.get(values["id"])
+            found.append({key: value for key, value in values.items() if key not in MOMENTS})
+        return sorted(found, key=repr)
+
+    models = [Member, Member.history.model, Referral, Referral.history.model, Exemption, Exemption.history.model]
+    snapshot = {model.__name__: rows(model.objects.all()) for model in models}
+    snapshot["MemberHome"] = rows(MemberHome.objects.all())
+    snapshot["Placement"] = rows(Placement.objects.all())
+    snapshot["journal"] = sorted((entry.model.__name__, entry.action) for entry in result.journal.entries)
+    return snapshot
+
+
+def imported(tree, user) -> tuple[dict, list]:
+    with transaction.atomic():
+        result = import_workbook(book(tree), by=user, file_name="lists.xlsx")
+        assert result.applied, result.problems
+        snapshot = written(result)
+        transaction.set_rollback(True)
+    return snapshot, result.problems
+
+
+def test_copy_writes_what_bulk_create_writes(monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY is PostgreSQL's")
+    tree = make_tree()
+    user = make_officer(tree.root, role="staff")
+    assert copying.usable(Member) and copying.usable(Referral) and copying.usable(MemberHome)
+
+    copied, _ = imported(tree, user)
+    monkeypatch.setattr(copying, "usable", lambda model: False)
+    bulk, _ = imported(tree, user)
+
+    assert copied == bulk
+    assert len(copied["Member"]) == 8 and len(copied["HistoricalMember"]) == 8
+    assert len(copied["Placement"]) == 4 and len(copied["Exemption"]) == 1
+    assert {row["history_user_id"] for row in copied["HistoricalReferral"]} == {user.pk}
+    assert {row["letter_number"] for row in copied["Referral"]} >= {"0-GT\\ĐU"}  # a backslash, escaped for COPY
+
+
+def test_copy_statements_are_counted_as_queries():
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY is PostgreSQL's")
+    from django.test.utils import CaptureQueriesContext
+
+    tree = make_tree()
+    with CaptureQueriesContext(connection) as captured:
+        assert import_workbook(book(tree), by=None).applied
+    copies = [query["sql"] for query in captured.captured_queries if query["sql"].startswith("COPY")]
+    assert any('"members_member"' in sql for sql in copies)
+    assert any('"members_historicalmember"' in sql for sql in copies)
+
+
+def test_copy_escapes_what_its_text_format_reads_specially():
+    assert copying._text("a\tb\\c\nd\re") == "a\\tb\\\\c\\nd\\re"
+    assert copying._text(None) == "\\N"
+    assert copying._text("\\N") == "\\\\N"  # the text "\N" is not a null
+
+
+def test_copy_reads_back_the_columns_the_database_computes(django_assert_num_queries):
+    """``working`` is computed by the database: read back once, as bulk_create's RETURNING does, not once a row."""
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY is PostgreSQL's")
+    tree = make_tree()
+    members = [
+        Member(**member_fields(tree.cell)),
+        Member(**member_fields(tree.cell, retired_on=datetime.date(2020, 1, 1))),
+    ]
+
+    copying.copy_create(members, Member, history=False)
+
+    with django_assert_num_queries(0):
+        assert [member.working for member in members] == [True, False]
+        assert all(member.pk and member.created_at and not member._state.adding for member in members)
+    assert sorted(Member.objects.values_list("working", flat=True)) == [False, True]

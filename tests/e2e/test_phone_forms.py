@@ -49,9 +49,7 @@ def in_reach(page: Page, selector: str) -> None:
 
 
 def assert_accessible(page: Page) -> None:
-    # Bootstrap's link blue and code pink on the body's #f8f9fa (4.26:1) are the site's palette, on every page (the
-    # breadcrumbs, the <code> inside a translated sentence): reported to be fixed in static/css/app.css, left out here.
-    violations = Axe().run(page, context={"exclude": [[".breadcrumb"], ["code"]]}).response["violations"]
+    violations = Axe().run(page).response["violations"]
     blocking = [
         f"{v['id']} ({v['impact']}): {[(n['target'], n.get('failureSummary', '')) for n in v['nodes'][:5]]}"
         for v in violations

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from branches.models import Organisation, Restructure
 from dongha76.periods import PeriodError, check_day
 from dongha76.text import validate_text
-from members.forms.common import date_field
+from members.forms.common import SEARCHED, OrganisationMultiplePicker, OrganisationPicker, date_field
 
 Kind = Restructure.Kind
 KINDS = tuple(Kind.values)
@@ -29,25 +29,30 @@ ASSIGNMENT_FILE_LIMIT = 10 * 1024 * 1024  # like the workbook import's upload
 CODE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,30}$")
 
 
-def organisation_choices(day: datetime.date | None = None) -> list[tuple[str, str]]:
-    """The organisations valid on ``day`` (today) that a restructure may name, in tree order: "name (code)"."""
+def organisations(day: datetime.date | None = None):
+    """The organisations valid on ``day`` (today) that a restructure may name, in tree order."""
     day = day or timezone.localdate()
-    rows = (
-        Organisation.objects.valid_on(day)
-        .exclude(kind=Organisation.Kind.ROOT)
-        .order_by("path", "code")
-        .values_list("code", "name", "kind")
-    )
-    kinds = dict(Organisation.Kind.choices)
-    return [(code, f"{name} ({code}) · {kinds.get(kind, kind)}") for code, name, kind in rows]
+    return Organisation.objects.valid_on(day).exclude(kind=Organisation.Kind.ROOT).order_by("path", "code")
 
 
-def parent_choices(day: datetime.date | None = None) -> list[tuple[str, str]]:
+def holders(day: datetime.date | None = None):
     """Organisations that may hold others (no cell, no outside organisation), valid on ``day`` (today)."""
     day = day or timezone.localdate()
-    holders = [kind for kind, _label in Organisation.Kind.choices if kind not in _LEAF_KINDS]
-    rows = Organisation.objects.valid_on(day).filter(kind__in=holders).order_by("path").values_list("code", "name")
-    return [(code, f"{name} ({code})") for code, name in rows]
+    kinds = [kind for kind, _label in Organisation.Kind.choices if kind not in _LEAF_KINDS]
+    return Organisation.objects.valid_on(day).filter(kind__in=kinds).order_by("path")
+
+
+def organisation_choices(day: datetime.date | None = None) -> list[tuple[str, str]]:
+    """The organisations of ``organisations()`` as (code, "name (code) · kind"): every one (for a few only)."""
+    return [(org.code, organisation_label(org)) for org in organisations(day)]
+
+
+def organisation_label(org: Organisation) -> str:
+    return f"{org.name} ({org.code}) · {org.get_kind_display()}"
+
+
+def holder_label(org: Organisation) -> str:
+    return f"{org.name} ({org.code})"
 
 
 _LEAF_KINDS = (
@@ -56,6 +61,56 @@ _LEAF_KINDS = (
     Organisation.Kind.GRASSROOTS_CELL,
     Organisation.Kind.OUTSIDE,
 )
+
+# The fields naming organisations are keyed by code (the plans' parameters are codes) and searched when there are
+# many (members.forms.common): the page never lists every organisation. An unknown or out-of-scope code is refused
+# with the message of a plain choice, as before; a search term not yet resolved to a choice with Django's own.
+_INVALID_CODE = forms.ChoiceField.default_error_messages["invalid_choice"]
+_SEARCHED_MESSAGE = forms.ModelChoiceField.default_error_messages["invalid_choice"]
+
+
+class OrganisationCodeField(forms.ModelChoiceField):
+    """One organisation of ``queryset``, by code; ``cleaned_data`` holds its code ("" for none)."""
+
+    widget = OrganisationPicker
+
+    def __init__(self, queryset, *, label_from=organisation_label, **kwargs):
+        self.label_from = label_from
+        kwargs.setdefault("error_messages", {"invalid_choice": _INVALID_CODE})
+        super().__init__(queryset, to_field_name="code", **kwargs)
+
+    def label_from_instance(self, obj: Organisation) -> str:
+        return self.label_from(obj)
+
+    def to_python(self, value):
+        if isinstance(value, str) and value.startswith(SEARCHED):
+            raise forms.ValidationError(_SEARCHED_MESSAGE, code="invalid_choice")
+        return super().to_python(value)
+
+    def clean(self, value) -> str:
+        organisation = super().clean(value)
+        return organisation.code if organisation is not None else ""
+
+
+class OrganisationCodesField(forms.ModelMultipleChoiceField):
+    """Several organisations of ``queryset``, by code; ``cleaned_data`` holds the codes as posted."""
+
+    widget = OrganisationMultiplePicker
+
+    def __init__(self, queryset, **kwargs):
+        kwargs.setdefault(
+            "error_messages", {"invalid_choice": forms.MultipleChoiceField.default_error_messages["invalid_choice"]}
+        )
+        super().__init__(queryset, to_field_name="code", **kwargs)
+
+    def label_from_instance(self, obj: Organisation) -> str:
+        return organisation_label(obj)
+
+    def clean(self, value) -> list[str]:
+        if isinstance(value, list | tuple) and any(str(item).startswith(SEARCHED) for item in value):
+            raise forms.ValidationError(_SEARCHED_MESSAGE, code="invalid_choice")
+        super().clean(value)  # every code one of the queryset's
+        return [str(item) for item in value or []]
 
 
 def _code_field(label, *, required: bool = True, help_text="") -> forms.CharField:
@@ -99,30 +154,32 @@ class OperationForm(forms.Form):
 
 class MergeForm(OperationForm):
     kind = Kind.MERGE
-    codes = forms.MultipleChoiceField(
-        label=_("Organisations to merge"),
-        help_text=_("Two or more organisations of one kind. Hold Ctrl (or Cmd) to choose several on a computer."),
-        widget=forms.SelectMultiple(attrs={"size": 10}),
-    )
-    into = forms.ChoiceField(
-        label=_("Merge into"),
-        required=False,
-        help_text=_("One of them, which keeps its row and code; or leave blank and name a new organisation below."),
-    )
     new_code = _code_field(_("Code of the new organisation"), required=False)
     new_name = forms.CharField(label=_("Name of the new organisation"), required=False, max_length=200)
-    parent = forms.ChoiceField(
-        label=_("Parent of the new organisation"),
-        required=False,
-        help_text=_("Blank: the parent the merged organisations share."),
-    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        choices = organisation_choices()
-        self.fields["codes"].choices = choices
-        self.fields["into"].choices = [("", _("A new organisation")), *choices]
-        self.fields["parent"].choices = [("", _("The common parent")), *parent_choices()]
+        self.fields["codes"] = OrganisationCodesField(
+            organisations(),
+            label=_("Organisations to merge"),
+            help_text=_("Two or more organisations of one kind."),
+        )
+        self.fields["into"] = OrganisationCodeField(
+            organisations(),
+            label=_("Merge into"),
+            required=False,
+            empty_label=_("A new organisation"),
+            help_text=_("One of them, which keeps its row and code; or leave blank and name a new organisation below."),
+        )
+        self.fields["parent"] = OrganisationCodeField(
+            holders(),
+            label_from=holder_label,
+            label=_("Parent of the new organisation"),
+            required=False,
+            empty_label=_("The common parent"),
+            help_text=_("Blank: the parent the merged organisations share."),
+        )
+        self.order_fields(["codes", "into", "new_code", "new_name", "parent", "effective_on", "note"])
 
     def clean_codes(self):
         codes = self.cleaned_data["codes"]
@@ -161,7 +218,6 @@ class MergeForm(OperationForm):
 
 class SplitForm(OperationForm):
     kind = Kind.SPLIT
-    code = forms.ChoiceField(label=_("Organisation to split"))
     parts = forms.CharField(
         label=_("New organisations"),
         widget=forms.Textarea(
@@ -180,7 +236,8 @@ class SplitForm(OperationForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["code"].choices = [("", "---------"), *organisation_choices()]
+        self.fields["code"] = OrganisationCodeField(organisations(), label=_("Organisation to split"))
+        self.order_fields(["code", "parts", "assignment_file", "effective_on", "note"])
 
     def clean_parts(self) -> list[tuple[str, str]]:
         return parse_parts(self.cleaned_data["parts"])
@@ -243,12 +300,12 @@ def clean_assignment_file(upload):
 
 class RenameForm(OperationForm):
     kind = Kind.RENAME
-    code = forms.ChoiceField(label=_("Organisation to rename"))
     name = forms.CharField(label=_("New name"), max_length=200)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["code"].choices = [("", "---------"), *organisation_choices()]
+        self.fields["code"] = OrganisationCodeField(organisations(), label=_("Organisation to rename"))
+        self.order_fields(["code", "name", "effective_on", "note"])
 
     def params(self) -> dict:
         data = self.cleaned_data
@@ -257,16 +314,17 @@ class RenameForm(OperationForm):
 
 class MoveForm(OperationForm):
     kind = Kind.MOVE
-    code = forms.ChoiceField(label=_("Organisation to move"))
-    parent = forms.ChoiceField(label=_("New parent organisation"))
     new_code = _code_field(
         _("Code of the successor"), required=False, help_text=_("Blank: the code followed by the year, e.g. P1-2025.")
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["code"].choices = [("", "---------"), *organisation_choices()]
-        self.fields["parent"].choices = [("", "---------"), *parent_choices()]
+        self.fields["code"] = OrganisationCodeField(organisations(), label=_("Organisation to move"))
+        self.fields["parent"] = OrganisationCodeField(
+            holders(), label_from=holder_label, label=_("New parent organisation")
+        )
+        self.order_fields(["code", "parent", "new_code", "effective_on", "note"])
 
     def params(self) -> dict:
         data = self.cleaned_data

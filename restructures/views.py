@@ -21,7 +21,9 @@ from django.urls import path
 from django.utils.translation import gettext as _
 
 from branches.models import Organisation, Restructure
+from members.forms.common import TERM_SUFFIX, OrganisationMultiplePicker
 from members.models import MemberHome, Placement
+from members.views.organisation_options import form_organisation_options
 from restructures import plans, services
 from restructures.forms import (
     KINDS,
@@ -283,6 +285,8 @@ def restructure_new(request: HttpRequest, kind: str) -> HttpResponse:
     if request.method == "POST" and request.POST.get("step") == "update":
         return _update(request, kind)
     form = form_class(request.POST or None, request.FILES or None)
+    if request.method != "POST" and (answer := _organisation_options(request, form)):
+        return answer
     if request.method == "POST" and form.is_valid():
         params = form.params()
         refused = []
@@ -300,6 +304,26 @@ def restructure_new(request: HttpRequest, kind: str) -> HttpResponse:
         {"form": form, "kind": kind, "kind_label": Kind(kind).label},
         status=400 if form.is_bound else 200,
     )
+
+
+def _organisation_options(request: HttpRequest, form) -> HttpResponse | None:
+    """The answer to a search of the form's organisations (``?options=<field>&<field>_term=...``), or ``None`` when
+    the request is not one: a picker's options, or a merge's tick boxes (those ticked, sent along, and the matches),
+    always of the field's own queryset."""
+    name = request.GET.get("options")
+    if name is None:
+        return None
+    field = form.fields.get(name)
+    if field is None or not isinstance(field.widget, OrganisationMultiplePicker):
+        return form_organisation_options(request, form)
+    bound = form[name]
+    html = field.widget.render_list(
+        bound.html_name,
+        request.GET.getlist(bound.html_name),
+        request.GET.get(bound.html_name + TERM_SUFFIX, "").strip(),
+        attrs={"id": bound.auto_id},
+    )
+    return HttpResponse(html)
 
 
 def _update(request: HttpRequest, kind: str) -> HttpResponse:

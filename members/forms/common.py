@@ -140,3 +140,91 @@ class OrganisationChoiceField(forms.ModelChoiceField):
 
     def label_from_instance(self, obj: Organisation) -> str:
         return obj.name
+
+
+class OrganisationMultiplePicker(forms.widgets.ChoiceWidget):
+    """The tick boxes of a form's ModelMultipleChoiceField over organisations, searched when it offers many.
+
+    Up to ``options_shown()`` organisations: a tick box each. Beyond, a search box (``<field>_term``) above the tick
+    boxes of the organisations already ticked and of those matching the term. With JavaScript (htmx) the box asks the
+    form's page (``?options=<field>&<field>_term=...&<field>=<ticked>...``), whose answer (``render_list``) is the
+    ticked ones again plus the matches, so a new search never drops a tick. Without JavaScript the box is sent with
+    the form: a term whose matches hold none of the ticked ones is added when it matches one organisation, otherwise
+    the form comes back with the matches to tick. The field validates every posted key against its queryset."""
+
+    allow_multiple_selected = True
+    input_type = "checkbox"
+    template_name = "members/organisation_checkboxes.html"
+    list_template_name = "members/organisation_checkbox_list.html"
+    add_id_index = True
+    checked_attribute = {"checked": True}
+    use_fieldset = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._resolved: dict[tuple[tuple[str, ...], str], list[str]] = {}
+        self.search: dict | None = None
+
+    def value_from_datadict(self, data, files, name):
+        getter = getattr(data, "getlist", None)
+        ticked = [str(item) for item in (getter(name) if getter else data.get(name) or [])]
+        term = (data.get(name + TERM_SUFFIX) or "").strip()
+        if not term:
+            return ticked
+        key = (tuple(ticked), term)
+        if key not in self._resolved:
+            key_name = self.choices.field.to_field_name or "pk"
+            found = [
+                str(k) for k in organisations_matching(self.choices.queryset, term).values_list(key_name, flat=True)
+            ]
+            if any(item in found for item in ticked):  # ticked among the matches: the search was used
+                self._resolved[key] = ticked
+            elif len(found) == 1:
+                self._resolved[key] = [*ticked, found[0]]
+            else:
+                self._resolved[key] = [*ticked, SEARCHED + term]
+        return self._resolved[key]
+
+    def value_omitted_from_data(self, data, files, name):
+        return False  # no box ticked sends nothing: that is a value (none)
+
+    def optgroups(self, name, value, attrs=None):
+        iterator = self.choices
+        queryset = iterator.queryset
+        limit = options_shown()
+        shown = list(queryset[: limit + 1])
+        self.search = None
+        if len(shown) > limit:
+            term = next((item[len(SEARCHED) :] for item in value if str(item).startswith(SEARCHED)), "")
+            key_name = iterator.field.to_field_name or "pk"
+            chosen = [item for item in value if item and not str(item).startswith(SEARCHED)]
+            if key_name == "pk":
+                chosen = [item for item in chosen if str(item).isdigit()]
+            shown = list(queryset.filter(**{f"{key_name}__in": chosen})) if chosen else []
+            found = list(organisations_matching(queryset, term)) if term else []
+            keys = {getattr(organisation, key_name) for organisation in shown}
+            shown += [organisation for organisation in found if getattr(organisation, key_name) not in keys]
+            self.search = {"term": term, "found": len(found) if term else None}
+        self.choices = [iterator.choice(organisation) for organisation in shown]
+        try:
+            return super().optgroups(name, value, attrs)
+        finally:
+            self.choices = iterator
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        if self.search is not None:
+            context["widget"]["form_search"] = {
+                **self.search,
+                "name": name + TERM_SUFFIX,
+                "url": "?" + urlencode({"options": name}),
+            }
+        return context
+
+    def render_list(self, name, ticked: list[str], term: str, attrs=None, renderer=None) -> str:
+        """The tick boxes alone, for the search's answer: ``ticked`` (those of the queryset) and the matches of
+        ``term``; the hint under the box comes with them (htmx out of band)."""
+        value = [str(item) for item in ticked] + ([SEARCHED + term] if term else [])
+        context = self.get_context(name, value, attrs)
+        context["status_oob"] = True
+        return self._render(self.list_template_name, context, renderer)

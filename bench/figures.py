@@ -207,7 +207,13 @@ def _cases(organisation: Organisation, day: datetime.date):
             sql.BY_WARD_AND_CELL,
             same,
         ),
-        ("endings_by_reason", lambda: figures.endings_by_reason(organisation, day), dict, sql.ENDINGS, same),
+        (
+            "endings_by_reason",
+            lambda: figures.endings_by_reason(organisation, day),
+            dict,
+            sql.ENDINGS_WHOLE if organisation.kind == Organisation.Kind.ROOT else sql.ENDINGS,
+            same,
+        ),
     ]
 
 

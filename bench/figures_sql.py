@@ -279,11 +279,23 @@ LEFT JOIN wards w ON w.id = o.id LEFT JOIN placed ON placed.id = o.id
 WHERE {VALID_ON_D} AND o.kind IN ('ward', 'residential_cell')
 """
 
-ENDINGS = f"""
+# For the root: the year's endings tested against the subtree; below it: the subtree's referrals gathered first (no
+# index on the ending day: the test reads every referral).
+ENDINGS_WHOLE = f"""
 WITH {SUBTREE}
 SELECT COALESCE(json_object_agg(end_reason, n), '{{}}') FROM (
     SELECT r.end_reason, count(*) AS n FROM members_referral r
     WHERE (r.receiving_ward_id IN (SELECT id FROM sub) OR r.issuing_organisation_id IN (SELECT id FROM sub))
+        AND r.ended_on >= %(first)s AND r.ended_on <= %(d)s
+    GROUP BY 1
+) e"""
+
+ENDINGS = f"""
+WITH {SUBTREE}
+SELECT COALESCE(json_object_agg(end_reason, n), '{{}}') FROM (
+    SELECT r.end_reason, count(*) AS n FROM members_referral r
+    WHERE r.id IN (SELECT a.id FROM members_referral a JOIN sub ON sub.id = a.receiving_ward_id
+            UNION SELECT i.id FROM members_referral i JOIN sub ON sub.id = i.issuing_organisation_id)
         AND r.ended_on >= %(first)s AND r.ended_on <= %(d)s
     GROUP BY 1
 ) e"""

@@ -100,6 +100,7 @@ def test_each_organisation_has_the_same_figures_through_the_roots_shape(district
             ("comments", lambda org: figures.comments(org, day.year, day)),
             ("by_grassroots_organisation", lambda org: figures.by_grassroots_organisation(org, day)),
             ("by_ward_and_cell", lambda org: figures.by_ward_and_cell(org, day)),
+            ("endings_by_reason", lambda org: figures.endings_by_reason(org, day)),
         ):
             assert _plain(call(organisation)) == _plain(call(as_root)), (organisation.code, name)
 
@@ -114,6 +115,7 @@ def test_the_district_tree_counts_something_on_each_side(district_tree):
     rows = figures.by_ward_and_cell(districts[0], day)
     assert any(row.placed for row in rows) and any(row.received_from_outside for row in rows)
     assert any(row.awaiting_reception for row in rows)
+    assert figures.endings_by_reason(districts[0], day)
     headline = figures.headline(districts[1], day)
     assert headline.received_from_outside and headline.stalled_issued and headline.awaiting_reception
 

@@ -3,7 +3,8 @@ import datetime
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
+from django.db.models.lookups import GreaterThan
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -11,7 +12,7 @@ from branches.models import Organisation
 from dongha76.fields import recorded_by_field
 from dongha76.periods import PAST_DAY_VALIDATORS, validate_birth_day
 from dongha76.text import normalise_line, search_key, validate_name, validate_text
-from members.models.history import home_on_q
+from members.models.history import MemberHome, home_on_q, in_force_q
 
 national_id_validator = RegexValidator(r"^\d{12}$", _("A national ID (CCCD) has exactly 12 digits."))
 card_number_validator = RegexValidator(
@@ -43,9 +44,26 @@ def exempt_on_q(day: datetime.date, kind: str, prefix: str = "") -> Q:
     return Q(Exists(in_force))
 
 
-def at_workplace_on_q(day: datetime.date, prefix: str = "") -> Q:
-    """The member's home on ``day`` is a workplace cell of the tree (neither a residential cell nor outside)."""
-    return home_on_q(day, ~Q(kind__in=NOT_WORKPLACE_HOMES), prefix)
+def at_workplace_on_q(day: datetime.date, prefix: str = "", *, per_member: bool = False) -> Q:
+    """The member's home on ``day`` is a workplace cell of the tree (neither a residential cell nor outside).
+
+    Half the homes are workplaces, so the default shape (an ``IN`` over the homes) makes PostgreSQL hash every
+    workplace home of the city: right for the whole city, ~50,000 rows read for a ward's few hundred members.
+    ``per_member`` asks each member's own homes instead (an index lookup per member): the same rows, for a small set
+    of members (a ward's, a cell's, a workplace's scope). A correlated ``EXISTS`` is not enough, since the planner
+    turns it back into the same hashed semi-join; a count per member is a subquery it cannot pull up.
+    """
+    if not per_member:
+        return home_on_q(day, ~Q(kind__in=NOT_WORKPLACE_HOMES), prefix)
+    homes = (
+        MemberHome.objects.filter(in_force_q(day), member=OuterRef(f"{prefix}pk"))
+        .exclude(organisation__kind__in=NOT_WORKPLACE_HOMES)
+        .order_by()
+        .values("member")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    return Q(GreaterThan(Subquery(homes, output_field=IntegerField()), 0))
 
 
 def in_subtree_on_q(organisation: Organisation, day: datetime.date, prefix: str = "") -> Q:
@@ -54,13 +72,13 @@ def in_subtree_on_q(organisation: Organisation, day: datetime.date, prefix: str 
     return home_on_q(day, Q(path__startswith=organisation.path), prefix)
 
 
-def eligible_q(day: datetime.date, prefix: str = "") -> Q:
+def eligible_q(day: datetime.date, prefix: str = "", *, per_member: bool = False) -> Q:
     """Working members of a workplace cell on ``day``, not exempt from introduction: those the regulation must
-    introduce."""
+    introduce. ``per_member``: see ``at_workplace_on_q`` (the same rows, a shape for a small set of members)."""
     return (
         member_on_q(day, prefix)
         & working_on_q(day, prefix)
-        & at_workplace_on_q(day, prefix)
+        & at_workplace_on_q(day, prefix, per_member=per_member)
         & ~exempt_on_q(day, "introduction", prefix)
     )
 
@@ -86,7 +104,22 @@ class MemberQuerySet(models.QuerySet):
         return self.exclude(exempt_on_q(day, kind))
 
     def eligible_on(self, day: datetime.date) -> "MemberQuerySet":
-        return self.filter(eligible_q(day))
+        return self.filter(eligible_q(day, per_member=self._few))
+
+    # A hint on the shape of the query, not on its rows: ``few()`` says the set is a small scope (a ward's, a cell's),
+    # so that conditions written for the whole city (``at_workplace_on_q``) ask each member instead. Carried through
+    # the queryset's clones, so that selectors taking a queryset of members keep it.
+    _few = False
+
+    def few(self) -> "MemberQuerySet":
+        clone = self._chain()
+        clone._few = True
+        return clone
+
+    def _clone(self):
+        clone = super()._clone()
+        clone._few = self._few
+        return clone
 
     def search(self, text: str) -> "MemberQuerySet":
         key = search_key(text)

@@ -175,7 +175,12 @@ def todo_for(user, *, day: datetime.date, shown: int = 10) -> ToDo:
     access = access_for(user)
     counts: dict = dict(_referral_counts(visible_referrals(user), day))
     if names & {Role.CITY, Role.WORKPLACE, Role.WARD}:
-        counts["eligible_not_introduced"] = eligible_not_introduced(visible_members(user), day).count()
+        members = visible_members(user)
+        # Below the city the scope is a ward's, a cell's, a workplace's (a district's at most, a tenth of the city):
+        # each of its members asked for their home (``MemberQuerySet.few``), not every workplace home hashed.
+        counts["eligible_not_introduced"] = eligible_not_introduced(
+            members if access.is_city() else members.few(), day
+        ).count()
     round_ = comment_year(user, day.year, today=day)
     comments = comment_counts(comment_rows(user, round_))
     counts.update(

@@ -113,8 +113,13 @@ def test_city_staff_merge_two_residential_cells_and_the_past_stays(page_for, dem
         page.locator("#nav-restructures").click()
     with page.expect_navigation():
         page.locator('#restructure-operations [data-operation="merge"]').click()
-    page.locator("#id_codes").select_option([kept.code, merged.code])
-    page.locator("#id_into").select_option(kept.code)
+    # the organisations are many: each is searched by its code and ticked, the target searched and chosen
+    for cell in (kept, merged):
+        page.locator("#id_codes_term").fill(cell.code)
+        page.locator(f'#id_codes_list input[value="{cell.code}"]').check()
+    expect(page.locator("#id_codes_list input:checked")).to_have_count(2)
+    page.locator("#id_into_term").fill(kept.code)
+    page.locator("#id_into").select_option(kept.code)  # waits for the search's answer to hold it
     page.locator("#id_effective_on").fill(_day(EFFECTIVE))
     page.locator("#id_note").fill("Nghị quyết sáp nhập khu phố (kiểm thử)")
     with page.expect_navigation():

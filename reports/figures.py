@@ -28,6 +28,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.lookups import IsNull
 
 from branches.models import Organisation, OrganisationAncestor
 from branches.selectors import name_on_expression
@@ -180,14 +181,19 @@ def _homes_on(organisation: Organisation, as_of: datetime.date) -> QuerySet:
 NOT_AT_WORK, EXEMPT, ELIGIBLE, INTRODUCED = 0, 1, 2, 3
 
 
-def _people_status(as_of: datetime.date) -> Case:
+def _people_status(as_of: datetime.date, *, whole: bool) -> Case:
     """On ``_homes_on``: where each member stands on ``as_of``, one value per member: not at work; working at a
     workplace and exempt from introduction; eligible (``eligible_q``, its workplace condition read on the home joined)
     and not introduced; eligible and introduced. Counted by grouping on it, so that each member's exemption and
-    referral are looked up once (a count per figure would look the exemption up once per figure)."""
-    exempt = Q(
-        Exists(Exemption.objects.in_force_on(as_of).filter(member=OuterRef("member"), kind=Exemption.Kind.INTRODUCTION))
+    referral are looked up once (a count per figure would look the exemption up once per figure).
+
+    For the root (``whole``), the exemption is an EXISTS, which PostgreSQL may hash (every exemption of the day read
+    once, for every member). Below it, the first exemption found (a subquery with LIMIT, never hashed): a lookup per
+    member of the subtree, where the hash read the nation's 44,000 exemptions of the day for a ward's 240 members."""
+    exemptions = Exemption.objects.in_force_on(as_of).filter(
+        member=OuterRef("member"), kind=Exemption.Kind.INTRODUCTION
     )
+    exempt = Q(Exists(exemptions)) if whole else IsNull(Subquery(exemptions.order_by().values("pk")[:1]), False)
     at_work = working_on_q(as_of, prefix="member__") & ~Q(organisation__kind__in=NOT_WORKPLACE_HOMES)
     introduced = Q(Exists(Referral.objects.filter(active_q(as_of), member=OuterRef("member"))))
     return Case(
@@ -199,11 +205,14 @@ def _people_status(as_of: datetime.date) -> Case:
     )
 
 
-def _people_by(homes: QuerySet, as_of: datetime.date, *fields: str, **expressions) -> dict[tuple, dict[str, int]]:
+def _people_by(
+    homes: QuerySet, as_of: datetime.date, *fields: str, whole: bool, **expressions
+) -> dict[tuple, dict[str, int]]:
     """Members, eligible, introduced of them and exempt from introduction, on ``homes`` (``_homes_on``) grouped by
-    ``fields`` and ``expressions`` (one grouped query): the counts of each status added up in Python."""
+    ``fields`` and ``expressions`` (one grouped query): the counts of each status added up in Python. ``whole``: the
+    homes are the root's (``_people_status``)."""
     rows = (
-        homes.annotate(status=_people_status(as_of), **expressions)
+        homes.annotate(status=_people_status(as_of, whole=whole), **expressions)
         .values(*fields, *expressions, "status")
         .annotate(n=Count("pk"))
         .order_by()
@@ -230,7 +239,7 @@ def headline(organisation: Organisation, as_of: datetime.date) -> Headline:
         subordinate_cells=Count("pk", filter=Q(kind__in=Organisation.SUBORDINATE_CELL_KINDS)),
         residential_cells=Count("pk", filter=Q(kind=Kind.RESIDENTIAL_CELL)),
     )
-    people = _people_by(_homes_on(organisation, as_of), as_of).get(
+    people = _people_by(_homes_on(organisation, as_of), as_of, whole=organisation.kind == Kind.ROOT).get(
         (), dict.fromkeys(("members", "eligible", "introduced", "exempt_from_introduction"), 0)
     )
     # Handovers concern both sides: referrals addressed to the subtree's wards or issued by its organisations.
@@ -682,7 +691,7 @@ REFERRAL_COUNTS = ("received", "received_from_outside", "stalled")
 def _people_by_home(organisation: Organisation, as_of: datetime.date) -> dict[int, dict[str, int]]:
     """Members of the subtree on ``as_of`` counted by their home that day (one grouped query). Eligible as
     ``eligible_q`` says, read on the home period itself: the home in force is the only one that day."""
-    people = _people_by(_homes_on(organisation, as_of), as_of, "organisation")
+    people = _people_by(_homes_on(organisation, as_of), as_of, "organisation", whole=organisation.kind == Kind.ROOT)
     return {home: counts for (home,), counts in people.items()}
 
 
@@ -843,7 +852,9 @@ class SectorRow:
 
 def by_sector(organisation: Organisation, as_of: datetime.date) -> list[SectorRow]:
     """Eligible and introduced members by the sector of their workplace (one query)."""
-    people = _people_by(_homes_on(organisation, as_of), as_of, sector=F("organisation__sector"))
+    people = _people_by(
+        _homes_on(organisation, as_of), as_of, whole=organisation.kind == Kind.ROOT, sector=F("organisation__sector")
+    )
     return [
         SectorRow(
             sector=sector,

@@ -101,6 +101,7 @@ def test_each_organisation_has_the_same_figures_through_the_roots_shape(district
             ("by_grassroots_organisation", lambda org: figures.by_grassroots_organisation(org, day)),
             ("by_ward_and_cell", lambda org: figures.by_ward_and_cell(org, day)),
             ("endings_by_reason", lambda org: figures.endings_by_reason(org, day)),
+            ("by_sector", lambda org: figures.by_sector(org, day)),
         ):
             assert _plain(call(organisation)) == _plain(call(as_root)), (organisation.code, name)
 

@@ -8,9 +8,10 @@ from decimal import Decimal
 
 from django.utils.functional import Promise
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 DATE_FORMAT = "dd/mm/yyyy"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -82,12 +83,22 @@ def new_write_only_workbook() -> Workbook:
     return Workbook(write_only=True)
 
 
+class _BoundCells(list):
+    """A row of cells ``StreamedSheet.append`` made ready: their values bound, their columns set."""
+
+
 class StreamedSheet:
     """A write-only sheet laid out like ``write_sheet``'s: ``heading`` on row 1, bold frozen headers on row 3, rows
     from row 4. Column widths are given up front (write-only sheets cannot be measured after the rows are written);
     ``number_formats`` maps a column index to the format of its numbers (e.g. ``"0.0%"`` for a share stored as 0.993);
     ``groups`` names groups of columns on row 2, each over its first column.
-    Dates get dd/mm/yyyy; a text that begins like a formula stays text."""
+    Dates get dd/mm/yyyy; a text that begins like a formula stays text.
+
+    ``append`` writes through cells made once per column and kind (plain, date, formatted number, quoted text, bold)
+    whose value it replaces on each row: openpyxl serialises a row before its ``append`` returns, so the cells are
+    free again for the next row. openpyxl's own ``append`` makes a new cell object for every date or styled value,
+    and this sheet used to make one more of its own with its style set anew each time: at a province's hundreds of
+    thousands of rows, those objects were most of the time spent above openpyxl's own writing (issue 15)."""
 
     FIRST_ROW = 4
 
@@ -103,8 +114,13 @@ class StreamedSheet:
         groups: Sequence[str | None] | None = None,
     ):
         self.sheet = workbook.create_sheet(title=title[:31])
+        # The sheet's step from an appended row to its cells (openpyxl 3.1.5, pinned): the cells ``append`` bound
+        # are taken as they are; any other row (``self.sheet.append`` of values) goes openpyxl's own way.
+        self.sheet._values_to_row = self._cells_of_row
         self.number_formats = number_formats or {}
         self.rows_written = 0
+        self._plain: list[Cell] = []  # column - 1 -> the column's unstyled cell
+        self._styled: dict[tuple, Cell] = {}  # (column, number format, quoted, bold) -> the column's styled cell
         for i, width in enumerate(widths, start=1):
             self.sheet.column_dimensions[get_column_letter(i)].width = min(MAX_WIDTH, width)
         self.sheet.freeze_panes = f"A{self.FIRST_ROW}"
@@ -121,6 +137,7 @@ class StreamedSheet:
         return self.FIRST_ROW + self.rows_written
 
     def cell(self, value, *, number_format: str | None = None, font: Font | None = None, alignment=None):
+        """A cell of its own (the title and header rows, or a value ``append`` takes as it is)."""
         cell = WriteOnlyCell(self.sheet, value=value)
         if looks_like_formula(value):
             keep_as_text(cell)
@@ -134,25 +151,61 @@ class StreamedSheet:
             cell.alignment = alignment
         return cell
 
+    def _styled_cell(self, column: int, number_format: str | None, quoted: bool, bold: bool) -> Cell:
+        key = (column, number_format, quoted, bold)
+        cell = self._styled.get(key)
+        if cell is None:
+            cell = self._styled[key] = WriteOnlyCell(self.sheet)
+            cell.column = column
+            if number_format:
+                cell.number_format = number_format
+            if quoted:
+                cell.quotePrefix = True
+            if bold:
+                cell.font = Font(bold=True)
+        return cell
+
     def append(self, values: Sequence, *, bold: bool = False) -> None:
-        """One row. Plain numbers and texts are written as they are (cheap); dates, formatted numbers, formula-like
-        texts and bold rows as styled cells."""
-        font = Font(bold=True) if bold else None
-        row = []
-        for i, value in enumerate(values, start=1):
-            if isinstance(value, Promise):  # a lazily translated label
-                value = str(value)
-            number_format = self.number_formats.get(i)
-            plain = value is None or (
-                not bold
-                and (
-                    (isinstance(value, str) and not looks_like_formula(value))
-                    or (isinstance(value, int | float) and not number_format)
-                )
-            )
-            row.append(value if plain else self.cell(value, number_format=number_format, font=font))
+        """One row: dates shown dd/mm/yyyy, numbers in their column's ``number_formats``, a text that begins like a
+        formula kept as text, every cell of a bold row bold; each value's type as openpyxl infers it."""
+        plain = self._plain
+        while len(plain) < len(values):
+            plain.append(WriteOnlyCell(self.sheet))
+            plain[-1].column = len(plain)
+        formats = self.number_formats
+        row = _BoundCells()
+        for i, value in enumerate(values):
+            if value is None:
+                continue
+            kind = type(value)
+            if kind is not str and isinstance(value, Promise):  # a lazily translated label
+                value, kind = str(value), str
+            if kind is str:
+                quoted = value.startswith(FORMULA_STARTS)
+                cell = self._styled_cell(i + 1, None, quoted, bold) if quoted or bold else plain[i]
+                cell.value = value
+                if quoted:
+                    cell.data_type = "s"  # never a formula
+            elif isinstance(value, datetime.date):
+                cell = self._styled_cell(i + 1, DATE_FORMAT, False, bold)
+                cell.value = value
+            elif isinstance(value, int | float | Decimal):
+                number_format = None if kind is bool else formats.get(i + 1)
+                cell = self._styled_cell(i + 1, number_format, False, bold) if number_format or bold else plain[i]
+                cell.value = value
+            else:  # a cell of its own (``cell``), or a value openpyxl styles itself (a time): not reused
+                cell = value if isinstance(value, Cell) else self.cell(value, font=Font(bold=True) if bold else None)
+                cell.column = i + 1
+            row.append(cell)
         self.sheet.append(row)
         self.rows_written += 1
+
+    def _cells_of_row(self, values, row_index: int):
+        if type(values) is not _BoundCells:
+            return WriteOnlyWorksheet._values_to_row(self.sheet, values, row_index)
+        for cell in values:
+            cell.row = row_index
+        return values
 
     def append_blank(self) -> None:
         self.sheet.append([])

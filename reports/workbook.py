@@ -14,13 +14,17 @@ format), dates as Excel dates shown dd/mm/yyyy. What is shown is what was known 
 left blank. The labels are fixed Vietnamese, like the sheet names: the workbook is a document for Vietnamese offices.
 """
 
+import contextvars
 import dataclasses
 import datetime
-from collections.abc import Callable
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from decimal import ROUND_HALF_UP, Decimal
 from typing import BinaryIO
 
-from django.db.models import Case, CharField, F, OuterRef, Q, Subquery, Value, When
+from django.db import connections
+from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import translation
 from openpyxl.chart import BarChart, Reference
@@ -30,13 +34,20 @@ from branches.models import Organisation
 from branches.selectors import name_on_expression
 from dongha76.excel import StreamedSheet, new_write_only_workbook
 from dongha76.periods import PeriodError, parse_iso_day, parse_year
-from members.models import Meeting, MemberHome, Placement, Referral, ResidenceComment, YearEndRating
+from members.models import (
+    Attendance,
+    Exemption,
+    Meeting,
+    MemberHome,
+    Placement,
+    Referral,
+    ResidenceComment,
+    YearEndRating,
+)
 from members.models.history import in_force_q
 from members.periods import HalfYear
 from members.selectors import Sight
-from members.selectors.meetings import with_attendance_figures
 from reports import figures
-from reports.report import Report, build_report
 
 SUMMARY, REFERRALS, MEETINGS, COMMENTS = "Tổng hợp", "Giới thiệu", "Sinh hoạt", "Nhận xét"
 SHEET_NAMES = (SUMMARY, REFERRALS, MEETINGS, COMMENTS)
@@ -125,7 +136,7 @@ def write_workbook(
     progress: Progress | None = None,
 ) -> "YearlyWorkbook":
     """Write the workbook of ``organisation``'s subtree for ``year`` as of ``as_of`` to ``target`` (a path or a
-    binary file); returns the report whose figures the total row holds, and the number of rows of each sheet.
+    binary file); returns the figures the total row holds (``TotalFigures``), and the number of rows of each sheet.
 
     ``sight`` is what the reader sees on the pages (``members.selectors.sight_of``): the sheets of referrals,
     meetings and comments hold only those rows, and the year-end ratings only where the reader sees them (the
@@ -138,30 +149,142 @@ def write_workbook(
         if progress is not None:
             progress(SUMMARY, 0, 0)
         workbook = new_write_only_workbook()
-        report = build_report(organisation, as_of, year=year)
-        heading = f"{organisation.name_on(as_of)} — năm {year} — tính đến ngày {as_of:%d/%m/%Y}"
-        cell_meetings = CellMeetings.read(organisation, year, as_of)
-        rows = {
-            SUMMARY: _summary_sheet(workbook, report, heading, cell_meetings),
-            REFERRALS: _referrals_sheet(workbook, organisation, year, as_of, heading, sight, progress),
-            MEETINGS: _meetings_sheet(workbook, cell_meetings, heading, sight, progress),
-            COMMENTS: _comments_sheet(
-                workbook, organisation, year, as_of, report.comments.deadline, heading, sight, progress
-            ),
-        }
+        referrals = _referral_rows(organisation, year, as_of, sight)
+        comments = _comment_rows(organisation, year, as_of, sight)
+        # The database computes the rows of the two long sheets while the figures are computed and the sheets before
+        # them are written (``ReadAhead``).
+        with ReadAhead(referrals.rows) as referral_rows, ReadAhead(comments.rows) as comment_rows:
+            report = TotalFigures.of(organisation, year, as_of)
+            heading = f"{organisation.name_on(as_of)} — năm {year} — tính đến ngày {as_of:%d/%m/%Y}"
+            cell_meetings = CellMeetings.read(organisation, year, as_of)
+            rows = {
+                SUMMARY: _summary_sheet(workbook, report, heading, cell_meetings),
+                REFERRALS: _referrals_sheet(workbook, referrals, referral_rows, as_of, heading, progress),
+                MEETINGS: _meetings_sheet(workbook, cell_meetings, heading, sight, progress),
+                COMMENTS: _comments_sheet(
+                    workbook, comments, comment_rows, year, as_of, report.comment_deadline, heading, progress
+                ),
+            }
         workbook.save(target)
     return YearlyWorkbook(report=report, rows=rows)
 
 
 @dataclasses.dataclass(frozen=True)
+class TotalFigures:
+    """The organisation's own figures the workbook shows (its total row and the figures below it), from the same
+    functions as ``reports.report.build_report``. Only these: the report's breakdowns by grassroots organisation, by
+    sector, by ward and cell, the tracking book and the endings are not in the workbook (the summary's rows are
+    ``figures.summary_rows``), and the comment figures only for their deadline; at the province's root they were
+    two thirds of the time the report took."""
+
+    organisation: Organisation
+    as_of: datetime.date
+    year: int
+    headline: figures.Headline
+    meetings: figures.MeetingFigures
+    comments_by_side: figures.CommentSides
+    comment_deadline: datetime.date
+
+    @classmethod
+    def of(cls, organisation: Organisation, year: int, as_of: datetime.date) -> "TotalFigures":
+        return cls(
+            organisation=organisation,
+            as_of=as_of,
+            year=year,
+            headline=figures.headline(organisation, as_of),
+            meetings=figures.meetings(organisation, as_of),
+            comments_by_side=figures.comment_sides(organisation, year, as_of),
+            comment_deadline=figures.comment_deadline(organisation, year),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
 class YearlyWorkbook:
-    report: Report
+    report: TotalFigures
     rows: dict[str, int]  # sheet name -> rows written (titles and headers aside)
 
     @property
     def data_rows(self) -> int:
         """The rows about people: referrals and comments (the summary and the meetings are counts)."""
         return self.rows[REFERRALS] + self.rows[COMMENTS]
+
+
+READ_AHEAD_CHUNKS = 2  # chunks of CHUNK rows a reading thread keeps ready: memory does not grow with the rows
+_END = object()
+
+
+class ReadAhead:
+    """The rows of a queryset, in order, read by a thread of its own on a connection of its own from the moment the
+    ``with`` block starts: the database computes a long sheet's rows (seconds at a province's root) while this
+    thread computes the figures and writes the sheets before it, on the machine's other core. At most
+    ``READ_AHEAD_CHUNKS`` chunks of rows wait: the reading thread waits for the writing, so memory stays flat.
+
+    The reading thread sees what this thread sees: the same database alias (and replica routing: it runs in a copy
+    of this thread's context) and the same execute wrappers (a query counter counts its queries). Inside a
+    transaction (a test, a caller's ``atomic`` block), whose rows another connection would not see, and on SQLite,
+    the rows are read here, when iterated, as ``iterator()`` reads them."""
+
+    def __init__(self, queryset: QuerySet):
+        self.queryset = queryset
+        database = connections[queryset.db]
+        self.threaded = database.vendor == "postgresql" and not database.in_atomic_block
+        self.thread: threading.Thread | None = None
+        if self.threaded:
+            self.chunks: queue.Queue = queue.Queue(maxsize=READ_AHEAD_CHUNKS)
+            self.stopped = threading.Event()
+            self.wrappers = list(database.execute_wrappers)
+            self.thread = threading.Thread(
+                target=contextvars.copy_context().run, args=(self._read,), name="workbook-rows", daemon=True
+            )
+
+    def __enter__(self) -> Iterator[tuple]:
+        if not self.threaded:
+            return self.queryset.iterator(chunk_size=CHUNK)
+        self.thread.start()
+        return self._rows()
+
+    def __exit__(self, *exc) -> None:
+        if self.thread is not None:
+            self.stopped.set()
+            if exc[0] is None:  # read to the end: the thread is closing its connection
+                self.thread.join()
+
+    def _read(self) -> None:
+        database = connections[self.queryset.db]
+        database.execute_wrappers.extend(self.wrappers)
+        try:
+            chunk = []
+            for row in self.queryset.iterator(chunk_size=CHUNK):
+                chunk.append(row)
+                if len(chunk) == CHUNK:
+                    if not self._put(chunk):
+                        return
+                    chunk = []
+            if self._put(chunk):
+                self._put(_END)
+        except Exception as error:  # raised where the rows are read
+            self._put(error)
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    def _put(self, item) -> bool:
+        """Hand ``item`` over, waiting for room; False once the reader has stopped reading."""
+        while not self.stopped.is_set():
+            try:
+                self.chunks.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _rows(self) -> Iterator[tuple]:
+        while True:
+            item = self.chunks.get()
+            if item is _END:
+                return
+            if isinstance(item, Exception):
+                raise item
+            yield from item
 
 
 def _share(rate: Decimal | None) -> float | None:
@@ -287,9 +410,9 @@ def _row_name(row: figures.SummaryRow) -> str:
     return f"{row.figures.name} (đến {row.valid_to - datetime.timedelta(days=1):%d/%m/%Y})"
 
 
-def _summary_sheet(workbook, report: Report, heading: str, cell_meetings: "CellMeetings") -> int:
+def _summary_sheet(workbook, report: TotalFigures, heading: str, cell_meetings: "CellMeetings") -> int:
     """One row per grassroots organisation of the subtree (those that ended during the year too: they keep their
-    meetings and comments), a total row that is the organisation's own figures (``build_report``), the figures with
+    meetings and comments), a total row that is the organisation's own figures (``TotalFigures``), the figures with
     no breakdown below it, and a bar chart of the referral rate."""
     organisation, as_of, year = report.organisation, report.as_of, report.year
     sheet = StreamedSheet(
@@ -318,7 +441,7 @@ def _summary_sheet(workbook, report: Report, heading: str, cell_meetings: "CellM
     headline, meetings, sides = report.headline, report.meetings, report.comments_by_side
     sheet.append(_summary_row(organisation.code, TOTAL_LABEL, headline, meetings, sides), bold=True)
     sheet.append_blank()
-    due_day, name = min(report.comments.deadline, as_of), organisation.name_on(as_of)
+    due_day, name = min(report.comment_deadline, as_of), organisation.name_on(as_of)
     for label, value in [
         ("Tổ chức cơ sở đảng", headline.grassroots_organisations),
         ("Chi bộ trực thuộc", headline.subordinate_cells),
@@ -328,7 +451,7 @@ def _summary_sheet(workbook, report: Report, heading: str, cell_meetings: "CellM
         ("Chờ tiếp nhận quá 30 ngày (giấy gửi đi hoặc gửi đến, mỗi giấy tính một lần)", headline.stalled),
         ("Đã tiếp nhận, chờ phân công về chi bộ (giấy gửi đi hoặc gửi đến)", headline.awaiting_placement),
         ("Đảng viên dự sinh hoạt không đều (bên tiếp nhận)", meetings.irregular_attendees),
-        (f"Hạn gửi nhận xét năm {year}", report.comments.deadline),
+        (f"Hạn gửi nhận xét năm {year}", report.comment_deadline),
         (f"{ISSUED_COMMENTS} còn thiếu (quá hạn)", sides.workplace.missing),
         (f"{RECEIVED_COMMENTS} còn thiếu (quá hạn)", sides.residence.missing),
     ]:
@@ -418,6 +541,9 @@ def _home_in_sight(sight: Sight | None, as_of: datetime.date):
     the member has left (a member who moved to another workplace is no longer their old committee's to follow)."""
     then = (
         MemberHome.objects.filter(in_force_q(as_of), member=OuterRef("member"))
+        # The member's homes never overlap; ordered by day alone: the model's ordering (by member) would join the
+        # member and sort for every row.
+        .order_by("started_on")
         .annotate(name_then=name_on_expression(as_of, "organisation__"))
         .values("name_then")[:1]
     )
@@ -438,28 +564,15 @@ def _cell_then(as_of: datetime.date) -> Coalesce:
     return Coalesce(Subquery(cell), F("residential_cell__name"))
 
 
-def _referrals_sheet(
-    workbook,
-    organisation: Organisation,
-    year: int,
-    as_of: datetime.date,
-    heading: str,
-    sight: Sight | None,
-    progress: Progress | None = None,
-) -> int:
+@dataclasses.dataclass(frozen=True)
+class SheetRows:
+    selected: QuerySet  # the sheet's rows as model rows (to count them for the progress)
+    rows: QuerySet  # the values of each row, in the sheet's order
+    with_ratings: bool = False
+
+
+def _referral_rows(organisation: Organisation, year: int, as_of: datetime.date, sight: Sight | None) -> SheetRows:
     referrals = _seen(referrals_of_year(organisation, year, as_of), sight and sight.referrals)
-    sheet = ContinuedSheet(
-        workbook,
-        title=REFERRALS,
-        progress=progress,
-        total=referrals.count() if progress is not None else 0,
-        heading=f"Giới thiệu sinh hoạt nơi cư trú — {heading}",
-        headers=[header for header, _ in REFERRAL_COLUMNS],
-        widths=[width for _, width in REFERRAL_COLUMNS],
-    )
-    # The labels translated once, not once per row.
-    reasons = {value: str(label) for value, label in Referral.EndReason.choices}
-    states = {value: str(label) for value, label in Referral.State.choices}
     rows = (
         referrals.annotate(
             home=_home_in_sight(sight, as_of),
@@ -484,6 +597,29 @@ def _referrals_sheet(
             "end_reason",
         )
     )
+    return SheetRows(selected=referrals, rows=rows)
+
+
+def _referrals_sheet(
+    workbook,
+    referrals: SheetRows,
+    rows: Iterable[tuple],
+    as_of: datetime.date,
+    heading: str,
+    progress: Progress | None = None,
+) -> int:
+    sheet = ContinuedSheet(
+        workbook,
+        title=REFERRALS,
+        progress=progress,
+        total=referrals.selected.count() if progress is not None else 0,
+        heading=f"Giới thiệu sinh hoạt nơi cư trú — {heading}",
+        headers=[header for header, _ in REFERRAL_COLUMNS],
+        widths=[width for _, width in REFERRAL_COLUMNS],
+    )
+    # The labels translated once, not once per row.
+    reasons = {value: str(label) for value, label in Referral.EndReason.choices}
+    states = {value: str(label) for value, label in Referral.State.choices}
     for (
         card,
         name,
@@ -498,7 +634,7 @@ def _referrals_sheet(
         reported,
         ended,
         reason,
-    ) in rows.iterator(chunk_size=CHUNK):
+    ) in rows:
         received, placed = _known(received, as_of), _known(placed, as_of)
         reported, ended = _known(reported, as_of), _known(ended, as_of)
         sheet.append(
@@ -557,13 +693,50 @@ def _half_years(year: int, as_of: datetime.date) -> list[HalfYear]:
     return [HalfYear(year, 1)] + ([second] if as_of >= second.first_day else [])
 
 
+def _attendance_by_meeting(meetings) -> dict[int, tuple[int, int]]:
+    """Of ``meetings`` (periodic), each one's members expected and, of them, those marked present, as the sheets
+    count them (``members.selectors.meetings.with_attendance_figures``): the referrals placed in the meeting's cell
+    on its day (a referral's placements never overlap), not exempt from residence activities that day. One grouped
+    pass over the meetings joined to their cell's placements of the day, as ``figures.meetings`` counts the whole
+    organisation's; the counts per meeting in subqueries read the cell's placements twice for each meeting (4 s of
+    the province root's workbook). A meeting where nobody was expected is left out."""
+    placement, referral = "residential_cell__placements__", "residential_cell__placements__referral__"
+    held_on = F("held_on")
+    exempt = Exemption.objects.filter(
+        started_on__lte=OuterRef("held_on"),
+        member=OuterRef(f"{referral}member"),
+        kind=Exemption.Kind.ACTIVITIES,
+    ).filter(Q(ended_on__isnull=True) | Q(ended_on__gt=OuterRef("held_on")))
+    present = Attendance.objects.filter(
+        meeting=OuterRef("pk"), member=OuterRef(f"{referral}member"), status=Attendance.Status.PRESENT
+    )
+    # One filter() call: every condition on the same placement and referral of the join.
+    expected = meetings.filter(
+        Q(**{f"{placement}ended_on__isnull": True}) | Q(**{f"{placement}ended_on__gt": held_on}),
+        Q(**{f"{referral}ended_on__isnull": True}) | Q(**{f"{referral}ended_on__gt": held_on}),
+        ~Q(Exists(exempt)),
+        **{
+            f"{placement}started_on__lte": held_on,
+            f"{referral}introduced_on__lte": held_on,
+            f"{referral}placed_on__lte": held_on,
+        },
+    )
+    counts = (
+        expected.values("pk")
+        .annotate(expected=Count(f"{placement}pk"), present=Count(f"{placement}pk", filter=Q(Exists(present))))
+        .values_list("pk", "expected", "present")
+        .order_by()
+    )
+    return {pk: (expected, present) for pk, expected, present in counts}
+
+
 @dataclasses.dataclass(frozen=True)
 class CellMeetings:
     """The residential cells of the subtree that should have met in each half-year of the year up to the as-of day
     (existing at the half-year's end, or on the as-of day, as ``figures.meetings`` counts them), and their periodic
     meetings of the year held by the as-of day with the attendance the sheets count (of the members expected, those
-    present). One query for the meetings and one for the cells of each half-year: bounded by the number of cells,
-    read once for the summary and the meetings sheet."""
+    present). Two queries for the meetings (the meetings, and their attendance in one grouped pass) and one for the
+    cells of each half-year: bounded by the number of cells, read once for the summary and the meetings sheet."""
 
     cells: dict[HalfYear, list[tuple]]  # half-year -> [(pk, path, ward_then, code, name_then)]
     held: dict[tuple[int, int], dict]  # (cell pk, half) -> {"first", "meetings", "expected", "present", "path"}
@@ -571,14 +744,15 @@ class CellMeetings:
     @classmethod
     def read(cls, organisation: Organisation, year: int, as_of: datetime.date) -> "CellMeetings":
         held: dict[tuple[int, int], dict] = {}
-        periodic = with_attendance_figures(
-            Meeting.objects.filter(
-                _under("residential_cell", organisation), kind=Meeting.Kind.PERIODIC, year=year, held_on__lte=as_of
-            )
-        ).values_list(
-            "residential_cell_id", "residential_cell__path", "half", "held_on", "expected_count", "present_count"
+        meetings = Meeting.objects.filter(
+            _under("residential_cell", organisation), kind=Meeting.Kind.PERIODIC, year=year, held_on__lte=as_of
         )
-        for cell_id, path, half, held_on, expected, present in periodic:
+        attendance = _attendance_by_meeting(meetings)
+        periodic = meetings.values_list(
+            "pk", "residential_cell_id", "residential_cell__path", "half", "held_on"
+        ).order_by()
+        for pk, cell_id, path, half, held_on in periodic:
+            expected, present = attendance.get(pk, (0, 0))
             counts = held.setdefault(
                 (cell_id, half), {"first": held_on, "meetings": 0, "expected": 0, "present": 0, "path": path}
             )
@@ -703,23 +877,12 @@ COMMENT_COLUMNS = [
 ]
 
 
-def _comments_sheet(
-    workbook,
-    organisation: Organisation,
-    year: int,
-    as_of: datetime.date,
-    deadline: datetime.date,
-    heading: str,
-    sight: Sight | None,
-    progress: Progress | None = None,
-) -> int:
+def _comment_rows(organisation: Organisation, year: int, as_of: datetime.date, sight: Sight | None) -> SheetRows:
     """Each comment of the year written by the as-of day, on a member of the subtree or by one of its cells, with
     the member's year-end rating where the reader sees it."""
     with_ratings = sight is None or sight.sees_ratings
-    columns = COMMENT_COLUMNS if with_ratings else COMMENT_COLUMNS[:-1]
-    verdicts = {value: str(label) for value, label in ResidenceComment.Verdict.choices}
-    levels = {value: str(label) for value, label in YearEndRating.Level.choices}
-    ratings = YearEndRating.objects.filter(member=OuterRef("member"), year=year, decided_on__lte=as_of)
+    # One rating per member and year: no ordering (the model's joins the member for every row).
+    ratings = YearEndRating.objects.filter(member=OuterRef("member"), year=year, decided_on__lte=as_of).order_by()
     if sight is not None:
         ratings = ratings.filter(member__in=sight.rated_members.values("pk")) if with_ratings else ratings.none()
     comments = _seen(
@@ -729,15 +892,6 @@ def _comments_sheet(
             written_on__lte=as_of,
         ),
         sight and sight.comments,
-    )
-    sheet = ContinuedSheet(
-        workbook,
-        title=COMMENTS,
-        progress=progress,
-        total=comments.count() if progress is not None else 0,
-        heading=f"Nhận xét năm {year} (hạn gửi {deadline:%d/%m/%Y}) — {heading}",
-        headers=[header for header, _ in columns],
-        widths=[width for _, width in columns],
     )
     rows = (
         comments.annotate(
@@ -760,7 +914,32 @@ def _comments_sheet(
             "level",
         )
     )
-    for card, name, home, cell, ward, verdict, written, sent, received, rating in rows.iterator(chunk_size=CHUNK):
+    return SheetRows(selected=comments, rows=rows, with_ratings=with_ratings)
+
+
+def _comments_sheet(
+    workbook,
+    comments: SheetRows,
+    rows: Iterable[tuple],
+    year: int,
+    as_of: datetime.date,
+    deadline: datetime.date,
+    heading: str,
+    progress: Progress | None = None,
+) -> int:
+    columns = COMMENT_COLUMNS if comments.with_ratings else COMMENT_COLUMNS[:-1]
+    verdicts = {value: str(label) for value, label in ResidenceComment.Verdict.choices}
+    levels = {value: str(label) for value, label in YearEndRating.Level.choices}
+    sheet = ContinuedSheet(
+        workbook,
+        title=COMMENTS,
+        progress=progress,
+        total=comments.selected.count() if progress is not None else 0,
+        heading=f"Nhận xét năm {year} (hạn gửi {deadline:%d/%m/%Y}) — {heading}",
+        headers=[header for header, _ in columns],
+        widths=[width for _, width in columns],
+    )
+    for card, name, home, cell, ward, verdict, written, sent, received, rating in rows:
         sent, received = _known(sent, as_of), _known(received, as_of)
         late = YES if sent and sent > deadline else NO
         sheet.append(

@@ -262,23 +262,35 @@ def irregular_in(referrals: QuerySet[Referral], year: int, day: datetime.date) -
     Each with ``missed_meetings`` (how many) and ``last_missed_on``. A member counts once per referral: use
     ``.values("member").distinct()`` to count members. The figures of the reports count this same set.
     """
-    # In the cell the referral was placed in on the meeting's day (a re-placement does not move past misses).
+    missed = _missed_while_placed(year, day)
+    return referrals.placed_as_of(day).filter(Exists(missed)).annotate(**_missed_figures(missed))
+
+
+def with_missed_meetings(referrals: QuerySet[Referral], year: int, day: datetime.date) -> QuerySet[Referral]:
+    """``referrals`` (placed on ``day``), each with ``irregular_in``'s ``missed_meetings`` (0 when none) and
+    ``last_missed_on``: the irregular attendees among them are those with ``missed_meetings``, without a query of
+    their own (a page that lists the placed referrals anyway)."""
+    return referrals.annotate(**_missed_figures(_missed_while_placed(year, day)))
+
+
+def _missed_while_placed(year: int, day: datetime.date) -> QuerySet[Attendance]:
+    """The misses of the outer referral's member (``missed_periodic_meetings``) in the cell it was placed in on the
+    meeting's day (a re-placement does not move past misses), since its placement."""
     placed_there = Placement.objects.filter(
         in_force_q(OuterRef("meeting__held_on")),
         referral=OuterRef(OuterRef("pk")),
         residential_cell=OuterRef("meeting__residential_cell"),
     )
-    missed = missed_periodic_meetings(year, day).filter(
+    return missed_periodic_meetings(year, day).filter(
         Exists(placed_there), member=OuterRef("member"), meeting__held_on__gte=OuterRef("placed_on")
     )
-    return (
-        referrals.placed_as_of(day)
-        .filter(Exists(missed))
-        .annotate(
-            missed_meetings=subquery_count(missed),
-            last_missed_on=Subquery(missed.order_by("-meeting__held_on").values("meeting__held_on")[:1]),
-        )
-    )
+
+
+def _missed_figures(missed: QuerySet[Attendance]) -> dict:
+    return {
+        "missed_meetings": subquery_count(missed),
+        "last_missed_on": Subquery(missed.order_by("-meeting__held_on").values("meeting__held_on")[:1]),
+    }
 
 
 def irregular_attendees(user, year: int, day: datetime.date) -> QuerySet[Referral]:

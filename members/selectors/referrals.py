@@ -25,8 +25,37 @@ from members.selectors.scope import (
 Kind = Organisation.Kind
 
 
+class _PageFirst(type(Referral.objects.all())):
+    """A slice of the rows (a list's page) is found first on the referrals' own columns and the joins its ordering
+    needs (``SELECT id ... ORDER BY ... LIMIT 50``), then read whole, with its relations and annotations, by its ids:
+    PostgreSQL otherwise joins every referral of the scope to its member and three organisations before keeping 50
+    (thanhuy's list at the province's size: 57,157 wide rows sorted, 0.45-0.55 s). Same rows, same order."""
+
+    def _fetch_all(self):
+        if self._result_cache is not None or not self.query.is_sliced or self._fields is not None:
+            return super()._fetch_all()
+        ids = list(super().values_list("pk", flat=True))
+        whole = self._chain()
+        whole.query.clear_limits()
+        whole.query.clear_ordering(force=True)
+        found = {referral.pk: referral for referral in whole.filter(pk__in=ids)} if ids else {}
+        self._result_cache = [found[pk] for pk in ids]
+        if self._prefetch_related_lookups:
+            self._prefetch_related_objects()
+        return None
+
+
 def referral_list(user) -> QuerySet[Referral]:
-    """The referrals a user sees, with what the list shows and what the user may do on each row, in one query."""
+    """The referrals a user sees, with what the list shows and what the user may do on each row; a page of them in
+    two queries (``_PageFirst``) when the user sees the whole city: a ward's or a committee's scope is small
+    enough for one query, where the second would test the scope again (phuong1: 48 ms in one, 25 + 50 ms in two)."""
+    rows = _referral_rows(user)
+    if not access_for(user).is_city():
+        return rows
+    return _PageFirst(model=Referral, query=rows.query.chain(), using=rows._db)
+
+
+def _referral_rows(user) -> QuerySet[Referral]:
     return (
         visible_referrals(user)
         .select_related("member", "issuing_organisation", "receiving_ward", "residential_cell")
@@ -41,7 +70,7 @@ def referral_list(user) -> QuerySet[Referral]:
 def referral_for(user, pk: int) -> Referral:
     """One referral in the user's scope, with its relations (raises Referral.DoesNotExist outside it)."""
     return (
-        referral_list(user)
+        _referral_rows(user)
         .select_related(
             "member__home_organisation", "introduced_by", "received_by", "placed_by", "reported_by", "ended_by"
         )

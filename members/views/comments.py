@@ -108,6 +108,10 @@ def comment_list(request: HttpRequest, year: int) -> HttpResponse:
         next_url=request.get_full_path(),
         pick=pick,
     )
+    if not request.GET.get("state"):
+        # Without a state the list's rows are the counted ones: the paginator takes their total, not a second count
+        # of the whole scope (thanhuy at the province's size: 0.23 s).
+        table.data._length = counts["total"]
     RequestConfig(request, paginate={"per_page": 50}).configure(table)
     bulk_form = None
     if pick == "send":

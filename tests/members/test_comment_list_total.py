@@ -1,0 +1,19 @@
+"""The comment list's paginator takes the total of the counts at the top when no state is chosen (the same rows),
+and counts the list itself when one is: the page says as many rows as the list holds, for every side."""
+
+import pytest
+
+from tests.members.test_views_comments import list_url, people, round2025  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_list_says_as_many_rows_as_it_holds(client, people, round2025):  # noqa: F811
+    for role in ("city", "workplace", "ward1", "school", "cell1"):
+        client.force_login(people[role])
+        for query in ({}, {"state": "sent"}, {"state": "not_written"}, {"sort": "-member"}):
+            response = client.get(list_url(**query))
+            table = response.context["table"]
+            assert table.paginator.count == len(list(table.data.data)), (role, query)
+            if not query.get("state"):
+                assert table.paginator.count == response.context["counts"]["total"], (role, query)

@@ -429,6 +429,9 @@ def rating_list(request: HttpRequest, year: int) -> HttpResponse:
     table = RatingTable(
         rating_filter.qs, actions=comment_actions_for(request.user), round_=round_, filters=filters.urlencode()
     )
+    if not request.GET.get("warnings"):
+        # Without "only warnings" the rows are the counted ones: the paginator takes their total (as the comments').
+        table.data._length = counts["total"]
     RequestConfig(request, paginate={"per_page": 50}).configure(table)
     return render(
         request,

@@ -314,36 +314,11 @@ def meetings(organisation: Organisation, as_of: datetime.date) -> MeetingFigures
         )
         for half in halves
     ]
-    # Attendance as the sheets count it (``members.selectors.meetings.with_attendance_figures``): of the members
-    # expected at each periodic meeting (placed in its cell on its day, not exempt from residence activities), those
-    # marked present. One pass over the meetings joined to their cell's placements of the day, not a count per meeting.
-    placement, referral = "residential_cell__placements__", "residential_cell__placements__referral__"
-    held_on = F("held_on")
-    exempt = Exemption.objects.filter(
-        started_on__lte=OuterRef("held_on"),
-        member=OuterRef(f"{referral}member"),
-        kind=Exemption.Kind.ACTIVITIES,
-    ).filter(Q(ended_on__isnull=True) | Q(ended_on__gt=OuterRef("held_on")))
-    present = Attendance.objects.filter(
-        meeting=OuterRef("pk"), member=OuterRef(f"{referral}member"), status=Attendance.Status.PRESENT
+    periodic = Meeting.objects.filter(
+        residential_cell__in=_subtree_pks(organisation), kind=Meeting.Kind.PERIODIC, year=year, held_on__lte=as_of
     )
-    attendance = Meeting.objects.filter(
-        Q(**{f"{placement}ended_on__isnull": True}) | Q(**{f"{placement}ended_on__gt": held_on}),
-        Q(**{f"{referral}ended_on__isnull": True}) | Q(**{f"{referral}ended_on__gt": held_on}),
-        ~Q(Exists(exempt)),
-        residential_cell__in=_subtree_pks(organisation),
-        kind=Meeting.Kind.PERIODIC,
-        year=year,
-        held_on__lte=as_of,
-        **{
-            f"{placement}started_on__lte": held_on,
-            f"{referral}introduced_on__lte": held_on,
-            f"{referral}placed_on__lte": held_on,
-        },
-    )
-    attendance = _totals(
-        attendance, expected=Count(f"{placement}pk"), present=Count(f"{placement}pk", filter=Q(Exists(present)))
-    )
+    expected_rows, one_expected, is_present = with_expected_attendees(periodic)
+    attendance = _totals(expected_rows, expected=Count(one_expected), present=Count(one_expected, filter=is_present))
     expected, present = attendance["expected"] or 0, attendance["present"] or 0
     irregular = (
         irregular_in(Referral.objects.filter(placed_in_q(as_of, Q(path__startswith=organisation.path))), year, as_of)
@@ -362,6 +337,36 @@ def meetings(organisation: Organisation, as_of: datetime.date) -> MeetingFigures
         attendance_rate=rate,
         irregular_attendees=irregular,
     )
+
+
+def with_expected_attendees(meetings: QuerySet) -> tuple[QuerySet, str, Q]:
+    """Attendance as the sheets count it (``members.selectors.meetings.with_attendance_figures``): ``meetings``
+    (periodic) joined to the members expected at each (the referrals placed in its cell on its day, not exempt from
+    residence activities that day; a referral's placements never overlap), for one grouped pass over the meetings
+    rather than a count per meeting. Returns the joined rows, the field that is one expected member (to count), and
+    the condition that they were marked present."""
+    placement, referral = "residential_cell__placements__", "residential_cell__placements__referral__"
+    held_on = F("held_on")
+    exempt = Exemption.objects.filter(
+        started_on__lte=OuterRef("held_on"),
+        member=OuterRef(f"{referral}member"),
+        kind=Exemption.Kind.ACTIVITIES,
+    ).filter(Q(ended_on__isnull=True) | Q(ended_on__gt=OuterRef("held_on")))
+    present = Attendance.objects.filter(
+        meeting=OuterRef("pk"), member=OuterRef(f"{referral}member"), status=Attendance.Status.PRESENT
+    )
+    # One filter() call: every condition on the same placement and referral of the join.
+    expected = meetings.filter(
+        Q(**{f"{placement}ended_on__isnull": True}) | Q(**{f"{placement}ended_on__gt": held_on}),
+        Q(**{f"{referral}ended_on__isnull": True}) | Q(**{f"{referral}ended_on__gt": held_on}),
+        ~Q(Exists(exempt)),
+        **{
+            f"{placement}started_on__lte": held_on,
+            f"{referral}introduced_on__lte": held_on,
+            f"{referral}placed_on__lte": held_on,
+        },
+    )
+    return expected, f"{placement}pk", Q(Exists(present))
 
 
 # -- residence comments ----------------------------------------------------------------------------------------------

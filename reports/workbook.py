@@ -24,7 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import BinaryIO
 
 from django.db import connections
-from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, CharField, Count, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import translation
 from openpyxl.chart import BarChart, Reference
@@ -35,8 +35,6 @@ from branches.selectors import name_on_expression
 from dongha76.excel import StreamedSheet, new_write_only_workbook
 from dongha76.periods import PeriodError, parse_iso_day, parse_year
 from members.models import (
-    Attendance,
-    Exemption,
     Meeting,
     MemberHome,
     Placement,
@@ -695,35 +693,13 @@ def _half_years(year: int, as_of: datetime.date) -> list[HalfYear]:
 
 def _attendance_by_meeting(meetings) -> dict[int, tuple[int, int]]:
     """Of ``meetings`` (periodic), each one's members expected and, of them, those marked present, as the sheets
-    count them (``members.selectors.meetings.with_attendance_figures``): the referrals placed in the meeting's cell
-    on its day (a referral's placements never overlap), not exempt from residence activities that day. One grouped
-    pass over the meetings joined to their cell's placements of the day, as ``figures.meetings`` counts the whole
+    count them (``figures.with_expected_attendees``), in one grouped pass, as ``figures.meetings`` counts the whole
     organisation's; the counts per meeting in subqueries read the cell's placements twice for each meeting (4 s of
     the province root's workbook). A meeting where nobody was expected is left out."""
-    placement, referral = "residential_cell__placements__", "residential_cell__placements__referral__"
-    held_on = F("held_on")
-    exempt = Exemption.objects.filter(
-        started_on__lte=OuterRef("held_on"),
-        member=OuterRef(f"{referral}member"),
-        kind=Exemption.Kind.ACTIVITIES,
-    ).filter(Q(ended_on__isnull=True) | Q(ended_on__gt=OuterRef("held_on")))
-    present = Attendance.objects.filter(
-        meeting=OuterRef("pk"), member=OuterRef(f"{referral}member"), status=Attendance.Status.PRESENT
-    )
-    # One filter() call: every condition on the same placement and referral of the join.
-    expected = meetings.filter(
-        Q(**{f"{placement}ended_on__isnull": True}) | Q(**{f"{placement}ended_on__gt": held_on}),
-        Q(**{f"{referral}ended_on__isnull": True}) | Q(**{f"{referral}ended_on__gt": held_on}),
-        ~Q(Exists(exempt)),
-        **{
-            f"{placement}started_on__lte": held_on,
-            f"{referral}introduced_on__lte": held_on,
-            f"{referral}placed_on__lte": held_on,
-        },
-    )
+    expected, one_expected, is_present = figures.with_expected_attendees(meetings)
     counts = (
         expected.values("pk")
-        .annotate(expected=Count(f"{placement}pk"), present=Count(f"{placement}pk", filter=Q(Exists(present))))
+        .annotate(expected=Count(one_expected), present=Count(one_expected, filter=is_present))
         .values_list("pk", "expected", "present")
         .order_by()
     )

@@ -56,6 +56,17 @@ def options_shown() -> int:
     return getattr(settings, "ORGANISATION_OPTIONS_SHOWN", 50)
 
 
+def searched_value(field, value: list) -> tuple[str, str, list]:
+    """A picker's value split into the term searched (``SEARCHED`` + term, or ""), the field's key name and the keys
+    chosen (only well-formed ones: a key that is not a number never reaches a query on ``pk``)."""
+    term = next((item[len(SEARCHED) :] for item in value if str(item).startswith(SEARCHED)), "")
+    key_name = field.to_field_name or "pk"
+    chosen = [item for item in value if item and not str(item).startswith(SEARCHED)]
+    if key_name == "pk":
+        chosen = [item for item in chosen if str(item).isdigit()]
+    return term, key_name, chosen
+
+
 def organisations_matching(queryset, term: str, limit: int | None = None):
     """The organisations of ``queryset`` whose name holds ``term`` or whose code starts with it."""
     term = term.strip()
@@ -102,11 +113,7 @@ class OrganisationPicker(forms.Select):
         shown = list(queryset[: limit + 1])
         self.search = None
         if len(shown) > limit:
-            term = next((item[len(SEARCHED) :] for item in value if str(item).startswith(SEARCHED)), "")
-            key_name = iterator.field.to_field_name or "pk"
-            chosen = [item for item in value if item and not str(item).startswith(SEARCHED)]
-            if key_name == "pk":
-                chosen = [item for item in chosen if str(item).isdigit()]
+            term, key_name, chosen = searched_value(iterator.field, value)
             if term:
                 shown = list(organisations_matching(queryset, term))
             else:
@@ -195,11 +202,7 @@ class OrganisationMultiplePicker(forms.widgets.ChoiceWidget):
         shown = list(queryset[: limit + 1])
         self.search = None
         if len(shown) > limit:
-            term = next((item[len(SEARCHED) :] for item in value if str(item).startswith(SEARCHED)), "")
-            key_name = iterator.field.to_field_name or "pk"
-            chosen = [item for item in value if item and not str(item).startswith(SEARCHED)]
-            if key_name == "pk":
-                chosen = [item for item in chosen if str(item).isdigit()]
+            term, key_name, chosen = searched_value(iterator.field, value)
             shown = list(queryset.filter(**{f"{key_name}__in": chosen})) if chosen else []
             found = list(organisations_matching(queryset, term)) if term else []
             keys = {getattr(organisation, key_name) for organisation in shown}

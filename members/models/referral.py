@@ -206,6 +206,9 @@ class Referral(models.Model):
         indexes = [
             models.Index(fields=["receiving_ward", "introduced_on"], name="referral_ward_introduced"),
             models.Index(fields=["issuing_organisation", "introduced_on"], name="referral_issuer_introduced"),
+            # A ward's receptions in a period (the tracking book's wards without one): a probe per ward, where the
+            # ward's index alone reads its every referral.
+            models.Index(fields=["receiving_ward", "received_on"], name="referral_ward_received"),
             # A member's referral active on a day (the figures' "introduced"), read from the index alone.
             models.Index(fields=["member", "introduced_on", "ended_on"], name="referral_member_active"),
         ]

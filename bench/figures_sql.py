@@ -114,19 +114,24 @@ HOME_ON_DD_IN_SUB = """SELECT h.member_id FROM members_memberhome h JOIN sub ON 
 PLACED_ON_DD_IN_SUB = """SELECT p.referral_id FROM members_placement p JOIN sub ON sub.id = p.residential_cell_id
     WHERE p.started_on <= %(dd)s AND (p.ended_on IS NULL OR p.ended_on > %(dd)s)"""
 
-# For the root (every row counts): the due referrals and the comments of the year read once, each tested against
-# the subtree (hashed subqueries).
+# For the root (every row counts), as the app does there: each member counted once from a UNION of the due
+# referrals placed in its cells and those of its members (hash joins), then joined to their comment, plain counts. An
+# OR of the two subqueries, at the nation's size, is too large to hash and is read through for every due referral.
 COMMENTS_WHOLE = f"""
 WITH {SUBTREE}, {DUE_REFERRALS}
 SELECT json_build_object(
-    'counts', (SELECT {COMMENT_COUNTS} FROM due x {COMMENT_JOIN}
-        WHERE x.id IN ({PLACED_ON_DD_IN_SUB}) OR x.member_id IN ({HOME_ON_DD_IN_SUB})),
+    'counts', (SELECT {COMMENT_COUNTS.replace("count(DISTINCT x.member_id)", "count(*)")} FROM (
+            SELECT d1.member_id FROM due d1 WHERE d1.id IN ({PLACED_ON_DD_IN_SUB})
+            UNION SELECT d2.member_id FROM due d2 WHERE d2.member_id IN ({HOME_ON_DD_IN_SUB})) x {COMMENT_JOIN}),
     'grid', (SELECT COALESCE(json_agg(json_build_array(level, verdict, n) ORDER BY level, verdict), '[]') FROM (
         SELECT COALESCE(g.level, 'none') AS level, c.verdict, count(*) AS n
         FROM members_residencecomment c
         LEFT JOIN members_yearendrating g ON g.member_id = c.member_id AND g.year = %(y)s AND g.decided_on <= %(d)s
-        WHERE c.year = %(y)s AND c.written_on <= %(d)s
-            AND (c.residential_cell_id IN (SELECT id FROM sub) OR c.member_id IN ({HOME_ON_DD_IN_SUB}))
+        WHERE c.id IN (
+            SELECT c1.id FROM members_residencecomment c1 JOIN sub ON sub.id = c1.residential_cell_id
+            WHERE c1.year = %(y)s AND c1.written_on <= %(d)s
+            UNION SELECT c2.id FROM members_residencecomment c2
+            WHERE c2.member_id IN ({HOME_ON_DD_IN_SUB}) AND c2.year = %(y)s AND c2.written_on <= %(d)s)
         GROUP BY 1, 2) grid)
 )"""
 

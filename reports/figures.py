@@ -401,9 +401,8 @@ def comments(organisation: Organisation, year: int, as_of: datetime.date) -> Com
     due_day = min(deadline, as_of)
     # Placed in a cell of the subtree, or a member of the subtree, on the day the comment was due: one IN over a
     # UNION of index scans from the subtree's rows (its cells' placements, its homes' members' referrals). An OR of
-    # the two on the referral reads every referral (by member, in a merge join) and tests each. For the root, where
-    # every row counts, that OR (two hashed subqueries, one pass) is the right plan, and the UNION would list every
-    # referral to be hashed and joined back.
+    # the two on the referral reads every referral (by member, in a merge join) and tests each. The root has its own
+    # shape, below.
     subtree = _subtree_pks(organisation)
     members = MemberHome.objects.filter(in_force_q(due_day), organisation__in=subtree).values("member_id")
     placed = Placement.objects.filter(in_force_q(due_day), residential_cell__in=subtree).values("referral_id")
@@ -412,7 +411,7 @@ def comments(organisation: Organisation, year: int, as_of: datetime.date) -> Com
     if whole:
         # The root: the members counted, as one UNION of two hashed joins (the due referrals placed in its cells, the
         # due referrals of its members), each member once, joined to their comment (at most one a year): plain counts.
-        # The OR of the subtree's shape, at this size, is two subqueries too large to hash (work_mem), each then read
+        # An OR of the two subqueries, at this size, is two subqueries too large to hash (work_mem), each then read
         # through for every due referral, and its COUNT(DISTINCT)s sort the due referrals five times (over 12 minutes
         # at the nation's root, 5.6 million members).
         due = Referral.objects.filter(due_condition(due_day)).order_by()

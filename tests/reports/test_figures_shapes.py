@@ -1,8 +1,8 @@
 """The two shapes of the figures' queries give the same numbers: for the root, every row may count, so the queries
-read every row in one pass (no candidates, an OR of hashed subqueries); below the root, they start from the subtree's
-rows (a UNION of index scans over its organisations' ids). The shape is chosen by the organisation's kind, so an
-organisation read as if it were the root (its kind changed in memory) gives its own figures through the root's shape:
-both must agree, on a tree where members of one district live in the other's cells.
+read every row in one pass (no candidates, hashed subqueries or hash joins); below the root, they start from the
+subtree's rows (a UNION of index scans over its organisations' ids). The shape is chosen by the organisation's kind,
+so an organisation read as if it were the root (its kind changed in memory) gives its own figures through the root's
+shape: both must agree, on a tree where members of one district live in the other's cells.
 
 And each function runs a fixed number of queries, the same for a ward and for the root.
 """
@@ -147,3 +147,24 @@ def test_each_function_runs_a_fixed_number_of_queries_for_a_ward_and_for_the_roo
         with CaptureQueriesContext(connection) as queries:
             calls[name](organisation)
         assert len(queries) == QUERIES[name], (organisation.kind, [query["sql"] for query in queries])
+
+
+def test_a_member_with_two_due_referrals_is_counted_once_through_both_shapes():
+    """The root's comments count members, not referrals: a member placed twice on the day the comments were due (the
+    first referral ending after it) is one due comment, written once."""
+    root = make_organisation(kind=Kind.ROOT)
+    district = make_organisation(kind=Kind.UPPER_COMMITTEE, parent=root)
+    ward = make_organisation(kind=Kind.WARD, parent=district, sector=Sector.WARD)
+    cells = [make_organisation(kind=Kind.RESIDENTIAL_CELL, parent=ward) for _ in range(2)]
+    home = make_organisation(kind=Kind.GRASSROOTS_CELL, parent=district)
+    twice, once = make_member(home), make_member(home)
+    place(twice, cells[0], ended_on=D(2018, 12, 31))
+    place(twice, cells[1])
+    place(once, cells[1])
+    comment(twice, cells[1], D(2018, 11, 1), sent_on=D(2018, 11, 2))
+    day = D(2018, 12, 20)
+    for organisation in (district, ward):
+        through_subtree = figures.comments(organisation, 2018, day)
+        assert (through_subtree.due, through_subtree.written, through_subtree.sent) == (2, 1, 1)
+        assert _plain(figures.comments(_as_root(organisation), 2018, day)) == _plain(through_subtree)
+    assert figures.comments(root, 2018, day).due == 2

@@ -250,6 +250,16 @@ def headline(organisation: Organisation, as_of: datetime.date) -> Headline:
     addressed = _received_under(organisation.path, as_of)
     issued = _issued_under(organisation.path, as_of)
     from_outside = ~_home_under(organisation.path, as_of, prefix="member__")
+    if organisation.kind == Kind.ROOT:
+        # The same condition, asked of each referral received (its member's home, by the member's key): at the root
+        # the IN above lists every member's home, too many to hash, and is then read through for every referral.
+        from_outside = ~Q(
+            Exists(
+                MemberHome.objects.filter(
+                    in_force_q(as_of), organisation__path__startswith=organisation.path, member=OuterRef("member")
+                )
+            )
+        )
     handovers = _totals(
         with_placement_on(Referral.objects.all(), as_of).filter(_candidates(organisation)).filter(addressed | issued),
         received=Count("pk", filter=addressed & received_q(as_of)),

@@ -12,6 +12,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -19,6 +20,7 @@ from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from api import deletions
 from branches import services
 from branches.models import Officer, Organisation, OrganisationName, Restructure
 from dongha76.dates import ADMIN_FORMFIELD_OVERRIDES
@@ -186,6 +188,18 @@ class OrganisationAdmin(SimpleHistoryAdmin):
         else:
             saved = services.organisation_create(by=request.user, **fields)
         obj.pk, obj.path = saved.pk, saved.path
+
+    # An organisation the API listed and a superuser deletes here is recorded for the API's deletions feed, as an
+    # import's undo records the rows it deletes: a synchronising client must learn that it is gone.
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            deletions.record(Organisation, [obj.pk])
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            deletions.record(Organisation, list(queryset.values_list("pk", flat=True)))
+            super().delete_queryset(request, queryset)
 
     @admin.display(description=_("name"), ordering="path")
     def name_in_tree(self, obj: Organisation) -> str:

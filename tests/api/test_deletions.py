@@ -169,3 +169,23 @@ def test_a_removed_attendance_mark_brings_its_meeting_back_under_changed_since(c
     mark.delete()
     rows = client.get(url, {"changed_since": moment}, **staff).json()["results"]
     assert [(row["id"], row["attendance"]) for row in rows] == [(meeting.pk, [])]
+
+
+def test_an_organisation_deleted_in_the_admin_is_in_the_feed(client, admin_user):
+    """The admin is the other place a row the API lists can be deleted: a superuser deleting an organisation (one
+    added by mistake, nothing under it) leaves its deletion for the synchronising clients, alone or from the list."""
+    root = Organisation.objects.create(kind=Organisation.Kind.ROOT, code="R", name="Root")
+    alone = Organisation.objects.create(kind=Organisation.Kind.WARD, code="W1", name="Ward 1", parent=root)
+    listed = Organisation.objects.create(kind=Organisation.Kind.WARD, code="W2", name="Ward 2", parent=root)
+    client.force_login(admin_user)
+    answer = client.post(reverse("admin:branches_organisation_delete", args=[alone.pk]), {"post": "yes"})
+    assert answer.status_code == 302
+    answer = client.post(
+        reverse("admin:branches_organisation_changelist"),
+        {"action": "delete_selected", "_selected_action": [listed.pk], "post": "yes"},
+    )
+    assert answer.status_code == 302
+    assert not Organisation.objects.filter(pk__in=[alone.pk, listed.pk]).exists()
+    recorded = Deletion.objects.filter(kind="organisation")
+    assert sorted(recorded.values_list("object_id", flat=True)) == sorted([alone.pk, listed.pk])
+    assert sorted(recorded.values_list("places__path", flat=True)) == sorted([alone.path, listed.path])

@@ -18,6 +18,7 @@ from branches.models import Organisation
 from branches.selectors import visible_organisations
 from dongha76.periods import YearField
 from dongha76.text import search_key
+from members.forms.common import shown_choices
 from members.models import Exemption, Meeting, Referral, ResidenceComment, YearEndRating
 from members.models.referral import ward_under_q, with_placement_on  # drill
 from members.periods import HalfYear  # drill
@@ -149,13 +150,8 @@ class OrganisationSelect(Select):
         if self.searching:
             chosen = [item for item in value if str(item).isdigit()]
             first = list(queryset.filter(pk__in=chosen)) if chosen else []
-        choices = [("", iterator.field.empty_label)] if iterator.field.empty_label is not None else []
-        choices += [iterator.choice(organisation) for organisation in first]
-        self.choices = choices
-        try:
+        with shown_choices(self, first, empty=True):
             return super().optgroups(name, value, attrs)
-        finally:
-            self.choices = iterator
 
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)

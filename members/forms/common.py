@@ -1,5 +1,7 @@
 """What every form of the app shares: dd/mm/yyyy date boxes and a service's errors shown next to the fields."""
 
+import contextlib
+
 from django import forms
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -54,6 +56,19 @@ SEARCHED = "?"  # starts the value that stands for a search term with no choice:
 def options_shown() -> int:
     """How many organisations a select lists before it turns into a search (setting ORGANISATION_OPTIONS_SHOWN)."""
     return getattr(settings, "ORGANISATION_OPTIONS_SHOWN", 50)
+
+
+@contextlib.contextmanager
+def shown_choices(widget, organisations, *, empty: bool):
+    """While drawn, ``widget`` offers only ``organisations`` (and its field's empty choice when ``empty``), not its
+    field's whole queryset; its choices come back after."""
+    iterator = widget.choices
+    choices = [("", iterator.field.empty_label)] if empty and iterator.field.empty_label is not None else []
+    widget.choices = choices + [iterator.choice(organisation) for organisation in organisations]
+    try:
+        yield
+    finally:
+        widget.choices = iterator
 
 
 def searched_value(field, value: list) -> tuple[str, str, list]:
@@ -119,13 +134,8 @@ class OrganisationPicker(forms.Select):
             else:
                 shown = list(queryset.filter(**{f"{key_name}__in": chosen})) if chosen else []
             self.search = {"term": term, "found": len(shown) if term else None}
-        choices = [("", iterator.field.empty_label)] if iterator.field.empty_label is not None else []
-        choices += [iterator.choice(organisation) for organisation in shown]
-        self.choices = choices
-        try:
+        with shown_choices(self, shown, empty=True):
             return super().optgroups(name, value, attrs)
-        finally:
-            self.choices = iterator
 
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)
@@ -208,11 +218,8 @@ class OrganisationMultiplePicker(forms.widgets.ChoiceWidget):
             keys = {getattr(organisation, key_name) for organisation in shown}
             shown += [organisation for organisation in found if getattr(organisation, key_name) not in keys]
             self.search = {"term": term, "found": len(found) if term else None}
-        self.choices = [iterator.choice(organisation) for organisation in shown]
-        try:
+        with shown_choices(self, shown, empty=False):
             return super().optgroups(name, value, attrs)
-        finally:
-            self.choices = iterator
 
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)

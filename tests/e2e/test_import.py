@@ -50,7 +50,10 @@ def test_city_staff_fix_a_workbook_and_import_it(page_for, scenario, viewport):
     page = page_for(scenario["city"], viewport)
     if viewport is PHONE:
         page.locator(".navbar-toggler").click()
+        # Bootstrap slides the menu open ("collapsing", then "show"): a click on "More" during the slide can be lost.
+        expect(page.locator(".navbar-collapse")).to_have_class(re.compile(r"\bshow\b"))
     page.locator("#nav-more").click()  # the city staff's pages are under "More"
+    expect(page.locator("#nav-import")).to_be_visible()
     page.locator("#nav-import").click()
     expect(page).to_have_url(re.compile(re.escape(reverse("workbooks:import")) + "$"))
     expect(page.locator("#template-link")).to_be_visible()

@@ -3,13 +3,13 @@
 import dataclasses
 import datetime
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Q
 
 from branches.models import Organisation
 from dongha76.db import subquery_count
 from members.models import Member, Placement, Referral
 from members.models.history import in_force_q
-from members.models.referral import ward_under_q, with_placement_on
+from members.models.referral import awaiting_reception_q, received_q, ward_under_q, with_placement_on
 from members.selectors.scope import wards_addressed
 
 Kind = Organisation.Kind
@@ -35,7 +35,7 @@ class OrganisationOverview:
 
 
 def organisation_overview(*, organisation: Organisation, day: datetime.date) -> OrganisationOverview:
-    """The figures of the home page for ``organisation`` and its subtree, in one query.
+    """The figures of the home page for ``organisation`` and its subtree: one query (two for the root).
 
     Each figure is a constant prefix filter on the materialised path, so the database can use the path indexes.
     The figures the dashboard also shows are counted as it counts them (``reports.figures.headline``): a referral
@@ -43,11 +43,65 @@ def organisation_overview(*, organisation: Organisation, day: datetime.date) -> 
     successor), so the two pages agree under the same label.
     """
     path = organisation.path
-    # ``ward_under_q`` in two disjoint parts, each driven by an index from the subtree's few organisations (one
-    # condition over the joined placement, cells and wards makes the database read every referral of the city, or
-    # hash every referral against the subtree's): the referrals placed on ``day`` in a cell of a ward under ``path``
-    # (placements never overlap: one a day at most), and the referrals not placed on ``day`` whose ward addressed
-    # (or its successor) is under ``path``, found among those addressed to a ward of the subtree or merged into one.
+    at_root = organisation.kind == Kind.ROOT
+    members = Member.objects.in_subtree(organisation).members_on(day)
+    figures = (
+        Organisation.objects.filter(pk=organisation.pk)
+        .values(
+            members=subquery_count(members),
+            introduced=subquery_count(
+                members.eligible_on(day).filter(Exists(Referral.objects.active_on(day).filter(member=OuterRef("pk"))))
+            ),
+            residential_cells=subquery_count(
+                Organisation.objects.subtree(organisation).valid_on(day).filter(kind=Organisation.Kind.RESIDENTIAL_CELL)
+            ),
+            **({} if at_root else _referral_counts_below_root(path, day)),
+        )
+        .get()
+    )
+    referrals = _referral_counts_at_root(path, day) if at_root else _added_up(figures)
+    return OrganisationOverview(
+        organisation=organisation,
+        day=day,
+        members=figures["members"],
+        introduced=figures["introduced"],
+        referrals_issued_open=referrals["issued_open"],
+        referrals_received=referrals["received"],
+        referrals_awaiting_reception=referrals["awaiting_reception"],
+        residential_cells=figures["residential_cells"],
+    )
+
+
+def _referral_counts_at_root(path: str, day: datetime.date) -> dict[str, int]:
+    """The root's referral figures in one pass over the open referrals, each joined to its placement of ``day``
+    and tested with ``ward_under_q`` on the joined rows (a second query: a scalar subquery per figure would read every
+    referral again). At the root the parts used below it each read nearly every referral, five times (thanhuy at the
+    province's size: about 110 -> 60 ms)."""
+    ward_under = ward_under_q(day, path)
+    return with_placement_on(Referral.objects.active_on(day), day).aggregate(
+        issued_open=Count("pk", filter=Q(issuing_organisation__path__startswith=path)),
+        received=Count("pk", filter=received_q(day) & ward_under),
+        awaiting_reception=Count("pk", filter=awaiting_reception_q(day) & ward_under),
+    )
+
+
+def _added_up(figures: dict) -> dict[str, int]:
+    return {
+        "issued_open": figures["issued_open"],
+        "received": figures["received_placed"] + figures["received_addressed"],
+        "awaiting_reception": figures["awaiting_placed"] + figures["awaiting_addressed"],
+    }
+
+
+def _referral_counts_below_root(path: str, day: datetime.date) -> dict:
+    """The referral figures of an organisation below the root, as scalar subqueries of the overview's query.
+
+    ``ward_under_q`` in two disjoint parts, each driven by an index from the subtree's few organisations (one
+    condition over the joined placement, cells and wards makes the database read every referral of the city, or
+    hash every referral against the subtree's): the referrals placed on ``day`` in a cell of a ward under ``path``
+    (placements never overlap: one a day at most), and the referrals not placed on ``day`` whose ward addressed (or
+    its successor) is under ``path``, found among those addressed to a ward of the subtree or merged into one.
+    """
     placed_here = Referral.objects.filter(
         pk__in=Placement.objects.filter(in_force_q(day), residential_cell__parent__path__startswith=path).values(
             "referral_id"
@@ -59,34 +113,12 @@ def organisation_overview(*, organisation: Organisation, day: datetime.date) -> 
         .exclude(Exists(placed_on_day))
         .filter(ward_under_q(day, path))
     )
-    members = Member.objects.in_subtree(organisation).members_on(day)
-    figures = (
-        Organisation.objects.filter(pk=organisation.pk)
-        .values(
-            members=subquery_count(members),
-            introduced=subquery_count(
-                members.eligible_on(day).filter(Exists(Referral.objects.active_on(day).filter(member=OuterRef("pk"))))
-            ),
-            referrals_issued_open=subquery_count(
-                Referral.objects.active_on(day).filter(issuing_organisation__path__startswith=path)
-            ),
-            received_placed=subquery_count(placed_here.received_as_of(day)),
-            received_addressed=subquery_count(addressed_here.received_as_of(day)),
-            awaiting_placed=subquery_count(placed_here.awaiting_reception_on(day)),
-            awaiting_addressed=subquery_count(addressed_here.awaiting_reception_on(day)),
-            residential_cells=subquery_count(
-                Organisation.objects.subtree(organisation).valid_on(day).filter(kind=Organisation.Kind.RESIDENTIAL_CELL)
-            ),
-        )
-        .get()
-    )
-    return OrganisationOverview(
-        organisation=organisation,
-        day=day,
-        members=figures["members"],
-        introduced=figures["introduced"],
-        referrals_issued_open=figures["referrals_issued_open"],
-        referrals_received=figures["received_placed"] + figures["received_addressed"],
-        referrals_awaiting_reception=figures["awaiting_placed"] + figures["awaiting_addressed"],
-        residential_cells=figures["residential_cells"],
-    )
+    return {
+        "issued_open": subquery_count(
+            Referral.objects.active_on(day).filter(issuing_organisation__path__startswith=path)
+        ),
+        "received_placed": subquery_count(placed_here.received_as_of(day)),
+        "received_addressed": subquery_count(addressed_here.received_as_of(day)),
+        "awaiting_placed": subquery_count(placed_here.awaiting_reception_on(day)),
+        "awaiting_addressed": subquery_count(addressed_here.awaiting_reception_on(day)),
+    }

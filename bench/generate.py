@@ -37,6 +37,8 @@ khupho1 (secretary of a residential cell of phuong1's ward), coquan1 (staff of a
 How the rows are written: ``bench/generate_load.py`` (COPY and INSERT ... SELECT generate_series, in one transaction;
 the row triggers and foreign keys of the members' tables are off during the load and their rules checked set-based
 after it; their keys and indexes dropped and created again from their own definitions, the foreign keys validated).
+The load commits before the keys, indexes and foreign keys come back from one session per core: a run that fails
+after that leaves an incomplete database, which ``--replace`` drops and builds again.
 
 Measured on this machine (2 cores, 23 GB, PostgreSQL 15 with shared_buffers 128 MB; as of 30/09/2018, seed 76; the
 machine shared with other jobs, load average in brackets): city 261 s (≈9, seed_demo); province 124 s (8): 215 MB,

@@ -1,6 +1,6 @@
 # ruff: noqa: S608 - every statement is built from this module's own numbers and dates, never from input
-"""The rows of a generated data set, written in one transaction on PostgreSQL (``bench/generate.py`` documents the
-sizes, proportions and commands).
+"""The rows of a generated data set, written on PostgreSQL (``bench/generate.py`` documents the sizes, proportions and
+commands).
 
 The organisation tree is drawn in Python (``bench/generate_tree.py``) and written with COPY. Everything else is drawn
 in SQL from ``generate_series`` and a keyed hash (``hashint8extended(key, seed)``: the same seed gives the same rows),
@@ -11,13 +11,24 @@ of the members' tables (the history chains of migrations members/0007-0008, the 
 checked set-based over all rows (``check_rules``); the work of the others is done once at the end (the ancestor
 relation rebuilt, the stored figures cleared: ``REPLACED_TRIGGERS``), and an unknown trigger stops the load. The keys
 and indexes of the loaded tables are dropped during the load too, and created again from their own definitions
-(``pg_get_constraintdef``, ``pg_get_indexdef``; the foreign keys validated over every row as they are added), so the
-schema ends as the migrations left it. Any failure rolls the whole transaction back, DDL included.
+(``pg_get_indexdef``; a key attached to its index, a foreign key added ``NOT VALID`` then validated over every row), so
+the schema ends as the migrations left it (``pg_dump --schema-only`` equal).
+
+Transactions: the rows are written in one transaction, in one session (a single core). Called from ``generate.py``
+(outside a transaction), the load then commits, and the keys, indexes and foreign keys come back, and the rules are
+checked, from one session per core (``bench/generate_sessions.py``); the restructures, former names, users and
+sequences follow in a last transaction. A failure before the commit rolls everything back, DDL included; a failure
+after it (a statement of the restore, a broken rule) leaves the rows in the database with some of their keys, indexes
+or foreign keys missing: the run stops with the error, and ``generate.py --replace`` drops the database and builds it
+again (without ``--replace`` the rerun refuses a database that has organisations). Called inside a transaction (the
+tests), everything stays in that transaction and in its session, as before.
 """
 
+import dataclasses
 import datetime
 import io
 import os
+import re
 import time
 from collections.abc import Callable
 
@@ -26,6 +37,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, Permission
 from django.db import connection, transaction
 
+from bench.generate_sessions import Step, biggest_first, run_in_sessions
 from bench.generate_tree import SINCE, Size, Tree, build_tree, merge_day, rename_day
 from branches.models import Officer, Organisation, OrganisationName, Restructure
 from members.models import CommentRound
@@ -59,6 +71,12 @@ def _clear_snapshots() -> None:
 
     clear_all()
 
+
+# A key ``ADD CONSTRAINT ... USING INDEX`` can attach to its index built beforehand (not deferrable, plain columns).
+KEY_ON_ITS_INDEX = re.compile(r"(PRIMARY KEY|UNIQUE) \([\w, ]+\)")
+# The table a rule check reads first: its size orders the checks, the biggest first.
+CHECKED_TABLE = re.compile(r"\bFROM (\w+)")
+MAX_SESSIONS = 4  # the sessions of the keys and checks at most, one per core below that
 
 # The row rules of migrations members/0002, 0007 and 0008: ``Loader.check_rules`` checks them over all rows.
 RULE_TRIGGERS = frozenset(
@@ -96,8 +114,9 @@ def _array(words: list[str]) -> str:
 
 
 class Loader:
-    def __init__(self, size: Size, *, as_of: Day, seed: int, out: Callable[[str], None] = print):
+    def __init__(self, size: Size, *, as_of: Day, seed: int, sessions: int = 1, out: Callable[[str], None] = print):
         self.size, self.as_of, self.seed, self.out = size, as_of, seed, out
+        self.sessions = sessions
         self.phases: list[tuple[str, float]] = []
         self.verbose = bool(os.environ.get("GENERATE_VERBOSE"))  # the time of each statement
 
@@ -152,7 +171,7 @@ class Loader:
             self.sql("SET LOCAL session_replication_role = replica")
             started = time.monotonic()
             restore = self.drop_keys_and_indexes()
-            self.phase(f"drop the keys and indexes of the loaded tables ({len(restore)})", started)
+            self.phase(f"drop the keys and indexes of the loaded tables ({restore.count})", started)
             started = time.monotonic()
             tree = self.load_tree()
             self.phase("organisations (COPY)", started)
@@ -163,23 +182,66 @@ class Loader:
             self.meetings()
             self.comments()
             started = time.monotonic()
-            started = time.monotonic()
             for replacement in replacements:
                 replacement()
             self.phase("the work of the other triggers: " + ", ".join(r.__name__ for r in replacements), started)
             self.sql("SET LOCAL session_replication_role = origin")
-            started = time.monotonic()
-            for statement in restore:
-                self.sql(statement)
-            self.phase(f"create the {len(restore)} keys, indexes and foreign keys again (validated)", started)
-            started = time.monotonic()
-            self.check_rules()
-            self.phase("check the triggers' rules, set-based", started)
-            started = time.monotonic()
+            if self.sessions == 1:
+                self.finish(tree, restore)
+        if self.sessions > 1:
+            # The other sessions see the rows once committed: from here a failure leaves them in the database (the
+            # module docstring says what --replace does about it).
+            self.finish(tree, restore)
+        return tree
+
+    def finish(self, tree: Tree, restore: "Restore") -> None:
+        started = time.monotonic()
+        self.restore(restore)
+        self.phase(f"create the {restore.count} keys, indexes and foreign keys again (validated)", started)
+        started = time.monotonic()
+        self.check_rules()
+        self.phase("check the triggers' rules, set-based", started)
+        started = time.monotonic()
+        with transaction.atomic():
             self.history_and_users(tree)
             self.reset_sequences()
-            self.phase("restructures, former names, users, sequences", started)
-        return tree
+        self.phase("restructures, former names, users, sequences", started)
+
+    def run_steps(self, steps: list[Step], sessions: int) -> dict[str, object]:
+        """Each step's first value, the biggest tables' first: from ``sessions`` sessions of their own (the rows
+        committed), or one after another in this one."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT relname::text, pg_relation_size(oid) FROM pg_class WHERE relname = ANY(%s)",
+                [sorted({step.table for step in steps})],
+            )
+            sizes = dict(cursor.fetchall())
+        ordered = biggest_first(steps, sizes)
+
+        def done(step: Step, seconds: float, _result) -> None:
+            if self.verbose:
+                self.out(f"    {seconds:6.1f} s  {' '.join(step.statement.split())[:90]}")
+
+        if sessions > 1:
+            return run_in_sessions(ordered, sessions, connection.get_connection_params(), done)
+        results = {}
+        for step in ordered:
+            started = time.monotonic()
+            with connection.cursor() as cursor:
+                cursor.execute(step.statement)
+                row = cursor.fetchone() if cursor.description else None
+            results[step.statement] = row[0] if row else None
+            done(step, time.monotonic() - started, results[step.statement])
+        return results
+
+    def restore(self, restore: "Restore") -> None:
+        """The indexes (the keys' too) from every session, the keys attached to their indexes and the foreign keys
+        added unvalidated in this one (a moment each, but their locks conflict), then the foreign keys validated over
+        every row from every session."""
+        self.run_steps(restore.indexes, self.sessions)
+        self.run_steps(restore.constraints, 1)
+        self.run_steps(restore.foreign_keys, 1)
+        self.run_steps(restore.validations, self.sessions)
 
     def load_tree(self) -> Tree:
         tree = build_tree(self.size, self.next_id("branches_organisation"), self.as_of)
@@ -214,14 +276,19 @@ class Loader:
             raise GenerationError(f"the loaded tables have triggers the generator does not replace: {unknown}")
         return replacements
 
-    def drop_keys_and_indexes(self) -> list[str]:
+    def drop_keys_and_indexes(self) -> "Restore":
         """Drop the keys (primary, unique, foreign: those of the loaded tables and those pointing at them) and the
-        other indexes of the loaded tables; return the statements that create them again, in an order that works
-        (keys, indexes, then foreign keys, which are validated over every row when added). Index upkeep row by row
-        costs many times the insert itself; a build from sorted rows does not."""
+        other indexes of the loaded tables; return the statements that create them again. Index upkeep row by row
+        costs many times the insert itself; a build from sorted rows does not.
+
+        A key comes back as its index, built like the others (``CREATE UNIQUE INDEX`` locks out writes only, so the
+        indexes of one table can be built side by side), then attached (``ADD CONSTRAINT ... USING INDEX``); a foreign
+        key is added ``NOT VALID`` and then validated over every row: the same constraints as the migrations', in
+        ``pg_dump --schema-only`` too."""
         with connection.cursor() as cursor:
             cursor.execute(
-                """SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid), c.contype
+                """SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid), c.contype,
+                       pg_get_indexdef(c.conindid)
                    FROM pg_constraint c
                    WHERE (c.contype = 'f' AND (c.conrelid::regclass::text = ANY(%s)
                                                OR c.confrelid::regclass::text = ANY(%s)))
@@ -230,20 +297,31 @@ class Loader:
                 [list(LOADED_TABLES)] * 3,
             )
             constraints = cursor.fetchall()
-            for table, name, _definition, _kind in constraints:
+            for table, name, *_rest in constraints:
                 cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
             cursor.execute(
-                """SELECT ci.relname, pg_get_indexdef(i.indexrelid)
+                """SELECT t.relname::text, ci.relname, pg_get_indexdef(i.indexrelid)
                    FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid JOIN pg_class ci ON ci.oid = i.indexrelid
                    WHERE t.relname = ANY(%s) ORDER BY ci.relname""",
                 [list(LOADED_TABLES)],
             )
             indexes = cursor.fetchall()
-            for name, _definition in indexes:
+            for _table, name, _definition in indexes:
                 cursor.execute(f'DROP INDEX "{name}"')
-        keys = [f'ALTER TABLE {t} ADD CONSTRAINT "{n}" {d}' for t, n, d, kind in constraints if kind != "f"]
-        foreign = [f'ALTER TABLE {t} ADD CONSTRAINT "{n}" {d}' for t, n, d, kind in constraints if kind == "f"]
-        return keys + [definition for _name, definition in indexes] + foreign
+        restore = Restore(count=len(constraints) + len(indexes))
+        restore.indexes = [Step(definition, table) for table, _name, definition in indexes]
+        for table, name, definition, kind, index in constraints:
+            add = f'ALTER TABLE {table} ADD CONSTRAINT "{name}"'
+            if kind == "f":
+                restore.foreign_keys.append(Step(f"{add} {definition} NOT VALID", table))
+                restore.validations.append(Step(f'ALTER TABLE {table} VALIDATE CONSTRAINT "{name}"', table, True))
+            elif KEY_ON_ITS_INDEX.fullmatch(definition):
+                restore.indexes.append(Step(index, table))
+                keyword = "PRIMARY KEY" if kind == "p" else "UNIQUE"
+                restore.constraints.append(Step(f'{add} {keyword} USING INDEX "{name}"', table, True))
+            else:  # one ``USING INDEX`` cannot make (deferrable, INCLUDE, NULLS NOT DISTINCT ...): built as it was
+                restore.constraints.append(Step(f"{add} {definition}", table, True))
+        return restore
 
     # -- staging: the tree as numbered lists, to draw from ---------------------------------------------------------
     def staging(self, tree: Tree) -> None:
@@ -751,13 +829,9 @@ class Loader:
         checks["members_memberhome first period from the admission"] = """
             SELECT count(*) FROM members_member m WHERE NOT EXISTS (
                 SELECT 1 FROM members_memberhome h WHERE h.member_id = m.id AND h.started_on = m.admitted_on)"""
-        with connection.cursor() as cursor:
-            broken = {}
-            for name, query in checks.items():
-                cursor.execute(query)
-                count = cursor.fetchone()[0]
-                if count:
-                    broken[name] = count
+        steps = {name: Step(query, CHECKED_TABLE.search(query).group(1)) for name, query in checks.items()}
+        counts = self.run_steps(list(steps.values()), self.sessions)
+        broken = {name: counts[step.statement] for name, step in steps.items() if counts[step.statement]}
         if broken:
             raise GenerationError(f"generated rows break the schema's rules: {broken}")
 
@@ -847,12 +921,32 @@ class GenerationError(Exception):
     pass
 
 
-def load(size: Size, *, as_of: Day, seed: int, out: Callable[[str], None] = print) -> Loader:
-    """Write a data set of ``size`` on the default database (PostgreSQL, migrated, without organisations)."""
+@dataclasses.dataclass
+class Restore:
+    """The statements that create the dropped keys, indexes and foreign keys again, in the order that works."""
+
+    count: int  # keys, indexes and foreign keys dropped
+    indexes: list[Step] = dataclasses.field(default_factory=list)
+    constraints: list[Step] = dataclasses.field(default_factory=list)
+    foreign_keys: list[Step] = dataclasses.field(default_factory=list)
+    validations: list[Step] = dataclasses.field(default_factory=list)
+
+
+def load(
+    size: Size, *, as_of: Day, seed: int, sessions: int | None = None, out: Callable[[str], None] = print
+) -> Loader:
+    """Write a data set of ``size`` on the default database (PostgreSQL, migrated, without organisations).
+
+    ``sessions``: how many sessions create the keys and indexes and check the rules, after the load has committed;
+    by default one per core, or only this one (and one transaction) when called inside a transaction."""
     if connection.vendor != "postgresql":
         raise GenerationError("the generators write with PostgreSQL's COPY and generate_series: use PostgreSQL")
     if Organisation.objects.exists():
         raise GenerationError("the database already has organisations: generate into an empty database")
-    loader = Loader(size, as_of=as_of, seed=seed, out=out)
+    if sessions is None:
+        sessions = 1 if connection.in_atomic_block else max(1, min(os.cpu_count() or 1, MAX_SESSIONS))
+    if sessions > 1 and connection.in_atomic_block:
+        raise GenerationError("other sessions cannot see the rows of an open transaction: use one session")
+    loader = Loader(size, as_of=as_of, seed=seed, sessions=sessions, out=out)
     loader.run()
     return loader

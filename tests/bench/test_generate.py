@@ -12,6 +12,7 @@ from django.db import IntegrityError, connection, transaction
 
 from bench.generate import table_sizes
 from bench.generate_load import DEMO_PASSWORD, GenerationError, load
+from bench.generate_sessions import Step, StepFailed, run_in_sessions
 from bench.generate_tree import SIZES, Size, build_tree, merge_day
 from branches.models import Officer, Organisation, OrganisationName, Restructure
 from members.models import (
@@ -197,3 +198,60 @@ def test_the_same_seed_gives_the_same_rows():
             prints.append(fingerprint())
             transaction.set_rollback(True)
     assert prints[0] == prints[1] != prints[2]
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_two_sessions_bring_back_the_same_schema_and_rows_after_the_load_commits():
+    """Outside a transaction the load commits, then two sessions of their own build the indexes, validate the foreign
+    keys and check the rules: the schema ends as the migrations left it (a foreign key left NOT VALID would show in
+    its definition), with the rows of the one-transaction build."""
+    before = schema()
+    with transaction.atomic():
+        load(TINY, as_of=AS_OF, seed=76, out=lambda line: None)
+        in_one_transaction = fingerprint()
+        transaction.set_rollback(True)
+
+    loader = load(TINY, as_of=AS_OF, seed=76, sessions=2, out=lambda line: None)
+
+    assert loader.sessions == 2
+    assert schema() == before
+    assert fingerprint() == in_one_transaction
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_constraint WHERE NOT convalidated")
+        assert cursor.fetchone()[0] == 0
+    assert get_user_model().objects.filter(username="phuong1").exists()
+
+
+@on_postgresql
+@pytest.mark.django_db
+def test_other_sessions_are_refused_inside_a_transaction():
+    with pytest.raises(GenerationError, match="one session"):
+        load(TINY, as_of=AS_OF, seed=76, sessions=2, out=lambda line: None)
+    assert not Organisation.objects.exists()
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_statement_stops_the_sessions_and_is_raised():
+    params = connection.get_connection_params()
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE generate_sessions_probe (n int)")
+    steps = [
+        Step(statement, "generate_sessions_probe")
+        for statement in ("INSERT INTO generate_sessions_probe VALUES (0)", "SELECT 1 / 0",
+                          "INSERT INTO generate_sessions_probe VALUES (1)")
+    ]  # fmt: skip
+    try:
+        with pytest.raises(StepFailed, match="division by zero"):
+            run_in_sessions(steps, 1, params)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT array_agg(n ORDER BY n) FROM generate_sessions_probe")
+            assert cursor.fetchone()[0] == [0]  # the statements after the failure were not run
+        assert run_in_sessions([Step("SELECT 6 * 7", "x"), Step("SELECT 'a'", "x", True)], 2, params) == {
+            "SELECT 6 * 7": 42,
+            "SELECT 'a'": "a",
+        }
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE generate_sessions_probe")

@@ -8,6 +8,8 @@ parse through here (a typed day through ``dongha76.dates``, which checks these b
 day of 01/01/0001 is a message for the user, never a 500.
 """
 
+import contextlib
+import contextvars
 import datetime
 import re
 
@@ -105,9 +107,31 @@ def validate_year(year: int | None) -> None:
         raise ValidationError(year_message(), code="year_out_of_bounds")
 
 
+# The day ``one_day`` holds for its block (None: none held, read the clock).
+_held_today: contextvars.ContextVar[datetime.date | None] = contextvars.ContextVar("held_today", default=None)
+
+
+def today() -> datetime.date:
+    """Today in the current time zone, or the day ``one_day`` holds."""
+    held = _held_today.get()
+    return timezone.localdate() if held is None else held
+
+
+@contextlib.contextmanager
+def one_day():
+    """Within the block, ``today()`` and the validators below read the clock once (an enclosing block's day is
+    kept): a workbook of 100,000 rows checks every date against the same day, and reading the clock and the time
+    zone for each of its 300,000 dates was a tenth of its checks (issue 15)."""
+    token = _held_today.set(today())
+    try:
+        yield _held_today.get()
+    finally:
+        _held_today.reset(token)
+
+
 def validate_birth_day(day: datetime.date | None) -> None:
     """A date of birth: from ``FIRST_BIRTH_DAY`` to today."""
-    if day is not None and not FIRST_BIRTH_DAY <= day <= timezone.localdate():
+    if day is not None and not FIRST_BIRTH_DAY <= day <= today():
         raise ValidationError(
             _("Enter a date of birth between %(first)s and today."),
             code="birth_out_of_bounds",
@@ -117,10 +141,12 @@ def validate_birth_day(day: datetime.date | None) -> None:
 
 def validate_not_in_future(day: datetime.date | None) -> None:
     """A day something happened: not after today (only deadlines and planned days lie ahead)."""
-    today = timezone.localdate()
-    if day is not None and day > today:
+    if day is None:
+        return
+    current = today()
+    if day > current:
         raise ValidationError(
-            _("This date is in the future (today is %(today)s)."), code="future", params={"today": _text(today)}
+            _("This date is in the future (today is %(today)s)."), code="future", params={"today": _text(current)}
         )
 
 

@@ -48,6 +48,7 @@ from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
 
 from dongha76.dates import parse_day
+from dongha76.periods import today
 from dongha76.services import day_text
 from dongha76.text import search_key
 from workbooks.layout import NO_WORDS, SHEETS, YES_WORDS, Column, Sheet, Value
@@ -579,7 +580,7 @@ def as_date(value) -> datetime.date | None:
     text = as_text(value)
     # A text date is read like a date box's (``parse_day``): the same forms, and a day that does not exist is told so.
     try:
-        parsed = parse_day(text)
+        parsed = parse_day(text, today=today())  # the import's day (``periods.one_day``), read once
     except ValidationError as error:
         message = IMPOSSIBLE_CELL if error.code == "impossible" else NOT_A_DATE_CELL
         raise CellError(message % {"value": text[:40]}) from error

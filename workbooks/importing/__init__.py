@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from audit.models import AccessLog
 from audit.services import record_access
 from branches.access import Access
+from dongha76.periods import one_day
 from dongha76.services import User
 from workbooks.importing.context import FINISHING, READING, UPDATE_NOT_TICKED, ImportContext, RowOutcome, SheetCounts
 from workbooks.importing.homes import HomePhase
@@ -79,6 +80,20 @@ def import_workbook(
     sheet; a row counts a third once its values are read, another once checked, the last once written), then
     ``finishing``.
     """
+    with one_day():  # every date of every row is read and checked against the same day, read once
+        return _import(
+            upload,
+            by=by,
+            access=access,
+            dry_run=dry_run,
+            file_name=file_name,
+            size=size,
+            update_existing=update_existing,
+            progress=progress,
+        )
+
+
+def _import(upload, *, by, access, dry_run, file_name, size, update_existing, progress) -> ImportResult:
     scope = ImportScope.of(access, by)
     if not scope.may_import:
         raise WorkbookRefused(

@@ -13,10 +13,10 @@ are released (their rows deleted) before the members are written, and written ag
 
 import datetime
 
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from branches.models import Organisation
+from dongha76.periods import today
 from dongha76.services import day_text
 from members.models import Member, MemberHome
 from members.services import MEMBER_HOME_KINDS
@@ -58,7 +58,7 @@ class HomePhase:
         self.data = data
         self.organisations = organisations
         self.members = members
-        self.today = timezone.localdate()
+        self.today = today()
         self.stored: dict[int, list[MemberHome]] = {}  # member pk -> stored rows, by start
         self.rewrite: dict[str, list[Step]] = {}  # card number -> the member's new chain (written whole)
 

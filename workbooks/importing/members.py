@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.services import national_id_answers_left
 from branches.models import Organisation
+from dongha76.periods import today
 from dongha76.privacy import mask_national_id
 from dongha76.services import Errors, day_text
 from members.models import Exemption, Member
@@ -63,7 +64,7 @@ class MemberPhase:
         self.seen: set[int] | None = None
         self.editable: set[int] | None = None
         self.hidden_ids: set[str] = set()  # national IDs of the sheet held by members the importer does not see
-        self.today = timezone.localdate()
+        self.today = today()
         # The stored member of each row checked (None: a new one), to compare with what the row makes of it.
         self.stored: dict[str, Member | None] = {}
         self._writes: tuple[list, list, list, list] = ([], [], [], [])

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from branches.models import Organisation
+from dongha76.periods import today
 from dongha76.services import Errors, day_text
 from members.models import Member, Placement, Referral
 from members.services import check_residential_cell
@@ -80,7 +81,7 @@ class PlacementPhase:
         self.organisations = organisations
         self.members = members
         self.referrals = referrals
-        self.today = timezone.localdate()
+        self.today = today()
         self.plans: dict[tuple, Plan] = {}  # (card number, introduced on) -> the referral's placements
         self.rights = ReferralRights(everything=True)  # on the stored referrals named only in this sheet
         self.members_seen: set[int] | None = None

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from branches.models import Organisation
 from branches.selectors import grassroots_of
+from dongha76.periods import today
 from dongha76.services import Errors, day_text
 from members.models import Exemption, Member, MemberHome, Placement, Referral
 from members.services import ISSUING_KINDS, check_issuer, check_residential_cell, check_ward
@@ -97,7 +98,7 @@ class ReferralPhase:
         self.data = data
         self.organisations = organisations
         self.members = members
-        self.today = timezone.localdate()
+        self.today = today()
         self._issuers: dict[int, Organisation | None] = {}
         # member pk -> its home periods as the members' phase left them (of the members who moved)
         self.homes: dict[int, list[MemberHome]] = {}

@@ -1,6 +1,6 @@
-"""On PostgreSQL an import writes its new rows with COPY (``workbooks.importing.copying``, issue 15): the same rows,
-history and undo journal as ``bulk_create`` and ``bulk_create_with_history`` write, bar the primary keys and the
-moments of writing."""
+"""An import writes its new rows in one statement a table (``workbooks.importing.copying``, issue 15): a COPY on
+PostgreSQL, an ``executemany`` of one INSERT on SQLite; the same rows, history and undo journal as ``bulk_create``
+and ``bulk_create_with_history`` write, bar the moments of writing."""
 
 import datetime
 
@@ -71,8 +71,6 @@ def imported(tree, user) -> tuple[dict, list]:
 
 
 def test_copy_writes_what_bulk_create_writes(monkeypatch):
-    if connection.vendor != "postgresql":
-        pytest.skip("COPY is PostgreSQL's")
     tree = make_tree()
     user = make_officer(tree.root, role="staff")
     assert copying.usable(Member) and copying.usable(Referral) and copying.usable(MemberHome)
@@ -89,14 +87,14 @@ def test_copy_writes_what_bulk_create_writes(monkeypatch):
 
 
 def test_copy_statements_are_counted_as_queries():
-    if connection.vendor != "postgresql":
-        pytest.skip("COPY is PostgreSQL's")
     from django.test.utils import CaptureQueriesContext
 
     tree = make_tree()
     with CaptureQueriesContext(connection) as captured:
         assert import_workbook(book(tree), by=None).applied
-    copies = [query["sql"] for query in captured.captured_queries if query["sql"].startswith("COPY")]
+    # The debug cursor logs an executemany as "<rows> times: <its SQL>".
+    statement = "COPY" if connection.vendor == "postgresql" else "8 times: INSERT INTO"
+    copies = [query["sql"] for query in captured.captured_queries if query["sql"].startswith(statement)]
     assert any('"members_member"' in sql for sql in copies)
     assert any('"members_historicalmember"' in sql for sql in copies)
 
@@ -109,8 +107,6 @@ def test_copy_escapes_what_its_text_format_reads_specially():
 
 def test_copy_reads_back_the_columns_the_database_computes(django_assert_num_queries):
     """``working`` is computed by the database: read back once, as bulk_create's RETURNING does, not once a row."""
-    if connection.vendor != "postgresql":
-        pytest.skip("COPY is PostgreSQL's")
     tree = make_tree()
     members = [
         Member(**member_fields(tree.cell)),
@@ -123,3 +119,26 @@ def test_copy_reads_back_the_columns_the_database_computes(django_assert_num_que
         assert [member.working for member in members] == [True, False]
         assert all(member.pk and member.created_at and not member._state.adding for member in members)
     assert sorted(Member.objects.values_list("working", flat=True)) == [False, True]
+
+
+def test_the_keys_are_the_ones_bulk_create_gives():
+    """SQLite's keys are chosen by the import (``copying._new_keys``): the ones ``bulk_create`` would get, past a key
+    deleted (AUTOINCREMENT never gives one again)."""
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL's keys are drawn from the table's sequence")
+    tree = make_tree()
+
+    def new_members(count: int) -> list[Member]:
+        return [Member(**member_fields(tree.cell)) for _ in range(count)]
+
+    with transaction.atomic():
+        created = Member.objects.bulk_create(new_members(3))
+        Member.objects.filter(pk=created[-1].pk).delete()
+        with transaction.atomic():
+            expected = [member.pk for member in Member.objects.bulk_create(new_members(2))]
+            transaction.set_rollback(True)
+        copied = new_members(2)
+        copying.copy_create(copied, Member, history=False)
+
+    assert [member.pk for member in copied] == expected
+    assert expected[0] > created[-1].pk

@@ -27,18 +27,25 @@ class Report:
 
 
 def build_report(
-    organisation: Organisation, as_of: datetime.date, *, year: int | None = None, breakdowns: bool = True
+    organisation: Organisation,
+    as_of: datetime.date,
+    *,
+    year: int | None = None,
+    breakdowns: bool = True,
+    headline: figures.Headline | None = None,
 ) -> Report:
     """Every figure of the dashboard and the API; ``year`` is the comment round's (default: the year of ``as_of``).
 
     ``breakdowns=False``: without the figures the dashboard does not show (the comments by side, by sector, by ward
-    and cell, the endings by reason; None in the report), which would be more than a third of its queries."""
+    and cell, the endings by reason; None in the report), which would be more than a third of its queries.
+    ``headline``: ``figures.headline(organisation, as_of)`` when the caller has it already (the dashboard reads a
+    past day's from its snapshot, with its trend's)."""
     year = year or as_of.year
     return Report(
         organisation=organisation,
         as_of=as_of,
         year=year,
-        headline=figures.headline(organisation, as_of),
+        headline=headline or figures.headline(organisation, as_of),
         meetings=figures.meetings(organisation, as_of),
         comments=figures.comments(organisation, year, as_of),
         tracking_book=figures.tracking_book_activity(organisation, year, as_of),

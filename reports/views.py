@@ -250,7 +250,12 @@ def _dashboard_page(request: HttpRequest, organisations, organisation: Organisat
         form.is_valid()  # a wrong field shows its error; the valid ones are used, the wrong as-of falls back to today
         as_of = form.cleaned_data.get("as_of") or today
         year = form.cleaned_data.get("year")
-    report = build_report(organisation, as_of, year=year, breakdowns=False)
+    # The as-of day's headline with the trend's (31 December of the years before): a past day's from its snapshot,
+    # in the one query that reads the trend's (computed and stored once), today's computed.
+    years = [y for y in range(as_of.year - TREND_YEARS + 1, as_of.year) if y >= FIRST_DAY.year]
+    trend_days = [datetime.date(y, 12, 31) for y in years]
+    headlines = snapshots.headlines_on(organisation, [*trend_days, as_of])
+    report = build_report(organisation, as_of, year=year, breakdowns=False, headline=headlines[as_of])
     params = {"as_of": as_of.strftime("%d/%m/%Y") if as_of != today else None, "year": year}
     carried = urlencode({key: value for key, value in params.items() if value is not None})
 
@@ -340,11 +345,8 @@ def _dashboard_page(request: HttpRequest, organisations, organisation: Organisat
             "missed_halves": [(label, n, "") for label, n, _href in weak["missed_halves"]]
         }
 
-    # The trend: 31 December of the years before (stored figures of past days: one query once computed), and the
-    # as-of day itself.
-    years = [y for y in range(as_of.year - TREND_YEARS + 1, as_of.year) if y >= FIRST_DAY.year]
-    past = snapshots.headlines_on(organisation, [datetime.date(y, 12, 31) for y in years])
-    trend = [charts.Point(str(y), past[datetime.date(y, 12, 31)].referral_rate) for y in years] + [
+    # The trend: 31 December of the years before, and the as-of day itself.
+    trend = [charts.Point(str(day.year), headlines[day].referral_rate) for day in trend_days] + [
         charts.Point(as_of.strftime("%d/%m/%Y"), report.headline.referral_rate)
     ]
 

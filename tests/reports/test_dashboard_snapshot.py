@@ -1,0 +1,51 @@
+"""The dashboard of a past day reads its headline from the day's snapshot, in the query that reads the trend's
+(issue 15): the same numbers as computed, stored on the first visit, and changed by a write that touches the day."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from reports import figures
+from reports.models import FigureSnapshot
+from tests.factories import make_member, make_officer, make_referral
+from tests.reports.test_dashboard import DASHBOARD, HEADLINE_KEYS, data, figure_on, today, tree  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_past_days_headline_is_stored_once_and_read_back_the_same(client, data, today, monkeypatch):  # noqa: F811
+    day = today - datetime.timedelta(days=15)
+    client.force_login(make_officer(data.root))
+    params = {"as_of": day.strftime("%d/%m/%Y")}
+    first = client.get(DASHBOARD, params).content.decode()
+    assert FigureSnapshot.objects.filter(organisation=data.root, day=day).exists()
+    computed = figures.headline(data.root, day)
+
+    def not_again(organisation, as_of):
+        raise AssertionError(f"the headline of {as_of} computed again")
+
+    monkeypatch.setattr(figures, "headline", not_again)
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get(DASHBOARD, params).content.decode()
+    for key in HEADLINE_KEYS:
+        assert figure_on(first, key) == figure_on(again, key) == str(getattr(computed, key)), key
+    assert sum("reports_figuresnapshot" in q["sql"] for q in queries) == 1  # the trend's and the day's together
+
+
+def test_a_write_on_or_before_the_day_changes_its_stored_headline(client, data, today):  # noqa: F811
+    day = today - datetime.timedelta(days=15)
+    client.force_login(make_officer(data.root))
+    params = {"as_of": day.strftime("%d/%m/%Y")}
+    before = client.get(DASHBOARD, params).content.decode()
+    make_referral(make_member(data.cell), receiving_ward=data.ward1, introduced_on=day - datetime.timedelta(days=1))
+    after = client.get(DASHBOARD, params).content.decode()
+    assert int(figure_on(after, "introduced")) == int(figure_on(before, "introduced")) + 1
+    assert figure_on(after, "introduced") == str(figures.headline(data.root, day).introduced)
+
+
+def test_todays_headline_is_never_stored(client, data, today):  # noqa: F811
+    client.force_login(make_officer(data.root))
+    client.get(DASHBOARD)
+    assert not FigureSnapshot.objects.filter(day__gte=today).exists()

@@ -42,6 +42,7 @@ from members.models import (
     ResidenceComment,
     YearEndRating,
 )
+from members.selectors.paging import page_first
 from members.selectors.scope import (
     referrals_commentable_by,
     visible_comments,
@@ -161,7 +162,8 @@ def _in_year(round_: CommentYear) -> Q:
 
 def comment_rows(user, round_: CommentYear) -> QuerySet[Referral]:
     """The members a comment is due for in the user's scope (one referral each), with their comment of the year. Only
-    members the user may open (``visible_members``, the member page's scope) are listed.
+    members the user may open (``visible_members``, the member page's scope) are listed. A page of them is found as
+    its keys first and read whole by them (``page_first``).
 
     Annotated: ``comment_pk``, ``comment_written_on``, ``comment_sent_on``, ``comment_received_on``,
     ``comment_verdict``, ``comment_state`` (a ``CommentState``), ``comment_late`` (sent after the deadline),
@@ -179,17 +181,27 @@ def comment_rows(user, round_: CommentYear) -> QuerySet[Referral]:
         .order_by("-placed_on", "-pk")
         .values("pk")[:1]
     )
-    no_comment = CommentState.MISSING if round_.past_deadline else CommentState.NOT_WRITTEN
     referrals = visible_referrals(user)
     if not access_for(user).is_city():
         # A referral the user sees (e.g. one its workplace issued) may be of a member who has since left its scope
         # (retired into another ward's cell): the list shows only members whose page the user may open.
         referrals = referrals.filter(member__in=visible_members(user).values("pk"))
+    due = referrals.filter(
+        due_condition(day) | (Q(Exists(here)) & ~Q(Exists(due_elsewhere)) & Q(pk=Subquery(latest_here)))
+    )
+
+    def rows_of(rows: QuerySet[Referral]) -> QuerySet[Referral]:
+        return _with_comment_of_year(rows, round_).order_by("member__search_name", "member__card_number")
+
+    return page_first(rows_of(due), rows_of)
+
+
+def _with_comment_of_year(referrals: QuerySet[Referral], round_: CommentYear) -> QuerySet[Referral]:
+    """``comment_rows``' relations and annotations on ``referrals``."""
+    year, day = round_.year, round_.due_day
+    no_comment = CommentState.MISSING if round_.past_deadline else CommentState.NOT_WRITTEN
     return (
-        referrals.filter(
-            due_condition(day) | (Q(Exists(here)) & ~Q(Exists(due_elsewhere)) & Q(pk=Subquery(latest_here)))
-        )
-        .select_related("member", "member__home_organisation", "residential_cell", "residential_cell__parent")
+        referrals.select_related("member", "member__home_organisation", "residential_cell", "residential_cell__parent")
         .annotate(
             yc=FilteredRelation("member__residence_comments", condition=Q(member__residence_comments__year=year)),
         )
@@ -218,7 +230,6 @@ def comment_rows(user, round_: CommentYear) -> QuerySet[Referral]:
             ),
             is_due=Case(When(due_condition(day), then=Value(True)), default=Value(False), output_field=BooleanField()),
         )
-        .order_by("member__search_name", "member__card_number")
     )
 
 
@@ -326,14 +337,20 @@ def attendance_summary(referral: Referral, year: int, *, until: datetime.date) -
 
 def rating_rows(user, round_: CommentYear) -> QuerySet[Member]:
     """The members of the user's workplaces working at the end of the year (or today, for the current year), and any
-    member already rated for it, with their rating and residence comment of the year.
+    member already rated for it, with their rating and residence comment of the year. A page of them is found as its
+    keys first and read whole by them (``page_first``).
 
     Annotated: ``rating_pk``, ``rating_level``, ``rating_decided_on``, ``comment_pk``, ``comment_verdict``,
     ``comment_sent_on``, ``comment_received_on``, ``comment_due`` (a comment was due on the round's reference day),
     ``residence_cell`` (the residential cell's name), ``rating_warning`` (rated excellent or good with a "limited"
     comment, or with none though one was due).
     """
-    year = round_.year
+    rows = _rated_in_round(visible_rated_members(user), round_).order_by("search_name", "card_number")
+    return page_first(rows, rows_of=lambda page: _with_rating_of_year(page, round_))
+
+
+def _rated_in_round(members: QuerySet[Member], round_: CommentYear) -> QuerySet[Member]:
+    """Of ``members``, those the round's ratings list: working at its day, or rated for its year; annotated."""
     day = min(round_.last_day, round_.today)
     working = (
         Q(admitted_on__lte=day)
@@ -341,7 +358,13 @@ def rating_rows(user, round_: CommentYear) -> QuerySet[Member]:
         & (Q(retired_on__isnull=True) | Q(retired_on__gt=day))
         & ~Q(home_organisation__kind__in=[Kind.OUTSIDE, Kind.RESIDENTIAL_CELL])
     )
-    rated = YearEndRating.objects.filter(member=OuterRef("pk"), year=year)
+    rated = YearEndRating.objects.filter(member=OuterRef("pk"), year=round_.year)
+    return _with_rating_of_year(members.filter(working | Q(Exists(rated))), round_)
+
+
+def _with_rating_of_year(members: QuerySet[Member], round_: CommentYear) -> QuerySet[Member]:
+    """``rating_rows``' relations and annotations on ``members``."""
+    year = round_.year
     due = Referral.objects.filter(due_condition(round_.due_day), member=OuterRef("pk"))
     placed = (
         Referral.objects.filter(_in_year(round_), member=OuterRef("pk"))
@@ -350,9 +373,7 @@ def rating_rows(user, round_: CommentYear) -> QuerySet[Member]:
     )
     missing_or_limited = Q(yc__verdict=ResidenceComment.Verdict.LIMITED) | (Q(yc__pk__isnull=True) & Q(Exists(due)))
     return (
-        visible_rated_members(user)
-        .filter(working | Q(Exists(rated)))
-        .select_related("home_organisation")
+        members.select_related("home_organisation")
         .annotate(
             yr=FilteredRelation("ratings", condition=Q(ratings__year=year)),
             yc=FilteredRelation("residence_comments", condition=Q(residence_comments__year=year)),
@@ -368,12 +389,13 @@ def rating_rows(user, round_: CommentYear) -> QuerySet[Member]:
             comment_due=Exists(due),
             residence_cell=Subquery(placed),
             rating_warning=Case(
-                When(Q(yr__level__in=WELL_RATED) & missing_or_limited, then=Value(True)),
+                # "Rated" first: a level of NULL (not rated) does not end an AND, and the count of warnings then
+                # looked for a due comment of every member of the city (0.15 s of its 0.2 s).
+                When(Q(yr__pk__isnull=False) & Q(yr__level__in=WELL_RATED) & missing_or_limited, then=Value(True)),
                 default=Value(False),
                 output_field=BooleanField(),
             ),
         )
-        .order_by("search_name", "card_number")
     )
 
 
@@ -388,7 +410,7 @@ def rating_counts(rows: QuerySet[Member]) -> dict[str, int]:
 
 def rating_row(user, round_: CommentYear, member_pk: int) -> Member:
     """One row of the ratings page (after recording a rating inline)."""
-    return rating_rows(user, round_).get(pk=member_pk)
+    return _rated_in_round(visible_rated_members(user), round_).get(pk=member_pk)
 
 
 def rating_organisations(user, *, day: datetime.date) -> QuerySet[Organisation]:

@@ -24,6 +24,7 @@ from members.models import Attendance, Exemption, Member, MemberHome, Referral, 
 from members.models.history import placed_in_q
 from members.models.referral import STALLED_AFTER_DAYS
 from members.selectors.meetings import irregular_in
+from members.selectors.paging import listed, pinned
 from members.selectors.referrals import eligible_not_introduced
 from members.selectors.scope import (
     members_editable_by,
@@ -100,85 +101,17 @@ def with_referral_state(
 REFERRAL_STATE_FIELDS = ("referral_state", "referral_ward_name", "referral_cell_name", "exemption_kind")
 
 
-def _names_a_state_field(*names) -> bool:
-    return any(field in str(name) for name in names for field in REFERRAL_STATE_FIELDS)
-
-
-class _StatesOfTheRowsRead(type(Member.objects.all())):
-    """``with_referral_state``'s annotations, put on the rows actually read when the rows read are a slice (a
-    list's page): a second query keyed by the page's ids, so that neither the page's query nor the paginator's count
-    carry the per-row subqueries over the whole scope. Sorting, filtering or reading values by one of the
-    annotations, or reading the rows unsliced (the export), annotates the query itself as ``with_referral_state``
-    does: the same rows, order and values either way."""
-
-    _states_of: tuple | None = None  # (day, referrals) while the annotations are not yet on the query
-
-    def _clone(self):
-        clone = super()._clone()
-        clone._states_of = self._states_of
-        return clone
-
-    def _annotated(self):
-        day, referrals = self._states_of
-        annotated = with_referral_state(self, day=day, referrals=referrals)
-        annotated._states_of = None
-        return annotated
-
-    def order_by(self, *field_names):
-        if self._states_of and _names_a_state_field(*field_names):
-            return self._annotated().order_by(*field_names)
-        return super().order_by(*field_names)
-
-    def _filter_or_exclude(self, negate, args, kwargs):
-        if self._states_of and _names_a_state_field(*args, *kwargs):
-            return self._annotated()._filter_or_exclude(negate, args, kwargs)
-        return super()._filter_or_exclude(negate, args, kwargs)
-
-    def _values(self, *fields, **expressions):
-        if self._states_of:
-            return self._annotated()._values(*fields, **expressions)
-        return super()._values(*fields, **expressions)
-
-    def iterator(self, chunk_size=None):
-        if self._states_of:
-            return self._annotated().iterator(chunk_size=chunk_size)
-        return super().iterator(chunk_size=chunk_size)
-
-    def _fetch_all(self):
-        if self._result_cache is not None or not self._states_of:
-            return super()._fetch_all()
-        if not self.query.is_sliced:
-            self._result_cache = list(self._annotated())
-            if self._prefetch_related_lookups:
-                self._prefetch_related_objects()
-            return None
-        super()._fetch_all()
-        if not self._result_cache:
-            return None
-        day, referrals = self._states_of
-        states = {
-            row["pk"]: row
-            for row in with_referral_state(
-                Member.objects.filter(pk__in=[member.pk for member in self._result_cache]),
-                day=day,
-                referrals=referrals,
-            ).values("pk", *REFERRAL_STATE_FIELDS)
-        }
-        for member in self._result_cache:
-            for field in REFERRAL_STATE_FIELDS:
-                setattr(member, field, states[member.pk][field])
-        return None
-
-
 def member_list(user, *, day: datetime.date | None = None) -> QuerySet[Member]:
     """The members the user sees, with their home cell and their referral state on ``day`` (today by default), as
-    far as the referrals the user sees tell it (``with_referral_state``'s annotations; on a page of the list, read
-    for the page's rows only: ``_StatesOfTheRowsRead``)."""
+    far as the referrals the user sees tell it (``with_referral_state``'s annotations), computed for a page's rows
+    only (``listed``)."""
     day = day or timezone.localdate()
-    members = visible_members(user).select_related("home_organisation")
-    members = _StatesOfTheRowsRead(model=Member, query=members.query.chain(), using=members._db)
-    members._states_of = (day, visible_referrals(user))
-    return members
+    referrals, _ = pinned(visible_referrals(user))
+
+    def rows_of(members: QuerySet[Member]) -> QuerySet[Member]:
+        return with_referral_state(members.select_related("home_organisation"), day=day, referrals=referrals)
+
+    return listed(visible_members(user), rows_of)
 
 
 def members_in_referral_state(

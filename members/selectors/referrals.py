@@ -14,6 +14,7 @@ from branches.models import Organisation
 from branches.selectors import in_subtrees, names_on, residential_cells_of, successor_on, wards_on
 from members.models import Member, MemberHome, Referral
 from members.models.history import in_force_q
+from members.selectors.paging import listed
 from members.selectors.scope import (
     members_introducible_by,
     referrals_endable_by,
@@ -25,45 +26,21 @@ from members.selectors.scope import (
 Kind = Organisation.Kind
 
 
-class _PageFirst(type(Referral.objects.all())):
-    """A slice of the rows (a list's page) is found first on the referrals' own columns and the joins its ordering
-    needs (``SELECT id ... ORDER BY ... LIMIT 50``), then read whole, with its relations and annotations, by its ids:
-    PostgreSQL otherwise joins every referral of the scope to its member and three organisations before keeping 50
-    (thanhuy's list at the province's size: 57,157 wide rows sorted, 0.45-0.55 s). Same rows, same order."""
-
-    def _fetch_all(self):
-        if self._result_cache is not None or not self.query.is_sliced or self._fields is not None:
-            return super()._fetch_all()
-        ids = list(super().values_list("pk", flat=True))
-        whole = self._chain()
-        whole.query.clear_limits()
-        whole.query.clear_ordering(force=True)
-        found = {referral.pk: referral for referral in whole.filter(pk__in=ids)} if ids else {}
-        self._result_cache = [found[pk] for pk in ids]
-        if self._prefetch_related_lookups:
-            self._prefetch_related_objects()
-        return None
-
-
 def referral_list(user) -> QuerySet[Referral]:
-    """The referrals a user sees, with what the list shows and what the user may do on each row; a page of them in
-    two queries (``_PageFirst``) when the user sees the whole city: a ward's or a committee's scope is small
-    enough for one query, where the second would test the scope again (phuong1: 48 ms in one, 25 + 50 ms in two)."""
-    rows = _referral_rows(user)
-    if not access_for(user).is_city():
-        return rows
-    return _PageFirst(model=Referral, query=rows.query.chain(), using=rows._db)
+    """The referrals a user sees, with what the list shows and what the user may do on each row (``listed``). A
+    ward's or a committee's scope is read as its keys first; a page of the city's is found as its keys first and read
+    whole by them: PostgreSQL otherwise joins every referral of the scope to its member and three organisations
+    before keeping 50 (thanhuy's list at the province's size: 57,157 wide rows sorted, 0.45-0.55 s)."""
+    return listed(visible_referrals(user), rows_of=lambda rows: _referral_rows(user, rows))
 
 
-def _referral_rows(user) -> QuerySet[Referral]:
-    return (
-        visible_referrals(user)
-        .select_related("member", "issuing_organisation", "receiving_ward", "residential_cell")
-        .annotate(
-            can_receive=Exists(referrals_receivable_by(user).filter(pk=OuterRef("pk"))),
-            can_end=Exists(referrals_endable_by(user).filter(pk=OuterRef("pk"))),
-            can_report=Exists(referrals_reportable_by(user).filter(pk=OuterRef("pk"))),  # todo: the cell's step
-        )
+def _referral_rows(user, referrals: QuerySet[Referral] | None = None) -> QuerySet[Referral]:
+    """``referrals`` (default: those the user sees) with the list's relations and the user's steps on each."""
+    referrals = visible_referrals(user) if referrals is None else referrals
+    return referrals.select_related("member", "issuing_organisation", "receiving_ward", "residential_cell").annotate(
+        can_receive=Exists(referrals_receivable_by(user).filter(pk=OuterRef("pk"))),
+        can_end=Exists(referrals_endable_by(user).filter(pk=OuterRef("pk"))),
+        can_report=Exists(referrals_reportable_by(user).filter(pk=OuterRef("pk"))),  # todo: the cell's step
     )
 
 

@@ -1,5 +1,5 @@
 """The member list reads the referral state of a page's rows in a second query keyed by their ids
-(``members.selectors.people._StatesOfTheRowsRead``): the same rows, order and values as the annotations on the
+(``members.selectors.paging.listed``): the same rows, order and values as the annotations on the
 whole query (``with_referral_state``), for a slice, the whole list, a sort by the state and the export's values."""
 
 import datetime

@@ -12,8 +12,10 @@ organisation is the organisation and everything under it; outside organisations 
 
 import dataclasses
 import datetime
+import enum
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db import connections, router
 from django.db.models import (
     BooleanField,
     Case,
@@ -113,6 +115,20 @@ def _home_under(path: PathRef, day: datetime.date, prefix: str = "") -> Q:
 def _placed_under(path: PathRef, day: datetime.date) -> Q:
     """On a referral: placed, on ``day``, in a residential cell at ``path`` or under it."""
     return placed_in_q(day, Q(path__startswith=_deeper(path)))
+
+
+def _home_outside(organisation: Organisation, as_of: datetime.date) -> Q:
+    """On a referral: its member's home on ``as_of`` is not in the subtree (an outside organisation, another part of
+    the tree, or no home that day): "received from outside". Below the root, an ``IN`` over the subtree's homes, read
+    once and hashed. At the root, asked of each referral by its member's key (an EXISTS, which the planner may hash
+    too): the ``IN`` would list every member's home, too many to hash in ``work_mem`` at the nation's size, and would
+    then be read through again for every referral received (the headline and the breakdowns did not finish)."""
+    if organisation.kind != Kind.ROOT:
+        return ~_home_under(organisation.path, as_of, prefix="member__")
+    home = MemberHome.objects.filter(
+        in_force_q(as_of), organisation__path__startswith=organisation.path, member=OuterRef("member")
+    )
+    return ~Q(Exists(home))
 
 
 def _candidates(organisation: Organisation, *, issued: bool = True, addressed: bool = True) -> Q:
@@ -249,17 +265,7 @@ def headline(organisation: Organisation, as_of: datetime.date) -> Headline:
     # those whose member's home that day is not in the subtree (an outside organisation or another part of the tree).
     addressed = _received_under(organisation.path, as_of)
     issued = _issued_under(organisation.path, as_of)
-    from_outside = ~_home_under(organisation.path, as_of, prefix="member__")
-    if organisation.kind == Kind.ROOT:
-        # The same condition, asked of each referral received (its member's home, by the member's key): at the root
-        # the IN above lists every member's home, too many to hash, and is then read through for every referral.
-        from_outside = ~Q(
-            Exists(
-                MemberHome.objects.filter(
-                    in_force_q(as_of), organisation__path__startswith=organisation.path, member=OuterRef("member")
-                )
-            )
-        )
+    from_outside = _home_outside(organisation, as_of)
     handovers = _totals(
         with_placement_on(Referral.objects.all(), as_of).filter(_candidates(organisation)).filter(addressed | issued),
         received=Count("pk", filter=addressed & received_q(as_of)),
@@ -398,62 +404,53 @@ class CommentFigures:
 
 
 def comment_deadline(organisation: Organisation, year: int) -> datetime.date:
-    # The root's key is the first step of the path (``root_of``), read without fetching the root.
-    root = int(organisation.path.split("/")[0])
-    recorded = CommentRound.objects.filter(organisation=root, year=year).values_list("deadline", flat=True).first()
+    recorded = (
+        CommentRound.objects.filter(organisation=_root_pk(organisation), year=year)
+        .values_list("deadline", flat=True)
+        .first()
+    )
     return recorded or CommentRound.default_deadline(year)
 
 
 def comments(organisation: Organisation, year: int, as_of: datetime.date) -> CommentFigures:
-    """The comment round of ``year`` as it stood on ``as_of``, for the cells of the subtree and its members (three
-    queries: the deadline, the counts, the verdicts by rating)."""
+    """The comment round of ``year`` as it stood on ``as_of``, for the cells of the subtree and its members (four
+    queries: the deadline, the shape, the counts, the verdicts by rating)."""
     deadline = comment_deadline(organisation, year)
     due_day = min(deadline, as_of)
-    # Placed in a cell of the subtree, or a member of the subtree, on the day the comment was due: one IN over a
-    # UNION of index scans from the subtree's rows (its cells' placements, its homes' members' referrals). An OR of
-    # the two on the referral reads every referral (by member, in a merge join) and tests each. The root has its own
-    # shape, below.
+    shape = _shape_of(organisation)
     subtree = _subtree_pks(organisation)
+    # Placed in a cell of the subtree, or a member of the subtree, on the day the comment was due.
     members = MemberHome.objects.filter(in_force_q(due_day), organisation__in=subtree).values("member_id")
     placed = Placement.objects.filter(in_force_q(due_day), residential_cell__in=subtree).values("referral_id")
-    whole = organisation.kind == Kind.ROOT
     conditions = _comment_conditions(year, as_of, deadline)
-    if whole:
-        # The root: the members counted, as one UNION of two hashed joins (the due referrals placed in its cells, the
-        # due referrals of its members), each member once, joined to their comment (at most one a year): plain counts.
-        # An OR of the two subqueries, at this size, is two subqueries too large to hash (work_mem), each then read
-        # through for every due referral, and its COUNT(DISTINCT)s sort the due referrals five times (over 12 minutes
-        # at the nation's root, 5.6 million members).
-        due = Referral.objects.filter(due_condition(due_day)).order_by()
-        counted = (
-            due.filter(pk__in=placed).values("member_id").union(due.filter(member__in=members).values("member_id"))
-        )
-        comment = FilteredRelation(
-            "residence_comments",
-            condition=Q(residence_comments__year=year, residence_comments__written_on__lte=as_of),
-        )
-        counts = _totals(
-            Member.objects.filter(pk__in=counted).annotate(comment=comment),
-            **{key: Count("pk", filter=q) for key, q in conditions.items()},
-        )
+    if shape is Shape.WHOLE:
+        counts = _comment_counts_whole(members, placed, due_day, year, as_of, conditions)
     else:
-        scope = Q(pk__in=placed.order_by().union(Referral.objects.filter(member__in=members).values("pk").order_by()))
+        if shape is Shape.HASHED:
+            scope = Q(pk__in=placed) | Q(member__in=members)
+        else:
+            # An IN over a UNION of index scans from the subtree's rows: an OR of the two reads every referral.
+            scope = Q(
+                pk__in=placed.order_by().union(Referral.objects.filter(member__in=members).values("pk").order_by())
+            )
         counts = _totals(
             _with_comment(Referral.objects.filter(scope).filter(due_condition(due_day)), year, as_of),
             **{key: Count("member", distinct=True, filter=q) for key, q in conditions.items()},
         )
     missing = counts["due"] - counts["written"] if as_of > deadline else 0
     grid: dict[str, dict[str, int]] = {}
-    # The year's comments on the subtree's cells or its members, the same way: a UNION of index scans (by cell and
-    # year, by member and year), not the year's every comment tested against an OR. For the root too: there the two
-    # parts are hash joins, where the OR's member subquery (every member's home) is too large to hash and would be
+    # The year's comments on the subtree's cells or its members, the same way. For the whole tree too a UNION (its
+    # two parts are hash joins): the OR's member subquery (every member's home) is too large to hash and would be
     # read through for each comment of the year.
     of_year = ResidenceComment.objects.filter(year=year, written_on__lte=as_of).order_by()
-    commented = Q(
-        pk__in=of_year.filter(residential_cell__in=subtree)
-        .values("pk")
-        .union(of_year.filter(member__in=members).values("pk"))
-    )
+    if shape is Shape.HASHED:
+        commented = Q(residential_cell__in=subtree) | Q(member__in=members)
+    else:
+        commented = Q(
+            pk__in=of_year.filter(residential_cell__in=subtree)
+            .values("pk")
+            .union(of_year.filter(member__in=members).values("pk"))
+        )
     rows = (
         of_year.filter(commented)
         .annotate(
@@ -469,6 +466,26 @@ def comments(organisation: Organisation, year: int, as_of: datetime.date) -> Com
     for row in rows:
         grid.setdefault(row["level"] or "none", {})[row["verdict"]] = row["n"]
     return CommentFigures(year=year, deadline=deadline, missing=missing, verdicts_by_rating=grid, **counts)
+
+
+def _comment_counts_whole(
+    members: QuerySet, placed: QuerySet, due_day: datetime.date, year: int, as_of: datetime.date, conditions: dict
+) -> dict[str, int]:
+    """``comments``' counts for a subtree too large to hash (``Shape.WHOLE``): the members counted, as one UNION of
+    two hash joins (the due referrals placed in its cells, the due referrals of its members), each member once,
+    joined to their comment (at most one a year): plain counts. An OR of the two subqueries, at this size, is two
+    subqueries too large to hash (work_mem), each then read through for every due referral, and its
+    COUNT(DISTINCT)s sort the due referrals five times (over 12 minutes at the nation's root, 5.6 million members)."""
+    due = Referral.objects.filter(due_condition(due_day)).order_by()
+    counted = due.filter(pk__in=placed).values("member_id").union(due.filter(member__in=members).values("member_id"))
+    comment = FilteredRelation(
+        "residence_comments",
+        condition=Q(residence_comments__year=year, residence_comments__written_on__lte=as_of),
+    )
+    return _totals(
+        Member.objects.filter(pk__in=counted).annotate(comment=comment),
+        **{key: Count("pk", filter=q) for key, q in conditions.items()},
+    )
 
 
 # -- residence comments, side by side ------------------------------------------------------------------------------
@@ -684,9 +701,58 @@ def _rows_above(rows: list[Organisation]) -> dict[int, list[int]]:
     return above
 
 
+def _root_pk(organisation: Organisation) -> int:
+    """The key of the root of ``organisation``'s tree: the first step of its path (``root_of``), read without fetching
+    the root."""
+    return int(organisation.path.split("/")[0])
+
+
 def _subtree_pks(organisation: Organisation) -> QuerySet:
     """The primary keys of the organisation and everything under it, as a subquery (the ancestor relation)."""
     return OrganisationAncestor.objects.filter(ancestor=organisation).values("descendant_id")
+
+
+class Shape(enum.Enum):
+    """How a figure's query finds the rows of a subtree (``_shape_of``)."""
+
+    SUBTREE = "subtree"  # from the subtree's own rows: a UNION of index scans by its organisations' ids
+    HASHED = "hashed"  # one pass over the tree's rows, each tested against the subtree's ids read once and hashed
+    WHOLE = "whole"  # one pass, the subtree's rows too many to hash in work_mem: hash joins of the whole tables
+
+
+# A subtree holding more than 1/HASHED_SHARE of the tree's organisations is read in one pass over the tree's rows:
+# reading its own rows through the indexes would cost more. Measured (docs/benchmarks.md): a province's district
+# (1/10 of it) answers its comments faster in one pass, a ward (1/380) and the nation's district (1/700) through the
+# indexes; near the limit the two shapes cost about the same.
+HASHED_SHARE = 100
+# A subtree of more organisations than this has too many members' homes (about 25 an organisation) to hash in
+# PostgreSQL's default memory for a hash (work_mem 4 MB × hash_mem_multiplier 2: about 200,000 keys, measured), with
+# room for the planner's estimate; an unhashable subquery is searched again for every row it tests.
+HASHED_AT_MOST = 5000
+
+
+def _shape_of(organisation: Organisation) -> Shape:
+    """The shape of the queries for ``organisation``'s subtree, by its share of the tree and its size, both counted in
+    organisations (one query through the ancestor relation's index: the subtree's, then the tree's counted only up to
+    ``HASHED_SHARE`` times as many, so that a ward's choice reads a few hundred index entries, not the nation's
+    250,000). Every shape gives the same figures (tests/reports/test_figures_shapes.py)."""
+    database = connections[router.db_for_read(OrganisationAncestor)]  # the replica, for the figures read there
+    quote = database.ops.quote_name
+    table = quote(OrganisationAncestor._meta.db_table)
+    ancestor = quote(OrganisationAncestor._meta.get_field("ancestor").column)
+    subtree = f"SELECT COUNT(*) FROM {table} WHERE {ancestor} = %s"  # noqa: S608 (names from the model, values bound)
+    with database.cursor() as cursor:
+        # The tree counted only as far as the share needs: a LIMIT computed from the subtree's count (the ORM's
+        # slices take a number known in Python, so one statement needs SQL).
+        cursor.execute(
+            f"SELECT ({subtree}), (SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE {ancestor} = %s "  # noqa: S608
+            f"LIMIT ({subtree}) * %s) AS tree)",
+            [organisation.pk, _root_pk(organisation), organisation.pk, HASHED_SHARE],
+        )
+        in_subtree, in_tree = cursor.fetchone()
+    if in_subtree * HASHED_SHARE <= in_tree:
+        return Shape.SUBTREE
+    return Shape.WHOLE if in_subtree > HASHED_AT_MOST else Shape.HASHED
 
 
 def _missed_and_late(organisation: Organisation, as_of: datetime.date) -> tuple[dict[int, int], dict[int, int]]:
@@ -748,9 +814,7 @@ def _referrals_by_side(organisation: Organisation, as_of: datetime.date) -> dict
         .values("issuing_organisation", "ward_on_day")
         .annotate(
             received=Count("pk", filter=received_q(as_of)),
-            received_from_outside=Count(
-                "pk", filter=received_q(as_of) & ~_home_under(organisation.path, as_of, prefix="member__")
-            ),
+            received_from_outside=Count("pk", filter=received_q(as_of) & _home_outside(organisation, as_of)),
             stalled=Count("pk", filter=stalled_q(as_of)),
         )
         .order_by()
@@ -944,9 +1008,7 @@ def by_ward_and_cell(organisation: Organisation, as_of: datetime.date) -> list[R
         .values("ward_on_day", cell=F("placement_on_day__residential_cell"))
         .annotate(
             received=Count("pk", filter=received_q(as_of)),
-            received_from_outside=Count(
-                "pk", filter=received_q(as_of) & ~_home_under(organisation.path, as_of, prefix="member__")
-            ),
+            received_from_outside=Count("pk", filter=received_q(as_of) & _home_outside(organisation, as_of)),
             awaiting_reception=Count("pk", filter=awaiting_reception_q(as_of)),
             awaiting_placement=Count("pk", filter=awaiting_placement_q(as_of)),
             placed=Count("pk", filter=placed_q(as_of)),
@@ -973,13 +1035,14 @@ def by_ward_and_cell(organisation: Organisation, as_of: datetime.date) -> list[R
 
 
 def endings_by_reason(organisation: Organisation, as_of: datetime.date) -> dict[str, int]:
-    """Referrals of the subtree (either side) that ended in the year of ``as_of``, up to it, by reason (one query).
-    For the root, the year's endings are read first, then each tested against the subtree's ids (two hashed
-    subqueries), not the subtree's referrals gathered first (a UNION over every referral of the root). Below it, the
-    subtree's referrals are gathered first (a UNION of index scans by ward and by issuer): testing the year's endings
-    reads every referral (no index on the ending day), half a second for a ward at the nation's size."""
+    """Referrals of the subtree (either side) that ended in the year of ``as_of``, up to it, by reason (two queries:
+    the shape, the endings). For a large part of the tree (``_shape_of``), the year's endings are read first, then
+    each tested against the subtree's ids (two hashed subqueries), not the subtree's referrals gathered first (a UNION
+    over most referrals of the tree). For a small one, the subtree's referrals are gathered first (a UNION of index
+    scans by ward and by issuer): testing the year's endings reads every referral (no index on the ending day), half a
+    second for a ward at the nation's size."""
     subtree = _subtree_pks(organisation)
-    if organisation.kind == Kind.ROOT:
+    if _shape_of(organisation) is not Shape.SUBTREE:
         either_side = Q(receiving_ward__in=subtree) | Q(issuing_organisation__in=subtree)
     else:
         addressed = Referral.objects.filter(receiving_ward__in=subtree).values("pk").order_by()

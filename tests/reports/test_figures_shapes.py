@@ -1,8 +1,10 @@
-"""The two shapes of the figures' queries give the same numbers: for the root, every row may count, so the queries
-read every row in one pass (no candidates, hashed subqueries or hash joins); below the root, they start from the
-subtree's rows (a UNION of index scans over its organisations' ids). The shape is chosen by the organisation's kind,
-so an organisation read as if it were the root (its kind changed in memory) gives its own figures through the root's
-shape: both must agree, on a tree where members of one district live in the other's cells.
+"""The shapes of the figures' queries give the same numbers: for a large part of the tree, every row may count, so
+the queries read every row in one pass (no candidates, hashed subqueries, or hash joins when the subtree is too large
+to hash); for a small one, they start from the subtree's rows (a UNION of index scans over its organisations' ids).
+The headline and the breakdowns choose by the organisation's kind, so an organisation read as if it were the root
+(its kind changed in memory) gives its own figures through the root's shape; ``comments`` and ``endings_by_reason``
+choose by the subtree's size (``figures._shape_of``), so each shape is forced in turn. All must agree, on a tree where
+members of one district live in the other's cells.
 
 And each function runs a fixed number of queries, the same for a ward and for the root.
 """
@@ -90,6 +92,24 @@ def _as_root(organisation: Organisation) -> Organisation:
     return copy
 
 
+def _forced(monkeypatch, shape: figures.Shape) -> None:
+    monkeypatch.setattr(figures, "_shape_of", lambda organisation: shape)
+
+
+@pytest.mark.parametrize("day", DAYS)
+def test_comments_and_endings_are_the_same_through_each_shape(district_tree, day, monkeypatch):
+    root, districts, wards = district_tree
+    for organisation in (root, *districts, *wards):
+        seen = {}
+        for shape in figures.Shape:
+            _forced(monkeypatch, shape)
+            seen[shape] = (
+                _plain(figures.comments(organisation, day.year, day)),
+                _plain(figures.endings_by_reason(organisation, day)),
+            )
+        assert len(set(seen.values())) == 1, (organisation.code, seen)
+
+
 @pytest.mark.parametrize("day", DAYS)
 def test_each_organisation_has_the_same_figures_through_the_roots_shape(district_tree, day):
     _, districts, wards = district_tree
@@ -124,10 +144,10 @@ def test_the_district_tree_counts_something_on_each_side(district_tree):
 QUERIES = {
     "headline": 3,  # the organisations, the members by status, the handovers
     "meetings": 3,  # the half-years' cells, the attendance, the irregular attendees
-    "comments": 3,  # the deadline, the counts, the verdicts by rating
+    "comments": 4,  # the deadline, the shape, the counts, the verdicts by rating
     "tracking_book_activity": 1,  # the committees and the wards
     "by_ward_and_cell": 2,  # the rows, the referrals by ward and cell
-    "endings_by_reason": 1,
+    "endings_by_reason": 2,  # the shape, the endings
 }
 
 
@@ -149,7 +169,7 @@ def test_each_function_runs_a_fixed_number_of_queries_for_a_ward_and_for_the_roo
         assert len(queries) == QUERIES[name], (organisation.kind, [query["sql"] for query in queries])
 
 
-def test_a_member_with_two_due_referrals_is_counted_once_through_both_shapes():
+def test_a_member_with_two_due_referrals_is_counted_once_through_each_shape(monkeypatch):
     """The root's comments count members, not referrals: a member placed twice on the day the comments were due (the
     first referral ending after it) is one due comment, written once."""
     root = make_organisation(kind=Kind.ROOT)
@@ -163,8 +183,54 @@ def test_a_member_with_two_due_referrals_is_counted_once_through_both_shapes():
     place(once, cells[1])
     comment(twice, cells[1], D(2018, 11, 1), sent_on=D(2018, 11, 2))
     day = D(2018, 12, 20)
-    for organisation in (district, ward):
-        through_subtree = figures.comments(organisation, 2018, day)
-        assert (through_subtree.due, through_subtree.written, through_subtree.sent) == (2, 1, 1)
-        assert _plain(figures.comments(_as_root(organisation), 2018, day)) == _plain(through_subtree)
-    assert figures.comments(root, 2018, day).due == 2
+    for shape in figures.Shape:
+        _forced(monkeypatch, shape)
+        for organisation in (root, district, ward):
+            counted = figures.comments(organisation, 2018, day)
+            assert (counted.due, counted.written, counted.sent) == (2, 1, 1), (shape, organisation.kind)
+
+
+# -- the shape chosen by the subtree's size ----------------------------------------------------------------------
+
+
+def _organisations_under(organisation: Organisation) -> int:
+    return Organisation.objects.subtree(organisation).count()
+
+
+def test_a_small_part_of_the_tree_starts_from_its_own_rows_and_a_large_one_reads_the_tree(district_tree, monkeypatch):
+    root, districts, wards = district_tree
+    in_tree, in_ward = _organisations_under(root), _organisations_under(wards[0])
+    assert in_ward * 2 < in_tree
+    monkeypatch.setattr(figures, "HASHED_SHARE", in_tree // in_ward)  # the ward holds just 1/HASHED_SHARE or less
+    assert figures._shape_of(wards[0]) is figures.Shape.SUBTREE
+    monkeypatch.setattr(figures, "HASHED_SHARE", in_tree // in_ward + 1)
+    assert figures._shape_of(wards[0]) is figures.Shape.HASHED
+    assert figures._shape_of(root) is figures.Shape.HASHED
+    assert figures._shape_of(districts[0]) is figures.Shape.HASHED
+
+
+def test_a_part_too_large_to_hash_is_read_whole(district_tree, monkeypatch):
+    root, districts, _ = district_tree
+    in_district = _organisations_under(districts[0])
+    monkeypatch.setattr(figures, "HASHED_SHARE", 2)
+    monkeypatch.setattr(figures, "HASHED_AT_MOST", in_district)
+    assert figures._shape_of(districts[0]) is figures.Shape.HASHED
+    assert figures._shape_of(root) is figures.Shape.WHOLE
+    monkeypatch.setattr(figures, "HASHED_AT_MOST", in_district - 1)
+    assert figures._shape_of(districts[0]) is figures.Shape.WHOLE
+
+
+def test_the_choice_is_one_query(district_tree):
+    root, _, wards = district_tree
+    for organisation in (wards[0], root):
+        with CaptureQueriesContext(connection) as queries:
+            figures._shape_of(organisation)
+        assert len(queries) == 1, organisation.kind
+
+
+def test_the_defaults_choose_as_measured():
+    """HASHED_SHARE and HASHED_AT_MOST as docs/benchmarks.md measured them: a province's district (1/10 of its
+    organisations) and the province's root (3,812) in one hashed pass; a ward (1/380) and the nation's district
+    (1/700) from their own rows; the nation's root (250,000 organisations) whole."""
+    assert 10 < figures.HASHED_SHARE < 380
+    assert 3812 <= figures.HASHED_AT_MOST < 250_000

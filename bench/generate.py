@@ -41,10 +41,12 @@ The load commits before the keys, indexes and foreign keys come back from one se
 after that leaves an incomplete database, which ``--replace`` drops and builds again.
 
 Measured on this machine (2 cores, 23 GB, PostgreSQL 15 with shared_buffers 128 MB; as of 30/09/2018, seed 76; the
-machine shared with other jobs, load average in brackets): city 261 s (≈9, seed_demo); province 124 s (8): 215 MB,
-100,000 members, 337,914 attendance rows; nation 3,039 s = 50.6 min (8-18): 11.1 GB, 5,600,700 members, 3,214,048
-referrals, 19,155,685 attendance rows, 7,869,401 comments and ratings. Of the nation's time: members' rows 9 min,
-referrals 6 min, attendance 6 min, comments 5 min, keys and indexes created again 12 min, rules checked 3 min.
+machine shared with other jobs, load average in brackets): city 261 s (≈9, seed_demo); province 12-35 s (1-4): 189 MB,
+100,000 members, 337,914 attendance rows; nation 893 s = 14.9 min (3.7-8.8, 04/12/2026): 9.9 GB, 5,600,700 members,
+3,214,048 referrals, 19,155,685 attendance rows, 7,869,401 comments and ratings. Of the nation's time: members drawn
+64 s, referrals 94 s, members' rows and homes 184 s, attendance 110 s, comments 102 s, keys, indexes and foreign keys
+created again 240 s (two sessions), rules checked 45 s (two sessions), VACUUM ANALYZE 22 s. (Sizes printed before
+04/12 counted the load's staging tables, 1.4 GB at nation size, then left to the session's end.)
 """
 
 import argparse

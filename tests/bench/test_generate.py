@@ -86,6 +86,9 @@ def test_a_tiny_nation_keeps_every_rule_and_the_schema(django_assert_max_num_que
     before = schema()
     loader = load(TINY, as_of=AS_OF, seed=76, out=lambda line: None)
     assert schema() == before  # keys, indexes and triggers as the migrations left them, every trigger enabled
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_class WHERE relnamespace = pg_my_temp_schema()")
+        assert cursor.fetchone()[0] == 0  # the staging tables dropped with the load, not left to the session's end
 
     assert Member.objects.count() == 2 * 1500
     root = Organisation.objects.get(kind=Organisation.Kind.ROOT)

@@ -423,13 +423,14 @@ def comments(organisation: Organisation, year: int, as_of: datetime.date) -> Com
     members = MemberHome.objects.filter(in_force_q(due_day), organisation__in=subtree).values("member_id")
     placed = Placement.objects.filter(in_force_q(due_day), residential_cell__in=subtree).values("referral_id")
     conditions = _comment_conditions(year, as_of, deadline)
-    if shape is Shape.WHOLE:
-        counts = _comment_counts_whole(members, placed, due_day, year, as_of, conditions)
+    if shape is Shape.JOINED:
+        counts = _comment_counts_joined(members, placed, due_day, year, as_of, conditions)
     else:
         if shape is Shape.HASHED:
+            # Every due referral read once, tested against the two subqueries hashed.
             scope = Q(pk__in=placed) | Q(member__in=members)
         else:
-            # An IN over a UNION of index scans from the subtree's rows: an OR of the two reads every referral.
+            # An IN over a UNION of index scans from the subtree's rows: an OR of the two reads every due referral.
             scope = Q(
                 pk__in=placed.order_by().union(Referral.objects.filter(member__in=members).values("pk").order_by())
             )
@@ -439,9 +440,9 @@ def comments(organisation: Organisation, year: int, as_of: datetime.date) -> Com
         )
     missing = counts["due"] - counts["written"] if as_of > deadline else 0
     grid: dict[str, dict[str, int]] = {}
-    # The year's comments on the subtree's cells or its members, the same way. For the whole tree too a UNION (its
-    # two parts are hash joins): the OR's member subquery (every member's home) is too large to hash and would be
-    # read through for each comment of the year.
+    # The year's comments on the subtree's cells or its members, the same way; a UNION for a joined subtree too (at
+    # the nation's root its two parts are hash joins): there the OR's member subquery (every member's home) is too
+    # large to hash and would be read through for each comment of the year.
     of_year = ResidenceComment.objects.filter(year=year, written_on__lte=as_of).order_by()
     if shape is Shape.HASHED:
         commented = Q(residential_cell__in=subtree) | Q(member__in=members)
@@ -468,14 +469,16 @@ def comments(organisation: Organisation, year: int, as_of: datetime.date) -> Com
     return CommentFigures(year=year, deadline=deadline, missing=missing, verdicts_by_rating=grid, **counts)
 
 
-def _comment_counts_whole(
+def _comment_counts_joined(
     members: QuerySet, placed: QuerySet, due_day: datetime.date, year: int, as_of: datetime.date, conditions: dict
 ) -> dict[str, int]:
-    """``comments``' counts for a subtree too large to hash (``Shape.WHOLE``): the members counted, as one UNION of
-    two hash joins (the due referrals placed in its cells, the due referrals of its members), each member once,
-    joined to their comment (at most one a year): plain counts. An OR of the two subqueries, at this size, is two
-    subqueries too large to hash (work_mem), each then read through for every due referral, and its
-    COUNT(DISTINCT)s sort the due referrals five times (over 12 minutes at the nation's root, 5.6 million members)."""
+    """``comments``' counts for a large part of a large tree (``Shape.JOINED``): the members counted, as one UNION of
+    two joins (the due referrals placed in its cells, the due referrals of its members: hash joins at the nation's
+    root, index lookups for a province of it), each member once, joined to their comment (at most one a year): plain
+    counts. An OR of the two subqueries reads every due referral of the tree (4.5 s for a province of the nation,
+    1.25 s this way) and, past ``HASHED_AT_MOST``, tests each against two subqueries too large to hash (work_mem),
+    each then read through for every due referral; and its COUNT(DISTINCT)s sort the due referrals five times (over
+    12 minutes at the nation's root, 5.6 million members)."""
     due = Referral.objects.filter(due_condition(due_day)).order_by()
     counted = due.filter(pk__in=placed).values("member_id").union(due.filter(member__in=members).values("member_id"))
     comment = FilteredRelation(
@@ -717,14 +720,18 @@ class Shape(enum.Enum):
 
     SUBTREE = "subtree"  # from the subtree's own rows: a UNION of index scans by its organisations' ids
     HASHED = "hashed"  # one pass over the tree's rows, each tested against the subtree's ids read once and hashed
-    WHOLE = "whole"  # one pass, the subtree's rows too many to hash in work_mem: hash joins of the whole tables
+    JOINED = "joined"  # the subtree's rows joined to the tree's (semi-joins, hashed or by index as the planner finds)
 
 
-# A subtree holding more than 1/HASHED_SHARE of the tree's organisations is read in one pass over the tree's rows:
-# reading its own rows through the indexes would cost more. Measured (docs/benchmarks.md): a province's district
-# (1/10 of it) answers its comments faster in one pass, a ward (1/380) and the nation's district (1/700) through the
-# indexes; near the limit the two shapes cost about the same.
-HASHED_SHARE = 100
+# Measured (docs/benchmarks.md, 04/12/2026), comments / endings in seconds, the shape chosen in brackets:
+#   province (3,812 organisations): root [hashed] 0.12 / 0.011 (joined 0.33, subtree 0.12); district, 1/10 of it,
+#   [hashed] 0.10 / 0.009 (subtree 0.14 / 0.041); ward, 1/380, [subtree] 0.017 / 0.014 (hashed 0.049 / 0.010);
+#   nation (198,325): province, 1/63, [joined] 1.25 / 0.26 (subtree 3.2 / 0.38, hashed 4.5); district, 1/700,
+#   [subtree] 0.29 / 0.045 (hashed 1.5 / 0.27); ward [subtree] 0.021 / 0.008 (hashed 1.6 / 0.32); root [joined].
+# A subtree of at most 1/SUBTREE_SHARE of the tree's organisations starts from its own rows.
+SUBTREE_SHARE = 100
+# More than 1/HASHED_SHARE of the tree, and at most HASHED_AT_MOST organisations: one hashed pass over every row.
+HASHED_SHARE = 25
 # A subtree of more organisations than this has too many members' homes (about 25 an organisation) to hash in
 # PostgreSQL's default memory for a hash (work_mem 4 MB × hash_mem_multiplier 2: about 200,000 keys, measured), with
 # room for the planner's estimate; an unhashable subquery is searched again for every row it tests.
@@ -734,25 +741,32 @@ HASHED_AT_MOST = 5000
 def _shape_of(organisation: Organisation) -> Shape:
     """The shape of the queries for ``organisation``'s subtree, by its share of the tree and its size, both counted in
     organisations (one query through the ancestor relation's index: the subtree's, then the tree's counted only up to
-    ``HASHED_SHARE`` times as many, so that a ward's choice reads a few hundred index entries, not the nation's
-    250,000). Every shape gives the same figures (tests/reports/test_figures_shapes.py)."""
+    ``SUBTREE_SHARE`` times as many, so that a ward's choice reads a few hundred index entries, not the nation's
+    200,000). Every shape gives the same figures (tests/reports/test_figures_shapes.py)."""
+    in_subtree, in_tree = _organisations_counted(organisation, up_to=SUBTREE_SHARE)
+    if in_subtree * SUBTREE_SHARE <= in_tree:
+        return Shape.SUBTREE
+    if in_subtree * HASHED_SHARE > in_tree and in_subtree <= HASHED_AT_MOST:
+        return Shape.HASHED
+    return Shape.JOINED
+
+
+def _organisations_counted(organisation: Organisation, *, up_to: int) -> tuple[int, int]:
+    """The organisations of ``organisation``'s subtree, and of its tree counted up to ``up_to`` times as many (one
+    statement: a LIMIT computed from the subtree's count, which the ORM's slices, numbers known in Python, cannot
+    say)."""
     database = connections[router.db_for_read(OrganisationAncestor)]  # the replica, for the figures read there
     quote = database.ops.quote_name
     table = quote(OrganisationAncestor._meta.db_table)
     ancestor = quote(OrganisationAncestor._meta.get_field("ancestor").column)
     subtree = f"SELECT COUNT(*) FROM {table} WHERE {ancestor} = %s"  # noqa: S608 (names from the model, values bound)
     with database.cursor() as cursor:
-        # The tree counted only as far as the share needs: a LIMIT computed from the subtree's count (the ORM's
-        # slices take a number known in Python, so one statement needs SQL).
         cursor.execute(
             f"SELECT ({subtree}), (SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE {ancestor} = %s "  # noqa: S608
             f"LIMIT ({subtree}) * %s) AS tree)",
-            [organisation.pk, _root_pk(organisation), organisation.pk, HASHED_SHARE],
+            [organisation.pk, _root_pk(organisation), organisation.pk, up_to],
         )
-        in_subtree, in_tree = cursor.fetchone()
-    if in_subtree * HASHED_SHARE <= in_tree:
-        return Shape.SUBTREE
-    return Shape.WHOLE if in_subtree > HASHED_AT_MOST else Shape.HASHED
+        return cursor.fetchone()
 
 
 def _missed_and_late(organisation: Organisation, as_of: datetime.date) -> tuple[dict[int, int], dict[int, int]]:

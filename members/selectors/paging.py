@@ -26,17 +26,27 @@ class PageFirst:
 
     rows_of = None  # (QuerySet narrowed to the page's keys) -> the same rows, with relations and annotations
     all_keys = False
+    whole_of = None  # when the list itself lacks what ``rows_of`` adds: the same for the whole list, read unsliced
     _keys_read = None  # {the keys query's SQL: its keys}, shared by the clones (a count, then a page)
 
     def _clone(self):
         clone = super()._clone()
         clone.rows_of, clone.all_keys, clone._keys_read = self.rows_of, self.all_keys, self._keys_read
+        clone.whole_of = self.whole_of
         return clone
 
     def _reads_a_page(self) -> bool:
         return (
             self.rows_of is not None
             and self.query.is_sliced
+            and self._fields is None
+            and self._iterable_class is ModelIterable
+        )
+
+    def _reads_the_whole_list(self) -> bool:
+        return (
+            self.whole_of is not None
+            and not self.query.is_sliced
             and self._fields is None
             and self._iterable_class is ModelIterable
         )
@@ -59,6 +69,13 @@ class PageFirst:
         return super().count()
 
     def _fetch_all(self):
+        if self._result_cache is None and self._reads_the_whole_list():
+            whole = self._chain()
+            whole.whole_of = None
+            self._result_cache = list(self.whole_of(whole))
+            if self._prefetch_related_lookups:
+                self._prefetch_related_objects()
+            return None
         if self._result_cache is not None or not self._reads_a_page():
             return super()._fetch_all()
         if self.all_keys:
@@ -114,9 +131,14 @@ def pinned(queryset: QuerySet) -> tuple[QuerySet, bool]:
     return queryset.model._default_manager.filter(pk__in=keys), True
 
 
-def listed(scope: QuerySet, rows_of) -> QuerySet:
+def listed(scope: QuerySet, rows_of, *, ordered_by=None) -> QuerySet:
     """The rows of ``scope`` with what a list shows of them (``rows_of``: relations, annotations, the default order),
     a page read as its keys first (``page_first``). A small scope is read as its keys first (``pinned``) and its list
-    as all its keys in order (``all_keys``)."""
+    as all its keys in order (``all_keys``). ``ordered_by`` gives the list its filters and orders see, when they need
+    less than ``rows_of`` (default: ``rows_of`` itself): what only the page shows is then not even built."""
     keys, small = pinned(scope)
-    return page_first(rows_of(keys), rows_of, all_keys=small)
+    if ordered_by is None:
+        return page_first(rows_of(keys), rows_of, all_keys=small)
+    paged = page_first(ordered_by(keys), rows_of, all_keys=small)
+    paged.whole_of = rows_of
+    return paged

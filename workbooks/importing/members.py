@@ -28,6 +28,7 @@ from workbooks.importing.scope import (
     OUTSIDE_MEMBER_WITHOUT_REFERRAL,
     national_ids_found_too_often,
 )
+from workbooks.importing.validating import ModelChecks
 from workbooks.layout import MEMBERS, ORGANISATIONS
 from workbooks.reading import Problem, Row, SheetData
 
@@ -68,6 +69,7 @@ class MemberPhase:
         # The stored member of each row checked (None: a new one), to compare with what the row makes of it.
         self.stored: dict[str, Member | None] = {}
         self._writes: tuple[list, list, list, list] = ([], [], [], [])
+        self.checks = ModelChecks(Member)  # Member.full_clean, each field's valid values remembered
 
     # -- reading what is there -------------------------------------------------------------------------------------
 
@@ -255,9 +257,7 @@ class MemberPhase:
         member.set_search_name()
         problems = {field: [error] for field, error in errors.items()}
         try:
-            member.full_clean(
-                exclude=["home_organisation", *problems], validate_unique=False, validate_constraints=False
-            )
+            self.checks.full_clean(member, exclude=["home_organisation", *problems])
         except ValidationError as exc:
             for field, field_errors in exc.update_error_dict({}).items():
                 problems.setdefault(field, field_errors)

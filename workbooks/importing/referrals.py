@@ -33,6 +33,7 @@ from workbooks.importing.scope import (
     RECEPTION_NOT_YOURS,
     ReferralRights,
 )
+from workbooks.importing.validating import ModelChecks
 from workbooks.layout import MEMBERS, ORGANISATIONS, REFERRALS
 from workbooks.reading import CellError, Row, SheetData, as_date, as_text
 
@@ -118,6 +119,7 @@ class ReferralPhase:
         self.failed_keys = Failed()
         self.created: list[Referral] = []
         self.updated: list[Referral] = []
+        self.checks = ModelChecks(Referral)  # Referral.full_clean, each field's valid values remembered
 
     def check(self) -> None:
         """Check every row; the referrals are written by ``write`` once their placements are planned."""
@@ -407,11 +409,7 @@ class ReferralPhase:
         try:
             # The relations are checked above against rows read in bulk; the recorders are the importer: validating
             # them again would be a query per relation and row (twice the preview's time).
-            referral.full_clean(
-                exclude=[*RELATIONS, *problems],
-                validate_unique=False,
-                validate_constraints=False,
-            )
+            self.checks.full_clean(referral, exclude=[*RELATIONS, *problems])
         except ValidationError as exc:
             for field, field_errors in exc.update_error_dict({}).items():
                 problems.setdefault(field, field_errors)

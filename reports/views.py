@@ -250,12 +250,12 @@ def _dashboard_page(request: HttpRequest, organisations, organisation: Organisat
         form.is_valid()  # a wrong field shows its error; the valid ones are used, the wrong as-of falls back to today
         as_of = form.cleaned_data.get("as_of") or today
         year = form.cleaned_data.get("year")
-    # The as-of day's headline with the trend's (31 December of the years before): a past day's from its snapshot,
-    # in the one query that reads the trend's (computed and stored once), today's computed.
+    # The trend's headlines (31 December of the years before) and a past as-of day's: from their snapshots, in one
+    # query (computed and stored once); today's is the report's own (``build_report``).
     years = [y for y in range(as_of.year - TREND_YEARS + 1, as_of.year) if y >= FIRST_DAY.year]
     trend_days = [datetime.date(y, 12, 31) for y in years]
-    headlines = snapshots.headlines_on(organisation, [*trend_days, as_of])
-    report = build_report(organisation, as_of, year=year, breakdowns=False, headline=headlines[as_of])
+    headlines = snapshots.headlines_on(organisation, [*trend_days, *([as_of] if as_of < today else [])])
+    report = build_report(organisation, as_of, year=year, breakdowns=False, headline=headlines.get(as_of))
     params = {"as_of": as_of.strftime("%d/%m/%Y") if as_of != today else None, "year": year}
     carried = urlencode({key: value for key, value in params.items() if value is not None})
 

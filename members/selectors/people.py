@@ -111,7 +111,12 @@ def member_list(user, *, day: datetime.date | None = None) -> QuerySet[Member]:
     def rows_of(members: QuerySet[Member]) -> QuerySet[Member]:
         return with_referral_state(members.select_related("home_organisation"), day=day, referrals=referrals)
 
-    return listed(visible_members(user), rows_of)
+    return listed(
+        visible_members(user),
+        rows_of,
+        ordered_by=lambda members: members.select_related("home_organisation"),
+        shown=REFERRAL_STATE_FIELDS,
+    )
 
 
 def members_in_referral_state(

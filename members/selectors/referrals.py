@@ -38,6 +38,7 @@ def referral_list(user) -> QuerySet[Referral]:
         ordered_by=lambda rows: rows.select_related(
             "member", "issuing_organisation", "receiving_ward", "residential_cell"
         ),
+        shown=("can_receive", "can_end", "can_report"),
     )
 
 

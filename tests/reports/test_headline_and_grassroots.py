@@ -47,3 +47,23 @@ def test_it_takes_two_queries_fewer(demo, django_assert_num_queries):
         figures.by_grassroots_organisation(root, DEMO_TODAY)
     with django_assert_num_queries(len(apart) - 2):
         figures.headline_and_grassroots(root, DEMO_TODAY)
+
+
+def test_each_grassroots_row_counts_what_its_own_headline_counts(demo):
+    """The breakdown's rows are added up from groups that keep the issuer only for the stalled referrals and the ward
+    only for the received and stalled ones: each row still counts its own members, receptions and stalled referrals
+    on each side, as its own headline does (received from outside is relative to the breakdown's subtree: not here)."""
+    root = Organisation.objects.get(kind=Kind.ROOT)
+    same = ("members", "eligible", "introduced", "received", "stalled", "stalled_issued", "stalled_addressed")
+    counted = dict.fromkeys(same, 0)
+    for day in DAYS:
+        _headline, rows = figures.headline_and_grassroots(root, day)
+        for row in rows:
+            own = figures.headline(Organisation.objects.get(code=row.code), day)
+            assert {name: getattr(row, name) for name in same} == {name: getattr(own, name) for name in same}, (
+                row.code,
+                day,
+            )
+            for name in same:
+                counted[name] += getattr(row, name)
+    assert all(counted.values()), counted

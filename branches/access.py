@@ -30,6 +30,15 @@ RESIDENCE_KINDS = (Kind.UPPER_COMMITTEE, Kind.WARD)
 class Access:
     posts: tuple[Officer, ...]
     is_superuser: bool = False
+    # What the selectors built from these posts (the parts of a scope): an Access lives one request (``access_for``
+    # keeps it on the request's user), and a page asks for the same parts several times (its list, each row's steps).
+    _built: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
+
+    def built(self, key, build):
+        """``build()``, called once for this access and ``key``: for lazy querysets only, never for rows read."""
+        if key not in self._built:
+            self._built[key] = build()
+        return self._built[key]
 
     def _organisations(self, kinds, *, write: bool) -> tuple[Organisation, ...]:
         return tuple(

@@ -8,8 +8,38 @@ computed for those rows only, never carried by a plan over the whole scope, and 
 import functools
 
 from django.core.exceptions import EmptyResultSet
-from django.db.models import QuerySet
+from django.db.models import F, Lookup, QuerySet
 from django.db.models.query import ModelIterable
+
+
+class KeysIn(Lookup):
+    """``pk IN (keys)`` for keys read from the database a moment ago: PostgreSQL gets them as one array parameter,
+    ``pk = ANY(%s)`` (the same plan: it turns an IN list into that array itself).
+
+    A pinned scope holds hundreds of keys, and its page repeats them in each query (the count, the keys, each
+    subquery of the rows' annotations: 911 parameters for a ward's members page); Django prepared, converted and
+    compiled each of them one by one, again for every query (issue 15). Keys straight from a primary key column need
+    none of that. Other databases get the plain IN list."""
+
+    lookup_name = "keys_in"
+    prepare_rhs = False
+
+    def get_prep_lookup(self):
+        return list(self.rhs)
+
+    def as_sql(self, compiler, connection):
+        column, params = self.process_lhs(compiler, connection)
+        if connection.vendor == "postgresql":
+            return f"{column} = ANY(%s)", (*params, self.rhs)
+        return f"{column} IN ({', '.join(['%s'] * len(self.rhs))})", (*params, *self.rhs)
+
+
+def with_keys(queryset: QuerySet, keys: list) -> QuerySet:
+    """``queryset.filter(pk__in=keys)`` for keys read from the database (``KeysIn``). No keys: Django's own empty
+    ``IN ()``, which it answers without asking the database."""
+    if not keys:
+        return queryset.filter(pk__in=[])
+    return queryset.filter(KeysIn(F("pk"), keys))
 
 
 class PageFirst:
@@ -46,9 +76,26 @@ class PageFirst:
         return self.whole_of(whole)
 
     def order_by(self, *field_names):
+        field_names = self._in_one_order(field_names)
         if self._names_what_is_shown(*field_names):
             return self._with_what_is_shown().order_by(*field_names)
         return super().order_by(*field_names)
+
+    def _in_one_order(self, field_names: tuple) -> tuple:
+        """``field_names`` ending on the key unless they end on a unique column: rows that tie (a list sorted by
+        workplace, by date of birth) came back in another order in each query on PostgreSQL, so that its pages
+        repeated some rows and skipped others."""
+        if not field_names or not isinstance(last := field_names[-1], str):
+            return field_names
+        name = last.removeprefix("-")
+        if name == "pk" or ("__" not in name and name in self._unique_columns()):
+            return field_names
+        return (*field_names, "pk")
+
+    def _unique_columns(self) -> set[str]:
+        return {field.name for field in self.model._meta.concrete_fields if field.unique} | {
+            field.attname for field in self.model._meta.concrete_fields if field.unique
+        }
 
     def _filter_or_exclude(self, negate, args, kwargs):
         if self._names_what_is_shown(*args, *kwargs):
@@ -122,7 +169,7 @@ class PageFirst:
             keys = self._ordered_keys()[low:high]
         else:
             keys = list(super().values_list("pk", flat=True))
-        rows = self.rows_of(self.model._default_manager.filter(pk__in=keys)) if keys else []
+        rows = self.rows_of(with_keys(self.model._default_manager.all(), keys)) if keys else []
         found = {row.pk: row for row in rows}
         # A row deleted between the two queries is left out rather than failing the page.
         self._result_cache = [found[key] for key in keys if key in found]
@@ -167,7 +214,7 @@ def pinned(queryset: QuerySet) -> tuple[QuerySet, bool]:
     keys = list(queryset.order_by().values_list("pk", flat=True)[: PINNED_AT_MOST + 1])
     if len(keys) > PINNED_AT_MOST:
         return queryset, False
-    return queryset.model._default_manager.filter(pk__in=keys), True
+    return with_keys(queryset.model._default_manager.all(), keys), True
 
 
 def listed(scope: QuerySet, rows_of, *, ordered_by=None, shown: tuple[str, ...] = ()) -> QuerySet:

@@ -41,10 +41,10 @@ def _member_keys(access: Access, *, write: bool) -> list[QuerySet]:
     parts = []
     workplaces = access.workplace_paths(write=write)
     if workplaces:
-        parts.append(Member.objects.filter(in_subtrees("home_organisation", workplaces)).values("pk"))
+        parts.append(_workplace_members(access, write=write))
     wards = access.ward_paths(write=write)
     if wards:
-        parts.extend(part.values("member_id") for part in _ward_referrals(wards))
+        parts.extend(part.values("member_id") for part in _ward_referrals_of(access, write=write))
     cells = access.residential_cell_ids(write=write)
     if cells:
         parts.append(Member.objects.filter(home_organisation__in=cells).values("pk"))
@@ -71,6 +71,20 @@ def _ward_referrals(paths) -> list[QuerySet[Referral]]:
     ]
 
 
+def _ward_referrals_of(access: Access, *, write: bool) -> list[QuerySet[Referral]]:
+    """``_ward_referrals`` of the access's wards, built once a request: a page asks for them for its list and again
+    for each step a row offers (the referral list: four times, 5-7 ms of a ward's page)."""
+    paths = access.ward_paths(write=write)
+    return list(access.built(("ward referrals", paths), lambda: _ward_referrals(paths)))
+
+
+def _workplace_members(access: Access, *, write: bool) -> QuerySet[Member]:
+    """The keys of the members whose home is in the access's workplace subtrees, built once a request."""
+    paths = access.workplace_paths(write=write)
+    members = lambda: Member.objects.filter(in_subtrees("home_organisation", paths)).values("pk")  # noqa: E731
+    return access.built(("workplace members", paths), members)
+
+
 def wards_addressed(paths) -> QuerySet[Organisation]:
     """The keys of the organisations under ``paths`` and of the wards merged into one of them (two successions
     deep): a referral addressed to one of these is in the book of a ward of ``paths``.
@@ -93,13 +107,9 @@ def _referral_keys(access: Access, *, write: bool) -> list[QuerySet[Referral]]:
     workplaces = access.workplace_paths(write=write)
     parts = []
     if workplaces:
-        parts.append(
-            Referral.objects.filter(
-                member__in=Member.objects.filter(in_subtrees("home_organisation", workplaces)).values("pk")
-            ).values("pk")
-        )
+        parts.append(Referral.objects.filter(member__in=_workplace_members(access, write=write)).values("pk"))
         parts.append(Referral.objects.filter(in_subtrees("issuing_organisation", workplaces)).values("pk"))
-    parts.extend(_ward_referrals(access.ward_paths(write=write)))
+    parts.extend(_ward_referrals_of(access, write=write))
     cells = access.residential_cell_ids(write=write)
     if cells:
         parts.append(Referral.objects.filter(residential_cell__in=cells).values("pk"))
@@ -173,11 +183,12 @@ def members_editable_by(user) -> QuerySet[Member]:
     parts = []
     workplaces = access.workplace_paths(write=True)
     if workplaces:
-        parts.append(Member.objects.filter(in_subtrees("home_organisation", workplaces)).values("pk"))
+        parts.append(_workplace_members(access, write=True))
     wards = access.ward_paths(write=True)
     if wards:
         later = Referral.objects.filter(member=OuterRef("member"), introduced_on__gt=OuterRef("introduced_on"))
-        latest_here = Referral.objects.filter(of_wards(wards)).exclude(Exists(later)).values("member_id")
+        in_book = _any_of(*_ward_referrals_of(access, write=True))
+        latest_here = Referral.objects.filter(in_book).exclude(Exists(later)).values("member_id")
         parts.append(Member.objects.filter(home_organisation__kind=Kind.OUTSIDE, pk__in=latest_here).values("pk"))
     return Member.objects.filter(_any_of(*parts))
 
@@ -218,7 +229,7 @@ def referrals_receivable_by(user) -> QuerySet[Referral]:
     access = access_for(user)
     if access.is_city(write=True):
         return Referral.objects.all()
-    return Referral.objects.filter(of_wards(access.ward_paths(write=True)))
+    return Referral.objects.filter(_any_of(*_ward_referrals_of(access, write=True)))
 
 
 def referrals_reportable_by(user) -> QuerySet[Referral]:
@@ -227,7 +238,7 @@ def referrals_reportable_by(user) -> QuerySet[Referral]:
     access = access_for(user)
     if access.is_city(write=True):
         return Referral.objects.all()
-    parts = _ward_referrals(access.ward_paths(write=True))
+    parts = _ward_referrals_of(access, write=True)
     cells = access.residential_cell_ids(write=True)
     if cells:
         parts.append(Referral.objects.filter(residential_cell__in=cells).values("pk"))
@@ -257,10 +268,9 @@ def referrals_endable_by(user) -> QuerySet[Referral]:
     parts = []
     workplaces = access.workplace_paths(write=True)
     if workplaces:
-        members = Member.objects.filter(in_subtrees("home_organisation", workplaces)).values("pk")
-        parts.append(Referral.objects.filter(member__in=members).values("pk"))
+        parts.append(Referral.objects.filter(member__in=_workplace_members(access, write=True)).values("pk"))
         parts.append(Referral.objects.filter(in_subtrees("issuing_organisation", workplaces)).values("pk"))
-    parts.extend(_ward_referrals(access.ward_paths(write=True)))
+    parts.extend(_ward_referrals_of(access, write=True))
     return Referral.objects.filter(_any_of(*parts))
 
 
@@ -281,8 +291,7 @@ def _comment_condition(access: Access, *, write: bool) -> Q | None:
         parts.append(ResidenceComment.objects.filter(residential_cell__in=cells).values("pk"))
     workplaces = access.workplace_paths(write=write)
     if workplaces:
-        members = Member.objects.filter(in_subtrees("home_organisation", workplaces)).values("pk")
-        parts.append(ResidenceComment.objects.filter(member__in=members).values("pk"))
+        parts.append(ResidenceComment.objects.filter(member__in=_workplace_members(access, write=write)).values("pk"))
     return _any_of(*parts)
 
 

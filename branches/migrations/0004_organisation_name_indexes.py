@@ -16,7 +16,13 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="organisation",
             index=models.Index(
-                condition=models.Q(("kind__in", ["committee", "grassroots_cell", "ward", "outside"])),
+                condition=models.Q(
+                    ("kind", "committee"),
+                    ("kind", "grassroots_cell"),
+                    ("kind", "ward"),
+                    ("kind", "outside"),
+                    _connector="OR",
+                ),
                 fields=["name"],
                 name="organisation_workplace_name",
             ),

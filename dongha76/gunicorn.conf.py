@@ -14,7 +14,6 @@ and the workbook jobs' progress are in the database, so any number of them, on a
 behind a load balancer without sticky sessions.
 """
 
-import gc
 import multiprocessing
 import os
 
@@ -60,20 +59,3 @@ control_socket_disable = True
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
-
-# Python's full garbage collection (generation 2) walks every object the process holds, and Django with the apps and
-# their libraries are about 120,000 objects once a few pages have been served: every 15-20 requests a full collection
-# took 45-70 ms of CPU (150-370 ms of wall time on a loaded machine), and the request it fell in was the p95 of a page
-# at twice its median (issue 15: phuong1's home, in process, 60 requests: CPU p95 131 ms against a p50 of 65).
-# Frozen once the worker's first requests have loaded what Django loads lazily (the URLconf, templates, translation
-# catalogues), those objects are never walked again, and a full collection walks what the requests left behind
-# (3-15 ms; the CPU p95 of the same requests 68 ms). The freeze keeps what it freezes for the worker's life: a worker
-# lives ``max_requests`` requests.
-FREEZE_AFTER_REQUESTS = 10
-
-
-def post_request(worker, req, environ, resp):
-    if worker.nr >= FREEZE_AFTER_REQUESTS and not getattr(worker, "dongha76_frozen", False):
-        worker.dongha76_frozen = True  # once: the gthread worker counts requests in several threads
-        gc.collect()  # what is garbage now is not kept
-        gc.freeze()

@@ -415,6 +415,7 @@ def _rating_filter(request: HttpRequest, data: QueryDict | None, round_: Comment
         data or None,
         queryset=rating_rows(request.user, round_),
         organisations=rating_organisations(request.user, day=round_.today),
+        year=round_.year,
         request=request,
     )
 

@@ -29,6 +29,7 @@ from members.selectors import (
     members_with_exemption,
     visible_referrals,
 )
+from members.selectors.comments import not_commented_in, not_rated_in
 from members.selectors.people import (  # drill
     MemberStatus,
     irregular_attendees_under,
@@ -543,8 +544,9 @@ class RatingFilter(OrganisationSearch, django_filters.FilterSet):
         label=_("Only warnings"), method="filter_warnings", widget=forms.CheckboxInput
     )
 
-    def __init__(self, *args, organisations, **kwargs):
+    def __init__(self, *args, organisations, year: int, **kwargs):
         super().__init__(*args, **kwargs)
+        self.year = year  # the round's: "not rated" and "no comment" are of that year
         self.filters["organisation"].queryset = organisations
         self.form.fields["q"].widget.attrs.update({"type": "search", "autocomplete": "off"})
         self.search_organisations()
@@ -557,12 +559,12 @@ class RatingFilter(OrganisationSearch, django_filters.FilterSet):
 
     def filter_rating(self, queryset, name, value):
         if value == "none":
-            return queryset.filter(rating_pk__isnull=True)
+            return queryset.filter(not_rated_in(self.year))
         return queryset.filter(rating_level=value)
 
     def filter_verdict(self, queryset, name, value):
         if value == "none":
-            return queryset.filter(comment_pk__isnull=True)
+            return queryset.filter(not_commented_in(self.year))
         return queryset.filter(comment_verdict=value)
 
     def filter_warnings(self, queryset, name, value):

@@ -60,6 +60,7 @@ class PageFirst:
     whole_of = None  # when the list itself lacks what ``rows_of`` adds: the same for the whole list, read unsliced
     shown = ()  # the names of what ``whole_of`` adds: sorting, filtering or reading values by one adds it first
     _keys_read = None  # {the keys query's SQL and values: its keys}, shared by the clones (a count, then a page)
+    _keys_asked = None  # this list's key in ``_keys_read``, once compiled; given to its slices (its pages)
 
     def _clone(self):
         clone = super()._clone()
@@ -134,20 +135,33 @@ class PageFirst:
             and self._iterable_class is ModelIterable
         )
 
+    def __getitem__(self, k):
+        item = super().__getitem__(k)
+        if isinstance(k, slice) and isinstance(item, PageFirst):
+            # A page of this list: the same keys query, its SQL known already.
+            item._keys_asked = self._keys_asked
+        return item
+
     def _ordered_keys(self) -> list:
-        """The keys of the whole list in its order (``all_keys``), read once for this list and its clones."""
-        keys = super().values_list("pk", flat=True)
-        keys.query.clear_limits()
-        try:
+        """The keys of the whole list in its order (``all_keys``), read once for this list and its clones, and its
+        query compiled once: for the count, then not again for the page (``__getitem__``), nor to be read."""
+        if self._keys_asked is None:
+            keys = super().values_list("pk", flat=True)
+            keys.query.clear_limits()
+            compiler = keys.query.get_compiler(using=keys.db)
+            try:
+                sql, params = compiler.as_sql()
+            except EmptyResultSet:  # an empty scope: nothing to read
+                self._keys_asked = ()
+                self._keys_read[()] = []
+                return []
             # The statement and its values apart: printed (``str(query)``), values are not quoted, and a filter on
             # a text holding SQL printed as another filter does.
-            sql, params = keys.query.sql_with_params()
-        except EmptyResultSet:  # an empty scope: nothing to read
-            return []
-        asked = (sql, repr(params))
-        if asked not in self._keys_read:
-            self._keys_read[asked] = list(keys)
-        return self._keys_read[asked]
+            asked = (sql, repr(params))
+            if asked not in self._keys_read:
+                self._keys_read[asked] = _read_keys(compiler, sql, params)
+            self._keys_asked = asked
+        return self._keys_read[self._keys_asked]
 
     def count(self):
         if self.all_keys and self.rows_of is not None and not self.query.is_sliced and self._fields is None:
@@ -176,6 +190,15 @@ class PageFirst:
         if self._prefetch_related_lookups:
             self._prefetch_related_objects()
         return None
+
+
+def _read_keys(compiler, sql: str, params) -> list:
+    """The keys ``compiler`` (of a ``values_list("pk", flat=True)``) selects, by the SQL it compiled already:
+    Django's ``execute_sql`` would compile it again."""
+    with compiler.connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [row[0] for row in compiler.results_iter(results=[rows])]
 
 
 @functools.cache

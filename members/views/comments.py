@@ -91,7 +91,12 @@ def comment_list(request: HttpRequest, year: int) -> HttpResponse:
     without_state = request.GET.copy()
     without_state.pop("state", None)
     without_state.pop("page", None)
-    counts = comment_counts(CommentFilter(without_state or None, queryset=rows, **choices).qs)
+    # Without a state, they follow the very filters of the list (another FilterSet of the same values, built and
+    # validated again, was 3-5 ms of the page).
+    counted = (
+        comment_filter if "state" not in request.GET else CommentFilter(without_state or None, queryset=rows, **choices)
+    )
+    counts = comment_counts(counted.qs)
     actions = comment_actions_for(request.user)
     # A bulk step (issue 13) is offered on the list of exactly the rows it acts on: the written comments for the
     # ward to send, the sent ones for the workplace to record as received.
@@ -410,6 +415,7 @@ def _rating_filter(request: HttpRequest, data: QueryDict | None, round_: Comment
         data or None,
         queryset=rating_rows(request.user, round_),
         organisations=rating_organisations(request.user, day=round_.today),
+        year=round_.year,
         request=request,
     )
 

@@ -66,6 +66,7 @@ from members.models.referral import (
 from members.periods import HalfYear
 from members.selectors.comments import due_condition
 from members.selectors.meetings import irregular_in
+from members.selectors.paging import KeysIn
 
 Kind = Organisation.Kind
 
@@ -726,12 +727,16 @@ class GrassrootsRow:
 
 def _rows_above(rows: list[Organisation]) -> dict[int, list[int]]:
     """For each organisation of the subtrees of ``rows``, the rows it stands under (itself included): one query on
-    the ancestor relation, read through its index by ancestor."""
+    the ancestor relation, read through its index by ancestor. The rows' keys go to PostgreSQL as one array
+    (``KeysIn``) and the links are read in one fetch: at the nation's root, 51,912 keys as as many parameters and
+    196,245 links read through a cursor in chunks took 1.9-2.2 s, 0.9-1.3 s this way."""
     above: dict[int, list[int]] = {}
-    links = OrganisationAncestor.objects.filter(ancestor__in=[row.pk for row in rows]).values_list(
+    if not rows:
+        return above
+    links = OrganisationAncestor.objects.filter(KeysIn(F("ancestor"), [row.pk for row in rows])).values_list(
         "descendant_id", "ancestor_id"
     )
-    for descendant, ancestor in links.iterator(chunk_size=20000):
+    for descendant, ancestor in links:
         above.setdefault(descendant, []).append(ancestor)
     return above
 

@@ -66,6 +66,7 @@ from members.models.referral import (
 from members.periods import HalfYear
 from members.selectors.comments import due_condition
 from members.selectors.meetings import irregular_in
+from members.selectors.paging import KeysIn
 
 Kind = Organisation.Kind
 
@@ -117,22 +118,30 @@ def _placed_under(path: PathRef, day: datetime.date) -> Q:
     return placed_in_q(day, Q(path__startswith=_deeper(path)))
 
 
-def _home_outside(organisation: Organisation, as_of: datetime.date) -> Q:
-    """On a referral: its member's home on ``as_of`` is not in the subtree (an outside organisation, another part of
-    the tree, or no home that day): "received from outside". Below the root, an ``IN`` over the subtree's homes, read
-    once and hashed. At the root, asked of each referral by its member's key (an EXISTS, which the planner may hash
-    too): the ``IN`` would list every member's home, too many to hash in ``work_mem`` at the nation's size, and would
-    then be read through again for every referral received. At the nation's root: the headline did not finish in 6
-    minutes (now 72 s), by_ward_and_cell in 10 (now 59 s, 3.1 million lookups of 6 µs), by_grassroots_organisation
-    in 6.5 (now 92 s). A hash join of every referral with its member's home of the day executes by_ward_and_cell's
-    query there in 35 s instead of 58, but is slower wherever the homes can be hashed (the province's root 0.49 s
-    against 0.33 s, a province of the nation 4.0 s against 2.6 s): the next step, chosen by size."""
+def _from_outside(referrals: QuerySet, organisation: Organisation, as_of: datetime.date) -> tuple[QuerySet, Q]:
+    """``referrals``, and the condition on them that their member's home on ``as_of`` is not in the subtree (an
+    outside organisation, another part of the tree, or no home that day): "received from outside". Returns the
+    queryset to count on (joined when the condition needs it) and the condition.
+
+    Below the root, an ``IN`` over the subtree's homes, read once and hashed. At the root that ``IN`` would list every
+    member's home; there the shape follows the tree's size (``_shape_of``: ``HASHED_AT_MOST`` organisations, about
+    25 homes each, is what a hash holds in ``work_mem``). In a tree whose homes can be hashed, each referral asks for
+    its member's home (an EXISTS by the member's key, which PostgreSQL answers from the homes hashed once). In a
+    larger one, every referral is joined to its member's home of the day (a member has one home a day: no row is
+    repeated), a hash join that spills to disk in batches, where the EXISTS became millions of index lookups. At the
+    nation's root (load 2.5-6): by_ward_and_cell 42.2 -> 28.8 s, the headline's handovers 29.0-35.3 -> 19.8-21.3 s;
+    at the province's root the join was slower (by_ward_and_cell 0.72 s against 0.58 s)."""
     if organisation.kind != Kind.ROOT:
-        return ~_home_under(organisation.path, as_of, prefix="member__")
-    home = MemberHome.objects.filter(
-        in_force_q(as_of), organisation__path__startswith=organisation.path, member=OuterRef("member")
+        return referrals, ~_home_under(organisation.path, as_of, prefix="member__")
+    if _shape_of(organisation) is not Shape.JOINED:
+        home = MemberHome.objects.filter(
+            in_force_q(as_of), organisation__path__startswith=organisation.path, member=OuterRef("member")
+        )
+        return referrals, ~Q(Exists(home))
+    joined = referrals.annotate(
+        home_then=FilteredRelation("member__homes", condition=in_force_q(as_of, prefix="member__homes__"))
     )
-    return ~Q(Exists(home))
+    return joined, Q(home_then__isnull=True) | ~Q(home_then__organisation__path__startswith=organisation.path)
 
 
 def _candidates(organisation: Organisation, *, issued: bool = True, addressed: bool = True) -> Q:
@@ -294,9 +303,10 @@ def _handovers(organisation: Organisation, as_of: datetime.date) -> dict[str, in
     # those whose member's home that day is not in the subtree (an outside organisation or another part of the tree).
     addressed = _received_under(organisation.path, as_of)
     issued = _issued_under(organisation.path, as_of)
-    from_outside = _home_outside(organisation, as_of)
+    referrals = with_placement_on(Referral.objects.all(), as_of).filter(_candidates(organisation))
+    referrals, from_outside = _from_outside(referrals.filter(addressed | issued), organisation, as_of)
     handovers = _totals(
-        with_placement_on(Referral.objects.all(), as_of).filter(_candidates(organisation)).filter(addressed | issued),
+        referrals,
         received=Count("pk", filter=addressed & received_q(as_of)),
         received_from_outside=Count("pk", filter=addressed & received_q(as_of) & from_outside),
         awaiting_reception=Count("pk", filter=awaiting_reception_q(as_of)),
@@ -725,12 +735,16 @@ class GrassrootsRow:
 
 def _rows_above(rows: list[Organisation]) -> dict[int, list[int]]:
     """For each organisation of the subtrees of ``rows``, the rows it stands under (itself included): one query on
-    the ancestor relation, read through its index by ancestor."""
+    the ancestor relation, read through its index by ancestor. The rows' keys go to PostgreSQL as one array
+    (``KeysIn``) and the links are read in one fetch: at the nation's root, 51,912 keys as as many parameters and
+    196,245 links read through a cursor in chunks took 1.9-2.2 s, 0.9-1.3 s this way."""
     above: dict[int, list[int]] = {}
-    links = OrganisationAncestor.objects.filter(ancestor__in=[row.pk for row in rows]).values_list(
+    if not rows:
+        return above
+    links = OrganisationAncestor.objects.filter(KeysIn(F("ancestor"), [row.pk for row in rows])).values_list(
         "descendant_id", "ancestor_id"
     )
-    for descendant, ancestor in links.iterator(chunk_size=20000):
+    for descendant, ancestor in links:
         above.setdefault(descendant, []).append(ancestor)
     return above
 
@@ -855,6 +869,7 @@ def _referrals_by_side(organisation: Organisation, as_of: datetime.date) -> dict
         .filter(_candidates(organisation))
         .filter(_issued_under(organisation.path, as_of) | _received_under(organisation.path, as_of))
     )
+    referrals, from_outside = _from_outside(referrals, organisation, as_of)
     # ``issued`` and ``addressed``: the headline's two sides, grouped on, so that its handovers are these groups
     # added up (``_handovers_of``), for the one pass over the referrals both need.
     sides = {
@@ -875,7 +890,7 @@ def _referrals_by_side(organisation: Organisation, as_of: datetime.date) -> dict
         .values(*keys, *sides)
         .annotate(
             received=Count("pk", filter=received_q(as_of)),
-            received_from_outside=Count("pk", filter=received_q(as_of) & _home_outside(organisation, as_of)),
+            received_from_outside=Count("pk", filter=received_q(as_of) & from_outside),
             stalled=Count("pk", filter=stalled),
             awaiting_reception=Count("pk", filter=awaiting_reception_q(as_of)),
             awaiting_placement=Count("pk", filter=awaiting_placement_q(as_of)),
@@ -1107,6 +1122,7 @@ def by_ward_and_cell(organisation: Organisation, as_of: datetime.date) -> list[R
         .filter(_candidates(organisation, issued=False))
         .filter(_received_under(organisation.path, as_of))
     )
+    referrals, from_outside = _from_outside(referrals, organisation, as_of)
     counted = ("received", "received_from_outside", "awaiting_reception", "awaiting_placement")
     by_ward: dict[int, dict[str, int]] = {}
     placed: dict[int, int] = {}
@@ -1115,7 +1131,7 @@ def by_ward_and_cell(organisation: Organisation, as_of: datetime.date) -> list[R
         .values("ward_on_day", cell=F("placement_on_day__residential_cell"))
         .annotate(
             received=Count("pk", filter=received_q(as_of)),
-            received_from_outside=Count("pk", filter=received_q(as_of) & _home_outside(organisation, as_of)),
+            received_from_outside=Count("pk", filter=received_q(as_of) & from_outside),
             awaiting_reception=Count("pk", filter=awaiting_reception_q(as_of)),
             awaiting_placement=Count("pk", filter=awaiting_placement_q(as_of)),
             placed=Count("pk", filter=placed_q(as_of)),

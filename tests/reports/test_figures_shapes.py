@@ -3,10 +3,12 @@ the queries read every row in one pass (no candidates, hashed subqueries, or has
 to hash); for a small one, they start from the subtree's rows (a UNION of index scans over its organisations' ids).
 The headline and the breakdowns choose by the organisation's kind, so an organisation read as if it were the root
 (its kind changed in memory) gives its own figures through the root's shape; ``comments`` and ``endings_by_reason``
-choose by the subtree's size (``figures._shape_of``), so each shape is forced in turn. All must agree, on a tree where
-members of one district live in the other's cells.
+choose by the subtree's size (``figures._shape_of``), so each shape is forced in turn, as is the root's lookup of
+members' homes (by the tree's size). All must agree, on a tree where members of one district live in the other's
+cells.
 
-And each function runs a fixed number of queries, the same for a ward and for the root.
+And each function runs a fixed number of queries, the same for a ward and for the root (at the root, one more for
+the functions that choose the home lookup's shape there).
 """
 
 import datetime
@@ -125,6 +127,50 @@ def test_each_organisation_has_the_same_figures_through_the_roots_shape(district
             assert _plain(call(organisation)) == _plain(call(as_root)), (organisation.code, name)
 
 
+@pytest.mark.parametrize("day", DAYS)
+def test_received_from_outside_is_the_same_through_each_shape_of_the_roots_home_lookup(district_tree, day, monkeypatch):
+    """At the root, "received from outside" asks each referral for its member's home (an EXISTS) in a tree whose
+    homes can be hashed, and joins every referral to its member's home of the day in a larger one
+    (``figures._from_outside``): both give the same figures, for the root and for each district and ward read as a
+    root, where members of one district live in the other's cells."""
+    root, districts, wards = district_tree
+    calls = {
+        "headline": lambda org: figures.headline(org, day),
+        "by_grassroots_organisation": lambda org: figures.by_grassroots_organisation(org, day),
+        "by_ward_and_cell": lambda org: figures.by_ward_and_cell(org, day),
+        "headline_and_grassroots": lambda org: figures.headline_and_grassroots(org, day),
+    }
+    from_outside = 0
+    for organisation in (root, *(_as_root(organisation) for organisation in (*districts, *wards))):
+        for name, call in calls.items():
+            seen = {}
+            for shape in (figures.Shape.HASHED, figures.Shape.JOINED):
+                _forced(monkeypatch, shape)
+                seen[shape] = call(organisation)
+            assert _plain(seen[figures.Shape.HASHED]) == _plain(seen[figures.Shape.JOINED]), (organisation.code, name)
+        from_outside += figures.headline(organisation, day).received_from_outside
+    assert from_outside  # not the equality of zeros
+
+
+def test_the_roots_home_lookup_is_a_join_in_a_tree_too_large_to_hash(district_tree, monkeypatch):
+    """The rule is the tree's size in organisations (``_shape_of``, ``HASHED_AT_MOST``): the same tree's root asks
+    each referral for its member's home, then, with a lower limit, joins its member's home of the day."""
+    root, _, _ = district_tree
+    day = D(2018, 12, 20)
+
+    def home_lookups() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as queries:
+            figures.by_ward_and_cell(root, day)
+        (counted,) = [query["sql"] for query in queries if '"members_referral"' in query["sql"]]
+        return counted.count('EXISTS(SELECT 1 AS "a" FROM "members_memberhome"'), counted.count(
+            'LEFT OUTER JOIN "members_memberhome"'
+        )
+
+    assert home_lookups() == (1, 0)
+    monkeypatch.setattr(figures, "HASHED_AT_MOST", _organisations_under(root) - 1)
+    assert home_lookups() == (0, 1)
+
+
 def test_the_district_tree_counts_something_on_each_side(district_tree):
     """The equality above is not the equality of empty figures."""
     _, districts, _ = district_tree
@@ -148,6 +194,8 @@ QUERIES = {
     "by_ward_and_cell": 2,  # the rows, the referrals by ward and cell
     "endings_by_reason": 2,  # the shape, the endings
 }
+# At the root, one more: the shape of the home lookup of "received from outside" (``figures._from_outside``).
+AT_THE_ROOT = {"headline": 1, "by_ward_and_cell": 1}
 
 
 @pytest.mark.parametrize("name", sorted(QUERIES))
@@ -165,7 +213,8 @@ def test_each_function_runs_a_fixed_number_of_queries_for_a_ward_and_for_the_roo
     for organisation in (wards[0], districts[0], root):
         with CaptureQueriesContext(connection) as queries:
             calls[name](organisation)
-        assert len(queries) == QUERIES[name], (organisation.kind, [query["sql"] for query in queries])
+        expected = QUERIES[name] + (AT_THE_ROOT.get(name, 0) if organisation == root else 0)
+        assert len(queries) == expected, (organisation.kind, [query["sql"] for query in queries])
 
 
 def test_a_member_with_two_due_referrals_is_counted_once_through_each_shape(monkeypatch):

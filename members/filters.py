@@ -476,8 +476,9 @@ class CommentFilter(OrganisationSearch, django_filters.FilterSet):
         label=_("Due in or for"), queryset=Organisation.objects.none(), method="filter_due_under", empty_label=_("All")
     )
 
-    def __init__(self, *args, wards, cells, workplaces, **kwargs):
+    def __init__(self, *args, wards, cells, workplaces, year: int, **kwargs):
         super().__init__(*args, **kwargs)
+        self.year = year  # the round's: "not written" is of that year
         self.filters["ward"].queryset = wards
         self.filters["cell"].queryset = cells
         self.filters["workplace"].queryset = workplaces
@@ -498,7 +499,7 @@ class CommentFilter(OrganisationSearch, django_filters.FilterSet):
 
     def filter_state(self, queryset, name, value):
         if value == "not_written":
-            return queryset.filter(comment_pk__isnull=True)
+            return queryset.filter(not_commented_in(self.year, member="member"))
         if value == "written":
             return queryset.filter(comment_pk__isnull=False, comment_sent_on__isnull=True)
         if value == "overdue":

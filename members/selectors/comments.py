@@ -409,10 +409,12 @@ def not_rated_in(year: int) -> Q:
     return ~Q(Exists(YearEndRating.objects.filter(member=OuterRef("pk"), year=year)))
 
 
-def not_commented_in(year: int) -> Q:
+def not_commented_in(year: int, member: str = "pk") -> Q:
     """On ``Member``: no residence comment for ``year`` (``rating_rows``' ``comment_pk`` is NULL), as NOT EXISTS
-    (see ``not_rated_in``)."""
-    return ~Q(Exists(ResidenceComment.objects.filter(member=OuterRef("pk"), year=year)))
+    (see ``not_rated_in``). On ``Referral``, ``member="member"``: ``comment_rows``' ``comment_pk`` is NULL (one
+    comment a member and year); as IS NULL on the join, the city's comment list filtered by "not written" took the
+    year's comments for one row, planned the rows for one and sorted them all (0.6-1.2 s at the province's size)."""
+    return ~Q(Exists(ResidenceComment.objects.filter(member=OuterRef(member), year=year)))
 
 
 def rating_counts(rows: QuerySet[Member]) -> dict[str, int]:

@@ -84,7 +84,7 @@ def comment_list(request: HttpRequest, year: int) -> HttpResponse:
     round_ = _round(request, year)
     rows = comment_rows(request.user, round_)
     choices = comment_filter_choices(request.user, day=round_.today)
-    comment_filter = CommentFilter(request.GET or None, queryset=rows, **choices, request=request)
+    comment_filter = CommentFilter(request.GET or None, queryset=rows, **choices, year=round_.year, request=request)
     if options := organisation_options(request, comment_filter):
         return options
     # The counts at the top follow every filter but the state one: each count is the link to that state.
@@ -94,7 +94,9 @@ def comment_list(request: HttpRequest, year: int) -> HttpResponse:
     # Without a state, they follow the very filters of the list (another FilterSet of the same values, built and
     # validated again, was 3-5 ms of the page).
     counted = (
-        comment_filter if "state" not in request.GET else CommentFilter(without_state or None, queryset=rows, **choices)
+        comment_filter
+        if "state" not in request.GET
+        else CommentFilter(without_state or None, queryset=rows, **choices, year=round_.year)
     )
     counts = comment_counts(counted.qs)
     actions = comment_actions_for(request.user)

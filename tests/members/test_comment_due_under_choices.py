@@ -21,7 +21,7 @@ ROLES = ("thanhuy", "phuong1", "phuong2", "khupho1", "coquan1")
 def due_under_choices(username):
     user = get_user_model().objects.get(username=username)
     choices = comment_filter_choices(user, day=DEMO_TODAY)
-    comment_filter = CommentFilter(None, queryset=ResidenceComment.objects.none(), **choices)
+    comment_filter = CommentFilter(None, queryset=ResidenceComment.objects.none(), **choices, year=DEMO_TODAY.year)
     return choices, comment_filter.filters["due_under"].queryset
 
 

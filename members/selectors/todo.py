@@ -13,7 +13,7 @@ meets, writes comments and records who reported to it. A user with several posts
 import dataclasses
 import datetime
 
-from django.db.models import Count, Exists, F, Lookup, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from branches.access import access_for
 from branches.models import Organisation
@@ -26,6 +26,7 @@ from members.models.referral import (
 )
 from members.periods import HalfYear
 from members.selectors.comments import CommentYear, comment_counts, comment_rows, comment_year
+from members.selectors.paging import keys_first
 from members.selectors.people import MemberStatus, irregular_attendees_under, members_in_status
 from members.selectors.referrals import eligible_not_introduced
 from members.selectors.scope import (
@@ -146,35 +147,6 @@ def cells_that_missed(cells: QuerySet[Organisation], half_year: HalfYear, day: d
         held_on__lte=day,
     )
     return cells.valid_on(half_year.last_day).exclude(Exists(held))
-
-
-class KeysFirst(Lookup):
-    """``pk = ANY(ARRAY(keys))`` on PostgreSQL, for ``keys`` a subquery of a scope's keys: the subquery is read once
-    (an InitPlan), and the rows by their primary key index.
-
-    A ward's scope is a union of index scans whose size the planner cannot tell (it guessed 902 referrals for
-    phuong1's 275): as ``pk IN (union)`` it hashed the union against a sequential scan of every referral for the
-    home's counts and again for its list of referrals to receive (at the province's size, best of 7, load 4.6: 7.0
-    and 5.7 ms, half the page's database time). As an array the rows are fetched by key (2.0 and 1.1 ms). At the
-    nation's size the planner already chose the index (2.4 and 1.5 ms both ways). Other databases get the plain
-    ``IN``."""
-
-    lookup_name = "keys_first"
-    prepare_rhs = False
-
-    def as_sql(self, compiler, connection):
-        lhs, lhs_params = self.process_lhs(compiler, connection)
-        rhs, rhs_params = self.process_rhs(compiler, connection)
-        template = "%s = ANY(ARRAY%s)" if connection.vendor == "postgresql" else "%s IN %s"
-        return template % (lhs, rhs), (*lhs_params, *rhs_params)
-
-
-def keys_first(scope: QuerySet[Referral]) -> QuerySet[Referral]:
-    """The referrals of ``scope`` (a user's scope: ``visible_referrals``, ``referrals_receivable_by``) found by their
-    keys first (``KeysFirst``); every referral (city staff: no condition) stays as it is."""
-    if not scope.query.where:
-        return scope
-    return Referral.objects.filter(KeysFirst(F("pk"), scope.order_by().values("pk")))
 
 
 def _referral_counts(referrals: QuerySet[Referral], day: datetime.date) -> dict[str, int]:

@@ -1,5 +1,5 @@
 """The home page's referral counts and its list of referrals to receive read a ward's scope by its keys first
-(``members.selectors.todo.keys_first``, issue 15): the same rows as the scope itself, for every role, and on
+(``members.selectors.paging.keys_first``, issue 15): the same rows as the scope itself, for every role, and on
 PostgreSQL the scope's union as one array (``= ANY(ARRAY(...))``) rather than ``IN (...)``, which the planner
 answered by hashing every referral of the city against the union."""
 
@@ -9,8 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from members.models import Referral
+from members.selectors.paging import keys_first
 from members.selectors.scope import referrals_receivable_by, visible_referrals
-from members.selectors.todo import keys_first
 from tests.factories import make_member, make_officer, make_referral
 from tests.members.test_todo import days_ago, items, number, placed, world  # noqa: F401 - the fixture
 

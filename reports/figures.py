@@ -791,6 +791,12 @@ def _shape_of(organisation: Organisation) -> Shape:
     organisations (one query through the ancestor relation's index: the subtree's, then the tree's counted only up to
     ``SUBTREE_SHARE`` times as many, so that a ward's choice reads a few hundred index entries, not the nation's
     200,000). Every shape gives the same figures (tests/reports/test_figures_shapes.py)."""
+    if organisation.pk == _root_pk(organisation):
+        # The root's subtree is its whole tree, so only its size decides: counted no further than the limit (the
+        # count of the whole subtree, then of the tree, read the nation's 198,325 index entries three times).
+        limit = HASHED_AT_MOST + 1
+        in_tree = OrganisationAncestor.objects.filter(ancestor=organisation).order_by()[:limit].count()
+        return Shape.HASHED if in_tree <= HASHED_AT_MOST else Shape.JOINED
     in_subtree, in_tree = _organisations_counted(organisation, up_to=SUBTREE_SHARE)
     if in_subtree * SUBTREE_SHARE <= in_tree:
         return Shape.SUBTREE

@@ -279,6 +279,18 @@ def test_the_choice_is_one_query(district_tree):
         assert len(queries) == 1, organisation.kind
 
 
+def test_the_roots_size_is_counted_no_further_than_the_limit(district_tree, monkeypatch):
+    """The root's subtree is its tree: only whether it has more than ``HASHED_AT_MOST`` organisations decides."""
+    root, _, _ = district_tree
+    in_tree = _organisations_under(root)
+    for limit, shape in ((in_tree, figures.Shape.HASHED), (in_tree - 1, figures.Shape.JOINED)):
+        monkeypatch.setattr(figures, "HASHED_AT_MOST", limit)
+        with CaptureQueriesContext(connection) as queries:
+            assert figures._shape_of(root) is shape
+        (query,) = queries
+        assert f"LIMIT {limit + 1}" in query["sql"]
+
+
 def test_the_defaults_choose_as_measured():
     """The limits as docs/benchmarks.md measured them (figures.py lists the numbers): a province's district (1/10 of
     its organisations) and the province's root (3,812) in one hashed pass; the nation's province (1/63, 3,148) and

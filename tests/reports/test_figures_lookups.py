@@ -2,10 +2,7 @@
 for each member expected at a meeting (``figures.with_expected_attendees``), and a committee's first introduction of
 the year (``figures.tracking_book_activity``). On PostgreSQL the plans are read with sequential scans off, since
 the test database's few rows would otherwise be read whole: what is checked is that the index answers the lookup
-alone (an index-only scan), or with every column it tests (an index range), not which plan the planner picks on so
-few rows."""
-
-import re
+alone (an index-only scan), not which plan the planner picks on so few rows."""
 
 import pytest
 from django.db import connection
@@ -67,17 +64,3 @@ def test_a_committees_first_introduction_is_read_from_the_index_alone(tree):  # 
     (query,) = captured.captured_queries
     plan = _plan(query["sql"], None)
     assert "Index Only Scan using referral_issuer_introduced" in plan, plan
-
-
-@postgresql_only
-def test_a_wards_referrals_waiting_in_the_year_are_index_ranges(tree):  # noqa: F811
-    """Not received, or received from the year's first day on: each a range of the (ward, received_on) index, never
-    the ward's referrals read and filtered one by one (the OR of the two in one lookup)."""
-    with CaptureQueriesContext(connection) as captured:
-        figures.tracking_book_activity(tree.root, DAY.year, DAY)
-    (query,) = captured.captured_queries
-    plan = _plan(query["sql"], None)
-    conditions = re.findall(r"Index Cond: (.*)", plan)
-    assert any("received_on IS NULL" in condition for condition in conditions), plan
-    # Received from the year's first day, with no upper bound (the NOT EXISTS of a reception in the year has one).
-    assert any("received_on >=" in c and "received_on <=" not in c for c in conditions), plan

@@ -18,9 +18,9 @@ _built_fingerprint: str | None = None
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
     """Each database connection opened from here on, by this process, its threads or the servers it starts, bears
-    the test's name in PostgreSQL (libpq reads PGAPPNAME when it connects; 63 characters at most): the check at the
-    session's end (``django_db_setup`` below) says which test opened a connection that was left open."""
-    os.environ["PGAPPNAME"] = item.nodeid[-63:]
+    the test's file and name in PostgreSQL (libpq reads PGAPPNAME when it connects; 63 characters kept): the check
+    at the session's end (``django_db_setup`` below) says which test opened a connection that was left open."""
+    os.environ["PGAPPNAME"] = f"{item.path.name}::{item.name}"[:63]
 
 
 def connections_left_open(seconds: float = 5.0) -> list[tuple]:

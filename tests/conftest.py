@@ -1,7 +1,10 @@
 import datetime
 import hashlib
+import os
+import time
 
 import pytest
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from members.demo.builder import clear_domain_data
 from members.models import Attendance, Member, Referral, ResidenceComment, YearEndRating
@@ -10,6 +13,57 @@ from tests import demo_snapshot
 # The day the demo data is built up to in tests, so that what it holds does not depend on the day the tests run.
 DEMO_TODAY = datetime.date(2026, 11, 30)
 _built_fingerprint: str | None = None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Each database connection opened from here on, by this process, its threads or the servers it starts, bears
+    the test's file and name in PostgreSQL (libpq reads PGAPPNAME when it connects; 63 characters kept): the check
+    at the session's end (``django_db_setup`` below) says which test opened a connection that was left open."""
+    os.environ["PGAPPNAME"] = f"{item.path.name}::{item.name}"[:63]
+
+
+def connections_left_open(seconds: float = 5.0) -> list[tuple]:
+    """The other clients connected to this process's PostgreSQL test database, still there after ``seconds``
+    (a backend goes a moment after its client closes; DROP DATABASE waits 5 s too): pid, application name (the
+    test that opened it), state, start, last query. Empty on SQLite."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    if connection.vendor != "postgresql":
+        return []
+    deadline = time.monotonic() + seconds
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid, application_name, state, backend_start, left(query, 200) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                # not autovacuum's workers: DROP DATABASE ends those itself
+                " AND backend_type = 'client backend' ORDER BY backend_start"
+            )
+            others = cursor.fetchall()
+        if not others or time.monotonic() > deadline:
+            return others
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test databases; at the end, before they are dropped, no other connection to this process's
+    PostgreSQL test database may be left open. One left open (a thread's, a server's, one Django lost track of)
+    made the drop fail after 5 s with no more than a warning ("being accessed by other users") attached to
+    whichever test ran last; this makes it an error that names the test that opened the connection. The
+    connections are ended so that the database is still dropped."""
+    yield
+    with django_db_blocker.unblock():
+        left = connections_left_open()
+        if not left:
+            return
+        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", [[row[0] for row in left]])
+    described = "\n".join(
+        f"  pid {pid}, opened during {name or '?'} at {start:%H:%M:%S}, {state}: {query}"
+        for pid, name, state, start, query in left
+    )
+    pytest.fail(f"Connections to the test database left open at the end of the session:\n{described}", pytrace=False)
 
 
 @pytest.fixture(autouse=True)

@@ -8,9 +8,11 @@ Playwright's sync API keeps an asyncio event loop running in the main thread for
 Django refuses ORM calls from a thread with a running loop (SynchronousOnlyOperation). So Playwright is started once
 for this package (not for the whole session: the tests after it would inherit the running loop), and
 ``DJANGO_ALLOW_ASYNC_UNSAFE`` is set only while it runs. The test bodies are plain synchronous code; the live server
-answers from its own thread.
+answers from its own thread. While that loop runs, Django keeps this thread's database connections apart from the
+ones it had before (``running_playwright`` says why and closes them when Playwright stops).
 """
 
+import contextlib
 import os
 import re
 import shutil
@@ -18,7 +20,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from django.db import connections
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 E2E_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = E2E_DIR.parent.parent / "test-results"
@@ -73,22 +76,40 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-@pytest.fixture(scope="package")
-def browser() -> Iterator[Browser]:
-    """One headless Chromium for all the browser tests (they are all in this package)."""
-    executable = chromium_path()
+@contextlib.contextmanager
+def running_playwright() -> Iterator[Playwright]:
+    """Playwright's sync API, started for the ``with`` block, with Django allowed beside its event loop; at the end,
+    the database connections this thread opened meanwhile are closed.
+
+    While an event loop runs in this thread, Django's connections (asgiref's thread-critical ``Local``) are kept in
+    a context variable, not in the thread's own storage: those opened meanwhile are out of Django's reach once the
+    loop stops. A test's teardown closes its own, but one opened after it - the demo data that tests/conftest.py's
+    ``demo`` deletes at the end of a browser test module - stayed open until the test process ended, and the
+    session's end could not drop the test database ("being accessed by other users"). So they are closed here,
+    while the loop still runs and they can still be reached."""
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-            yield browser
-            browser.close()
+            try:
+                yield playwright
+            finally:
+                connections.close_all()
     finally:
         if previous is None:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         else:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture(scope="package")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium for all the browser tests (they are all in this package)."""
+    executable = chromium_path()
+    with running_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
 
 
 def _screenshot_name(nodeid: str, index: int) -> str:

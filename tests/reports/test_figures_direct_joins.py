@@ -66,3 +66,21 @@ def test_the_attendance_joins_the_meetings_to_the_placements_of_their_cell_direc
         10,
         6,
     )
+
+
+def test_comment_sides_count_each_member_once_without_grouping(tree):  # noqa: F811
+    twice, once = make_member(tree.cell), make_member(tree.cell)
+    place(twice, tree.ward1_cell1, ended_on=D(2018, 12, 31))
+    place(twice, tree.ward1_cell2)
+    place(once, tree.ward1_cell2)
+    comment(twice, tree.ward1_cell2, D(2018, 11, 1), sent_on=D(2018, 11, 2))
+    day = D(2018, 12, 20)
+    with CaptureQueriesContext(connection) as captured:
+        sides = figures.comment_sides(tree.root, 2018, day)
+    assert len(captured) == 3  # the deadline, each side
+    for query in captured.captured_queries[1:]:
+        assert "COUNT(DISTINCT" not in query["sql"] and "GROUP BY" not in query["sql"], query["sql"]
+    for side in (sides.workplace, sides.residence):
+        assert (side.due, side.written, side.sent, side.missing) == (2, 1, 1, 1)  # past the deadline: one missing
+    ward = figures.comment_sides(tree.ward1, 2018, day)
+    assert (ward.residence.due, ward.workplace.due) == (2, 0)  # placed in its cells; their homes are elsewhere

@@ -568,17 +568,6 @@ def _with_comment(referrals: QuerySet, year: int, as_of: datetime.date) -> Query
     )
 
 
-def _members_with_comment(referrals: QuerySet, year: int, as_of: datetime.date) -> QuerySet:
-    """The members of ``referrals``, each once, joined to their comment of ``year`` written by ``as_of`` (``comment``,
-    as ``_with_comment``; at most one), so that ``_comment_conditions`` count members with plain counts."""
-    return Member.objects.filter(pk__in=referrals.values("member_id")).annotate(
-        comment=FilteredRelation(
-            "residence_comments",
-            condition=Q(residence_comments__year=year, residence_comments__written_on__lte=as_of),
-        )
-    )
-
-
 def _comment_conditions(year: int, as_of: datetime.date, deadline: datetime.date) -> dict[str, Q | None]:
     """On a referral due for a comment, joined by ``_with_comment``: each count of ``CommentCounts`` but ``missing``
     (None: every due one)."""
@@ -603,8 +592,7 @@ def comment_sides(organisation: Organisation, year: int, as_of: datetime.date) -
     members whose home that day is in it; those placed that day in its cells), each member once, joined to their
     comment (at most one a year): plain counts. ``_comment_sides_of``'s grouped shape, for one organisation, joined
     every due referral to its member, their home's (or cell's) organisation and its ancestors, and counted distinct
-    members: at the province's root a side took 80 ms of the database's CPU, this way 50-55 (a district 30 -> 15;
-    measured before ``_comment_sides_of``'s workplace side counted members)."""
+    members: at the province's root a side took 80 ms of the database's CPU, this way 50-55 (a district 30 -> 15)."""
     deadline = comment_deadline(organisation, year)
     due_day = min(deadline, as_of)
     subtree = _subtree_pks(organisation)
@@ -614,7 +602,13 @@ def comment_sides(organisation: Organisation, year: int, as_of: datetime.date) -
     aggregates = {key: Count("pk", filter=q) for key, q in _comment_conditions(year, as_of, deadline).items()}
 
     def counted(referrals: QuerySet) -> CommentCounts:
-        return _comment_counts(_totals(_members_with_comment(referrals, year, as_of), **aggregates), as_of, deadline)
+        members = Member.objects.filter(pk__in=referrals.values("member_id")).annotate(
+            comment=FilteredRelation(
+                "residence_comments",
+                condition=Q(residence_comments__year=year, residence_comments__written_on__lte=as_of),
+            )
+        )
+        return _comment_counts(_totals(members, **aggregates), as_of, deadline)
 
     return CommentSides(workplace=counted(due.filter(member__in=homes)), residence=counted(due.filter(pk__in=placed)))
 
@@ -622,25 +616,21 @@ def comment_sides(organisation: Organisation, year: int, as_of: datetime.date) -
 def _comment_sides_of(
     pks: list[int], year: int, as_of: datetime.date, deadline: datetime.date
 ) -> dict[int, CommentSides]:
-    """``CommentSides`` of each organisation of ``pks`` (two grouped queries whatever their number): the members
-    with a due referral joined to their home, or the due referrals to their placement, on the day the comments were
-    due, and from it to each organisation above (the ancestor relation). A member counts once per organisation and
-    side: on the workplace side, each member is one row with one home that day (the homes' history is a chain), so
-    one row per organisation above it, counted plainly (the due referrals joined to their members and counted
-    distinct took a third more of the database's CPU for the province root's summary rows, 115 ms against 77); a
-    member may have two due referrals, placed apart, so the residence side counts distinct members."""
+    """``CommentSides`` of each organisation of ``pks`` (two grouped queries whatever their number): the due
+    referrals joined to their member's home, or their placement, on the day the comments were due, and from it to
+    each organisation above (the ancestor relation). A member counts once per organisation and side."""
     due_day = min(deadline, as_of)
     conditions = _comment_conditions(year, as_of, deadline)
-    referrals = Referral.objects.filter(due_condition(due_day))
-    due = _with_comment(referrals, year, as_of)
+    due = _with_comment(Referral.objects.filter(due_condition(due_day)), year, as_of)
     aggregates = {key: Count("member", distinct=True, filter=q) for key, q in conditions.items()}
     empty = dict.fromkeys(conditions, 0)
     workplace = (
-        _members_with_comment(referrals, year, as_of)
-        .annotate(home_then=FilteredRelation("homes", condition=in_force_q(due_day, prefix="homes__")))
+        due.annotate(
+            home_then=FilteredRelation("member__homes", condition=in_force_q(due_day, prefix="member__homes__"))
+        )
         .filter(home_then__organisation__ancestor_links__ancestor__in=pks)
         .values(side=F("home_then__organisation__ancestor_links__ancestor"))
-        .annotate(**{key: Count("pk", filter=q) for key, q in conditions.items()})
+        .annotate(**aggregates)
         .order_by()
     )
     residence = (

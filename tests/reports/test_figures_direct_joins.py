@@ -84,23 +84,3 @@ def test_comment_sides_count_each_member_once_without_grouping(tree):  # noqa: F
         assert (side.due, side.written, side.sent, side.missing) == (2, 1, 1, 1)  # past the deadline: one missing
     ward = figures.comment_sides(tree.ward1, 2018, day)
     assert (ward.residence.due, ward.workplace.due) == (2, 0)  # placed in its cells; their homes are elsewhere
-
-
-def test_the_summary_rows_count_the_workplace_side_by_member_without_distinct(tree):  # noqa: F811
-    """Each member has one home a day: one row per organisation above it, so the workplace side of the rows (grouped
-    by organisation) counts members plainly; they still add up to the organisation's own side."""
-    twice, once = make_member(tree.cell), make_member(tree.cell)
-    place(twice, tree.ward1_cell1, ended_on=D(2018, 12, 31))
-    place(twice, tree.ward1_cell2)
-    place(once, tree.ward2_cell1)
-    comment(twice, tree.ward1_cell2, D(2018, 11, 1), sent_on=D(2018, 11, 2))
-    day = D(2018, 12, 20)
-    with CaptureQueriesContext(connection) as captured:
-        rows = figures.summary_rows(tree.root, 2018, day)
-    (workplace,) = [query["sql"] for query in captured.captured_queries if "home_then" in query["sql"]]
-    assert "COUNT(DISTINCT" not in workplace, workplace
-    workplace_due = sum(row.comments.workplace.due for row in rows)
-    residence_due = sum(row.comments.residence.due for row in rows)
-    sides = figures.comment_sides(tree.root, 2018, day)
-    assert (workplace_due, residence_due) == (sides.workplace.due, sides.residence.due) == (2, 2)
-    assert sum(row.comments.workplace.written for row in rows) == sides.workplace.written == 1

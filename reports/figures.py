@@ -588,27 +588,24 @@ def comment_sides(organisation: Organisation, year: int, as_of: datetime.date) -
     """The comment round of ``year`` as it stood on ``as_of`` (``comments``' definitions), for the members of the
     subtree and, apart, for the members placed in its residential cells (three queries: the deadline, each side).
 
-    One subtree, so no grouping: each side's members are found from the subtree's rows (the due referrals of the
-    members whose home that day is in it; those placed that day in its cells), each member once, joined to their
-    comment (at most one a year): plain counts. ``_comment_sides_of``'s grouped shape, for one organisation, joined
-    every due referral to its member, their home's (or cell's) organisation and its ancestors, and counted distinct
-    members: at the province's root a side took 80 ms of the database's CPU, this way 50-55 (a district 30 -> 15)."""
+    One subtree, so nothing to group: each side's due referrals are found by a semi-join from the subtree's rows
+    (its members' homes that day; its cells' placements that day), joined to their member's comment, and their
+    members counted. ``_comment_sides_of``'s grouped shape, for one organisation, joined every due referral to its
+    home's (or cell's) organisation and that to its ancestors, and sorted the rows for the group. Counted from the
+    members themselves (each once, plain counts) it read every member to semi-join them, a plan PostgreSQL ran in
+    parallel with each worker hashing the subtree's homes again: slower, for the same work."""
     deadline = comment_deadline(organisation, year)
     due_day = min(deadline, as_of)
     subtree = _subtree_pks(organisation)
-    due = Referral.objects.filter(due_condition(due_day))
+    due = _with_comment(Referral.objects.filter(due_condition(due_day)), year, as_of)
     homes = MemberHome.objects.filter(in_force_q(due_day), organisation__in=subtree).values("member_id")
     placed = Placement.objects.filter(in_force_q(due_day), residential_cell__in=subtree).values("referral_id")
-    aggregates = {key: Count("pk", filter=q) for key, q in _comment_conditions(year, as_of, deadline).items()}
+    aggregates = {
+        key: Count("member", distinct=True, filter=q) for key, q in _comment_conditions(year, as_of, deadline).items()
+    }
 
     def counted(referrals: QuerySet) -> CommentCounts:
-        members = Member.objects.filter(pk__in=referrals.values("member_id")).annotate(
-            comment=FilteredRelation(
-                "residence_comments",
-                condition=Q(residence_comments__year=year, residence_comments__written_on__lte=as_of),
-            )
-        )
-        return _comment_counts(_totals(members, **aggregates), as_of, deadline)
+        return _comment_counts(_totals(referrals, **aggregates), as_of, deadline)
 
     return CommentSides(workplace=counted(due.filter(member__in=homes)), residence=counted(due.filter(pk__in=placed)))
 

@@ -3,9 +3,9 @@ no table they do not need.
 
 - The members expected at a meeting are the placements in its cell: the meetings are joined to the placements on the
   cell's column (``Meeting.cell_placements``), not through the cell's row.
-- ``comment_sides`` is one subtree: each side's due referrals are found from the subtree's rows (semi-joins), joined
-  to their member's comment, their members counted once each, without grouping by organisation through the
-  ancestor relation.
+- ``comment_sides`` of the root: each side's due referrals are found from the subtree's rows (semi-joins), joined to
+  their member's comment, their members counted once each, without grouping by organisation through the ancestor
+  relation (below the root, the grouped shape of the summary rows: the same numbers).
 
 The numbers themselves are checked in test_figures.py, test_figures_shapes.py and test_workbook_sums.py.
 """
@@ -69,7 +69,7 @@ def test_the_attendance_joins_the_meetings_to_the_placements_of_their_cell_direc
     )
 
 
-def test_comment_sides_count_each_member_once_without_grouping_by_organisation(tree):  # noqa: F811
+def test_the_roots_comment_sides_count_each_member_once_without_grouping_by_organisation(tree):  # noqa: F811
     twice, once = make_member(tree.cell), make_member(tree.cell)
     place(twice, tree.ward1_cell1, ended_on=D(2018, 12, 31))
     place(twice, tree.ward1_cell2)

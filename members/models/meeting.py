@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from branches.models import Organisation
+from dongha76.db import SameValueRows
 from dongha76.fields import recorded_by_field
 from dongha76.periods import PAST_DAY_VALIDATORS, validate_year
 from dongha76.text import validate_text
@@ -33,6 +34,9 @@ class Meeting(models.Model):
     summary = models.TextField(_("summary of content"), blank=True, validators=[validate_text])
     recorded_by = recorded_by_field(_("recorded by"))
     created_at = models.DateTimeField(auto_now_add=True)
+    # For querysets: the placements in the meeting's cell (on any day; the day's are those in force on held_on),
+    # joined on the cell's column directly (``reports.figures.with_expected_attendees``). No column, no migration.
+    cell_placements = SameValueRows("members.Placement", from_field="residential_cell", to_field="residential_cell")
 
     history = HistoricalRecords(excluded_fields=["created_at"])
 

@@ -12,6 +12,25 @@ from dongha76.text import validate_text
 from members.models.member import Member
 
 
+class MemberRelation(models.ForeignObject):
+    """A join on the member's key alone between two models that both belong to a member, with no column of its own: a
+    referral to its member's comments without joining the member (``Referral.member_comments``). Many rows on each
+    side, so a path for queries (``FilteredRelation`` with the comment's year), not an attribute to read."""
+
+    requires_unique_target = False
+
+    def __init__(self, to, **kwargs):
+        kwargs.update(from_fields=["member"], to_fields=["member"], on_delete=models.DO_NOTHING)
+        kwargs.update(editable=False, serialize=False, null=True)
+        super().__init__(to, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        for key in ("from_fields", "to_fields", "on_delete", "editable", "serialize", "null"):
+            kwargs.pop(key, None)
+        return name, path, args, kwargs
+
+
 class ResidenceComment(models.Model):
     """The yearly comment (phiếu nhận xét) of the residential cell on a referred member, sent back to the workplace."""
 
@@ -48,8 +67,12 @@ class ResidenceComment(models.Model):
     written_by = recorded_by_field(_("written by"))
     sent_by = recorded_by_field(_("sent by"))
     received_by = recorded_by_field(_("receipt recorded by"))
+    # The referrals of the comment's member (any year, any cell): from a referral, ``member_comments`` joins the
+    # member's comments on ``member_id`` directly. Through ``member__residence_comments`` PostgreSQL also joins every
+    # member (it cannot drop an inner join): an index lookup per due referral in the home's comment counts.
+    member_referrals = MemberRelation("members.Referral", related_name="member_comments")
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["member_referrals"])
 
     class Meta:
         verbose_name = _("residence comment")

@@ -5,15 +5,14 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('members', '0011_attendance_present'),
+        ("members", "0011_attendance_present"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='residencecomment',
-            name='member_referrals',
-            field=members.models.comment.MemberRelation(related_name='member_comments', to='members.referral'),
+            model_name="residencecomment",
+            name="member_referrals",
+            field=members.models.comment.MemberRelation(related_name="member_comments", to="members.referral"),
         ),
     ]

@@ -31,6 +31,15 @@ class MemberRelation(models.ForeignObject):
         return name, path, args, kwargs
 
 
+class ColumnHistory(HistoricalRecords):
+    """simple-history's records of a model with a ``MemberRelation``: the relation (no column, many rows) is left out
+    of the historical model, and not read back when a historical row is turned into an instance, as simple-history
+    does for an ``excluded_fields`` entry (it would fetch the related referral's key and fail to assign it)."""
+
+    def fields_included(self, model):
+        return [field for field in super().fields_included(model) if not isinstance(field, MemberRelation)]
+
+
 class ResidenceComment(models.Model):
     """The yearly comment (phiếu nhận xét) of the residential cell on a referred member, sent back to the workplace."""
 
@@ -72,7 +81,7 @@ class ResidenceComment(models.Model):
     # member (it cannot drop an inner join): an index lookup per due referral in the home's comment counts.
     member_referrals = MemberRelation("members.Referral", related_name="member_comments")
 
-    history = HistoricalRecords(excluded_fields=["member_referrals"])
+    history = ColumnHistory()
 
     class Meta:
         verbose_name = _("residence comment")

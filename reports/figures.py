@@ -559,11 +559,13 @@ class CommentSides:
 
 def _with_comment(referrals: QuerySet, year: int, as_of: datetime.date) -> QuerySet:
     """``referrals`` joined to their member's comment of ``year`` written by ``as_of`` (``comment``; at most one: one
-    comment per member and year): a join, where an EXISTS per figure would look each comment up four times."""
+    comment per member and year): a join, where an EXISTS per figure would look each comment up four times. On the
+    referral's ``member_id`` (``Referral.member_comments``), not through the member, which PostgreSQL would join too:
+    the province root's comment counts read every member (a merge join on its key) for nothing."""
     return referrals.annotate(
         comment=FilteredRelation(
-            "member__residence_comments",
-            condition=Q(member__residence_comments__year=year, member__residence_comments__written_on__lte=as_of),
+            "member_comments",
+            condition=Q(member_comments__year=year, member_comments__written_on__lte=as_of),
         )
     )
 

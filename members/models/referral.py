@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from branches.models import Organisation
+from dongha76.db import SameValueRows
 from dongha76.fields import recorded_by_field
 from dongha76.periods import PAST_DAY_VALIDATORS
 from dongha76.text import validate_text
@@ -195,6 +196,11 @@ class Referral(models.Model):
     ended_by = recorded_by_field(_("end recorded by"))
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # For querysets: the comments of the referral's member (any year, any cell), joined on the member's column
+    # directly. Through ``member__residence_comments`` PostgreSQL also joins every member (it cannot drop an inner
+    # join): an index lookup per due referral in the city's comment counts. No column, no migration.
+    member_comments = SameValueRows("members.ResidenceComment", from_field="member", to_field="member")
 
     history = HistoricalRecords(excluded_fields=["created_at", "updated_at"])
     objects = ReferralQuerySet.as_manager()

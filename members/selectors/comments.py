@@ -203,7 +203,7 @@ def _with_comment_of_year(referrals: QuerySet[Referral], round_: CommentYear) ->
     return (
         referrals.select_related("member", "member__home_organisation", "residential_cell", "residential_cell__parent")
         .annotate(
-            yc=FilteredRelation("member__residence_comments", condition=Q(member__residence_comments__year=year)),
+            yc=FilteredRelation("member_comments", condition=Q(member_comments__year=year)),
         )
         .annotate(
             comment_pk=F("yc__pk"),

@@ -333,7 +333,6 @@ def test_organisation_overview_is_one_query(django_assert_num_queries, tree, ref
         overview = organisation_overview(organisation=tree["ward"], day=today)
 
     assert overview.members == 0  # the ward's own cells have no members here
-    assert overview.referrals_issued_open == 0
     assert overview.referrals_received == 2
     assert overview.referrals_awaiting_reception == 1
     assert overview.referrals_addressed_open == 3
@@ -347,7 +346,6 @@ def test_organisation_overview_as_of_a_past_day(tree, referrals):
     overview = organisation_overview(organisation=tree["root"], day=day)
 
     assert overview.members == 4
-    assert overview.referrals_issued_open == 0
     assert overview.referrals_addressed_open == 0
     assert overview.residential_cells == 1
 

@@ -23,7 +23,6 @@ class OrganisationOverview:
     day: datetime.date
     members: int
     introduced: int  # working members to introduce who have an open referral (the dashboard's "introduced")
-    referrals_issued_open: int
     referrals_received: int
     referrals_awaiting_reception: int
     residential_cells: int
@@ -66,7 +65,6 @@ def organisation_overview(*, organisation: Organisation, day: datetime.date) -> 
         day=day,
         members=figures["members"],
         introduced=figures["introduced"],
-        referrals_issued_open=referrals["issued_open"],
         referrals_received=referrals["received"],
         referrals_awaiting_reception=referrals["awaiting_reception"],
         residential_cells=figures["residential_cells"],
@@ -80,7 +78,6 @@ def _referral_counts_at_root(path: str, day: datetime.date) -> dict[str, int]:
     province's size: about 110 -> 60 ms)."""
     ward_under = ward_under_q(day, path)
     return with_placement_on(Referral.objects.active_on(day), day).aggregate(
-        issued_open=Count("pk", filter=Q(issuing_organisation__path__startswith=path)),
         received=Count("pk", filter=received_q(day) & ward_under),
         awaiting_reception=Count("pk", filter=awaiting_reception_q(day) & ward_under),
     )
@@ -89,7 +86,6 @@ def _referral_counts_at_root(path: str, day: datetime.date) -> dict[str, int]:
 def _added_up(figures: dict) -> dict[str, int]:
     """The figures of ``_referral_counts_below_root`` added up (those it left out are none)."""
     return {
-        "issued_open": figures["issued_open"],
         "received": figures.get("received_placed", 0) + figures.get("received_addressed", 0),
         "awaiting_reception": figures.get("awaiting_placed", 0) + figures.get("awaiting_addressed", 0),
     }
@@ -120,9 +116,8 @@ def _referral_counts_below_root(organisation: Organisation, day: datetime.date) 
     its successor) is under ``path``, found among those addressed to a ward of the subtree or merged into one.
     """
     path = organisation.path
-    issued_open = subquery_count(Referral.objects.active_on(day).filter(issuing_organisation__path__startswith=path))
     if organisation.kind not in WARD_HOLDING_KINDS and not _holds_ward_referrals(organisation, day):
-        return {"issued_open": issued_open}
+        return {}
     placed_here = Referral.objects.filter(
         pk__in=Placement.objects.filter(in_force_q(day), residential_cell__parent__path__startswith=path).values(
             "referral_id"
@@ -135,7 +130,6 @@ def _referral_counts_below_root(organisation: Organisation, day: datetime.date) 
         .filter(ward_under_q(day, path))
     )
     return {
-        "issued_open": issued_open,
         "received_placed": subquery_count(placed_here.received_as_of(day)),
         "received_addressed": subquery_count(addressed_here.received_as_of(day)),
         "awaiting_placed": subquery_count(placed_here.awaiting_reception_on(day)),

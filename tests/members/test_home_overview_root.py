@@ -57,14 +57,10 @@ def test_the_roots_referrals_in_one_pass_as_by_parts(tree):
         day: assert_one_pass_counts_as_the_parts(tree.root, day)
         for day in (D(2024, 5, 1), D(2024, 5, 2), D(2024, 5, 9), D(2024, 6, 1), D(2024, 8, 1), D(2025, 7, 1))
     }
-    assert found[D(2024, 6, 1)] == {"issued_open": 4, "received": 4, "awaiting_reception": 1}
-    assert found[D(2025, 7, 1)] == {"issued_open": 3, "received": 3, "awaiting_reception": 1}
+    assert found[D(2024, 6, 1)] == {"received": 4, "awaiting_reception": 1}
+    assert found[D(2025, 7, 1)] == {"received": 3, "awaiting_reception": 1}
     overview = organisation_overview(organisation=tree.root, day=D(2025, 7, 1))
-    assert (overview.referrals_issued_open, overview.referrals_received, overview.referrals_awaiting_reception) == (
-        3,
-        3,
-        1,
-    )
+    assert (overview.referrals_received, overview.referrals_awaiting_reception) == (3, 1)
 
 
 def test_the_roots_overview_takes_two_queries(tree, django_assert_num_queries):

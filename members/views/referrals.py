@@ -7,6 +7,7 @@ out of scope answers 404; so does a step the user may not record.
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -312,12 +313,19 @@ def referral_receive_many(request: HttpRequest) -> HttpResponse:
     )
 
 
+# Members listed on a page of the bulk placement: a ward's week of receptions on one page, the city's hundreds in pages
+# (its 1,141 at the province's size made a 743 kB page).
+PLACE_MANY_PER_PAGE = 100
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def referral_place_many(request: HttpRequest) -> HttpResponse:
-    """Place several received members at once: all of them, or none with every problem listed."""
+    """Place several received members at once: all of them, or none with every problem listed. The members awaiting
+    placement are listed a page at a time; the form accepts any of them (the ticked ones of the page shown)."""
     today = timezone.localdate()
     waiting = referrals_awaiting_placement(request.user, day=today)
+    page = Paginator(waiting, PLACE_MANY_PER_PAGE).get_page(request.GET.get("page"))
     form = PlaceManyForm(request.POST or None, referrals=waiting, cells=placement_cells_for(request.user, day=today))
     if answer := form_organisation_options(request, form):
         return answer
@@ -348,7 +356,7 @@ def referral_place_many(request: HttpRequest) -> HttpResponse:
             )
             return redirect("members:referral-place-many")
     selected = set(request.POST.getlist("referrals"))
-    return render(request, "members/referral_place_many.html", {"form": form, "waiting": waiting, "selected": selected})
+    return render(request, "members/referral_place_many.html", {"form": form, "page": page, "selected": selected})
 
 
 urlpatterns = [

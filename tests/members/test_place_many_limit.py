@@ -3,12 +3,14 @@ per request). The form now takes at most ``PLACE_AT_ONCE`` members and says so; 
 reads at all gets the site's own 400 page, in the user's language."""
 
 import datetime
+import re
 
 import pytest
 from django.urls import reverse
 
 from members.forms.referrals import PLACE_AT_ONCE
 from members.models import Member, Referral
+from members.views.referrals import PLACE_MANY_PER_PAGE
 from tests.factories import make_officer, member_fields
 
 pytestmark = pytest.mark.django_db
@@ -75,3 +77,35 @@ def test_a_request_beyond_what_the_server_reads_gets_the_site_400_page(client, t
     assert 'id="bad-request"' in page
     assert 'lang="vi"' in page
     assert "navbar" in page  # the site's layout, not Django's bare "Bad Request (400)"
+
+
+def test_the_members_awaiting_placement_are_listed_a_page_at_a_time(client, tree, django_assert_max_num_queries):
+    """Issue 15: the page listed every member awaiting placement, 743 kB for city staff at the province's size. It
+    shows ``PLACE_MANY_PER_PAGE`` of them with the total and a pager, the same queries for any number of rows, and a
+    member of the second page is placed from it."""
+    pks = waiting(tree, PLACE_MANY_PER_PAGE + 5)
+    client.force_login(make_officer(tree.ward1))
+    url = reverse("members:referral-place-many")
+
+    with django_assert_max_num_queries(12):
+        first = client.get(url)
+    listed = re.findall(r'data-referral="(\d+)"', first.content.decode())
+    assert len(listed) == PLACE_MANY_PER_PAGE
+    assert 'data-row-count="105"' in first.content.decode()
+    assert 'href="?page=2"' in first.content.decode()
+
+    second = client.get(url, {"page": 2})
+    on_second = [int(pk) for pk in re.findall(r'data-referral="(\d+)"', second.content.decode())]
+    assert len(on_second) == 5 and set(on_second).isdisjoint(int(pk) for pk in listed)
+    assert set(on_second) | {int(pk) for pk in listed} == set(pks)
+    assert client.get(url, {"page": "x"}).status_code == 200  # the first page, as any list
+    assert client.get(url, {"page": 999}).status_code == 200  # the last page
+
+    response = client.post(
+        f"{url}?page=2",
+        {"referrals": on_second[:2], "residential_cell": tree.ward1_cell1.pk, "placed_on": "10/03/2024"},
+    )
+    assert response.status_code == 302
+    assert set(Referral.objects.filter(residential_cell=tree.ward1_cell1).values_list("pk", flat=True)) == set(
+        on_second[:2]
+    )

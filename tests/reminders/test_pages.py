@@ -179,6 +179,7 @@ def test_the_list_pages_fifty_at_a_time(client, world):
     first = client.get(reverse("reminders:list"))
     assert len(listed(first)) == 50
     assert 'data-row-count="61"' in first.content.decode()
+    assert 'href="?show=open&amp;page=2"' in first.content.decode()  # the pager keeps what is shown
     second = client.get(reverse("reminders:list") + "?page=2")
     assert len(listed(second)) == 11
     assert not set(listed(first)) & set(listed(second))

@@ -427,3 +427,34 @@ def test_a_move_starts_a_successor_under_the_new_parent(client, world):
     tree.committee.refresh_from_db()
     assert tree.committee.valid_to == DAY
     assert tree.committee.successor.parent_id == upper.pk
+
+
+def test_the_list_shows_fifty_restructures_a_page_newest_first_in_the_same_queries(
+    client, world, django_assert_max_num_queries
+):
+    """Issue 15: the nation's 1,197 restructures made a 1 MB page. The list is paged: the newest 50 first, the rest on
+    the next pages, with their organisations read for the page's rows only."""
+    from restructures.views import PER_PAGE
+
+    tree = world["tree"]
+    records = Restructure.objects.bulk_create(
+        [
+            Restructure(kind=Restructure.Kind.RENAME, effective_on=DAY - datetime.timedelta(days=i))
+            for i in range(PER_PAGE + 3)
+        ]
+    )
+    for record in records:
+        record.predecessors.add(tree.ward1_cell1)
+    client.force_login(world["city"])
+    url = reverse("restructures:restructure-list")
+
+    with django_assert_max_num_queries(12):
+        first = client.get(url).content.decode()
+    shown = [int(pk) for pk in re.findall(r'data-restructure="(\d+)"', first)]
+    newest = sorted(records, key=lambda r: (r.effective_on, r.pk), reverse=True)
+    assert shown == [record.pk for record in newest[:PER_PAGE]]
+    assert 'id="restructure-pages"' in first and 'href="?page=2"' in first
+    second = client.get(url, {"page": 2}).content.decode()
+    assert [int(pk) for pk in re.findall(r'data-restructure="(\d+)"', second)] == [r.pk for r in newest[PER_PAGE:]]
+    assert tree.ward1_cell1.code in second
+    assert client.get(url, {"page": "abc"}).status_code == 200

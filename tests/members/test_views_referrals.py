@@ -221,7 +221,7 @@ def test_place_many_at_once_all_or_nothing(client, tree, people):
     late = make_referral(make_member(tree.cell), receiving_ward=tree.ward1, received_on=D(2024, 4, 20))
     as_user(client, people["ward1"])
     url = reverse("members:referral-place-many")
-    assert len(client.get(url).context["waiting"]) == 4
+    assert len(client.get(url).context["page"].object_list) == 4
 
     refused = client.post(
         url,

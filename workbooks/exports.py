@@ -92,6 +92,7 @@ def _run(pk: int, language: str | None) -> None:
             _write(pk, reporter)
     except Exception:
         logger.exception("A report workbook failed (record %s)", pk)
+        reporter.stop()  # before the record is marked: on SQLite the two writes can meet (``jobs._run``)
         ReportExport.objects.filter(pk=pk, status=Status.RUNNING).update(
             status=Status.FAILED, progress={}, finished_at=timezone.now()
         )

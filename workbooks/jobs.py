@@ -121,6 +121,9 @@ def _run(pk: int, status: str, work: Callable[[Progress], None], language: str |
             work(reporter)
     except Exception:
         logger.exception("A workbook %s failed (record %s)", status, pk)
+        # The progress writer stops first: on SQLite its last write and the interruption's could meet, and the
+        # record was left "checking" ("database table is locked", once in a full run of the tests under load).
+        reporter.stop()
         _interrupt(pk, status)
     finally:
         reporter.stop()

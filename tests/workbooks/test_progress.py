@@ -348,6 +348,27 @@ def test_a_job_that_breaks_leaves_the_record_interrupted_not_hanging(background,
     assert client.get(progress_url(record), headers=HX)["HX-Refresh"] == "true"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_job_that_breaks_stops_writing_its_progress_before_it_is_marked_interrupted(background, monkeypatch):
+    """On SQLite the progress writer's last write and the interruption's met once under load ("database table is
+    locked"), and the record stayed "checking": the writer is stopped before the record is marked."""
+    tree = make_tree()
+    client = client_for(make_officer(tree.root, role="staff"))
+    Spy(monkeypatch, fail=True)
+    writers_alive: list[list[str]] = []
+    real_interrupt = jobs._interrupt
+
+    def interrupt(pk, status, **kwargs):
+        writers_alive.append([t.name for t in threading.enumerate() if t.name.startswith("workbook-progress-")])
+        return real_interrupt(pk, status, **kwargs)
+
+    monkeypatch.setattr(jobs, "_interrupt", interrupt)
+    upload(client, build_workbook(good_rows(tree)))
+    jobs.join_all(timeout=60)
+    assert writers_alive == [[]]
+    assert WorkbookImport.objects.get().status == Status.REFUSED
+
+
 @pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 def test_the_progress_of_an_import_is_seen_while_its_transaction_is_open(background, monkeypatch):

@@ -325,7 +325,6 @@ def referral_place_many(request: HttpRequest) -> HttpResponse:
     placement are listed a page at a time; the form accepts any of them (the ticked ones of the page shown)."""
     today = timezone.localdate()
     waiting = referrals_awaiting_placement(request.user, day=today)
-    page = Paginator(waiting, PLACE_MANY_PER_PAGE).get_page(request.GET.get("page"))
     form = PlaceManyForm(request.POST or None, referrals=waiting, cells=placement_cells_for(request.user, day=today))
     if answer := form_organisation_options(request, form):
         return answer
@@ -356,6 +355,7 @@ def referral_place_many(request: HttpRequest) -> HttpResponse:
             )
             return redirect("members:referral-place-many")
     selected = set(request.POST.getlist("referrals"))
+    page = Paginator(waiting, PLACE_MANY_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "members/referral_place_many.html", {"form": form, "page": page, "selected": selected})
 
 

@@ -81,8 +81,8 @@ def test_a_request_beyond_what_the_server_reads_gets_the_site_400_page(client, t
 
 def test_the_members_awaiting_placement_are_listed_a_page_at_a_time(client, tree, django_assert_max_num_queries):
     """Issue 15: the page listed every member awaiting placement, 743 kB for city staff at the province's size. It
-    shows ``PLACE_MANY_PER_PAGE`` of them with the total and a pager, the same queries for any number of rows, and a
-    member of the second page is placed from it."""
+    shows ``PLACE_MANY_PER_PAGE`` of them with the total and a pager, in a bounded number of queries, and a member of
+    the second page is placed from it."""
     pks = waiting(tree, PLACE_MANY_PER_PAGE + 5)
     client.force_login(make_officer(tree.ward1))
     url = reverse("members:referral-place-many")

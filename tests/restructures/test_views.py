@@ -429,7 +429,7 @@ def test_a_move_starts_a_successor_under_the_new_parent(client, world):
     assert tree.committee.successor.parent_id == upper.pk
 
 
-def test_the_list_shows_fifty_restructures_a_page_newest_first_in_the_same_queries(
+def test_the_list_shows_fifty_restructures_a_page_newest_first_in_a_bounded_number_of_queries(
     client, world, django_assert_max_num_queries
 ):
     """Issue 15: the nation's 1,197 restructures made a 1 MB page. The list is paged: the newest 50 first, the rest on

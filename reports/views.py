@@ -358,6 +358,7 @@ def _dashboard_page(request: HttpRequest, organisations, organisation: Organisat
         "organisation": organisation,
         "ancestors": ancestors,
         "carried": carried,
+        "pager_query": f"{carried}&" if carried else "",  # the grassroots pager keeps the day and the year
         "selected_year": str(year) if year else "",
         "report": report,
         "as_of": as_of,

@@ -80,6 +80,8 @@ SELECT json_build_object(
     'received_from_outside', (SELECT count(*) FROM scoped WHERE addressed AND active AND received_by_d
         AND NOT {HOME_IN_SUBTREE_ON_D.replace("ref.", "scoped.")}),
     'awaiting_reception', (SELECT count(*) FROM scoped WHERE active AND received_by_d IS NOT TRUE),
+    'awaiting_reception_addressed', (SELECT count(*) FROM scoped
+        WHERE addressed AND active AND received_by_d IS NOT TRUE),
     'awaiting_placement', (SELECT count(*) FROM scoped
         WHERE active AND received_by_d AND placed_by_d IS NOT TRUE),
     'stalled', (SELECT count(*) FROM scoped WHERE active AND received_by_d IS NOT TRUE AND old),

@@ -118,7 +118,9 @@ def _placed_under(path: PathRef, day: datetime.date) -> Q:
     return placed_in_q(day, Q(path__startswith=_deeper(path)))
 
 
-def _from_outside(referrals: QuerySet, organisation: Organisation, as_of: datetime.date) -> tuple[QuerySet, Q]:
+def _from_outside(
+    referrals: QuerySet, organisation: Organisation, as_of: datetime.date, *, by_member: bool = False
+) -> tuple[QuerySet, Q]:
     """``referrals``, and the condition on them that their member's home on ``as_of`` is not in the subtree (an
     outside organisation, another part of the tree, or no home that day): "received from outside". Returns the
     queryset to count on (joined when the condition needs it) and the condition.
@@ -130,10 +132,11 @@ def _from_outside(referrals: QuerySet, organisation: Organisation, as_of: dateti
     larger one, every referral is joined to its member's home of the day (a member has one home a day: no row is
     repeated), a hash join that spills to disk in batches, where the EXISTS became millions of index lookups. At the
     nation's root (load 2.5-6): by_ward_and_cell 42.2 -> 28.8 s, the headline's handovers 29.0-35.3 -> 19.8-21.3 s;
-    at the province's root the join was slower (by_ward_and_cell 0.72 s against 0.58 s)."""
+    at the province's root the join was slower (by_ward_and_cell 0.72 s against 0.58 s). ``by_member``: the referrals
+    are a few members' (``member_counts``), whose homes are looked up by key whatever the tree's size."""
     if organisation.kind != Kind.ROOT:
         return referrals, ~_home_under(organisation.path, as_of, prefix="member__")
-    if _shape_of(organisation) is not Shape.JOINED:
+    if by_member or _shape_of(organisation) is not Shape.JOINED:
         home = MemberHome.objects.filter(
             in_force_q(as_of), organisation__path__startswith=organisation.path, member=OuterRef("member")
         )
@@ -195,6 +198,7 @@ class Headline:
     received: int
     received_from_outside: int
     awaiting_reception: int
+    awaiting_reception_addressed: int  # of them, addressed to the subtree's wards (the home page's "awaiting")
     awaiting_placement: int
     stalled: int  # issued by the subtree or addressed to its wards
     stalled_issued: int  # of them, issued by the subtree (the workplace side)
@@ -267,6 +271,7 @@ HANDOVER_FIGURES = (
     "received",
     "received_from_outside",
     "awaiting_reception",
+    "awaiting_reception_addressed",
     "awaiting_placement",
     "stalled",
     "stalled_issued",
@@ -276,13 +281,26 @@ HANDOVER_FIGURES = (
 
 def headline(organisation: Organisation, as_of: datetime.date) -> Headline:
     """The seed article's table and the handovers between workplace and ward (four queries)."""
-    people = _people_by(_homes_on(organisation, as_of), as_of, whole=organisation.kind == Kind.ROOT).get(
-        (), dict.fromkeys(PEOPLE_FIGURES, 0)
-    )
-    return _headline(organisation, as_of, people, _handovers(organisation, as_of))
+    return headline_from(organisation, as_of, *member_counts(organisation, as_of))
 
 
-def _headline(organisation: Organisation, as_of: datetime.date, people: dict, handovers: dict) -> Headline:
+def member_counts(
+    organisation: Organisation, as_of: datetime.date, members: QuerySet | None = None
+) -> tuple[dict[str, int], dict[str, int]]:
+    """The headline's counts that add up member by member: the people (``PEOPLE_FIGURES``) and the handovers
+    (``HANDOVER_FIGURES``, each referral counted with its member), two queries. ``members``: only these members (a
+    subquery of their keys) and their referrals, for ``reports.steps``, which adds up what changed between two days;
+    each member is then looked up by key, never the whole tree hashed."""
+    homes = _homes_on(organisation, as_of)
+    if members is not None:
+        homes = homes.filter(member__in=members)
+    whole = organisation.kind == Kind.ROOT and members is None
+    people = _people_by(homes, as_of, whole=whole).get((), dict.fromkeys(PEOPLE_FIGURES, 0))
+    return people, _handovers(organisation, as_of, members)
+
+
+def headline_from(organisation: Organisation, as_of: datetime.date, people: dict, handovers: dict) -> Headline:
+    """The headline of ``people`` and ``handovers`` (``member_counts``), with the subtree's organisations counted."""
     organisations = _totals(
         Organisation.objects.subtree(organisation).valid_on(as_of),
         grassroots_organisations=Count("pk", filter=Q(kind__in=Organisation.GRASSROOTS_KINDS)),
@@ -297,19 +315,24 @@ def _headline(organisation: Organisation, as_of: datetime.date, people: dict, ha
     )
 
 
-def _handovers(organisation: Organisation, as_of: datetime.date) -> dict[str, int]:
+def _handovers(organisation: Organisation, as_of: datetime.date, members: QuerySet | None = None) -> dict[str, int]:
     # Handovers concern both sides: referrals addressed to the subtree's wards or issued by its organisations.
     # Received: every referral received by the subtree's wards, wherever the member works; from outside: of them,
     # those whose member's home that day is not in the subtree (an outside organisation or another part of the tree).
     addressed = _received_under(organisation.path, as_of)
     issued = _issued_under(organisation.path, as_of)
     referrals = with_placement_on(Referral.objects.all(), as_of).filter(_candidates(organisation))
-    referrals, from_outside = _from_outside(referrals.filter(addressed | issued), organisation, as_of)
+    if members is not None:
+        referrals = referrals.filter(member__in=members)
+    referrals, from_outside = _from_outside(
+        referrals.filter(addressed | issued), organisation, as_of, by_member=members is not None
+    )
     handovers = _totals(
         referrals,
         received=Count("pk", filter=addressed & received_q(as_of)),
         received_from_outside=Count("pk", filter=addressed & received_q(as_of) & from_outside),
         awaiting_reception=Count("pk", filter=awaiting_reception_q(as_of)),
+        awaiting_reception_addressed=Count("pk", filter=addressed & awaiting_reception_q(as_of)),
         awaiting_placement=Count("pk", filter=awaiting_placement_q(as_of)),
         stalled=Count("pk", filter=stalled_q(as_of)),
         stalled_issued=Count("pk", filter=issued & stalled_q(as_of)),
@@ -965,6 +988,7 @@ def _handovers_of(referrals: dict[tuple, dict]) -> dict[str, int]:
         if addressed:
             handovers["received"] += counts["received"]
             handovers["received_from_outside"] += counts["received_from_outside"]
+            handovers["awaiting_reception_addressed"] += counts["awaiting_reception"]
             handovers["stalled_addressed"] += counts["stalled"]
     return handovers
 
@@ -1071,7 +1095,7 @@ def headline_and_grassroots(organisation: Organisation, as_of: datetime.date) ->
             whole[name] += counts[name]
     rows = _grassroots_of(organisation, as_of)
     _rolled_up(rows, organisation, as_of, people, referrals)
-    headline_ = _headline(organisation, as_of, whole, _handovers_of(referrals))
+    headline_ = headline_from(organisation, as_of, whole, _handovers_of(referrals))
     return headline_, [_grassroots_row(row) for row in rows]
 
 

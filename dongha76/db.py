@@ -1,6 +1,6 @@
 """Small ORM helpers shared by the apps."""
 
-from django.db.models import DO_NOTHING, F, ForeignObject, Func, IntegerField, QuerySet, Subquery
+from django.db.models import DO_NOTHING, F, ForeignObject, Func, Index, IntegerField, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.db.models.query_utils import PathInfo
 
@@ -10,6 +10,17 @@ def subquery_count(queryset: QuerySet) -> Coalesce:
     in the same query (COUNT over the subquery's rows, without a GROUP BY that Django would add for an aggregate)."""
     counted = queryset.order_by().annotate(_n=Func(F("pk"), function="COUNT")).values("_n")
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def date_indexes(prefix: str, *, always: tuple[str, ...] = (), sometimes: tuple[str, ...] = ()) -> list[Index]:
+    """An index of each date column, named ``{prefix}_{column}``: ``always`` set, or ``sometimes`` (nullable, indexed
+    where set). ``reports.steps`` finds the rows whose date falls between two days by them, a range each."""
+    indexes = [Index(fields=[column], name=f"{prefix}_{column}"[:30]) for column in always]
+    indexes += [
+        Index(fields=[column], name=f"{prefix}_{column}"[:30], condition=Q(**{f"{column}__isnull": False}))
+        for column in sometimes
+    ]
+    return indexes
 
 
 class SameValueRows(ForeignObject):

@@ -18,6 +18,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from branches.models import Organisation
+from dongha76.db import date_indexes
 from dongha76.fields import recorded_by_field
 
 
@@ -63,7 +64,10 @@ class MemberHome(models.Model):
         verbose_name = _("home cell history")
         verbose_name_plural = _("home cell history")
         ordering = ["member", "started_on"]
-        indexes = [models.Index(fields=["organisation", "started_on"], name="member_home_org_started")]
+        indexes = [
+            models.Index(fields=["organisation", "started_on"], name="member_home_org_started"),
+            *date_indexes("member_home", always=("started_on",), sometimes=("ended_on",)),
+        ]
         constraints = _period_constraints("member", "member_home")
 
     def __str__(self) -> str:
@@ -93,7 +97,10 @@ class Placement(models.Model):
         verbose_name = _("placement history")
         verbose_name_plural = _("placement history")
         ordering = ["referral", "started_on"]
-        indexes = [models.Index(fields=["residential_cell", "started_on"], name="placement_cell_started")]
+        indexes = [
+            models.Index(fields=["residential_cell", "started_on"], name="placement_cell_started"),
+            *date_indexes("placement", always=("started_on",), sometimes=("ended_on",)),
+        ]
         constraints = _period_constraints("referral", "placement")
 
     def __str__(self) -> str:

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from branches.models import Organisation
+from dongha76.db import date_indexes
 from dongha76.fields import recorded_by_field
 from dongha76.periods import PAST_DAY_VALIDATORS, validate_birth_day
 from dongha76.text import normalise_line, search_key, validate_name, validate_text
@@ -178,6 +179,7 @@ class Member(models.Model):
         verbose_name = _("party member")
         verbose_name_plural = _("party members")
         ordering = ["search_name", "card_number"]
+        indexes = date_indexes("member", always=("admitted_on",), sometimes=("retired_on", "left_on"))
         constraints = [
             models.UniqueConstraint(
                 fields=["national_id"], condition=~Q(national_id=""), name="member_national_id_unique_when_given"
@@ -274,6 +276,7 @@ class Exemption(models.Model):
         verbose_name = _("exemption")
         verbose_name_plural = _("exemptions")
         ordering = ["member", "-started_on"]
+        indexes = date_indexes("exemption", always=("started_on",), sometimes=("ended_on",))
         constraints = [
             # The two kinds exclude each other: a member exempt from introduction is not referred at all.
             models.UniqueConstraint(fields=["member"], condition=Q(ended_on__isnull=True), name="one_open_exemption"),

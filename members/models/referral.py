@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from branches.models import Organisation
-from dongha76.db import SameValueRows
+from dongha76.db import SameValueRows, date_indexes
 from dongha76.fields import recorded_by_field
 from dongha76.periods import PAST_DAY_VALIDATORS
 from dongha76.text import validate_text
@@ -217,6 +217,8 @@ class Referral(models.Model):
             models.Index(fields=["receiving_ward", "received_on"], name="referral_ward_received"),
             # A member's referral active on a day (the figures' "introduced"), read from the index alone.
             models.Index(fields=["member", "introduced_on", "ended_on"], name="referral_member_active"),
+            # The rows whose dates fall between two days (``reports.steps``).
+            *date_indexes("referral", always=("introduced_on",), sometimes=("received_on", "placed_on", "ended_on")),
         ]
         constraints = [
             models.UniqueConstraint(fields=["member"], condition=Q(ended_on__isnull=True), name="one_open_referral"),

@@ -1,0 +1,122 @@
+"""A headline carried from one day to a later one by the members whose rows changed in between.
+
+The headline's people and handovers add up member by member (``figures.member_counts``: a member's status, and each
+of their referrals), and the figures of a day read the data only through conditions "a date on or before the day" or
+"after it" (and, for a stalled referral, "introduced more than ``STALLED_AFTER_DAYS`` days before it"): the columns
+``reports.stale.WATCHED`` lists for the triggers. So between two days ``since`` and ``until`` a member's part changes
+only if one of their rows has such a date in between, and
+
+    headline(until) = headline(since) + parts of those members on until - their parts on since,
+
+each part counted by the same function as the whole, for the members found by their dates (an index range each). At
+the nation's root, where the whole headline reads 5.6 million members, a day's step reads the few thousand members of
+that day's steps (docs/benchmarks.md). The organisations' own counts are read whole (one indexed query). A step over
+a day on which an organisation began or ended (a restructure) is not taken: the members of the organisations concerned
+would have to be found through the tree's relations, and such days are rare; the whole headline is computed instead.
+
+``reports.snapshots`` takes the steps: a past day's headline from the nearest stored day before it, today's from
+yesterday's.
+"""
+
+import dataclasses
+import datetime
+import functools
+
+from django.apps import apps
+from django.db.models import Q, QuerySet
+
+from branches.models import Organisation, OrganisationAncestor
+from members.models.referral import STALLED_AFTER_DAYS
+from reports import figures, stale
+
+# A longer step reads more members than it saves: from a stored day up to a month before (at the nation's root a
+# day's step read 2,909 members in 0.45 s, a 29 days' step 58,893 in 5.8 s, the whole headline 20.7 s).
+MAX_STEP_DAYS = 31
+# A subtree of more organisations than this (about 25 members each) is carried by steps (``pays``): the province's
+# root (3,812 organisations; whole 0.30 s, a day's step 0.04 s), the nation's provinces and root; a district, a
+# ward, the demo city are counted whole.
+STEPPED_FROM = 1000
+
+# How a row of each watched table reaches its member (a lookup from the table's model).
+MEMBER_OF = {
+    "members_member": "pk",
+    "members_memberhome": "member_id",
+    "members_referral": "member_id",
+    "members_placement": "referral__member_id",
+    "members_exemption": "member_id",
+}
+# Columns also compared with a day shifted back (``stalled_q``: introduced more than 30 days before the day, that is
+# on or before the day 31 days back): a row also changes its part when the column is in the window shifted back.
+SHIFTED = {("members_referral", "introduced_on"): STALLED_AFTER_DAYS + 1}
+
+
+@dataclasses.dataclass(frozen=True)
+class _Dated:
+    model: type
+    member: str
+    dates: tuple[str, ...]
+
+
+@functools.cache
+def _dated_tables() -> tuple[_Dated, ...]:
+    """The watched tables with members (every one but the organisations'), their models and date columns."""
+    models = {model._meta.db_table: model for model in apps.get_models()}
+    return tuple(
+        _Dated(models[watched.table], MEMBER_OF[watched.table], watched.dates)
+        for watched in stale.WATCHED
+        if watched.table != Organisation._meta.db_table
+    )
+
+
+def _in_window(table: str, column: str, since: datetime.date, until: datetime.date) -> Q:
+    """On a row of ``table``: ``column`` is after ``since`` and on or before ``until`` (a condition "on or before the
+    day" reads differently on the two days), or in the same window shifted back when it is compared so too."""
+    window = Q(**{f"{column}__gt": since, f"{column}__lte": until})
+    shift = SHIFTED.get((table, column))
+    if shift is None:
+        return window
+    back = datetime.timedelta(days=shift)
+    return window | Q(**{f"{column}__gt": since - back, f"{column}__lte": until - back})
+
+
+def members_changed(since: datetime.date, until: datetime.date) -> QuerySet | None:
+    """The keys of the members whose part of any headline may differ between ``since`` and ``until`` (a subquery: a
+    UNION of index ranges, one per date column), or None when an organisation began or ended in between."""
+    restructured = Q(valid_from__gt=since, valid_from__lte=until) | Q(valid_to__gt=since, valid_to__lte=until)
+    if Organisation.objects.filter(restructured).exists():
+        return None
+    parts = []
+    for dated in _dated_tables():
+        table = dated.model._meta.db_table
+        for column in dated.dates:
+            rows = dated.model.objects.filter(_in_window(table, column, since, until))
+            parts.append(rows.values_list(dated.member, flat=True).order_by())
+    first, *others = parts
+    return first.union(*others)
+
+
+def stepped(
+    organisation: Organisation, base: figures.Headline, since: datetime.date, until: datetime.date
+) -> figures.Headline | None:
+    """``figures.headline(organisation, until)`` from ``base``, the headline of ``since`` (an earlier day), in six
+    queries; None when the step cannot be taken (``members_changed``)."""
+    members = members_changed(since, until)
+    if members is None:
+        return None
+    people_then, handovers_then = figures.member_counts(organisation, since, members)
+    people_now, handovers_now = figures.member_counts(organisation, until, members)
+
+    def carried(then: dict[str, int], now: dict[str, int]) -> dict[str, int]:
+        return {name: getattr(base, name) + now[name] - then[name] for name in now}
+
+    return figures.headline_from(
+        organisation, until, carried(people_then, people_now), carried(handovers_then, handovers_now)
+    )
+
+
+def pays(organisation: Organisation) -> bool:
+    """Whether ``organisation``'s headline is worth carrying from a stored day's: a subtree of more than
+    ``STEPPED_FROM`` organisations, whose whole headline reads more members than a day's steps touch (one count of
+    the ancestor relation's index, stopped there). A smaller one is counted whole, and stores no snapshot a day."""
+    subtree = OrganisationAncestor.objects.filter(ancestor=organisation).order_by()
+    return subtree[: STEPPED_FROM + 1].count() > STEPPED_FROM

@@ -32,6 +32,21 @@ class OrganisationOverview:
         """Open referrals addressed to the wards of the subtree, received or not."""
         return self.referrals_received + self.referrals_awaiting_reception
 
+    @classmethod
+    def of_headline(cls, organisation: Organisation, day: datetime.date, headline) -> "OrganisationOverview":
+        """The same figures read from the dashboard's headline of ``day`` (``reports.figures.Headline``), whose
+        definitions they share: for a large subtree, whose headline is carried from yesterday's stored one
+        (``reports.snapshots``) where ``organisation_overview`` would count the whole subtree."""
+        return cls(
+            organisation=organisation,
+            day=day,
+            members=headline.members,
+            introduced=headline.introduced,
+            referrals_received=headline.received,
+            referrals_awaiting_reception=headline.awaiting_reception_addressed,
+            residential_cells=headline.residential_cells,
+        )
+
 
 def organisation_overview(*, organisation: Organisation, day: datetime.date) -> OrganisationOverview:
     """The figures of the home page for ``organisation`` and its subtree: one query (two for the root, and for a

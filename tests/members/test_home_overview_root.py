@@ -8,7 +8,13 @@ import pytest
 
 from branches.models import Organisation
 from members.selectors import organisation_overview
-from members.selectors.overview import _added_up, _referral_counts_at_root, _referral_counts_below_root
+from members.selectors.overview import (
+    OrganisationOverview,
+    _added_up,
+    _referral_counts_at_root,
+    _referral_counts_below_root,
+)
+from reports import figures
 from tests.conftest import DEMO_TODAY
 from tests.factories import make_member, make_organisation, make_referral
 
@@ -21,6 +27,14 @@ def by_parts(root: Organisation, day: datetime.date) -> dict[str, int]:
     """The root's referral figures as the overview counted them before: the parts it uses below the root."""
     parts = _referral_counts_below_root(root, day)
     return _added_up(Organisation.objects.filter(pk=root.pk).values(**parts).get())
+
+
+def assert_the_headline_gives_the_overview(organisation: Organisation, day: datetime.date) -> None:
+    """The home page reads a large subtree's figures from the dashboard's headline
+    (``OrganisationOverview.of_headline``): the same numbers as counted by the overview itself."""
+    headline = figures.headline(organisation, day)
+    counted = organisation_overview(organisation=organisation, day=day)
+    assert OrganisationOverview.of_headline(organisation, day, headline) == counted, (organisation.code, day)
 
 
 def assert_one_pass_counts_as_the_parts(root: Organisation, day: datetime.date) -> dict[str, int]:
@@ -57,6 +71,8 @@ def test_the_roots_referrals_in_one_pass_as_by_parts(tree):
         day: assert_one_pass_counts_as_the_parts(tree.root, day)
         for day in (D(2024, 5, 1), D(2024, 5, 2), D(2024, 5, 9), D(2024, 6, 1), D(2024, 8, 1), D(2025, 7, 1))
     }
+    for day in found:
+        assert_the_headline_gives_the_overview(tree.root, day)
     assert found[D(2024, 6, 1)] == {"received": 4, "awaiting_reception": 1}
     assert found[D(2025, 7, 1)] == {"received": 3, "awaiting_reception": 1}
     overview = organisation_overview(organisation=tree.root, day=D(2025, 7, 1))
@@ -74,3 +90,7 @@ def test_the_roots_referrals_in_one_pass_as_by_parts_on_the_demo(demo):
     for day in (D(2018, 9, 30), D(2025, 6, 30), D(2025, 7, 1), DEMO_TODAY):
         counts = assert_one_pass_counts_as_the_parts(root, day)
         assert counts["received"] > 0
+    # The home page's day is today: the overview counts members by their home of today (``in_subtree``), the headline
+    # by their home of the day, which differ on a past day for the members who moved since.
+    for code in ("QT", "DH"):
+        assert_the_headline_gives_the_overview(Organisation.objects.get(code=code), DEMO_TODAY)

@@ -75,6 +75,15 @@ def headlines_on(organisation: Organisation, days: list[datetime.date]) -> dict[
     return found
 
 
+def todays_if_large(organisation: Organisation) -> figures.Headline | None:
+    """Today's headline of a large subtree (``steps.pays``), carried from yesterday's; None for a smaller one, whose
+    figures the caller counts its own way."""
+    if not steps.pays(organisation):
+        return None
+    today = timezone.localdate()
+    return _carried_from_yesterday(organisation, today, today)
+
+
 def _carried_from_yesterday(organisation: Organisation, day: datetime.date, today: datetime.date) -> figures.Headline:
     """The headline of ``day`` (today or later) from yesterday's, stored first when it is not, in one transaction on
     the primary, with writes held off when none is in progress, so that the stored day and the step read the same

@@ -20,7 +20,7 @@ from branches.models import Organisation
 from members.selectors import ToDo, organisation_overview, todo_for
 from members.selectors.overview import OrganisationOverview
 from members.selectors.todo import Role
-from reports import snapshots, steps
+from reports import snapshots
 
 # The cell list's filter of the cells without a periodic meeting this half-year (members.filters.CellFilter).
 CELLS_WITHOUT_MEETING_QUERY = {"meeting": "due"}
@@ -292,8 +292,9 @@ def _overview(organisation: Organisation, day: datetime.date) -> OrganisationOve
     headline of the day, carried from yesterday's stored one by the members who changed since (at the nation's root
     the whole count read 5.6 million members: 5.6 s, carried 0.4 s); for a ward, a committee, a cell, counted whole
     in one query."""
-    if steps.pays(organisation):
-        return OrganisationOverview.of_headline(organisation, day, snapshots.headline_on(organisation, day))
+    headline = snapshots.todays_if_large(organisation)
+    if headline is not None:
+        return OrganisationOverview.of_headline(organisation, day, headline)
     return organisation_overview(organisation=organisation, day=day)
 
 

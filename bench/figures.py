@@ -64,6 +64,9 @@ from reports import figures, snapshots  # noqa: E402
 # What a function needs stored before it is timed (not timed, not counted).
 SETUP = {
     "headline_carried": lambda organisation, day: snapshots.headline_on(organisation, day - datetime.timedelta(days=1)),
+    "meetings_carried": lambda organisation, day: snapshots.meeting_counts_on(
+        organisation, day - datetime.timedelta(days=1)
+    ),
 }
 
 
@@ -187,6 +190,16 @@ def _cases(organisation: Organisation, day: datetime.date):
         # before by the members whose rows changed, ``reports.steps``), against the SQL of the whole headline.
         ("headline_carried", lambda: snapshots.computed(organisation, day), _headline, sql.HEADLINE, same),
         ("meetings", lambda: figures.meetings(organisation, day), _meetings, sql.MEETINGS, _sql_meetings),
+        # The meetings as the app reads them for a day after a stored one (``snapshots.meeting_counts_computed``: the
+        # day before's stored attendance plus the meetings held since, its irregular attendees stepped by the members
+        # who changed), against the SQL of the whole.
+        (
+            "meetings_carried",
+            lambda: figures.meetings(organisation, day, snapshots.meeting_counts_computed(organisation, day)),
+            _meetings,
+            sql.MEETINGS,
+            _sql_meetings,
+        ),
         (
             "comments",
             lambda: figures.comments(organisation, year, day),

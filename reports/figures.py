@@ -361,8 +361,61 @@ class MeetingFigures:
     irregular_attendees: int
 
 
-def meetings(organisation: Organisation, as_of: datetime.date) -> MeetingFigures:
-    """The half-years of the year of ``as_of`` up to it, attendance at periodic meetings, irregular attendees."""
+@dataclasses.dataclass(frozen=True)
+class AttendanceCounts:
+    expected: int  # members expected at the periodic meetings (not exempt), summed over meetings
+    present: int
+
+    def __add__(self, other: "AttendanceCounts") -> "AttendanceCounts":
+        return AttendanceCounts(self.expected + other.expected, self.present + other.present)
+
+
+def attendance(
+    organisation: Organisation, as_of: datetime.date, *, held_after: datetime.date | None = None
+) -> AttendanceCounts:
+    """The attendance at the periodic meetings of the subtree's cells counting for the year of ``as_of`` and held on
+    or before it (and after ``held_after``, when given).
+
+    Each meeting's expected and present members are read as of the meeting's own day, never as of ``as_of``: the
+    attendance of a later day of the same year is that of an earlier one plus the meetings held in between
+    (``reports.snapshots.attendance_on`` carries it so)."""
+    periodic = Meeting.objects.filter(
+        residential_cell__in=_subtree_pks(organisation),
+        kind=Meeting.Kind.PERIODIC,
+        year=as_of.year,
+        held_on__lte=as_of,
+    )
+    if held_after is not None:
+        periodic = periodic.filter(held_on__gt=held_after)
+    expected_rows, one_expected, is_present = with_expected_attendees(periodic)
+    counts = _totals(expected_rows, expected=Count(one_expected), present=Count(one_expected, filter=is_present))
+    return AttendanceCounts(expected=counts["expected"] or 0, present=counts["present"] or 0)
+
+
+def irregular_attendees(organisation: Organisation, as_of: datetime.date, members: QuerySet | None = None) -> int:
+    """The members placed in the subtree's cells on ``as_of`` who are irregular attendees of its year up to it
+    (``members.selectors.meetings.irregular_in``); only of ``members`` (keys), when given."""
+    referrals = Referral.objects.filter(placed_in_q(as_of, Q(path__startswith=organisation.path)))
+    if members is not None:
+        referrals = referrals.filter(member__in=members)
+    return irregular_in(referrals, as_of.year, as_of).order_by().values("member").distinct().count()
+
+
+@dataclasses.dataclass(frozen=True)
+class MeetingCounts:
+    """The figures of ``meetings`` that read every member of the subtree: what ``reports.snapshots`` stores."""
+
+    attendance: AttendanceCounts
+    irregular: int
+
+
+def meeting_counts(organisation: Organisation, as_of: datetime.date) -> MeetingCounts:
+    return MeetingCounts(attendance(organisation, as_of), irregular_attendees(organisation, as_of))
+
+
+def meetings(organisation: Organisation, as_of: datetime.date, counted: MeetingCounts | None = None) -> MeetingFigures:
+    """The half-years of the year of ``as_of`` up to it, attendance at periodic meetings and irregular attendees
+    (``meeting_counts``, unless ``counted`` gives them)."""
     year = as_of.year
     halves = [HalfYear(year, 1)] + ([HalfYear(year, 2)] if as_of >= HalfYear(year, 2).first_day else [])
     # The half-years' cells in one pass over the subtree's cells: each half-year counts those existing on its last day
@@ -389,18 +442,9 @@ def meetings(organisation: Organisation, as_of: datetime.date) -> MeetingFigures
         )
         for half in halves
     ]
-    periodic = Meeting.objects.filter(
-        residential_cell__in=_subtree_pks(organisation), kind=Meeting.Kind.PERIODIC, year=year, held_on__lte=as_of
-    )
-    expected_rows, one_expected, is_present = with_expected_attendees(periodic)
-    attendance = _totals(expected_rows, expected=Count(one_expected), present=Count(one_expected, filter=is_present))
-    expected, present = attendance["expected"] or 0, attendance["present"] or 0
-    irregular = (
-        irregular_in(Referral.objects.filter(placed_in_q(as_of, Q(path__startswith=organisation.path))), year, as_of)
-        .values("member")
-        .distinct()
-        .count()
-    )
+    if counted is None:
+        counted = meeting_counts(organisation, as_of)
+    expected, present = counted.attendance.expected, counted.attendance.present
     rate = None
     if expected:
         rate = (Decimal(100) * present / expected).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
@@ -410,7 +454,7 @@ def meetings(organisation: Organisation, as_of: datetime.date) -> MeetingFigures
         attendance_expected=expected,
         attendance_present=present,
         attendance_rate=rate,
-        irregular_attendees=irregular,
+        irregular_attendees=counted.irregular,
     )
 
 

@@ -29,3 +29,28 @@ class FigureSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation_id} {self.day}"
+
+
+class MeetingSnapshot(models.Model):
+    """The ``reports.figures.MeetingCounts`` of ``organisation`` as of ``day`` (a day before the one it was computed
+    on): the attendance at the periodic meetings of the day's year held up to it in the subtree, and the irregular
+    attendees.
+
+    They change only with a write the triggers see (``reports.stale.MEETINGS_WATCHED``, and the placements, referrals
+    and exemptions of the headline's); a later day's are carried from them (``reports.snapshots``)."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    expected = models.PositiveIntegerField()
+    present = models.PositiveIntegerField()
+    irregular = models.PositiveIntegerField()
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "day"], name="meeting_snapshot_once_a_day"),
+        ]
+        indexes = [models.Index(fields=["day"], name="meeting_snapshot_day")]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id} {self.day}: {self.present}/{self.expected}, {self.irregular}"

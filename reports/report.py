@@ -6,7 +6,7 @@ import datetime
 from decimal import Decimal
 
 from branches.models import Organisation
-from reports import figures
+from reports import figures, snapshots
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,7 +50,7 @@ def build_report(
         as_of=as_of,
         year=year,
         headline=headline,
-        meetings=figures.meetings(organisation, as_of),
+        meetings=snapshots.meetings_on(organisation, as_of),
         comments=figures.comments(organisation, year, as_of),
         tracking_book=figures.tracking_book_activity(organisation, year, as_of),
         by_grassroots_organisation=by_grassroots,

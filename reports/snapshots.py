@@ -1,4 +1,5 @@
-"""The headline figures of past days, read from ``FigureSnapshot`` or computed once and stored.
+"""The headline figures and the meetings' counts of past days, read from ``FigureSnapshot`` and ``MeetingSnapshot``
+or computed once and stored.
 
 A day before today has figures that change only when a write touches that day or an earlier one; the database's
 triggers (``reports.stale``) delete the snapshots such a write makes wrong, in the write's own transaction. So a
@@ -9,6 +10,9 @@ A day's headline is computed from the nearest stored day before it, up to ``step
 members whose rows changed in between (``reports.steps``), and whole only when there is none. Today's, for a large
 subtree (``steps.pays``), is carried from yesterday's, which is stored first: at the nation's root, after the first
 day, a day's figures read that day's members instead of the nation's.
+
+The meetings' counts of a large subtree are carried the same way, within a year (``meeting_counts_on``): the
+attendance adds the meetings held since the stored day, the irregular attendees step by the members who changed.
 
 Storing a computed snapshot races with a concurrent write: the write may change the data after the figures were read
 and delete the snapshots before this one is stored. On PostgreSQL the computation holds the snapshots' advisory lock
@@ -26,7 +30,7 @@ from django.utils import timezone
 
 from branches.models import Organisation
 from reports import figures, stale, steps
-from reports.models import FigureSnapshot
+from reports.models import FigureSnapshot, MeetingSnapshot
 
 FIELDS = tuple(field.name for field in dataclasses.fields(figures.Headline))
 
@@ -148,6 +152,100 @@ def _computed_and_stored(organisation: Organisation, day: datetime.date) -> figu
     return headline
 
 
+# -- the meetings' counts: attendance and irregular attendees ------------------------------------------------------
+
+
+def meetings_on(organisation: Organisation, day: datetime.date) -> figures.MeetingFigures:
+    """``figures.meetings(organisation, day)``, its counts from ``meeting_counts_on``."""
+    return figures.meetings(organisation, day, meeting_counts_on(organisation, day))
+
+
+def meeting_counts_on(organisation: Organisation, day: datetime.date) -> figures.MeetingCounts:
+    """``figures.meeting_counts(organisation, day)``. A large subtree's (``steps.pays``) is carried from a stored day
+    of the same year (``meeting_counts_computed``): a past day's from the nearest stored day before it, stored in
+    turn; today's from yesterday's, stored first. A smaller subtree's is counted whole, and stores nothing."""
+    if not steps.pays(organisation):
+        return figures.meeting_counts(organisation, day)
+    today = timezone.localdate()
+    yesterday = today - datetime.timedelta(days=1)
+    with transaction.atomic(using=DEFAULT_DB_ALIAS):
+        alone = _lock_out_writes()
+        if day < today:
+            return _stored_meeting_counts(organisation, day) or meeting_counts_computed(organisation, day, store=alone)
+        if yesterday.year != day.year:
+            return figures.meeting_counts(organisation, day)
+        if _stored_meeting_counts(organisation, yesterday) is None:
+            meeting_counts_computed(organisation, yesterday, store=alone)
+        return meeting_counts_computed(organisation, day)
+
+
+def _stored_meeting_counts(organisation: Organisation, day: datetime.date) -> figures.MeetingCounts | None:
+    found = (
+        MeetingSnapshot.objects.using(DEFAULT_DB_ALIAS)
+        .filter(organisation=organisation, day=day)
+        .values_list("expected", "present", "irregular")
+        .first()
+    )
+    return None if found is None else _counts(*found)
+
+
+def _counts(expected: int, present: int, irregular: int) -> figures.MeetingCounts:
+    return figures.MeetingCounts(figures.AttendanceCounts(expected, present), irregular)
+
+
+def meeting_counts_computed(
+    organisation: Organisation, day: datetime.date, *, store: bool = False
+) -> figures.MeetingCounts:
+    """The meeting counts of ``day``, carried from the nearest stored day before it in its year, up to
+    ``steps.MAX_STEP_DAYS`` before: the attendance is the stored day's plus the meetings held since
+    (``figures.attendance`` reads each meeting as of its own day), the irregular attendees are stepped by the members
+    who changed (``steps.stepped_irregular``). Whole when no day is stored or the step cannot be taken. Stored when
+    ``store`` (a day before today, no write in progress)."""
+    nearest = (
+        MeetingSnapshot.objects.using(DEFAULT_DB_ALIAS)
+        .filter(
+            organisation=organisation,
+            day__lt=day,
+            day__gte=max(datetime.date(day.year, 1, 1), day - datetime.timedelta(days=steps.MAX_STEP_DAYS)),
+        )
+        .order_by("-day")
+        .values_list("day", "expected", "present", "irregular")
+        .first()
+    )
+    counted = None
+    if nearest is not None:
+        since, *stored = nearest
+        base = _counts(*stored)
+        irregular = steps.stepped_irregular(organisation, base.irregular, since, day)
+        if irregular is not None:
+            attendance = base.attendance + figures.attendance(organisation, day, held_after=since)
+            counted = figures.MeetingCounts(attendance, irregular)
+    if counted is None:
+        counted = figures.meeting_counts(organisation, day)
+    if store:
+        row = MeetingSnapshot(
+            organisation=organisation,
+            day=day,
+            expected=counted.attendance.expected,
+            present=counted.attendance.present,
+            irregular=counted.irregular,
+        )
+        try:
+            with transaction.atomic(using=DEFAULT_DB_ALIAS):
+                MeetingSnapshot.objects.using(DEFAULT_DB_ALIAS).bulk_create(
+                    [row],
+                    update_conflicts=True,
+                    unique_fields=["organisation", "day"],
+                    update_fields=["expected", "present", "irregular", "computed_at"],
+                )
+        except DatabaseError:
+            pass  # SQLite: a write committed meanwhile; the figures shown are still this transaction's own
+    return counted
+
+
+# -- both -------------------------------------------------------------------------------------------------------------
+
+
 def _lock_out_writes() -> bool:
     """True when no write of the figures' data can be in progress until this transaction ends."""
     connection = connections[DEFAULT_DB_ALIAS]
@@ -160,4 +258,4 @@ def _lock_out_writes() -> bool:
 
 def clear_all(using: str = DEFAULT_DB_ALIAS) -> int:
     """Delete every snapshot: after a load that bypassed the triggers (``session_replication_role = replica``)."""
-    return FigureSnapshot.objects.using(using).all()._raw_delete(using)
+    return sum(model.objects.using(using).all()._raw_delete(using) for model in (FigureSnapshot, MeetingSnapshot))

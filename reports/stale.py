@@ -10,10 +10,15 @@ referrals, "before D - 30 days"). A write changes the figures of the days on or 
 - an organisation's place or kind (``path``, ``parent_id``, ``kind``), or a deleted organisation: every day (a
   member's home counts under the organisation's ancestors whatever its own dates).
 
-Columns the headline does not read (names, addresses, letter numbers, notes, who recorded what, timestamps) change
+The meetings' counts (``reports.figures.meeting_counts``: attendance and irregular attendees) also read the meetings
+and their attendance (``MEETINGS_WATCHED``), each compared with a meeting's day; an attendance's first stale day is
+its meeting's. Every write deletes the stored figures of every table of ``SNAPSHOT_TABLES``.
+
+Columns the figures do not read (names, addresses, letter numbers, notes, who recorded what, timestamps) change
 nothing. The triggers fire for every write: the services, the admin, the workbook import, the restructures,
-``seed_demo``, bulk ``update()`` and ``bulk_create`` (which bypass Django's signals), raw SQL and COPY. Only a load with
-the triggers disabled (``session_replication_role = replica``) bypasses them: call ``snapshots.clear_all`` after it.
+bulk ``update()`` and ``bulk_create`` (which bypass Django's signals), raw SQL and COPY. Only a load with the triggers
+disabled bypasses them: the generator's (``session_replication_role = replica``, then ``snapshots.clear_all``) and
+``seed_demo``'s on SQLite (``suspended_for_a_bulk_load``, which deletes every snapshot after it).
 
 PostgreSQL: one statement-level trigger per table and event, reading the statement's transition tables (a bulk update
 of a million rows deletes once), and one on TRUNCATE. Each takes a shared advisory lock (``LOCK_KEY``) for the rest of
@@ -23,12 +28,29 @@ has no others); its transactions are serialisable, so the lock is not needed the
 """
 
 # ruff: noqa: S608 - the SQL is built from the constants of this module, never from input
+import contextlib
 import dataclasses
 
+from django.db import transaction
+
 SNAPSHOT_TABLE = "reports_figuresnapshot"
+MEETING_SNAPSHOT_TABLE = "reports_meetingsnapshot"
 LOCK_KEY = 7_602_017_601  # the advisory lock of the snapshots (any constant no other code of the project uses)
 EVERY_DAY = "0001-01-01"
 NO_DAY = "9999-12-31"
+
+
+@dataclasses.dataclass(frozen=True)
+class DateOf:
+    """A row's date read from another row it refers to: ``column`` is the key of a row of ``table``, whose ``date``
+    is the day from which the row counts (an attendance counts from its meeting's day)."""
+
+    column: str
+    table: str
+    date: str
+
+    def of(self, row: str) -> str:
+        return f"(SELECT {self.date} FROM {self.table} WHERE id = {row}.{self.column})"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,9 +59,10 @@ class Watched:
     dates: tuple[str, ...]  # the first is never null
     columns: tuple[str, ...] = ()  # columns without a date the figures read
     everything: tuple[str, ...] = ()  # columns whose change makes every day stale
+    date_of: DateOf | None = None  # a table without dates of its own: ``dates`` is empty, the row's date is this
 
 
-WATCHED = (
+HEADLINE_WATCHED = (
     Watched(
         "branches_organisation",
         dates=("valid_from", "valid_to"),
@@ -60,6 +83,22 @@ WATCHED = (
     Watched("members_placement", dates=("started_on", "ended_on"), columns=("referral_id", "residential_cell_id")),
     Watched("members_exemption", dates=("started_on", "ended_on"), columns=("member_id", "kind")),
 )
+# The attendance at periodic meetings (``reports.figures.attendance``) also reads the placements, referrals and
+# exemptions above, each compared with a meeting's day: a row counts for the meetings held from its earliest date on.
+MEETINGS_WATCHED = (
+    Watched("members_meeting", dates=("held_on",), columns=("residential_cell_id", "kind", "year", "half")),
+    Watched(
+        "members_attendance",
+        dates=(),
+        columns=("meeting_id", "member_id", "status"),
+        date_of=DateOf("meeting_id", "members_meeting", "held_on"),
+    ),
+)
+WATCHED = HEADLINE_WATCHED + MEETINGS_WATCHED
+# The tables of stored figures: a write deletes the rows of each from its first stale day.
+SNAPSHOT_TABLES = (SNAPSHOT_TABLE, MEETING_SNAPSHOT_TABLE)
+# What migration reports/0001 created (the headline alone), for migrations to drop or create again.
+FIRST = (HEADLINE_WATCHED, (SNAPSHOT_TABLE,))
 
 
 class _Dialect:
@@ -84,6 +123,8 @@ def row_stale_from(watched: Watched, dialect: _Dialect, *rows: str, deleted: boo
     """The first stale day for a row inserted or deleted (``rows``: the row; old and new for an update's whole row)."""
     if watched.table == "branches_organisation" and deleted:
         return dialect.day(EVERY_DAY)  # a deleted organisation: its own snapshots go too
+    if watched.date_of is not None:
+        return dialect.earliest([watched.date_of.of(row) for row in rows])
     return dialect.earliest([f"{row}.{column}" for row in rows for column in watched.dates])
 
 
@@ -95,6 +136,8 @@ def update_stale_from(watched: Watched, dialect: _Dialect, old: str, new: str) -
         for column in watched.dates
     ]
     if watched.columns:
+        # A row's date read through another row (``date_of``) is that row's now, old or new reference alike: the
+        # referenced row's own date changes are its own table's writes.
         whole = row_stale_from(watched, dialect, old, new)
         parts.append(
             f"CASE WHEN {dialect.changed(old, new, watched.columns)} THEN {whole} ELSE {dialect.day(NO_DAY)} END"
@@ -107,14 +150,18 @@ def update_stale_from(watched: Watched, dialect: _Dialect, old: str, new: str) -
     return parts[0] if len(parts) == 1 else f"{dialect.least}({', '.join(parts)})"
 
 
+def _deletes(dialect: _Dialect, tables: tuple[str, ...], first_day: str) -> str:
+    return " ".join(f"DELETE FROM {table} WHERE day >= {first_day};" for table in tables)
+
+
 def _name(watched: Watched, event: str) -> str:
     return f"reports_stale_{watched.table}_{event}"
 
 
-def sqlite_forward() -> list[str]:
+def sqlite_forward(watched_tables=WATCHED, tables=SNAPSHOT_TABLES) -> list[str]:
     dialect = _Dialect("sqlite")
     statements = []
-    for watched in WATCHED:
+    for watched in watched_tables:
         for event, stale_from in (
             ("insert", row_stale_from(watched, dialect, "NEW")),
             ("update", update_stale_from(watched, dialect, "OLD", "NEW")),
@@ -123,26 +170,26 @@ def sqlite_forward() -> list[str]:
             statements.append(
                 f"CREATE TRIGGER {_name(watched, event)} AFTER {event.upper()} ON {watched.table} "
                 f"WHEN {stale_from} < {dialect.day(NO_DAY)} "
-                f"BEGIN DELETE FROM {SNAPSHOT_TABLE} WHERE day >= {stale_from}; END;"
+                f"BEGIN {_deletes(dialect, tables, stale_from)} END;"
             )
     return statements
 
 
-def sqlite_backward() -> list[str]:
+def sqlite_backward(watched_tables=WATCHED, tables=SNAPSHOT_TABLES) -> list[str]:
     return [
         f"DROP TRIGGER IF EXISTS {_name(watched, event)};"
-        for watched in WATCHED
+        for watched in watched_tables
         for event in ("insert", "update", "delete")
     ]
 
 
-def postgresql_forward() -> list[str]:
+def postgresql_forward(watched_tables=WATCHED, tables=SNAPSHOT_TABLES) -> list[str]:
     dialect = _Dialect("postgresql")
     statements = [
         f"""CREATE FUNCTION reports_snapshots_stale_from(first_day date) RETURNS void AS $$
         BEGIN
             PERFORM pg_advisory_xact_lock_shared({LOCK_KEY});
-            DELETE FROM {SNAPSHOT_TABLE} WHERE day >= first_day;
+            {_deletes(dialect, tables, "first_day")}
         END;
         $$ LANGUAGE plpgsql;""",
         f"""CREATE FUNCTION reports_snapshots_all_stale() RETURNS trigger AS $$
@@ -152,7 +199,7 @@ def postgresql_forward() -> list[str]:
         END;
         $$ LANGUAGE plpgsql;""",
     ]
-    for watched in WATCHED:
+    for watched in watched_tables:
         for event, source, stale_from, transition in (
             ("insert", "new_rows n", row_stale_from(watched, dialect, "n"), "NEW TABLE AS new_rows"),
             (
@@ -185,9 +232,9 @@ def postgresql_forward() -> list[str]:
     return statements
 
 
-def postgresql_backward() -> list[str]:
+def postgresql_backward(watched_tables=WATCHED, tables=SNAPSHOT_TABLES) -> list[str]:
     statements = []
-    for watched in WATCHED:
+    for watched in watched_tables:
         for event in ("insert", "update", "delete", "truncate"):
             statements.append(f"DROP TRIGGER IF EXISTS {_name(watched, event)} ON {watched.table};")
         for event in ("insert", "update", "delete"):
@@ -204,3 +251,26 @@ def trigger_names(vendor: str) -> set[str]:
     SQLite loses its triggers)."""
     events = ("insert", "update", "delete") + (("truncate",) if vendor == "postgresql" else ())
     return {_name(watched, event) for watched in WATCHED for event in events}
+
+
+@contextlib.contextmanager
+def suspended_for_a_bulk_load(connection):
+    """SQLite: the triggers dropped for the length of a bulk load, created again after it, and every snapshot deleted
+    (the load's writes went unseen), all in one transaction, so a failed load keeps the triggers. Nothing on
+    PostgreSQL, whose triggers fire once per statement.
+
+    Why: SQLite runs each row written to a table with triggers in a statement sub-transaction. Inside a savepoint of a
+    large in-memory database (a test's ``seed_demo --reset``), releasing it took 2-4 ms a row, in proportion to the
+    database's pages, not the row's: the demo's 60,000 attendances alone would take minutes. A row of a table without
+    triggers takes microseconds."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        for statement in sqlite_backward():
+            cursor.execute(statement)
+        yield
+        for statement in sqlite_forward():
+            cursor.execute(statement)
+        for table in SNAPSHOT_TABLES:
+            cursor.execute(f"DELETE FROM {table}")

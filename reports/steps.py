@@ -3,8 +3,8 @@
 The headline's people and handovers add up member by member (``figures.member_counts``: a member's status, and each
 of their referrals), and the figures of a day read the data only through conditions "a date on or before the day" or
 "after it" (and, for a stalled referral, "introduced more than ``STALLED_AFTER_DAYS`` days before it"): the columns
-``reports.stale.WATCHED`` lists for the triggers. So between two days ``since`` and ``until`` a member's part changes
-only if one of their rows has such a date in between, and
+``reports.stale.HEADLINE_WATCHED`` lists for the triggers. So between two days ``since`` and ``until`` a member's part
+changes only if one of their rows has such a date in between, and
 
     headline(until) = headline(since) + parts of those members on until - their parts on since,
 
@@ -26,6 +26,7 @@ from django.apps import apps
 from django.db.models import Q, QuerySet
 
 from branches.models import Organisation, OrganisationAncestor
+from members.models import Attendance, Meeting
 from members.models.referral import STALLED_AFTER_DAYS
 from reports import figures, stale
 
@@ -63,7 +64,7 @@ def _dated_tables() -> tuple[_Dated, ...]:
     models = {model._meta.db_table: model for model in apps.get_models()}
     return tuple(
         _Dated(models[watched.table], MEMBER_OF[watched.table], watched.dates)
-        for watched in stale.WATCHED
+        for watched in stale.HEADLINE_WATCHED
         if watched.table != Organisation._meta.db_table
     )
 
@@ -111,6 +112,42 @@ def stepped(
 
     return figures.headline_from(
         organisation, until, carried(people_then, people_now), carried(handovers_then, handovers_now)
+    )
+
+
+def members_absent_between(since: datetime.date, until: datetime.date) -> QuerySet:
+    """The keys of the members marked absent at a periodic meeting held after ``since`` and on or before ``until``:
+    the misses that may make a member an irregular attendee between the two days."""
+    return (
+        Attendance.objects.filter(
+            status=Attendance.Status.ABSENT,
+            meeting__kind=Meeting.Kind.PERIODIC,
+            meeting__held_on__gt=since,
+            meeting__held_on__lte=until,
+        )
+        .values_list("member_id", flat=True)
+        .order_by()
+    )
+
+
+def stepped_irregular(organisation: Organisation, base: int, since: datetime.date, until: datetime.date) -> int | None:
+    """``figures.irregular_attendees(organisation, until)`` from ``base``, that of ``since`` (an earlier day of the
+    same year), or None when the step cannot be taken (``members_changed``, or another year).
+
+    A member is an irregular attendee of a day by their placements and referrals in force on it and their misses up
+    to it, each read through a date compared with the day: between the two days only the members with such a date in
+    between (``members_changed``) or a miss in between (``members_absent_between``) can change, and each member counts
+    once."""
+    if since.year != until.year:
+        return None
+    changed = members_changed(since, until)
+    if changed is None:
+        return None
+    members = changed.union(members_absent_between(since, until))
+    return (
+        base
+        + figures.irregular_attendees(organisation, until, members)
+        - figures.irregular_attendees(organisation, since, members)
     )
 
 

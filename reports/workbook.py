@@ -45,7 +45,7 @@ from members.models import (
 from members.models.history import in_force_q
 from members.periods import HalfYear
 from members.selectors import Sight
-from reports import figures
+from reports import figures, snapshots
 
 SUMMARY, REFERRALS, MEETINGS, COMMENTS = "Tổng hợp", "Giới thiệu", "Sinh hoạt", "Nhận xét"
 SHEET_NAMES = (SUMMARY, REFERRALS, MEETINGS, COMMENTS)
@@ -190,7 +190,7 @@ class TotalFigures:
             as_of=as_of,
             year=year,
             headline=figures.headline(organisation, as_of),
-            meetings=figures.meetings(organisation, as_of),
+            meetings=snapshots.meetings_on(organisation, as_of),
             comments_by_side=figures.comment_sides(organisation, year, as_of),
             comment_deadline=figures.comment_deadline(organisation, year),
         )

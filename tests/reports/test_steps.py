@@ -102,12 +102,12 @@ def test_no_step_over_a_restructure(tree):
 
 
 def test_every_watched_table_but_the_tree_reaches_its_members():
-    """The step reads the triggers' own list of dates (``stale.WATCHED``): a table added there without its way to its
-    members would stop the step at import, not count wrong."""
-    watched = {w.table for w in stale.WATCHED} - {Organisation._meta.db_table}
+    """The step reads the triggers' own list of the headline's dates (``stale.HEADLINE_WATCHED``): a table added
+    there without its way to its members would stop the step at import, not count wrong."""
+    watched = {w.table for w in stale.HEADLINE_WATCHED} - {Organisation._meta.db_table}
     assert watched == set(steps.MEMBER_OF)
     assert {d.model._meta.db_table: d.dates for d in steps._dated_tables()} == {
-        w.table: w.dates for w in stale.WATCHED if w.table in watched
+        w.table: w.dates for w in stale.HEADLINE_WATCHED if w.table in watched
     }
 
 

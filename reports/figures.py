@@ -378,7 +378,7 @@ def attendance(
 
     Each meeting's expected and present members are read as of the meeting's own day, never as of ``as_of``: the
     attendance of a later day of the same year is that of an earlier one plus the meetings held in between
-    (``reports.snapshots.attendance_on`` carries it so)."""
+    (``reports.snapshots.meeting_counts_on`` carries it so)."""
     periodic = Meeting.objects.filter(
         residential_cell__in=_subtree_pks(organisation),
         kind=Meeting.Kind.PERIODIC,

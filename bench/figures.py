@@ -67,6 +67,12 @@ SETUP = {
     "meetings_carried": lambda organisation, day: snapshots.meeting_counts_on(
         organisation, day - datetime.timedelta(days=1)
     ),
+    "comments_carried": lambda organisation, day: snapshots.comments_on(
+        organisation, day.year, day - datetime.timedelta(days=1)
+    ),
+    "comment_sides_carried": lambda organisation, day: snapshots.comment_sides_on(
+        organisation, day.year, day - datetime.timedelta(days=1)
+    ),
 }
 
 
@@ -207,7 +213,24 @@ def _cases(organisation: Organisation, day: datetime.date):
             sql.COMMENTS_WHOLE if organisation.kind == Organisation.Kind.ROOT else sql.COMMENTS,
             _sql_grid,
         ),
+        # The comment figures as the app reads them for a day after a stored one of the same year
+        # (``snapshots.comments_computed``: carried from the day before by the members whose rows, comment or rating
+        # changed), against the SQL of the whole.
+        (
+            "comments_carried",
+            lambda: snapshots.comments_computed(organisation, day),
+            _comments,
+            sql.COMMENTS_WHOLE if organisation.kind == Organisation.Kind.ROOT else sql.COMMENTS,
+            _sql_grid,
+        ),
         ("comment_sides", lambda: figures.comment_sides(organisation, year, day), _sides, sql.COMMENT_SIDES, same),
+        (
+            "comment_sides_carried",
+            lambda: snapshots.comment_sides_computed(organisation, day),
+            _sides,
+            sql.COMMENT_SIDES,
+            same,
+        ),
         (
             "tracking_book_activity",
             lambda: figures.tracking_book_activity(organisation, year, day),

@@ -523,30 +523,34 @@ def comment_deadline(organisation: Organisation, year: int) -> datetime.date:
     return recorded or CommentRound.default_deadline(year)
 
 
-def comments(organisation: Organisation, year: int, as_of: datetime.date) -> CommentFigures:
+def comments(
+    organisation: Organisation, year: int, as_of: datetime.date, members: QuerySet | None = None
+) -> CommentFigures:
     """The comment round of ``year`` as it stood on ``as_of``, for the cells of the subtree and its members (four
-    queries: the deadline, the shape, the counts, the verdicts by rating)."""
+    queries: the deadline, the shape, the counts, the verdicts by rating).
+
+    ``members`` (keys of members): only their part, each figure counting members (``reports.steps`` adds up
+    parts)."""
     deadline = comment_deadline(organisation, year)
     due_day = min(deadline, as_of)
     shape = _shape_of(organisation)
     subtree = _subtree_pks(organisation)
     # Placed in a cell of the subtree, or a member of the subtree, on the day the comment was due.
-    members = MemberHome.objects.filter(in_force_q(due_day), organisation__in=subtree).values("member_id")
+    homes = MemberHome.objects.filter(in_force_q(due_day), organisation__in=subtree).values("member_id")
     placed = Placement.objects.filter(in_force_q(due_day), residential_cell__in=subtree).values("referral_id")
     conditions = _comment_conditions(year, as_of, deadline)
+    due = _of_members(Referral.objects.filter(due_condition(due_day)), members)
     if shape is Shape.JOINED:
-        counts = _comment_counts_joined(members, placed, due_day, year, as_of, conditions)
+        counts = _comment_counts_joined(homes, placed, due, year, as_of, conditions)
     else:
         if shape is Shape.HASHED:
             # Every due referral read once, tested against the two subqueries hashed.
-            scope = Q(pk__in=placed) | Q(member__in=members)
+            scope = Q(pk__in=placed) | Q(member__in=homes)
         else:
             # An IN over a UNION of index scans from the subtree's rows: an OR of the two reads every due referral.
-            scope = Q(
-                pk__in=placed.order_by().union(Referral.objects.filter(member__in=members).values("pk").order_by())
-            )
+            scope = Q(pk__in=placed.order_by().union(Referral.objects.filter(member__in=homes).values("pk").order_by()))
         counts = _totals(
-            _with_comment(Referral.objects.filter(scope).filter(due_condition(due_day)), year, as_of),
+            _with_comment(due.filter(scope), year, as_of),
             **{key: Count("member", distinct=True, filter=q) for key, q in conditions.items()},
         )
     missing = counts["due"] - counts["written"] if as_of > deadline else 0
@@ -554,14 +558,14 @@ def comments(organisation: Organisation, year: int, as_of: datetime.date) -> Com
     # The year's comments on the subtree's cells or its members, the same way; a UNION for a joined subtree too (at
     # the nation's root its two parts are hash joins): there the OR's member subquery (every member's home) is too
     # large to hash and would be read through for each comment of the year.
-    of_year = ResidenceComment.objects.filter(year=year, written_on__lte=as_of).order_by()
+    of_year = _of_members(ResidenceComment.objects.filter(year=year, written_on__lte=as_of).order_by(), members)
     if shape is Shape.HASHED:
-        commented = Q(residential_cell__in=subtree) | Q(member__in=members)
+        commented = Q(residential_cell__in=subtree) | Q(member__in=homes)
     else:
         commented = Q(
             pk__in=of_year.filter(residential_cell__in=subtree)
             .values("pk")
-            .union(of_year.filter(member__in=members).values("pk"))
+            .union(of_year.filter(member__in=homes).values("pk"))
         )
     rows = (
         of_year.filter(commented)
@@ -580,8 +584,13 @@ def comments(organisation: Organisation, year: int, as_of: datetime.date) -> Com
     return CommentFigures(year=year, deadline=deadline, missing=missing, verdicts_by_rating=grid, **counts)
 
 
+def _of_members(rows: QuerySet, members: QuerySet | None) -> QuerySet:
+    """``rows`` (with a ``member``) of ``members`` only, or all of them when None."""
+    return rows if members is None else rows.filter(member__in=members)
+
+
 def _comment_counts_joined(
-    members: QuerySet, placed: QuerySet, due_day: datetime.date, year: int, as_of: datetime.date, conditions: dict
+    homes: QuerySet, placed: QuerySet, due: QuerySet, year: int, as_of: datetime.date, conditions: dict
 ) -> dict[str, int]:
     """``comments``' counts for a large part of a large tree (``Shape.JOINED``): the members counted, as one UNION of
     two joins (the due referrals placed in its cells, the due referrals of its members: hash joins at the nation's
@@ -590,8 +599,8 @@ def _comment_counts_joined(
     1.25 s this way) and, past ``HASHED_AT_MOST``, tests each against two subqueries too large to hash (work_mem),
     each then read through for every due referral; and its COUNT(DISTINCT)s sort the due referrals five times (over
     12 minutes at the nation's root, 5.6 million members)."""
-    due = Referral.objects.filter(due_condition(due_day)).order_by()
-    counted = due.filter(pk__in=placed).values("member_id").union(due.filter(member__in=members).values("member_id"))
+    due = due.order_by()
+    counted = due.filter(pk__in=placed).values("member_id").union(due.filter(member__in=homes).values("member_id"))
     comment = FilteredRelation(
         "residence_comments",
         condition=Q(residence_comments__year=year, residence_comments__written_on__lte=as_of),
@@ -653,7 +662,9 @@ def _comment_counts(counts: dict[str, int], as_of: datetime.date, deadline: date
     return CommentCounts(**counts, missing=counts["due"] - counts["written"] if as_of > deadline else 0)
 
 
-def comment_sides(organisation: Organisation, year: int, as_of: datetime.date) -> CommentSides:
+def comment_sides(
+    organisation: Organisation, year: int, as_of: datetime.date, members: QuerySet | None = None
+) -> CommentSides:
     """The comment round of ``year`` as it stood on ``as_of`` (``comments``' definitions), for the members of the
     subtree and, apart, for the members placed in its residential cells (three queries: the deadline, each side).
 
@@ -664,13 +675,15 @@ def comment_sides(organisation: Organisation, year: int, as_of: datetime.date) -
     root (CPU of the app and its backend, parallel plans off, two runs): 175-180 ms grouped, 134-136 this way (the
     SQL 142-150); for a district, a tenth of it, the semi-joins read every home and placement: 63-69 ms against
     55-59 grouped. Counting from the members table instead (each member once, plain counts) read every member to
-    semi-join them, which PostgreSQL ran in parallel with each worker hashing the subtree's homes again."""
+    semi-join them, which PostgreSQL ran in parallel with each worker hashing the subtree's homes again.
+
+    ``members`` (keys of members): only their part (``comments``)."""
     deadline = comment_deadline(organisation, year)
     if organisation.kind != Kind.ROOT:
-        return _comment_sides_of([organisation.pk], year, as_of, deadline)[organisation.pk]
+        return _comment_sides_of([organisation.pk], year, as_of, deadline, members)[organisation.pk]
     due_day = min(deadline, as_of)
     subtree = _subtree_pks(organisation)
-    due = _with_comment(Referral.objects.filter(due_condition(due_day)), year, as_of)
+    due = _with_comment(_of_members(Referral.objects.filter(due_condition(due_day)), members), year, as_of)
     homes = MemberHome.objects.filter(in_force_q(due_day), organisation__in=subtree).values("member_id")
     placed = Placement.objects.filter(in_force_q(due_day), residential_cell__in=subtree).values("referral_id")
     aggregates = {
@@ -684,14 +697,14 @@ def comment_sides(organisation: Organisation, year: int, as_of: datetime.date) -
 
 
 def _comment_sides_of(
-    pks: list[int], year: int, as_of: datetime.date, deadline: datetime.date
+    pks: list[int], year: int, as_of: datetime.date, deadline: datetime.date, members: QuerySet | None = None
 ) -> dict[int, CommentSides]:
     """``CommentSides`` of each organisation of ``pks`` (two grouped queries whatever their number): the due
     referrals joined to their member's home, or their placement, on the day the comments were due, and from it to
     each organisation above (the ancestor relation). A member counts once per organisation and side."""
     due_day = min(deadline, as_of)
     conditions = _comment_conditions(year, as_of, deadline)
-    due = _with_comment(Referral.objects.filter(due_condition(due_day)), year, as_of)
+    due = _with_comment(_of_members(Referral.objects.filter(due_condition(due_day)), members), year, as_of)
     aggregates = {key: Count("member", distinct=True, filter=q) for key, q in conditions.items()}
     empty = dict.fromkeys(conditions, 0)
     workplace = (

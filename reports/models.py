@@ -54,3 +54,31 @@ class MeetingSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation_id} {self.day}: {self.present}/{self.expected}, {self.irregular}"
+
+
+class ReportSnapshot(models.Model):
+    """A part of the report (``reports.report.Report``) of ``organisation`` as of ``day`` (a day before the one it was
+    computed on), as JSON: the comment figures of the day's year (``part`` "comments", ``figures.comments``; or
+    "comments_by_side", ``figures.comment_sides``).
+
+    They change only with a write the triggers see (``reports.stale.COMMENTS_WATCHED``, and the homes, referrals,
+    placements and exemptions of the headline's); a later day's are carried from them (``reports.snapshots``)."""
+
+    class Part(models.TextChoices):
+        COMMENTS = "comments"
+        COMMENTS_BY_SIDE = "comments_by_side"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    part = models.CharField(max_length=20, choices=Part.choices)
+    day = models.DateField()
+    figures = models.JSONField()
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "part", "day"], name="report_snapshot_once_a_day"),
+        ]
+        indexes = [models.Index(fields=["day"], name="report_snapshot_day")]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id} {self.part} {self.day}"

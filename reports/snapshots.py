@@ -1,5 +1,5 @@
-"""The headline figures and the meetings' counts of past days, read from ``FigureSnapshot`` and ``MeetingSnapshot``
-or computed once and stored.
+"""The headline figures, the meetings' counts and the comment figures of past days, read from ``FigureSnapshot``,
+``MeetingSnapshot`` and ``ReportSnapshot`` or computed once and stored.
 
 A day before today has figures that change only when a write touches that day or an earlier one; the database's
 triggers (``reports.stale``) delete the snapshots such a write makes wrong, in the write's own transaction. So a
@@ -12,7 +12,9 @@ subtree (``steps.pays``), is carried from yesterday's, which is stored first: at
 day, a day's figures read that day's members instead of the nation's.
 
 The meetings' counts of a large subtree are carried the same way, within a year (``meeting_counts_on``): the
-attendance adds the meetings held since the stored day, the irregular attendees step by the members who changed.
+attendance adds the meetings held since the stored day, the irregular attendees step by the members who changed. So
+are the comment figures of the day's year (``comments_on``, ``comment_sides_on``): each counts members, and steps by
+the members whose rows, comment or rating changed.
 
 Storing a computed snapshot races with a concurrent write: the write may change the data after the figures were read
 and delete the snapshots before this one is stored. On PostgreSQL the computation holds the snapshots' advisory lock
@@ -23,14 +25,17 @@ progress, the figures are computed and shown but not stored. On SQLite a transac
 
 import dataclasses
 import datetime
+import json
+from collections.abc import Callable
 from decimal import Decimal
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.utils import timezone
 
 from branches.models import Organisation
 from reports import figures, stale, steps
-from reports.models import FigureSnapshot, MeetingSnapshot
+from reports.models import FigureSnapshot, MeetingSnapshot, ReportSnapshot
 
 FIELDS = tuple(field.name for field in dataclasses.fields(figures.Headline))
 
@@ -243,7 +248,136 @@ def meeting_counts_computed(
     return counted
 
 
-# -- both -------------------------------------------------------------------------------------------------------------
+# -- the comment figures: the year's round and its sides -----------------------------------------------------------
+
+
+def _decoded_comments(data: dict) -> figures.CommentFigures:
+    return figures.CommentFigures(**{**data, "deadline": datetime.date.fromisoformat(data["deadline"])})
+
+
+def _decoded_sides(data: dict) -> figures.CommentSides:
+    return figures.CommentSides(**{side: figures.CommentCounts(**counts) for side, counts in data.items()})
+
+
+@dataclasses.dataclass(frozen=True)
+class _Part:
+    """How one part of ``ReportSnapshot`` is computed whole, stepped, stored and read back."""
+
+    part: str  # a field of ``reports.report.Report``
+    whole: Callable  # (organisation, year, day) -> figures
+    stepped: Callable  # (organisation, base, year, since, until) -> figures or None
+    decoded: Callable  # (stored JSON) -> figures
+
+
+# The functions are looked up when called, not bound here (so that a test can watch them).
+_COMMENTS = _Part(
+    ReportSnapshot.Part.COMMENTS,
+    lambda organisation, year, day: figures.comments(organisation, year, day),
+    lambda organisation, base, year, since, until: steps.stepped_comments(organisation, base, since, until),
+    _decoded_comments,
+)
+_SIDES = _Part(
+    ReportSnapshot.Part.COMMENTS_BY_SIDE,
+    lambda organisation, year, day: figures.comment_sides(organisation, year, day),
+    lambda organisation, base, year, since, until: steps.stepped_comment_sides(organisation, base, year, since, until),
+    _decoded_sides,
+)
+
+
+def comments_on(organisation: Organisation, year: int, day: datetime.date) -> figures.CommentFigures:
+    """``figures.comments(organisation, year, day)``. A large subtree's (``steps.pays``) round of the day's own year is
+    carried from a stored day of that year, as the meetings' counts are (``meeting_counts_on``); another year's, or
+    a smaller subtree's, is counted whole and stores nothing."""
+    return _comment_figures_on(_COMMENTS, organisation, year, day)
+
+
+def comment_sides_on(organisation: Organisation, year: int, day: datetime.date) -> figures.CommentSides:
+    """``figures.comment_sides(organisation, year, day)``, as ``comments_on``."""
+    return _comment_figures_on(_SIDES, organisation, year, day)
+
+
+def comments_computed(organisation: Organisation, day: datetime.date, *, store: bool = False):
+    """The comment figures of ``day``'s year as of ``day``, carried from the nearest stored day before it
+    (``_comment_figures_computed``)."""
+    return _comment_figures_computed(_COMMENTS, organisation, day, store=store)
+
+
+def comment_sides_computed(organisation: Organisation, day: datetime.date, *, store: bool = False):
+    return _comment_figures_computed(_SIDES, organisation, day, store=store)
+
+
+def _comment_figures_on(spec: _Part, organisation: Organisation, year: int, day: datetime.date):
+    if year != day.year or not steps.pays(organisation):
+        return spec.whole(organisation, year, day)
+    today = timezone.localdate()
+    yesterday = today - datetime.timedelta(days=1)
+    with transaction.atomic(using=DEFAULT_DB_ALIAS):
+        alone = _lock_out_writes()
+        if day < today:
+            return _stored_comment_figures(spec, organisation, day) or _comment_figures_computed(
+                spec, organisation, day, store=alone
+            )
+        if yesterday.year != day.year:
+            return spec.whole(organisation, year, day)
+        if _stored_comment_figures(spec, organisation, yesterday) is None:
+            _comment_figures_computed(spec, organisation, yesterday, store=alone)
+        return _comment_figures_computed(spec, organisation, day)
+
+
+def _stored_comment_figures(spec: _Part, organisation: Organisation, day: datetime.date):
+    data = (
+        ReportSnapshot.objects.using(DEFAULT_DB_ALIAS)
+        .filter(organisation=organisation, part=spec.part, day=day)
+        .values_list("figures", flat=True)
+        .first()
+    )
+    return None if data is None else spec.decoded(data)
+
+
+def _comment_figures_computed(spec: _Part, organisation: Organisation, day: datetime.date, *, store: bool = False):
+    """The figures of ``day``'s year as of ``day``, stepped from the nearest stored day before it in its year, up to
+    ``steps.MAX_STEP_DAYS`` before (``steps.stepped_comments``: by the members who changed in between); whole when
+    no day is stored or the step cannot be taken. Stored when ``store`` (a day before today, no write in
+    progress)."""
+    nearest = (
+        ReportSnapshot.objects.using(DEFAULT_DB_ALIAS)
+        .filter(
+            organisation=organisation,
+            part=spec.part,
+            day__lt=day,
+            day__gte=max(datetime.date(day.year, 1, 1), day - datetime.timedelta(days=steps.MAX_STEP_DAYS)),
+        )
+        .order_by("-day")
+        .values_list("day", "figures")
+        .first()
+    )
+    counted = None
+    if nearest is not None:
+        since, data = nearest
+        counted = spec.stepped(organisation, spec.decoded(data), day.year, since, day)
+    if counted is None:
+        counted = spec.whole(organisation, day.year, day)
+    if store:
+        row = ReportSnapshot(organisation=organisation, part=spec.part, day=day, figures=_plain(counted))
+        try:
+            with transaction.atomic(using=DEFAULT_DB_ALIAS):
+                ReportSnapshot.objects.using(DEFAULT_DB_ALIAS).bulk_create(
+                    [row],
+                    update_conflicts=True,
+                    unique_fields=["organisation", "part", "day"],
+                    update_fields=["figures", "computed_at"],
+                )
+        except DatabaseError:
+            pass  # SQLite: a write committed meanwhile; the figures shown are still this transaction's own
+    return counted
+
+
+def _plain(counted) -> dict:
+    """Figures as JSON: their dataclass as a dict, dates as ISO strings."""
+    return json.loads(json.dumps(dataclasses.asdict(counted), cls=DjangoJSONEncoder))
+
+
+# -- all ---------------------------------------------------------------------------------------------------------------
 
 
 def _lock_out_writes() -> bool:
@@ -258,4 +392,5 @@ def _lock_out_writes() -> bool:
 
 def clear_all(using: str = DEFAULT_DB_ALIAS) -> int:
     """Delete every snapshot: after a load that bypassed the triggers (``session_replication_role = replica``)."""
-    return sum(model.objects.using(using).all()._raw_delete(using) for model in (FigureSnapshot, MeetingSnapshot))
+    stored = (FigureSnapshot, MeetingSnapshot, ReportSnapshot)
+    return sum(model.objects.using(using).all()._raw_delete(using) for model in stored)

@@ -12,7 +12,9 @@ referrals, "before D - 30 days"). A write changes the figures of the days on or 
 
 The meetings' counts (``reports.figures.meeting_counts``: attendance and irregular attendees) also read the meetings
 and their attendance (``MEETINGS_WATCHED``), each compared with a meeting's day; an attendance's first stale day is
-its meeting's. Every write deletes the stored figures of every table of ``SNAPSHOT_TABLES``.
+its meeting's. The comment figures of a year (``comments``, ``comment_sides``) also read the comments, the year-end
+ratings and the year's comment round (``COMMENTS_WATCHED``); a round's first stale day is the first of its year. Every
+write deletes the stored figures of every table of ``SNAPSHOT_TABLES``.
 
 Columns the figures do not read (names, addresses, letter numbers, notes, who recorded what, timestamps) change
 nothing. The triggers fire for every write: the services, the admin, the workbook import, the restructures,
@@ -35,6 +37,7 @@ from django.db import transaction
 
 SNAPSHOT_TABLE = "reports_figuresnapshot"
 MEETING_SNAPSHOT_TABLE = "reports_meetingsnapshot"
+REPORT_SNAPSHOT_TABLE = "reports_reportsnapshot"
 LOCK_KEY = 7_602_017_601  # the advisory lock of the snapshots (any constant no other code of the project uses)
 EVERY_DAY = "0001-01-01"
 NO_DAY = "9999-12-31"
@@ -49,8 +52,21 @@ class DateOf:
     table: str
     date: str
 
-    def of(self, row: str) -> str:
+    def of(self, row: str, dialect: "_Dialect") -> str:
         return f"(SELECT {self.date} FROM {self.table} WHERE id = {row}.{self.column})"
+
+
+@dataclasses.dataclass(frozen=True)
+class FirstOfYear:
+    """A row's date: the first day of its ``column``'s year (a comment round changes its year's figures only, but
+    from any day of it: ``row_stale_from``)."""
+
+    column: str
+
+    def of(self, row: str, dialect: "_Dialect") -> str:
+        if dialect.postgresql:
+            return f"make_date({row}.{self.column}, 1, 1)"
+        return f"printf('%04d-01-01', {row}.{self.column})"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,7 +75,7 @@ class Watched:
     dates: tuple[str, ...]  # the first is never null
     columns: tuple[str, ...] = ()  # columns without a date the figures read
     everything: tuple[str, ...] = ()  # columns whose change makes every day stale
-    date_of: DateOf | None = None  # a table without dates of its own: ``dates`` is empty, the row's date is this
+    date_of: DateOf | FirstOfYear | None = None  # without dates of its own (``dates`` empty): the row's date is this
 
 
 HEADLINE_WATCHED = (
@@ -94,11 +110,31 @@ MEETINGS_WATCHED = (
         date_of=DateOf("meeting_id", "members_meeting", "held_on"),
     ),
 )
-WATCHED = HEADLINE_WATCHED + MEETINGS_WATCHED
+# The comment figures of a year (``reports.figures.comments``, ``comment_sides``) also read the comments and the
+# year-end ratings, each through its dates, and the deadline of the year's comment round: a round written, moved or
+# deleted changes the figures of its year from its first day (before its deadline, the deadline decides nothing; but
+# a round inserted replaces the default deadline, which its row does not hold).
+COMMENTS_WATCHED = (
+    Watched(
+        "members_residencecomment",
+        dates=("written_on", "sent_on", "received_on"),
+        columns=("member_id", "year", "residential_cell_id", "verdict"),
+    ),
+    Watched("members_yearendrating", dates=("decided_on",), columns=("member_id", "year", "level")),
+    Watched(
+        "members_commentround",
+        dates=(),
+        columns=("organisation_id", "year", "deadline"),
+        date_of=FirstOfYear("year"),
+    ),
+)
+WATCHED = HEADLINE_WATCHED + MEETINGS_WATCHED + COMMENTS_WATCHED
 # The tables of stored figures: a write deletes the rows of each from its first stale day.
-SNAPSHOT_TABLES = (SNAPSHOT_TABLE, MEETING_SNAPSHOT_TABLE)
-# What migration reports/0001 created (the headline alone), for migrations to drop or create again.
+SNAPSHOT_TABLES = (SNAPSHOT_TABLE, MEETING_SNAPSHOT_TABLE, REPORT_SNAPSHOT_TABLE)
+# What migration reports/0001 created (the headline alone) and reports/0002 (the meetings too), for later migrations
+# to drop or create again.
 FIRST = (HEADLINE_WATCHED, (SNAPSHOT_TABLE,))
+SECOND = (HEADLINE_WATCHED + MEETINGS_WATCHED, (SNAPSHOT_TABLE, MEETING_SNAPSHOT_TABLE))
 
 
 class _Dialect:
@@ -124,7 +160,7 @@ def row_stale_from(watched: Watched, dialect: _Dialect, *rows: str, deleted: boo
     if watched.table == "branches_organisation" and deleted:
         return dialect.day(EVERY_DAY)  # a deleted organisation: its own snapshots go too
     if watched.date_of is not None:
-        return dialect.earliest([watched.date_of.of(row) for row in rows])
+        return dialect.earliest([watched.date_of.of(row, dialect) for row in rows])
     return dialect.earliest([f"{row}.{column}" for row in rows for column in watched.dates])
 
 

@@ -14,19 +14,24 @@ that day's steps (docs/benchmarks.md). The organisations' own counts are read wh
 a day on which an organisation began or ended (a restructure) is not taken: the members of the organisations concerned
 would have to be found through the tree's relations, and such days are rare; the whole headline is computed instead.
 
-``reports.snapshots`` takes the steps: a past day's headline from the nearest stored day before it, today's from
+The meetings' irregular attendees (``stepped_irregular``) and the comment figures of a year (``stepped_comments``,
+``stepped_comment_sides``) also add up member by member, and step the same way, by the members who changed plus
+those with a miss, or a comment or rating dated, in between.
+
+``reports.snapshots`` takes the steps: a past day's figures from the nearest stored day before it, today's from
 yesterday's.
 """
 
 import dataclasses
 import datetime
 import functools
+from collections.abc import Iterable
 
 from django.apps import apps
 from django.db.models import Q, QuerySet
 
 from branches.models import Organisation, OrganisationAncestor
-from members.models import Attendance, Meeting
+from members.models import Attendance, Meeting, ResidenceComment, YearEndRating
 from members.models.referral import STALLED_AFTER_DAYS
 from reports import figures, stale
 
@@ -80,13 +85,14 @@ def _in_window(table: str, column: str, since: datetime.date, until: datetime.da
     return window | Q(**{f"{column}__gt": since - back, f"{column}__lte": until - back})
 
 
-def members_changed(since: datetime.date, until: datetime.date) -> QuerySet | None:
+def members_changed(since: datetime.date, until: datetime.date, also: Iterable[QuerySet] = ()) -> QuerySet | None:
     """The keys of the members whose part of any headline may differ between ``since`` and ``until`` (a subquery: a
-    UNION of index ranges, one per date column), or None when an organisation began or ended in between."""
+    UNION of index ranges, one per date column), and of those in ``also`` (member keys, in the same UNION), or None
+    when an organisation began or ended in between."""
     restructured = Q(valid_from__gt=since, valid_from__lte=until) | Q(valid_to__gt=since, valid_to__lte=until)
     if Organisation.objects.filter(restructured).exists():
         return None
-    parts = []
+    parts = list(also)
     for dated in _dated_tables():
         table = dated.model._meta.db_table
         for column in dated.dates:
@@ -157,3 +163,99 @@ def pays(organisation: Organisation) -> bool:
     the ancestor relation's index, stopped there). A smaller one is counted whole, and stores no snapshot a day."""
     subtree = OrganisationAncestor.objects.filter(ancestor=organisation).order_by()
     return subtree[: STEPPED_FROM + 1].count() > STEPPED_FROM
+
+
+# -- the comment figures of a year ----------------------------------------------------------------------------------
+
+
+def members_commented_between(since: datetime.date, until: datetime.date) -> list[QuerySet]:
+    """The keys of the members whose comment was written, sent or received, or whose year-end rating was decided,
+    after ``since`` and on or before ``until`` (one index range each, for ``members_changed``'s UNION)."""
+    dated = [(ResidenceComment, column) for column in ("written_on", "sent_on", "received_on")]
+    dated.append((YearEndRating, "decided_on"))
+    return [
+        model.objects.filter(**{f"{column}__gt": since, f"{column}__lte": until})
+        .values_list("member_id", flat=True)
+        .order_by()
+        for model, column in dated
+    ]
+
+
+def _comment_members(since: datetime.date, until: datetime.date, year: int) -> QuerySet | None:
+    """The members whose part of the comment figures of ``year`` may differ between ``since`` and ``until``, or None
+    when the step cannot be taken (another year, a restructure).
+
+    The comment figures of a day (``figures.comments``, ``comment_sides``) count members: those due a comment on the
+    day it was due (their referral, placement, home and exemptions, each read through its dates), and their comment
+    and rating of the year, each read through its dates; the deadline is the year's (a change of it deletes the
+    year's stored days: ``stale.COMMENTS_WATCHED``)."""
+    if not (since.year == until.year == year):
+        return None
+    return members_changed(since, until, also=members_commented_between(since, until))
+
+
+def _carried(base: int, now: int, then: int) -> int:
+    return base + now - then
+
+
+def _carried_grid(base: dict, now: dict, then: dict) -> dict[str, dict[str, int]]:
+    """``CommentFigures.verdicts_by_rating`` carried: each cell added up, the cells of no member left out (as the whole
+    figures have none)."""
+    grid: dict[str, dict[str, int]] = {}
+    for level in {*base, *now, *then}:
+        for verdict in {*base.get(level, {}), *now.get(level, {}), *then.get(level, {})}:
+            n = _carried(
+                base.get(level, {}).get(verdict, 0),
+                now.get(level, {}).get(verdict, 0),
+                then.get(level, {}).get(verdict, 0),
+            )
+            if n:
+                grid.setdefault(level, {})[verdict] = n
+    return grid
+
+
+COMMENT_COUNTS = ("due", "written", "sent", "received", "late")
+
+
+def _carried_counts(base, now, then, as_of: datetime.date, deadline: datetime.date) -> dict[str, int]:
+    counts = {name: _carried(getattr(base, name), getattr(now, name), getattr(then, name)) for name in COMMENT_COUNTS}
+    counts["missing"] = counts["due"] - counts["written"] if as_of > deadline else 0
+    return counts
+
+
+def stepped_comments(
+    organisation: Organisation, base: figures.CommentFigures, since: datetime.date, until: datetime.date
+) -> figures.CommentFigures | None:
+    """``figures.comments(organisation, base.year, until)`` from ``base``, that of ``since`` (an earlier day of the
+    same year), by the members who changed in between; None when the step cannot be taken (``_comment_members``)."""
+    members = _comment_members(since, until, base.year)
+    if members is None:
+        return None
+    then = figures.comments(organisation, base.year, since, members)
+    now = figures.comments(organisation, base.year, until, members)
+    if not (base.deadline == then.deadline == now.deadline):
+        return None  # a round written since ``base`` was read (its triggers keep no stored day of it)
+    return figures.CommentFigures(
+        year=base.year,
+        deadline=now.deadline,
+        verdicts_by_rating=_carried_grid(base.verdicts_by_rating, now.verdicts_by_rating, then.verdicts_by_rating),
+        **_carried_counts(base, now, then, until, now.deadline),
+    )
+
+
+def stepped_comment_sides(
+    organisation: Organisation, base: figures.CommentSides, year: int, since: datetime.date, until: datetime.date
+) -> figures.CommentSides | None:
+    """``figures.comment_sides(organisation, year, until)`` from ``base``, that of ``since`` (``stepped_comments``)."""
+    members = _comment_members(since, until, year)
+    if members is None:
+        return None
+    deadline = figures.comment_deadline(organisation, year)
+    then = figures.comment_sides(organisation, year, since, members)
+    now = figures.comment_sides(organisation, year, until, members)
+
+    def side(name: str) -> figures.CommentCounts:
+        parts = (getattr(base, name), getattr(now, name), getattr(then, name))
+        return figures.CommentCounts(**_carried_counts(*parts, until, deadline))
+
+    return figures.CommentSides(workplace=side("workplace"), residence=side("residence"))

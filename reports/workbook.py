@@ -191,7 +191,7 @@ class TotalFigures:
             year=year,
             headline=figures.headline(organisation, as_of),
             meetings=snapshots.meetings_on(organisation, as_of),
-            comments_by_side=figures.comment_sides(organisation, year, as_of),
+            comments_by_side=snapshots.comment_sides_on(organisation, year, as_of),
             comment_deadline=figures.comment_deadline(organisation, year),
         )
 

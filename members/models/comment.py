@@ -55,7 +55,14 @@ class ResidenceComment(models.Model):
         verbose_name = _("residence comment")
         verbose_name_plural = _("residence comments")
         ordering = ["-year", "member"]
-        indexes = [models.Index(fields=["residential_cell", "year"], name="comment_cell_year")]
+        indexes = [
+            models.Index(fields=["residential_cell", "year"], name="comment_cell_year"),
+            # A step of the comment figures finds the comments written, sent or received between two days
+            # (``reports.steps.members_commented_between``).
+            models.Index(fields=["written_on"], name="comment_written_on"),
+            models.Index(fields=["sent_on"], condition=Q(sent_on__isnull=False), name="comment_sent_on"),
+            models.Index(fields=["received_on"], condition=Q(received_on__isnull=False), name="comment_received_on"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["member", "year"], name="one_comment_per_member_and_year"),
             models.CheckConstraint(
@@ -93,6 +100,7 @@ class YearEndRating(models.Model):
         verbose_name_plural = _("year-end ratings")
         ordering = ["-year", "member"]
         constraints = [models.UniqueConstraint(fields=["member", "year"], name="one_rating_per_member_and_year")]
+        indexes = [models.Index(fields=["decided_on"], name="rating_decided_on")]
 
     def __str__(self) -> str:
         return f"{self.member} – {self.year}: {self.get_level_display()}"

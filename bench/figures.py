@@ -73,6 +73,15 @@ SETUP = {
     "comment_sides_carried": lambda organisation, day: snapshots.comment_sides_on(
         organisation, day.year, day - datetime.timedelta(days=1)
     ),
+    "by_sector_carried": lambda organisation, day: snapshots.by_sector_on(
+        organisation, day - datetime.timedelta(days=1)
+    ),
+    "by_grassroots_carried": lambda organisation, day: snapshots.by_grassroots_on(
+        organisation, day - datetime.timedelta(days=1)
+    ),
+    "by_ward_and_cell_carried": lambda organisation, day: snapshots.by_ward_and_cell_on(
+        organisation, day - datetime.timedelta(days=1)
+    ),
 }
 
 
@@ -245,11 +254,32 @@ def _cases(organisation: Organisation, day: datetime.date):
             sql.BY_GRASSROOTS,
             same,
         ),
+        # The breakdown as the app reads it for a day after a stored one (``snapshots.by_grassroots_computed``: the
+        # rows read that day, their counts carried from the day before by the members whose rows changed).
+        (
+            "by_grassroots_carried",
+            lambda: snapshots.by_grassroots_computed(organisation, day),
+            _grassroots,
+            sql.BY_GRASSROOTS,
+            same,
+        ),
         ("summary_rows", lambda: figures.summary_rows(organisation, year, day), None, None, None),
         ("by_sector", lambda: figures.by_sector(organisation, day), _sectors, sql.BY_SECTOR, same),
+        # By sector as the app reads it for a day after a stored one (``snapshots.by_sector_computed``: carried from
+        # the day before by the members whose rows changed), against the SQL of the whole.
+        ("by_sector_carried", lambda: snapshots.by_sector_computed(organisation, day), _sectors, sql.BY_SECTOR, same),
         (
             "by_ward_and_cell",
             lambda: figures.by_ward_and_cell(organisation, day),
+            _residence,
+            sql.BY_WARD_AND_CELL,
+            same,
+        ),
+        # The breakdown as the app reads it for a day after a stored one (``snapshots.by_ward_and_cell_computed``: the
+        # rows read that day, their counts carried from the day before by the members whose rows changed).
+        (
+            "by_ward_and_cell_carried",
+            lambda: snapshots.by_ward_and_cell_computed(organisation, day),
             _residence,
             sql.BY_WARD_AND_CELL,
             same,

@@ -985,19 +985,29 @@ PEOPLE_COUNTS = ("members", "eligible", "introduced")
 REFERRAL_COUNTS = ("received", "received_from_outside", "stalled")
 
 
-def _people_by_home(organisation: Organisation, as_of: datetime.date) -> dict[int, dict[str, int]]:
+def _people_by_home(
+    organisation: Organisation, as_of: datetime.date, members: QuerySet | None = None
+) -> dict[int, dict[str, int]]:
     """Members of the subtree on ``as_of`` counted by their home that day (one grouped query). Eligible as
-    ``eligible_q`` says, read on the home period itself: the home in force is the only one that day."""
-    people = _people_by(_homes_on(organisation, as_of), as_of, "organisation", whole=organisation.kind == Kind.ROOT)
+    ``eligible_q`` says, read on the home period itself: the home in force is the only one that day. ``members``:
+    only these (``member_counts``)."""
+    people = _people_by(
+        _of_members(_homes_on(organisation, as_of), members),
+        as_of,
+        "organisation",
+        whole=organisation.kind == Kind.ROOT and members is None,
+    )
     return {home: counts for (home,), counts in people.items()}
 
 
-def _referrals_by_side(organisation: Organisation, as_of: datetime.date) -> dict[tuple, dict]:
+def _referrals_by_side(
+    organisation: Organisation, as_of: datetime.date, members: QuerySet | None = None
+) -> dict[tuple, dict]:
     """Referrals of the subtree (issued by it or with their ward in it on ``as_of``) counted by their issuer (None
     unless stalled), their ward that day (None unless received or stalled), and whether they are issued under the
-    subtree and addressed to it (one grouped query)."""
+    subtree and addressed to it (one grouped query). ``members``: only their referrals."""
     referrals = (
-        with_placement_on(Referral.objects.all(), as_of)
+        with_placement_on(_of_members(Referral.objects.all(), members), as_of)
         .filter(_candidates(organisation))
         .filter(_issued_under(organisation.path, as_of) | _received_under(organisation.path, as_of))
     )
@@ -1050,54 +1060,114 @@ def _handovers_of(referrals: dict[tuple, dict]) -> dict[str, int]:
     return handovers
 
 
+# The counts of a grassroots row added up from the groups of the organisations under it (``_counts_by_row``).
+ROW_COUNTS = (*PEOPLE_COUNTS, *REFERRAL_COUNTS, "issued", "addressed")
+
+
+def _counts_by_row(
+    above: dict[int, list[int]], people: dict[int, dict[str, int]], referrals: dict[tuple, dict]
+) -> dict[int, dict[str, int]]:
+    """The people (by home) and the referrals (by issuer and ward) added to each row above them (``above``: the rows
+    each organisation stands under); only the rows something was added to."""
+    sums: dict[int, dict[str, int]] = {}
+
+    def row(pk: int) -> dict[str, int]:
+        return sums.setdefault(pk, dict.fromkeys(ROW_COUNTS, 0))
+
+    for home, counts in people.items():
+        for pk in above.get(home, ()):
+            for name in PEOPLE_COUNTS:
+                row(pk)[name] += counts[name]
+    for (issuer, ward, _issued, _addressed), counts in referrals.items():
+        issued = set(above.get(issuer, ()))
+        addressed = set(above.get(ward, ())) if ward is not None else set()
+        for pk in addressed:
+            row(pk)["received"] += counts["received"]
+            row(pk)["received_from_outside"] += counts["received_from_outside"]
+            row(pk)["addressed"] += counts["stalled"]
+        for pk in issued:
+            row(pk)["issued"] += counts["stalled"]
+        for pk in issued | addressed:
+            row(pk)["stalled"] += counts["stalled"]
+    return sums
+
+
+def _grassroots_above(keys: set, organisation: Organisation, as_of: datetime.date) -> dict[int, list[int]]:
+    """For each organisation of ``keys``, the rows of ``by_grassroots_organisation`` it stands under (the grassroots
+    organisations of the subtree existing on ``as_of``): one query on the ancestor relation by descendant, for a few
+    organisations (``_rows_above`` reads every row's subtree)."""
+    keys.discard(None)
+    above: dict[int, list[int]] = {}
+    if not keys:
+        return above
+    rows = Organisation.objects.subtree(organisation).valid_on(as_of).filter(kind__in=Organisation.GRASSROOTS_KINDS)
+    links = OrganisationAncestor.objects.filter(
+        KeysIn(F("descendant"), sorted(keys)), ancestor__in=rows.values("pk")
+    ).values_list("descendant_id", "ancestor_id")
+    for descendant, ancestor in links:
+        above.setdefault(descendant, []).append(ancestor)
+    return above
+
+
+def grassroots_counts(
+    organisation: Organisation,
+    as_of: datetime.date,
+    members: QuerySet | None = None,
+    rows: list[Organisation] | None = None,
+) -> dict[int, dict[str, int]]:
+    """``by_grassroots_organisation``'s counts that add up member by member (``ROW_COUNTS``), by row key, only the
+    rows with a count: the members by home and the referrals by issuer and ward, each added to the rows above
+    (three queries). ``members``: only their part, for ``reports.steps``, the rows above found for their
+    organisations alone. ``rows``: the rows, when the caller has read them."""
+    people = _people_by_home(organisation, as_of, members)
+    referrals = _referrals_by_side(organisation, as_of, members)
+    if members is None:
+        above = _rows_above(_grassroots_of(organisation, as_of) if rows is None else rows)
+    else:
+        keys = {*people, *(key[0] for key in referrals), *(key[1] for key in referrals)}
+        above = _grassroots_above(keys, organisation, as_of)
+    return _counts_by_row(above, people, referrals)
+
+
 def _rolled_up(
     rows: list[Organisation],
     organisation: Organisation,
     as_of: datetime.date,
     people: dict[int, dict[str, int]] | None = None,
     referrals: dict[tuple, dict] | None = None,
+    counts: dict[int, dict[str, int]] | None = None,
 ) -> None:
     """Each row's counts, summed from grouped counts of the organisations under it: the counts by home, by issuer
     and ward, by cell (a fixed number of grouped queries), each group added to the rows above it (the ancestor
     relation, one query). A correlated count per row would read every member and referral once per row.
-    ``people``, ``referrals``: ``_people_by_home`` and ``_referrals_by_side``, when the caller has read them."""
-    above = _rows_above(rows)
-    people = _people_by_home(organisation, as_of) if people is None else people
-    referrals = _referrals_by_side(organisation, as_of) if referrals is None else referrals
+    ``people``, ``referrals``: ``_people_by_home`` and ``_referrals_by_side``, when the caller has read them;
+    ``counts``: ``grassroots_counts`` (carried from a stored day: ``reports.snapshots``), whose rows above are then
+    found for the cells of the meetings and comments alone."""
     missed, late = _missed_and_late(organisation, as_of)
-    sums = {
-        row.pk: dict.fromkeys((*PEOPLE_COUNTS, *REFERRAL_COUNTS, "issued", "addressed", "missed", "late"), 0)
-        for row in rows
-    }
-    for home, counts in people.items():
-        for pk in above.get(home, ()):
-            for name in PEOPLE_COUNTS:
-                sums[pk][name] += counts[name]
-    for (issuer, ward, _issued, _addressed), counts in referrals.items():
-        issued = set(above.get(issuer, ()))
-        addressed = set(above.get(ward, ())) if ward is not None else set()
-        for pk in addressed:
-            sums[pk]["received"] += counts["received"]
-            sums[pk]["received_from_outside"] += counts["received_from_outside"]
-            sums[pk]["addressed"] += counts["stalled"]
-        for pk in issued:
-            sums[pk]["issued"] += counts["stalled"]
-        for pk in issued | addressed:
-            sums[pk]["stalled"] += counts["stalled"]
-    for name, by_cell in (("missed", missed), ("late", late)):
-        for cell, n in by_cell.items():
+    if counts is None:
+        above = _rows_above(rows)
+        people = _people_by_home(organisation, as_of) if people is None else people
+        referrals = _referrals_by_side(organisation, as_of) if referrals is None else referrals
+        counts = _counts_by_row(above, people, referrals)
+    else:
+        above = _grassroots_above({*missed, *late}, organisation, as_of)
+    by_cell = {pk: dict.fromkeys(("missed", "late"), 0) for pk in (row.pk for row in rows)}
+    for name, cells in (("missed", missed), ("late", late)):
+        for cell, n in cells.items():
             for pk in above.get(cell, ()):
-                sums[pk][name] += n
+                if pk in by_cell:
+                    by_cell[pk][name] += n
+    nothing = dict.fromkeys(ROW_COUNTS, 0)
     for row in rows:
-        counts = sums[row.pk]
-        row.n_members, row.n_eligible, row.n_introduced = counts["members"], counts["eligible"], counts["introduced"]
-        row.n_received, row.n_received_from_outside = counts["received"], counts["received_from_outside"]
+        sums = counts.get(row.pk, nothing)
+        row.n_members, row.n_eligible, row.n_introduced = sums["members"], sums["eligible"], sums["introduced"]
+        row.n_received, row.n_received_from_outside = sums["received"], sums["received_from_outside"]
         row.n_stalled, row.n_stalled_issued, row.n_stalled_addressed = (
-            counts["stalled"],
-            counts["issued"],
-            counts["addressed"],
+            sums["stalled"],
+            sums["issued"],
+            sums["addressed"],
         )
-        row.n_missed, row.n_late = counts["missed"], counts["late"]
+        row.n_missed, row.n_late = by_cell[row.pk]["missed"], by_cell[row.pk]["late"]
 
 
 def _grassroots_row(row: Organisation) -> GrassrootsRow:
@@ -1120,10 +1190,13 @@ def _grassroots_row(row: Organisation) -> GrassrootsRow:
     )
 
 
-def by_grassroots_organisation(organisation: Organisation, as_of: datetime.date) -> list[GrassrootsRow]:
-    """One row per grassroots organisation of the subtree existing on ``as_of`` (one query)."""
+def by_grassroots_organisation(
+    organisation: Organisation, as_of: datetime.date, counts: dict[int, dict[str, int]] | None = None
+) -> list[GrassrootsRow]:
+    """One row per grassroots organisation of the subtree existing on ``as_of`` (one query). ``counts``: its
+    ``grassroots_counts``, carried from a stored day (``reports.snapshots.by_grassroots_on``)."""
     rows = _grassroots_of(organisation, as_of)
-    _rolled_up(rows, organisation, as_of)
+    _rolled_up(rows, organisation, as_of, counts=counts)
     return [_grassroots_row(row) for row in rows]
 
 
@@ -1212,10 +1285,14 @@ class SectorRow:
     referral_rate: Decimal | None
 
 
-def by_sector(organisation: Organisation, as_of: datetime.date) -> list[SectorRow]:
-    """Eligible and introduced members by the sector of their workplace (one query)."""
+def by_sector(organisation: Organisation, as_of: datetime.date, members: QuerySet | None = None) -> list[SectorRow]:
+    """Eligible and introduced members by the sector of their workplace (one query). ``members``: only their part
+    (``member_counts``), for ``reports.steps``."""
     people = _people_by(
-        _homes_on(organisation, as_of), as_of, whole=organisation.kind == Kind.ROOT, sector=F("organisation__sector")
+        _of_members(_homes_on(organisation, as_of), members),
+        as_of,
+        whole=organisation.kind == Kind.ROOT and members is None,
+        sector=F("organisation__sector"),
     )
     return [
         SectorRow(
@@ -1242,26 +1319,24 @@ class ResidenceRow:
     placed: int
 
 
-def by_ward_and_cell(organisation: Organisation, as_of: datetime.date) -> list[ResidenceRow]:
-    """Each ward of the subtree and each of its residential cells, existing on ``as_of`` (two queries: the rows, and
-    the referrals grouped by their ward and their cell that day, one pass: a referral placed that day has the ward of
-    its cell). Received from outside: members whose home is not in ``organisation``'s subtree, as in ``headline``."""
-    rows = (
-        Organisation.objects.subtree(organisation)
-        .valid_on(as_of)
-        .filter(kind__in=[Kind.WARD, Kind.RESIDENTIAL_CELL])
-        .select_related("parent")
-        .order_by("path")
-    )
+# The counts of a row of ``by_ward_and_cell`` that add up referral by referral: a ward's first four, a cell's last.
+RESIDENCE_COUNTS = ("received", "received_from_outside", "awaiting_reception", "awaiting_placement", "placed")
+
+
+def residence_counts(
+    organisation: Organisation, as_of: datetime.date, members: QuerySet | None = None
+) -> dict[int, dict[str, int]]:
+    """``by_ward_and_cell``'s counts (``RESIDENCE_COUNTS``) by ward and by residential cell, only those with a count
+    (one query: the referrals grouped by their ward and their cell that day, one pass: a referral placed that day has
+    the ward of its cell). ``members``: only their referrals, for ``reports.steps``."""
     referrals = (
-        with_placement_on(Referral.objects.all(), as_of)
+        with_placement_on(_of_members(Referral.objects.all(), members), as_of)
         .filter(_candidates(organisation, issued=False))
         .filter(_received_under(organisation.path, as_of))
     )
     referrals, from_outside = _from_outside(referrals, organisation, as_of)
-    counted = ("received", "received_from_outside", "awaiting_reception", "awaiting_placement")
-    by_ward: dict[int, dict[str, int]] = {}
-    placed: dict[int, int] = {}
+    by_ward = RESIDENCE_COUNTS[:-1]
+    counts: dict[int, dict[str, int]] = {}
     for row in (
         referrals.annotate(ward_on_day=ward_on_expression(as_of))
         .values("ward_on_day", cell=F("placement_on_day__residential_cell"))
@@ -1274,22 +1349,36 @@ def by_ward_and_cell(organisation: Organisation, as_of: datetime.date) -> list[R
         )
         .order_by()
     ):
-        sums = by_ward.setdefault(row["ward_on_day"], dict.fromkeys(counted, 0))
-        for name in counted:
-            sums[name] += row[name]
-        if row["cell"] is not None:
-            placed[row["cell"]] = placed.get(row["cell"], 0) + row["placed"]
-    nothing = dict.fromkeys(counted, 0)
+        if any(row[name] for name in by_ward):
+            sums = counts.setdefault(row["ward_on_day"], dict.fromkeys(RESIDENCE_COUNTS, 0))
+            for name in by_ward:
+                sums[name] += row[name]
+        if row["cell"] is not None and row["placed"]:
+            counts.setdefault(row["cell"], dict.fromkeys(RESIDENCE_COUNTS, 0))["placed"] += row["placed"]
+    return counts
+
+
+def by_ward_and_cell(
+    organisation: Organisation, as_of: datetime.date, counts: dict[int, dict[str, int]] | None = None
+) -> list[ResidenceRow]:
+    """Each ward of the subtree and each of its residential cells, existing on ``as_of`` (two queries: the rows, and
+    ``residence_counts``, unless ``counts`` gives them, carried from a stored day: ``reports.snapshots``). Received
+    from outside: members whose home is not in ``organisation``'s subtree, as in ``headline``.
+
+    The rows are read as tuples: at the nation's root, 150,000 wards and cells with their parents took 1.7 s as model
+    instances."""
+    rows = (
+        Organisation.objects.subtree(organisation)
+        .valid_on(as_of)
+        .filter(kind__in=[Kind.WARD, Kind.RESIDENTIAL_CELL])
+        .order_by("path")
+        .values_list("pk", "code", "name", "kind", "parent__code")
+    )
+    counts = residence_counts(organisation, as_of) if counts is None else counts
+    nothing = dict.fromkeys(RESIDENCE_COUNTS, 0)
     return [
-        ResidenceRow(
-            code=row.code,
-            name=row.name,
-            kind=row.kind,
-            parent_code=row.parent.code if row.parent else "",
-            **(by_ward.get(row.pk, nothing) if row.kind == Kind.WARD else nothing),
-            placed=placed.get(row.pk, 0),
-        )
-        for row in rows
+        ResidenceRow(code=code, name=name, kind=kind, parent_code=parent_code or "", **counts.get(pk, nothing))
+        for pk, code, name, kind, parent_code in rows
     ]
 
 

@@ -59,17 +59,23 @@ class MeetingSnapshot(models.Model):
 class ReportSnapshot(models.Model):
     """A part of the report (``reports.report.Report``) of ``organisation`` as of ``day`` (a day before the one it was
     computed on), as JSON: the comment figures of the day's year (``part`` "comments", ``figures.comments``; or
-    "comments_by_side", ``figures.comment_sides``).
+    "comments_by_side", ``figures.comment_sides``), the members by sector ("by_sector", ``figures.by_sector``), or
+    the counts of the breakdown by grassroots organisation that add up member by member
+    ("by_grassroots_organisation", ``figures.grassroots_counts``), and of the breakdown by ward and cell
+    ("by_ward_and_cell", ``figures.residence_counts``).
 
-    They change only with a write the triggers see (``reports.stale.COMMENTS_WATCHED``, and the homes, referrals,
-    placements and exemptions of the headline's); a later day's are carried from them (``reports.snapshots``)."""
+    They change only with a write the triggers see (``reports.stale.WATCHED``); a later day's are carried from them
+    (``reports.snapshots``)."""
 
     class Part(models.TextChoices):
         COMMENTS = "comments"
         COMMENTS_BY_SIDE = "comments_by_side"
+        BY_SECTOR = "by_sector"
+        BY_GRASSROOTS_ORGANISATION = "by_grassroots_organisation"
+        BY_WARD_AND_CELL = "by_ward_and_cell"
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
-    part = models.CharField(max_length=20, choices=Part.choices)
+    part = models.CharField(max_length=30, choices=Part.choices)
     day = models.DateField()
     figures = models.JSONField()
     computed_at = models.DateTimeField(auto_now=True)

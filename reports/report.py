@@ -6,7 +6,7 @@ import datetime
 from decimal import Decimal
 
 from branches.models import Organisation
-from reports import figures, snapshots
+from reports import figures, snapshots, steps
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,22 +41,25 @@ def build_report(
     ``headline``: ``figures.headline(organisation, as_of)`` when the caller has it already (the dashboard reads a
     past day's from its snapshot, with its trend's)."""
     year = year or as_of.year
-    if headline is None:
+    # A large subtree's parts are carried from stored days (``reports.snapshots``), a smaller one's counted whole.
+    large = steps.pays(organisation)
+    if headline is None and not large:
         headline, by_grassroots = figures.headline_and_grassroots(organisation, as_of)
     else:
-        by_grassroots = figures.by_grassroots_organisation(organisation, as_of)
+        headline = headline or snapshots.headline_on(organisation, as_of)
+        by_grassroots = snapshots.by_grassroots_on(organisation, as_of, large=large)
     return Report(
         organisation=organisation,
         as_of=as_of,
         year=year,
         headline=headline,
-        meetings=snapshots.meetings_on(organisation, as_of),
-        comments=snapshots.comments_on(organisation, year, as_of),
+        meetings=snapshots.meetings_on(organisation, as_of, large=large),
+        comments=snapshots.comments_on(organisation, year, as_of, large=large),
         tracking_book=figures.tracking_book_activity(organisation, year, as_of),
         by_grassroots_organisation=by_grassroots,
-        comments_by_side=snapshots.comment_sides_on(organisation, year, as_of) if breakdowns else None,
-        by_sector=figures.by_sector(organisation, as_of) if breakdowns else None,
-        by_ward_and_cell=figures.by_ward_and_cell(organisation, as_of) if breakdowns else None,
+        comments_by_side=snapshots.comment_sides_on(organisation, year, as_of, large=large) if breakdowns else None,
+        by_sector=snapshots.by_sector_on(organisation, as_of, large=large) if breakdowns else None,
+        by_ward_and_cell=snapshots.by_ward_and_cell_on(organisation, as_of, large=large) if breakdowns else None,
         endings_by_reason=figures.endings_by_reason(organisation, as_of) if breakdowns else None,
     )
 

@@ -160,16 +160,25 @@ def _computed_and_stored(organisation: Organisation, day: datetime.date) -> figu
 # -- the meetings' counts: attendance and irregular attendees ------------------------------------------------------
 
 
-def meetings_on(organisation: Organisation, day: datetime.date) -> figures.MeetingFigures:
+def meetings_on(organisation: Organisation, day: datetime.date, *, large: bool | None = None) -> figures.MeetingFigures:
     """``figures.meetings(organisation, day)``, its counts from ``meeting_counts_on``."""
-    return figures.meetings(organisation, day, meeting_counts_on(organisation, day))
+    return figures.meetings(organisation, day, meeting_counts_on(organisation, day, large=large))
 
 
-def meeting_counts_on(organisation: Organisation, day: datetime.date) -> figures.MeetingCounts:
+def _large(organisation: Organisation, large: bool | None) -> bool:
+    """``large``, or ``steps.pays(organisation)`` when the caller does not know it (a report asks it once for all its
+    parts: ``reports.report.build_report``)."""
+    return steps.pays(organisation) if large is None else large
+
+
+def meeting_counts_on(
+    organisation: Organisation, day: datetime.date, *, large: bool | None = None
+) -> figures.MeetingCounts:
     """``figures.meeting_counts(organisation, day)``. A large subtree's (``steps.pays``) is carried from a stored day
     of the same year (``meeting_counts_computed``): a past day's from the nearest stored day before it, stored in
-    turn; today's from yesterday's, stored first. A smaller subtree's is counted whole, and stores nothing."""
-    if not steps.pays(organisation):
+    turn; today's from yesterday's, stored first. A smaller subtree's is counted whole, and stores nothing. ``large``:
+    whether the subtree is large, when the caller knows (``_large``)."""
+    if not _large(organisation, large):
         return figures.meeting_counts(organisation, day)
     today = timezone.localdate()
     yesterday = today - datetime.timedelta(days=1)
@@ -248,7 +257,7 @@ def meeting_counts_computed(
     return counted
 
 
-# -- the comment figures: the year's round and its sides -----------------------------------------------------------
+# -- parts of the report stored as JSON: the comment figures of the year, the figures by sector -------------------
 
 
 def _decoded_comments(data: dict) -> figures.CommentFigures:
@@ -259,72 +268,186 @@ def _decoded_sides(data: dict) -> figures.CommentSides:
     return figures.CommentSides(**{side: figures.CommentCounts(**counts) for side, counts in data.items()})
 
 
+def _decoded_sectors(data: list) -> list[figures.SectorRow]:
+    return [
+        figures.SectorRow(
+            **{**row, "referral_rate": None if row["referral_rate"] is None else Decimal(row["referral_rate"])}
+        )
+        for row in data
+    ]
+
+
+def _plain(counted) -> dict | list:
+    """Figures as JSON: a dataclass (or a list of them) as dicts, dates and decimals as strings."""
+    value = [dataclasses.asdict(row) for row in counted] if isinstance(counted, list) else dataclasses.asdict(counted)
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+def _encoded_by_key(names: tuple[str, ...]) -> Callable:
+    """Counts by organisation key as JSON: by key, the counts in ``names``' order (the nation's root has 51,912
+    grassroots rows: names repeated in each would treble it)."""
+    return lambda counts: {str(pk): [row[name] for name in names] for pk, row in counts.items()}
+
+
+def _decoded_by_key(names: tuple[str, ...]) -> Callable:
+    return lambda data: {int(pk): dict(zip(names, row, strict=True)) for pk, row in data.items()}
+
+
+_encoded_grassroots, _decoded_grassroots = _encoded_by_key(figures.ROW_COUNTS), _decoded_by_key(figures.ROW_COUNTS)
+_encoded_residence = _encoded_by_key(figures.RESIDENCE_COUNTS)
+_decoded_residence = _decoded_by_key(figures.RESIDENCE_COUNTS)
+
+
 @dataclasses.dataclass(frozen=True)
 class _Part:
     """How one part of ``ReportSnapshot`` is computed whole, stepped, stored and read back."""
 
     part: str  # a field of ``reports.report.Report``
-    whole: Callable  # (organisation, year, day) -> figures
-    stepped: Callable  # (organisation, base, year, since, until) -> figures or None
+    whole: Callable  # (organisation, day) -> figures
+    stepped: Callable  # (organisation, base, since, until) -> figures, or None when the step cannot be taken
     decoded: Callable  # (stored JSON) -> figures
+    within_year: bool  # carried only from a day of the same year (the comment round of the day's year)
+    encoded: Callable = _plain  # (figures) -> JSON
 
 
 # The functions are looked up when called, not bound here (so that a test can watch them).
 _COMMENTS = _Part(
     ReportSnapshot.Part.COMMENTS,
-    lambda organisation, year, day: figures.comments(organisation, year, day),
-    lambda organisation, base, year, since, until: steps.stepped_comments(organisation, base, since, until),
+    lambda organisation, day: figures.comments(organisation, day.year, day),
+    lambda organisation, base, since, until: steps.stepped_comments(organisation, base, since, until),
     _decoded_comments,
+    within_year=True,
 )
 _SIDES = _Part(
     ReportSnapshot.Part.COMMENTS_BY_SIDE,
-    lambda organisation, year, day: figures.comment_sides(organisation, year, day),
-    lambda organisation, base, year, since, until: steps.stepped_comment_sides(organisation, base, year, since, until),
+    lambda organisation, day: figures.comment_sides(organisation, day.year, day),
+    lambda organisation, base, since, until: steps.stepped_comment_sides(organisation, base, until.year, since, until),
     _decoded_sides,
+    within_year=True,
+)
+_SECTORS = _Part(
+    ReportSnapshot.Part.BY_SECTOR,
+    lambda organisation, day: figures.by_sector(organisation, day),
+    lambda organisation, base, since, until: steps.stepped_by_sector(organisation, base, since, until),
+    _decoded_sectors,
+    within_year=False,
 )
 
 
-def comments_on(organisation: Organisation, year: int, day: datetime.date) -> figures.CommentFigures:
+# Not the rows themselves (their names are read as of the day, their meetings and comments by cell): the counts that
+# add up member by member, by row (``figures.grassroots_counts``).
+_GRASSROOTS = _Part(
+    ReportSnapshot.Part.BY_GRASSROOTS_ORGANISATION,
+    lambda organisation, day: figures.grassroots_counts(organisation, day),
+    lambda organisation, base, since, until: steps.stepped_grassroots_counts(organisation, base, since, until),
+    _decoded_grassroots,
+    within_year=False,
+    encoded=_encoded_grassroots,
+)
+
+
+_RESIDENCE = _Part(
+    ReportSnapshot.Part.BY_WARD_AND_CELL,
+    lambda organisation, day: figures.residence_counts(organisation, day),
+    lambda organisation, base, since, until: steps.stepped_residence_counts(organisation, base, since, until),
+    _decoded_residence,
+    within_year=False,
+    encoded=_encoded_residence,
+)
+
+
+def comments_on(
+    organisation: Organisation, year: int, day: datetime.date, *, large: bool | None = None
+) -> figures.CommentFigures:
     """``figures.comments(organisation, year, day)``. A large subtree's (``steps.pays``) round of the day's own year is
     carried from a stored day of that year, as the meetings' counts are (``meeting_counts_on``); another year's, or
     a smaller subtree's, is counted whole and stores nothing."""
-    return _comment_figures_on(_COMMENTS, organisation, year, day)
+    if year != day.year:
+        return figures.comments(organisation, year, day)
+    return _part_on(_COMMENTS, organisation, day, large)
 
 
-def comment_sides_on(organisation: Organisation, year: int, day: datetime.date) -> figures.CommentSides:
+def comment_sides_on(
+    organisation: Organisation, year: int, day: datetime.date, *, large: bool | None = None
+) -> figures.CommentSides:
     """``figures.comment_sides(organisation, year, day)``, as ``comments_on``."""
-    return _comment_figures_on(_SIDES, organisation, year, day)
+    if year != day.year:
+        return figures.comment_sides(organisation, year, day)
+    return _part_on(_SIDES, organisation, day, large)
+
+
+def by_sector_on(
+    organisation: Organisation, day: datetime.date, *, large: bool | None = None
+) -> list[figures.SectorRow]:
+    """``figures.by_sector(organisation, day)``, a large subtree's carried from a stored day, as the headline is."""
+    return _part_on(_SECTORS, organisation, day, large)
+
+
+def by_grassroots_on(
+    organisation: Organisation, day: datetime.date, *, large: bool | None = None
+) -> list[figures.GrassrootsRow]:
+    """``figures.by_grassroots_organisation(organisation, day)``: a large subtree's rows read as of the day, with their
+    counts carried from a stored day (``by_sector_on``) and their meetings and comments counted that day."""
+    if not _large(organisation, large):
+        return figures.by_grassroots_organisation(organisation, day)
+    counts = _part_on(_GRASSROOTS, organisation, day, large=True)
+    return figures.by_grassroots_organisation(organisation, day, counts=counts)
+
+
+def by_ward_and_cell_on(
+    organisation: Organisation, day: datetime.date, *, large: bool | None = None
+) -> list[figures.ResidenceRow]:
+    """``figures.by_ward_and_cell(organisation, day)``: a large subtree's rows read as of the day, with their counts
+    carried from a stored day (``by_grassroots_on``)."""
+    if not _large(organisation, large):
+        return figures.by_ward_and_cell(organisation, day)
+    return figures.by_ward_and_cell(organisation, day, counts=_part_on(_RESIDENCE, organisation, day, large=True))
 
 
 def comments_computed(organisation: Organisation, day: datetime.date, *, store: bool = False):
     """The comment figures of ``day``'s year as of ``day``, carried from the nearest stored day before it
-    (``_comment_figures_computed``)."""
-    return _comment_figures_computed(_COMMENTS, organisation, day, store=store)
+    (``_part_computed``)."""
+    return _part_computed(_COMMENTS, organisation, day, store=store)
 
 
 def comment_sides_computed(organisation: Organisation, day: datetime.date, *, store: bool = False):
-    return _comment_figures_computed(_SIDES, organisation, day, store=store)
+    return _part_computed(_SIDES, organisation, day, store=store)
 
 
-def _comment_figures_on(spec: _Part, organisation: Organisation, year: int, day: datetime.date):
-    if year != day.year or not steps.pays(organisation):
-        return spec.whole(organisation, year, day)
+def by_sector_computed(organisation: Organisation, day: datetime.date, *, store: bool = False):
+    return _part_computed(_SECTORS, organisation, day, store=store)
+
+
+def by_ward_and_cell_computed(organisation: Organisation, day: datetime.date, *, store: bool = False):
+    counts = _part_computed(_RESIDENCE, organisation, day, store=store)
+    return figures.by_ward_and_cell(organisation, day, counts=counts)
+
+
+def by_grassroots_computed(organisation: Organisation, day: datetime.date, *, store: bool = False):
+    """``by_grassroots_on``'s rows, their counts from ``_part_computed``."""
+    counts = _part_computed(_GRASSROOTS, organisation, day, store=store)
+    return figures.by_grassroots_organisation(organisation, day, counts=counts)
+
+
+def _part_on(spec: _Part, organisation: Organisation, day: datetime.date, large: bool | None = None):
+    """A large subtree's part: a past day's stored, or carried from the nearest stored day before it and stored;
+    today's carried from yesterday's, stored first (``meeting_counts_on``). A smaller subtree's, counted whole."""
+    if not _large(organisation, large):
+        return spec.whole(organisation, day)
     today = timezone.localdate()
     yesterday = today - datetime.timedelta(days=1)
     with transaction.atomic(using=DEFAULT_DB_ALIAS):
         alone = _lock_out_writes()
         if day < today:
-            return _stored_comment_figures(spec, organisation, day) or _comment_figures_computed(
-                spec, organisation, day, store=alone
-            )
-        if yesterday.year != day.year:
-            return spec.whole(organisation, year, day)
-        if _stored_comment_figures(spec, organisation, yesterday) is None:
-            _comment_figures_computed(spec, organisation, yesterday, store=alone)
-        return _comment_figures_computed(spec, organisation, day)
+            return _stored_part(spec, organisation, day) or _part_computed(spec, organisation, day, store=alone)
+        if spec.within_year and yesterday.year != day.year:
+            return spec.whole(organisation, day)
+        if _stored_part(spec, organisation, yesterday) is None:
+            _part_computed(spec, organisation, yesterday, store=alone)
+        return _part_computed(spec, organisation, day)
 
 
-def _stored_comment_figures(spec: _Part, organisation: Organisation, day: datetime.date):
+def _stored_part(spec: _Part, organisation: Organisation, day: datetime.date):
     data = (
         ReportSnapshot.objects.using(DEFAULT_DB_ALIAS)
         .filter(organisation=organisation, part=spec.part, day=day)
@@ -334,19 +457,17 @@ def _stored_comment_figures(spec: _Part, organisation: Organisation, day: dateti
     return None if data is None else spec.decoded(data)
 
 
-def _comment_figures_computed(spec: _Part, organisation: Organisation, day: datetime.date, *, store: bool = False):
-    """The figures of ``day``'s year as of ``day``, stepped from the nearest stored day before it in its year, up to
-    ``steps.MAX_STEP_DAYS`` before (``steps.stepped_comments``: by the members who changed in between); whole when
-    no day is stored or the step cannot be taken. Stored when ``store`` (a day before today, no write in
+def _part_computed(spec: _Part, organisation: Organisation, day: datetime.date, *, store: bool = False):
+    """The part as of ``day``, stepped from the nearest stored day before it, up to ``steps.MAX_STEP_DAYS`` before
+    (and in its year when ``spec.within_year``), by the members who changed in between (``reports.steps``); whole
+    when no day is stored or the step cannot be taken. Stored when ``store`` (a day before today, no write in
     progress)."""
+    earliest = day - datetime.timedelta(days=steps.MAX_STEP_DAYS)
+    if spec.within_year:
+        earliest = max(earliest, datetime.date(day.year, 1, 1))
     nearest = (
         ReportSnapshot.objects.using(DEFAULT_DB_ALIAS)
-        .filter(
-            organisation=organisation,
-            part=spec.part,
-            day__lt=day,
-            day__gte=max(datetime.date(day.year, 1, 1), day - datetime.timedelta(days=steps.MAX_STEP_DAYS)),
-        )
+        .filter(organisation=organisation, part=spec.part, day__lt=day, day__gte=earliest)
         .order_by("-day")
         .values_list("day", "figures")
         .first()
@@ -354,11 +475,11 @@ def _comment_figures_computed(spec: _Part, organisation: Organisation, day: date
     counted = None
     if nearest is not None:
         since, data = nearest
-        counted = spec.stepped(organisation, spec.decoded(data), day.year, since, day)
+        counted = spec.stepped(organisation, spec.decoded(data), since, day)
     if counted is None:
-        counted = spec.whole(organisation, day.year, day)
+        counted = spec.whole(organisation, day)
     if store:
-        row = ReportSnapshot(organisation=organisation, part=spec.part, day=day, figures=_plain(counted))
+        row = ReportSnapshot(organisation=organisation, part=spec.part, day=day, figures=spec.encoded(counted))
         try:
             with transaction.atomic(using=DEFAULT_DB_ALIAS):
                 ReportSnapshot.objects.using(DEFAULT_DB_ALIAS).bulk_create(
@@ -370,11 +491,6 @@ def _comment_figures_computed(spec: _Part, organisation: Organisation, day: date
         except DatabaseError:
             pass  # SQLite: a write committed meanwhile; the figures shown are still this transaction's own
     return counted
-
-
-def _plain(counted) -> dict:
-    """Figures as JSON: their dataclass as a dict, dates as ISO strings."""
-    return json.loads(json.dumps(dataclasses.asdict(counted), cls=DjangoJSONEncoder))
 
 
 # -- all ---------------------------------------------------------------------------------------------------------------

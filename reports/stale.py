@@ -7,8 +7,8 @@ referrals, "before D - 30 days"). A write changes the figures of the days on or 
 - a changed date column: the earlier of its old and new values (before both, every condition on it reads the same);
 - a changed column without a date (whose member, which ward, which issuer...), a new row or a deleted row: the
   earliest date of the row, old or new (a row counts on no day before its earliest date);
-- an organisation's place or kind (``path``, ``parent_id``, ``kind``), or a deleted organisation: every day (a
-  member's home counts under the organisation's ancestors whatever its own dates).
+- an organisation's place, kind or sector (``path``, ``parent_id``, ``kind``, ``sector``), or a deleted organisation:
+  every day (a member's home counts under the organisation's ancestors, and by its sector, whatever its own dates).
 
 The meetings' counts (``reports.figures.meeting_counts``: attendance and irregular attendees) also read the meetings
 and their attendance (``MEETINGS_WATCHED``), each compared with a meeting's day; an attendance's first stale day is
@@ -83,7 +83,7 @@ HEADLINE_WATCHED = (
         "branches_organisation",
         dates=("valid_from", "valid_to"),
         columns=("successor_id",),
-        everything=("path", "parent_id", "kind"),
+        everything=("path", "parent_id", "kind", "sector"),
     ),
     Watched(
         "members_member",

@@ -259,3 +259,81 @@ def stepped_comment_sides(
         return figures.CommentCounts(**_carried_counts(*parts, until, deadline))
 
     return figures.CommentSides(workplace=side("workplace"), residence=side("residence"))
+
+
+# -- the members by sector -----------------------------------------------------------------------------------------
+
+
+def stepped_by_sector(
+    organisation: Organisation, base: list[figures.SectorRow], since: datetime.date, until: datetime.date
+) -> list[figures.SectorRow] | None:
+    """``figures.by_sector(organisation, until)`` from ``base``, that of ``since`` (an earlier day), by the members who
+    changed in between (the headline's people, split by their workplace's sector: ``stepped``); None when the step
+    cannot be taken. A sector left without an eligible member is left out, as the whole figures leave it out."""
+    members = members_changed(since, until)
+    if members is None:
+        return None
+    counts = {row.sector: [row.eligible, row.introduced] for row in base}
+    for rows, sign in (
+        (figures.by_sector(organisation, until, members), 1),
+        (figures.by_sector(organisation, since, members), -1),
+    ):
+        for row in rows:
+            carried = counts.setdefault(row.sector, [0, 0])
+            carried[0] += sign * row.eligible
+            carried[1] += sign * row.introduced
+    return [
+        figures.SectorRow(
+            sector=sector,
+            eligible=eligible,
+            introduced=introduced,
+            referral_rate=figures.referral_rate(introduced, eligible),
+        )
+        for sector, (eligible, introduced) in sorted(counts.items())
+        if eligible
+    ]
+
+
+# -- the breakdowns by grassroots organisation, by ward and cell -------------------------------------------------
+
+
+def _carried_by_key(
+    base: dict[int, dict[str, int]], now: dict[int, dict[str, int]], then: dict[int, dict[str, int]], names: tuple
+) -> dict[int, dict[str, int]]:
+    """Counts by organisation key carried: ``base`` + ``now`` - ``then``, each key's counts (``names``) added up; a key
+    left with no count is left out, as the whole counts leave it out."""
+    carried = {pk: dict(counts) for pk, counts in base.items()}
+    for part, sign in ((now, 1), (then, -1)):
+        for pk, counts in part.items():
+            row = carried.setdefault(pk, dict.fromkeys(names, 0))
+            for name, n in counts.items():
+                row[name] += sign * n
+    return {pk: counts for pk, counts in carried.items() if any(counts.values())}
+
+
+def stepped_grassroots_counts(
+    organisation: Organisation, base: dict[int, dict[str, int]], since: datetime.date, until: datetime.date
+) -> dict[int, dict[str, int]] | None:
+    """``figures.grassroots_counts(organisation, until)`` from ``base``, that of ``since`` (an earlier day), by the
+    members who changed in between (the headline's people and referrals, added to the rows above their home, issuer
+    and ward: ``stepped``); None when the step cannot be taken. Over no restructure, the rows are the same on both
+    days."""
+    members = members_changed(since, until)
+    if members is None:
+        return None
+    now = figures.grassroots_counts(organisation, until, members)
+    then = figures.grassroots_counts(organisation, since, members)
+    return _carried_by_key(base, now, then, figures.ROW_COUNTS)
+
+
+def stepped_residence_counts(
+    organisation: Organisation, base: dict[int, dict[str, int]], since: datetime.date, until: datetime.date
+) -> dict[int, dict[str, int]] | None:
+    """``figures.residence_counts(organisation, until)`` from ``base``, that of ``since``: the referrals of the members
+    who changed in between, by ward and cell (``stepped_grassroots_counts``)."""
+    members = members_changed(since, until)
+    if members is None:
+        return None
+    now = figures.residence_counts(organisation, until, members)
+    then = figures.residence_counts(organisation, since, members)
+    return _carried_by_key(base, now, then, figures.RESIDENCE_COUNTS)

@@ -45,7 +45,7 @@ from members.models import (
 from members.models.history import in_force_q
 from members.periods import HalfYear
 from members.selectors import Sight
-from reports import figures, snapshots
+from reports import figures, snapshots, steps
 
 SUMMARY, REFERRALS, MEETINGS, COMMENTS = "Tổng hợp", "Giới thiệu", "Sinh hoạt", "Nhận xét"
 SHEET_NAMES = (SUMMARY, REFERRALS, MEETINGS, COMMENTS)
@@ -185,13 +185,14 @@ class TotalFigures:
 
     @classmethod
     def of(cls, organisation: Organisation, year: int, as_of: datetime.date) -> "TotalFigures":
+        large = steps.pays(organisation)
         return cls(
             organisation=organisation,
             as_of=as_of,
             year=year,
             headline=figures.headline(organisation, as_of),
-            meetings=snapshots.meetings_on(organisation, as_of),
-            comments_by_side=snapshots.comment_sides_on(organisation, year, as_of),
+            meetings=snapshots.meetings_on(organisation, as_of, large=large),
+            comments_by_side=snapshots.comment_sides_on(organisation, year, as_of, large=large),
             comment_deadline=figures.comment_deadline(organisation, year),
         )
 

@@ -37,7 +37,19 @@ class Migration(migrations.Migration):
             name="ReportSnapshot",
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("part", models.CharField(choices=[("comments", "Comments"), ("comments_by_side", "Comments By Side")], max_length=20)),
+                (
+                    "part",
+                    models.CharField(
+                        choices=[
+                            ("comments", "Comments"),
+                            ("comments_by_side", "Comments By Side"),
+                            ("by_sector", "By Sector"),
+                            ("by_grassroots_organisation", "By Grassroots Organisation"),
+                            ("by_ward_and_cell", "By Ward And Cell"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
                 ("day", models.DateField()),
                 ("figures", models.JSONField()),
                 ("computed_at", models.DateTimeField(auto_now=True)),

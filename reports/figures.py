@@ -1110,19 +1110,16 @@ def _grassroots_above(keys: set, organisation: Organisation, as_of: datetime.dat
 
 
 def grassroots_counts(
-    organisation: Organisation,
-    as_of: datetime.date,
-    members: QuerySet | None = None,
-    rows: list[Organisation] | None = None,
+    organisation: Organisation, as_of: datetime.date, members: QuerySet | None = None
 ) -> dict[int, dict[str, int]]:
     """``by_grassroots_organisation``'s counts that add up member by member (``ROW_COUNTS``), by row key, only the
     rows with a count: the members by home and the referrals by issuer and ward, each added to the rows above
-    (three queries). ``members``: only their part, for ``reports.steps``, the rows above found for their
-    organisations alone. ``rows``: the rows, when the caller has read them."""
+    (four queries). ``members``: only their part, for ``reports.steps``, the rows above found for their
+    organisations alone."""
     people = _people_by_home(organisation, as_of, members)
     referrals = _referrals_by_side(organisation, as_of, members)
     if members is None:
-        above = _rows_above(_grassroots_of(organisation, as_of) if rows is None else rows)
+        above = _rows_above(_grassroots_of(organisation, as_of))
     else:
         keys = {*people, *(key[0] for key in referrals), *(key[1] for key in referrals)}
         above = _grassroots_above(keys, organisation, as_of)
@@ -1349,7 +1346,7 @@ def residence_counts(
         )
         .order_by()
     ):
-        if any(row[name] for name in by_ward):
+        if row["ward_on_day"] is not None and any(row[name] for name in by_ward):
             sums = counts.setdefault(row["ward_on_day"], dict.fromkeys(RESIDENCE_COUNTS, 0))
             for name in by_ward:
                 sums[name] += row[name]

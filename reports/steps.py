@@ -14,9 +14,11 @@ that day's steps (docs/benchmarks.md). The organisations' own counts are read wh
 a day on which an organisation began or ended (a restructure) is not taken: the members of the organisations concerned
 would have to be found through the tree's relations, and such days are rare; the whole headline is computed instead.
 
-The meetings' irregular attendees (``stepped_irregular``) and the comment figures of a year (``stepped_comments``,
-``stepped_comment_sides``) also add up member by member, and step the same way, by the members who changed plus
-those with a miss, or a comment or rating dated, in between.
+The meetings' irregular attendees (``stepped_irregular``), the comment figures of a year (``stepped_comments``,
+``stepped_comment_sides``), the members by sector (``stepped_by_sector``) and the counts of the breakdowns by
+grassroots organisation and by ward and cell (``stepped_grassroots_counts``, ``stepped_residence_counts``) also add
+up member by member, and step the same way, by the members who changed plus, for the first two, those with a miss,
+or a comment or rating dated, in between.
 
 ``reports.snapshots`` takes the steps: a past day's figures from the nearest stored day before it, today's from
 yesterday's.

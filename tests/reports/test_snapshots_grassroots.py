@@ -59,9 +59,9 @@ def counted(monkeypatch) -> list:
     calls = []
     function = figures.grassroots_counts
 
-    def recorded(organisation, as_of, members=None, rows=None):
+    def recorded(organisation, as_of, members=None):
         calls.append((as_of, members is not None))
-        return function(organisation, as_of, members, rows)
+        return function(organisation, as_of, members)
 
     monkeypatch.setattr(figures, "grassroots_counts", recorded)
     return calls

@@ -131,10 +131,11 @@ COMMENTS_WATCHED = (
 WATCHED = HEADLINE_WATCHED + MEETINGS_WATCHED + COMMENTS_WATCHED
 # The tables of stored figures: a write deletes the rows of each from its first stale day.
 SNAPSHOT_TABLES = (SNAPSHOT_TABLE, MEETING_SNAPSHOT_TABLE, REPORT_SNAPSHOT_TABLE)
-# What migration reports/0001 created (the headline alone) and reports/0002 (the meetings too), for later migrations
-# to drop or create again.
+# What migration reports/0001 created (the headline alone), reports/0002 (the meetings too) and reports/0003 (the
+# comments and the report's parts too), for later migrations to drop or create again (``replaced``).
 FIRST = (HEADLINE_WATCHED, (SNAPSHOT_TABLE,))
 SECOND = (HEADLINE_WATCHED + MEETINGS_WATCHED, (SNAPSHOT_TABLE, MEETING_SNAPSHOT_TABLE))
+THIRD = (WATCHED, SNAPSHOT_TABLES)
 
 
 class _Dialect:
@@ -280,6 +281,25 @@ def postgresql_backward(watched_tables=WATCHED, tables=SNAPSHOT_TABLES) -> list[
         "DROP FUNCTION IF EXISTS reports_snapshots_stale_from(date);",
     ]
     return statements
+
+
+def replaced(dropped: tuple, created: tuple):
+    """A migration's ``RunPython`` function: the triggers of ``dropped`` dropped and those of ``created`` made (each
+    ``(watched tables, snapshot tables)``, or ``()`` for none), on the databases that have them (SQLite, PostgreSQL).
+    Each migration passes the constants of its own release (``FIRST``, ``SECOND``...), so that migrating forwards or
+    backwards leaves the triggers of the release reached."""
+    dialects = {"sqlite": (sqlite_backward, sqlite_forward), "postgresql": (postgresql_backward, postgresql_forward)}
+
+    def run(apps, schema_editor):
+        vendor = schema_editor.connection.vendor
+        if vendor not in dialects:
+            return
+        backward, forward = dialects[vendor]
+        statements = (backward(*dropped) if dropped else []) + (forward(*created) if created else [])
+        for statement in statements:
+            schema_editor.execute(statement)
+
+    return run
 
 
 def trigger_names(vendor: str) -> set[str]:

@@ -313,6 +313,24 @@ def _carried_by_key(
     return {pk: counts for pk, counts in carried.items() if any(counts.values())}
 
 
+def _stepped_by_key(
+    counts_of,
+    names: tuple[str, ...],
+    organisation: Organisation,
+    base: dict,
+    since: datetime.date,
+    until: datetime.date,
+) -> dict[int, dict[str, int]] | None:
+    """``counts_of(organisation, until)`` (counts by organisation key, each added up member by member) from ``base``,
+    that of ``since``, by the members who changed in between; None when the step cannot be taken."""
+    members = members_changed(since, until)
+    if members is None:
+        return None
+    return _carried_by_key(
+        base, counts_of(organisation, until, members), counts_of(organisation, since, members), names
+    )
+
+
 def stepped_grassroots_counts(
     organisation: Organisation, base: dict[int, dict[str, int]], since: datetime.date, until: datetime.date
 ) -> dict[int, dict[str, int]] | None:
@@ -320,12 +338,7 @@ def stepped_grassroots_counts(
     members who changed in between (the headline's people and referrals, added to the rows above their home, issuer
     and ward: ``stepped``); None when the step cannot be taken. Over no restructure, the rows are the same on both
     days."""
-    members = members_changed(since, until)
-    if members is None:
-        return None
-    now = figures.grassroots_counts(organisation, until, members)
-    then = figures.grassroots_counts(organisation, since, members)
-    return _carried_by_key(base, now, then, figures.ROW_COUNTS)
+    return _stepped_by_key(figures.grassroots_counts, figures.ROW_COUNTS, organisation, base, since, until)
 
 
 def stepped_residence_counts(
@@ -333,9 +346,4 @@ def stepped_residence_counts(
 ) -> dict[int, dict[str, int]] | None:
     """``figures.residence_counts(organisation, until)`` from ``base``, that of ``since``: the referrals of the members
     who changed in between, by ward and cell (``stepped_grassroots_counts``)."""
-    members = members_changed(since, until)
-    if members is None:
-        return None
-    now = figures.residence_counts(organisation, until, members)
-    then = figures.residence_counts(organisation, since, members)
-    return _carried_by_key(base, now, then, figures.RESIDENCE_COUNTS)
+    return _stepped_by_key(figures.residence_counts, figures.RESIDENCE_COUNTS, organisation, base, since, until)

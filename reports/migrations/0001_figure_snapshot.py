@@ -7,15 +7,6 @@ from django.db import migrations, models
 from reports import stale
 
 
-def _run(statements_by_vendor):
-    def run(apps, schema_editor):
-        # The triggers of this migration's release (the headline's tables): reports/0002 replaces them.
-        for statement in statements_by_vendor.get(schema_editor.connection.vendor, lambda *_: [])(*stale.FIRST):
-            schema_editor.execute(statement)
-
-    return run
-
-
 class Migration(migrations.Migration):
     initial = True
 
@@ -48,8 +39,6 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.RunPython(
-            _run({"sqlite": stale.sqlite_forward, "postgresql": stale.postgresql_forward}),
-            _run({"sqlite": stale.sqlite_backward, "postgresql": stale.postgresql_backward}),
-        ),
+        # The triggers of this migration's release (the headline's tables): reports/0002 replaces them.
+        migrations.RunPython(stale.replaced((), stale.FIRST), stale.replaced(stale.FIRST, ())),
     ]

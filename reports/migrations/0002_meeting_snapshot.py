@@ -7,24 +7,6 @@ from django.db import migrations, models
 
 from reports import stale
 
-FORWARD = {"sqlite": stale.sqlite_forward, "postgresql": stale.postgresql_forward}
-BACKWARD = {"sqlite": stale.sqlite_backward, "postgresql": stale.postgresql_backward}
-
-
-def _replace(dropped, created):
-    def run(apps, schema_editor):
-        vendor = schema_editor.connection.vendor
-        if vendor not in FORWARD:
-            return
-        for statement in BACKWARD[vendor](*dropped) + FORWARD[vendor](*created):
-            schema_editor.execute(statement)
-
-    return run
-
-
-NOW = stale.SECOND
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("branches", "0002_upper_committee_names_restructures"),
@@ -58,5 +40,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.RunPython(_replace(stale.FIRST, NOW), _replace(NOW, stale.FIRST)),
+        migrations.RunPython(stale.replaced(stale.FIRST, stale.SECOND), stale.replaced(stale.SECOND, stale.FIRST)),
     ]

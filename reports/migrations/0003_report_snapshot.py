@@ -7,24 +7,6 @@ from django.db import migrations, models
 
 from reports import stale
 
-FORWARD = {"sqlite": stale.sqlite_forward, "postgresql": stale.postgresql_forward}
-BACKWARD = {"sqlite": stale.sqlite_backward, "postgresql": stale.postgresql_backward}
-
-
-def _replace(dropped, created):
-    def run(apps, schema_editor):
-        vendor = schema_editor.connection.vendor
-        if vendor not in FORWARD:
-            return
-        for statement in BACKWARD[vendor](*dropped) + FORWARD[vendor](*created):
-            schema_editor.execute(statement)
-
-    return run
-
-
-NOW = (stale.WATCHED, stale.SNAPSHOT_TABLES)
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("branches", "0004_organisation_name_indexes"),
@@ -69,5 +51,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.RunPython(_replace(stale.SECOND, NOW), _replace(NOW, stale.SECOND)),
+        migrations.RunPython(stale.replaced(stale.SECOND, stale.THIRD), stale.replaced(stale.THIRD, stale.SECOND)),
     ]

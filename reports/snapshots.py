@@ -439,7 +439,8 @@ def _part_on(spec: _Part, organisation: Organisation, day: datetime.date, large:
     with transaction.atomic(using=DEFAULT_DB_ALIAS):
         alone = _lock_out_writes()
         if day < today:
-            return _stored_part(spec, organisation, day) or _part_computed(spec, organisation, day, store=alone)
+            stored = _stored_part(spec, organisation, day)  # may be empty (no sector, no row): not "not stored"
+            return stored if stored is not None else _part_computed(spec, organisation, day, store=alone)
         if spec.within_year and yesterday.year != day.year:
             return spec.whole(organisation, day)
         if _stored_part(spec, organisation, yesterday) is None:

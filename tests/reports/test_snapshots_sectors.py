@@ -172,3 +172,12 @@ def test_people_writes_back_dated(tree):
     before = store_all()
     places.move_home(member_id=tree.teacher.pk, organisation=tree.cell, on=D(2018, 2, 1), by=None)
     assert_exact(before)
+
+
+def test_an_empty_stored_part_is_read_not_counted_again(tree, counted):
+    """A subtree without an eligible member stores no row of sectors: an empty list, which is still a stored day."""
+    assert snapshots.by_sector_on(tree.ward2, D(2018, 9, 30)) == []
+    assert counted == [(D(2018, 9, 30), False)]
+    counted.clear()
+    assert snapshots.by_sector_on(tree.ward2, D(2018, 9, 30)) == []
+    assert counted == []

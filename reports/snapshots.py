@@ -321,7 +321,7 @@ _COMMENTS = _Part(
 _SIDES = _Part(
     ReportSnapshot.Part.COMMENTS_BY_SIDE,
     lambda organisation, day: figures.comment_sides(organisation, day.year, day),
-    lambda organisation, base, since, until: steps.stepped_comment_sides(organisation, base, until.year, since, until),
+    lambda organisation, base, since, until: steps.stepped_comment_sides(organisation, base, since, until),
     _decoded_sides,
     within_year=True,
 )

@@ -246,9 +246,11 @@ def stepped_comments(
 
 
 def stepped_comment_sides(
-    organisation: Organisation, base: figures.CommentSides, year: int, since: datetime.date, until: datetime.date
+    organisation: Organisation, base: figures.CommentSides, since: datetime.date, until: datetime.date
 ) -> figures.CommentSides | None:
-    """``figures.comment_sides(organisation, year, until)`` from ``base``, that of ``since`` (``stepped_comments``)."""
+    """``figures.comment_sides(organisation, until.year, until)`` from ``base``, that of ``since`` (an earlier day of
+    the same year: ``stepped_comments``)."""
+    year = until.year
     members = _comment_members(since, until, year)
     if members is None:
         return None

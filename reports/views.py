@@ -23,7 +23,7 @@ from dongha76.periods import FIRST_DAY, PeriodError, parse_iso_day, parse_year
 from members.forms.common import date_field
 from members.periods import HalfYear
 from members.selectors import FIRST_COMMENT_YEAR, comment_years
-from reports import charts, snapshots
+from reports import charts, figures, snapshots
 from reports.report import build_report, report_as_json
 
 
@@ -63,6 +63,8 @@ def figures_api(request: HttpRequest) -> JsonResponse:
 
 TREND_YEARS = 5
 GRASSROOTS_PER_PAGE = 50
+GAPS_SHOWN = 10  # the tracking-book gaps named on the dashboard; their own page lists them all
+GAPS_PER_PAGE = 50
 Kind = Organisation.Kind
 WORKPLACE_SIDE_KINDS = (Kind.COMMITTEE, Kind.GRASSROOTS_CELL, Kind.OUTSIDE)
 
@@ -242,30 +244,57 @@ def _restructures_of(organisation: Organisation) -> list[Restructure]:
     )
 
 
-def _dashboard_page(request: HttpRequest, organisations, organisation: Organisation) -> HttpResponse:
-    today = timezone.localdate()
+def _day_and_year(request: HttpRequest, today: datetime.date) -> tuple[DashboardForm, datetime.date, int | None]:
+    """The dashboard's GET form, its as-of day and its comment round's year. A wrong field shows its error; the valid
+    ones are used, and a wrong as-of day falls back to today."""
     form = DashboardForm(request.GET or None, today=today)
     as_of, year = today, None
     if form.is_bound:
-        form.is_valid()  # a wrong field shows its error; the valid ones are used, the wrong as-of falls back to today
+        form.is_valid()
         as_of = form.cleaned_data.get("as_of") or today
         year = form.cleaned_data.get("year")
+    return form, as_of, year
+
+
+def _carried(as_of: datetime.date, year: int | None, today: datetime.date) -> str:
+    """The query that keeps a page's day and year on the links to the other figure pages ("" for today's)."""
+    params = {"as_of": as_of.strftime("%d/%m/%Y") if as_of != today else None, "year": year}
+    return urlencode({key: value for key, value in params.items() if value is not None})
+
+
+def _grassroots_pks(organisations, organisation: Organisation, codes) -> dict[str, tuple[int, str]]:
+    """The pks and kinds of the grassroots organisations of the subtree with these codes, in the user's scope (one
+    query), for their links: only the codes a page shows, as a nation has 52,000."""
+    return {
+        code: (pk, kind)
+        for code, pk, kind in organisations.filter(
+            path__startswith=organisation.path, kind__in=Organisation.GRASSROOTS_KINDS, code__in=set(codes)
+        ).values_list("code", "pk", "kind")
+    }
+
+
+def _books(refs, known: dict[str, tuple[int, str]], year: int) -> list[dict[str, str]]:
+    """The tracking-book gaps' names, each with the link to its tracking book of the year."""
+    return [
+        {
+            "name": ref.name,
+            "code": ref.code,
+            "href": reverse("members:tracking-book", args=[known[ref.code][0], year]) if ref.code in known else "",
+        }
+        for ref in refs
+    ]
+
+
+def _dashboard_page(request: HttpRequest, organisations, organisation: Organisation) -> HttpResponse:
+    today = timezone.localdate()
+    form, as_of, year = _day_and_year(request, today)
     # The trend's headlines (31 December of the years before) and a past as-of day's: from their snapshots, in one
     # query (computed and stored once); today's is the report's own (``build_report``).
     years = [y for y in range(as_of.year - TREND_YEARS + 1, as_of.year) if y >= FIRST_DAY.year]
     trend_days = [datetime.date(y, 12, 31) for y in years]
     headlines = snapshots.headlines_on(organisation, [*trend_days, *([as_of] if as_of < today else [])])
     report = build_report(organisation, as_of, year=year, breakdowns=False, headline=headlines.get(as_of))
-    params = {"as_of": as_of.strftime("%d/%m/%Y") if as_of != today else None, "year": year}
-    carried = urlencode({key: value for key, value in params.items() if value is not None})
-
-    # The pks and kinds of the grassroots organisations of the subtree (one query), for their links.
-    known = {
-        code: (pk, kind)
-        for code, pk, kind in organisations.filter(
-            path__startswith=organisation.path, kind__in=Organisation.GRASSROOTS_KINDS
-        ).values_list("code", "pk", "kind")
-    }
+    carried = _carried(as_of, year, today)
     # The lists show today: the numbers of another day link nowhere (the note above the figures says so).
     live = as_of == today
     past = _past_half_years(report)
@@ -277,6 +306,16 @@ def _dashboard_page(request: HttpRequest, organisations, organisation: Organisat
     # still count them all.
     weakest_first = sorted(report.by_grassroots_organisation, key=_worst_first)
     grassroots_page = Paginator(weakest_first, GRASSROOTS_PER_PAGE).get_page(request.GET.get("page"))
+    # The tracking-book gaps: their counts, the first few names, and all of them a page at a time on their own page
+    # (a nation has thousands: the names alone made the dashboard a megabyte).
+    book = report.tracking_book
+    gaps = {"committees": book.committees_without_introductions, "wards": book.wards_without_receptions}
+    known = _grassroots_pks(
+        organisations,
+        organisation,
+        [row.code for row in grassroots_page.object_list]
+        + [ref.code for refs in gaps.values() for ref in refs[:GAPS_SHOWN]],
+    )
     rows = []
     for row in grassroots_page.object_list:
         pk, kind = known.get(row.code, (None, row.kind))
@@ -308,22 +347,18 @@ def _dashboard_page(request: HttpRequest, organisations, organisation: Organisat
             }
         )
 
-    def books(refs):
-        return [
-            {
-                "name": ref.name,
-                "href": reverse("members:tracking-book", args=[known[ref.code][0], report.year])
-                if ref.code in known
-                else "",
-            }
-            for ref in refs
-        ]
-
     referrals = _referral_side(organisation.kind, organisation.pk)
     comments = _comment_side(organisation.kind, organisation.pk)
     weak = {
-        "committees": books(report.tracking_book.committees_without_introductions),
-        "wards": books(report.tracking_book.wards_without_receptions),
+        "books": {
+            which: {
+                "count": len(refs),
+                "shown": _books(refs[:GAPS_SHOWN], known, report.year),
+                "href": reverse("reports:tracking-book-gaps", args=[organisation.code, which])
+                + (f"?{carried}" if carried else ""),
+            }
+            for which, refs in gaps.items()
+        },
         "stalled_href": _link("members:referral-list", state="stalled", **referrals),
         "awaiting_placement_href": _link("members:referral-list", state="awaiting_placement", **referrals),
         "stuck": report.headline.stalled + report.headline.awaiting_placement,
@@ -445,3 +480,55 @@ def dashboard_org(request: HttpRequest, code: str) -> HttpResponse:
     organisations = _visible(request)
     organisation = get_object_or_404(organisations, code=code)
     return _dashboard_page(request, organisations, organisation)
+
+
+# -- the tracking-book gaps ------------------------------------------------------------------------------------------
+
+# The dashboard's two lists of weak spot 1, by the name in their URL: the field of ``figures.TrackingBookActivity``
+# and what each line of the list is.
+GAP_LISTS = {
+    "committees": (
+        "committees_without_introductions",
+        gettext_lazy("Workplace committees with members to introduce and no introduction in %(year)s"),
+    ),
+    "wards": (
+        "wards_without_receptions",
+        gettext_lazy("Wards with referrals addressed to them and no reception in %(year)s"),
+    ),
+}
+
+
+@login_required
+@require_GET
+def tracking_book_gaps(request: HttpRequest, code: str, which: str) -> HttpResponse:
+    """All the committees (or wards) of the dashboard's weak spot 1 for an organisation of the user's scope, a page at
+    a time, each with its tracking book; as of the dashboard's day and year. 404 outside the scope."""
+    organisations = _visible(request)
+    organisation = get_object_or_404(organisations, code=code)
+    if which not in GAP_LISTS:
+        raise Http404
+    field, title = GAP_LISTS[which]
+    today = timezone.localdate()
+    form, as_of, year = _day_and_year(request, today)
+    carried = _carried(as_of, year, today)
+    year = year or as_of.year
+    refs = getattr(figures.tracking_book_activity(organisation, year, as_of), field)
+    page = Paginator(refs, GAPS_PER_PAGE).get_page(request.GET.get("page"))
+    known = _grassroots_pks(organisations, organisation, [ref.code for ref in page.object_list])
+    return render(
+        request,
+        "reports/tracking_book_gaps.html",
+        {
+            "form": form,
+            "organisation": organisation,
+            "which": which,
+            "title": title % {"year": year},
+            "as_of": as_of,
+            "year": year,
+            "page": page,
+            "entries": _books(page.object_list, known, year),
+            "dashboard_href": reverse("reports:dashboard-org", args=[organisation.code])
+            + (f"?{carried}" if carried else ""),
+            "pager_query": f"{carried}&" if carried else "",
+        },
+    )

@@ -90,6 +90,7 @@ MATRIX: dict[str, tuple[str | None, frozenset[str]]] = {
     "reports:figures-api": ("api", EVERYONE),
     "reports:dashboard": (None, EVERYONE),
     "reports:dashboard-org": ("dashboard", EVERYONE),
+    "reports:tracking-book-gaps": ("gaps", EVERYONE),  # the dashboard's weak spot 1, listed in full
     "reports:workbook": ("api", EVERYONE),
     # year-end ratings: the member's workplace
     "members:rating-list": ("year", EVERYONE),
@@ -270,7 +271,7 @@ def world(db):
     }
     for objects in (*inside.values(), *outside.values()):
         objects["cell_year"] = objects["cell"]
-        objects["api"] = objects["dashboard"] = objects["book"]
+        objects["api"] = objects["dashboard"] = objects["gaps"] = objects["book"]
         objects["restructure"], objects["restructure_kind"] = restructure, "merge"
     # each role's own import record, with a problem and its file (so that the workbook of errors exists); outside:
     # another user's
@@ -375,6 +376,8 @@ def url_for(name: str, target: str | None, obj) -> str:
         return reverse(name, args=[obj])
     if target == "dashboard":
         return reverse(name, args=[obj.code])
+    if target == "gaps":
+        return reverse(name, args=[obj.code, "committees"])
     if target == "api":
         return f"{reverse(name)}?org={obj.code}&as_of=2024-06-30"
     if target == "cell_year":

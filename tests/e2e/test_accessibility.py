@@ -28,7 +28,8 @@ BLOCKING = ("serious", "critical")
 def main_pages(username: str) -> list[str]:
     pages = [reverse("home")]
     if username == "thanhuy":
-        pages.append(reverse("reports:dashboard"))
+        root = Organisation.objects.filter(kind=Organisation.Kind.ROOT).values_list("code", flat=True)[0]
+        pages += [reverse("reports:dashboard"), reverse("reports:tracking-book-gaps", args=[root, "committees"])]
     elif username == "khupho1":
         cell = Officer.objects.filter(
             user__username=username, organisation__kind=Organisation.Kind.RESIDENTIAL_CELL

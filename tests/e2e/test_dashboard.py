@@ -90,3 +90,21 @@ def test_dashboard_on_a_phone(page_for, scenario):
     expect(page.locator("svg#chart-trend")).to_be_visible()
     assert no_horizontal_scroll(page)
     assert timezone.localdate().strftime("%d/%m/%Y") == page.locator("#id_as_of").input_value()
+
+
+def test_tracking_book_gaps_from_a_phone(page_for, scenario):
+    """Weak spot 1's number opens the list of the committees behind it; a name opens its tracking book."""
+    tree = scenario["tree"]
+    page = page_for(scenario["city"], PHONE)
+    page.goto(reverse("reports:dashboard"))
+    expect(page.locator('a[data-count="committees"]')).to_have_text("1")
+    with page.expect_navigation():
+        page.locator('a[data-count="committees"]').click()
+    expect(page.locator("#gaps")).to_have_attribute("data-row-count", "1")
+    expect(page.locator("#gaps li")).to_have_count(1)
+    assert no_horizontal_scroll(page)
+    with page.expect_navigation():
+        page.locator("#gaps").get_by_role("link", name=tree.committee.name).click()
+    assert page.url.endswith(reverse("members:tracking-book", args=[tree.committee.pk, timezone.localdate().year])), (
+        page.url
+    )

@@ -511,5 +511,12 @@ def test_the_figures_of_another_day_link_to_no_list(client, data, today):
     past = today - datetime.timedelta(days=3)
     page = get(client, officer, f"{DASHBOARD}?as_of={past:%d/%m/%Y}").content.decode()
     hrefs = re.findall(r'<a [^>]*data-number[^>]*href="([^"]*)"', page)
-    assert all(href.startswith("#") for href in hrefs)
+    # in the page, or the list of the tracking-book gaps, which is a figure of that day too
+    day = f"as_of={past:%d/%m/%Y}".replace("/", "%2F")
+    gaps = [
+        f"{reverse('reports:tracking-book-gaps', args=[data.root.code, which])}?{day}"
+        for which in ("committees", "wards")
+    ]
+    assert all(href.startswith("#") or href in gaps for href in hrefs), hrefs
+    assert gaps[0] in hrefs
     assert 'id="dashboard-today-note"' in page

@@ -82,6 +82,9 @@ SETUP = {
     "by_ward_and_cell_carried": lambda organisation, day: snapshots.by_ward_and_cell_on(
         organisation, day - datetime.timedelta(days=1)
     ),
+    "summary_rows_carried": lambda organisation, day: snapshots.summary_rows_on(
+        organisation, day.year, day - datetime.timedelta(days=1)
+    ),
 }
 
 
@@ -264,6 +267,11 @@ def _cases(organisation: Organisation, day: datetime.date):
             same,
         ),
         ("summary_rows", lambda: figures.summary_rows(organisation, year, day), None, None, None),
+        # The yearly workbook's summary as it reads it for a day after a stored one
+        # (``snapshots.summary_rows_computed``: the rows read that day, their counts carried from the day before by
+        # the members whose rows, comment or rating changed). No SQL of its own, as the whole one: checked equal to
+        # the whole in docs/benchmarks.md.
+        ("summary_rows_carried", lambda: snapshots.summary_rows_computed(organisation, day), None, None, None),
         ("by_sector", lambda: figures.by_sector(organisation, day), _sectors, sql.BY_SECTOR, same),
         # By sector as the app reads it for a day after a stored one (``snapshots.by_sector_computed``: carried from
         # the day before by the members whose rows changed), against the SQL of the whole.

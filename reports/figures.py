@@ -658,6 +658,10 @@ def _comment_conditions(year: int, as_of: datetime.date, deadline: datetime.date
     }
 
 
+# The comment counts that add up member by member (``missing`` follows from them and the day: ``_comment_counts``).
+COMMENT_COUNTS = ("due", "written", "sent", "received", "late")
+
+
 def _comment_counts(counts: dict[str, int], as_of: datetime.date, deadline: datetime.date) -> CommentCounts:
     return CommentCounts(**counts, missing=counts["due"] - counts["written"] if as_of > deadline else 0)
 
@@ -702,34 +706,45 @@ def _comment_sides_of(
     """``CommentSides`` of each organisation of ``pks`` (two grouped queries whatever their number): the due
     referrals joined to their member's home, or their placement, on the day the comments were due, and from it to
     each organisation above (the ancestor relation). A member counts once per organisation and side."""
+    empty = dict.fromkeys(_comment_conditions(year, as_of, deadline), 0)
+    by_side = _comment_groups(pks, year, as_of, deadline, members)
+    return {
+        pk: CommentSides(
+            workplace=_comment_counts(by_side["workplace"].get(pk, empty), as_of, deadline),
+            residence=_comment_counts(by_side["residence"].get(pk, empty), as_of, deadline),
+        )
+        for pk in pks
+    }
+
+
+def _comment_groups(
+    among, year: int, as_of: datetime.date, deadline: datetime.date, members: QuerySet | None = None
+) -> dict[str, dict[int, dict[str, int]]]:
+    """``_comment_sides_of``'s two grouped queries: by side ("workplace", "residence"), the comment counts (but
+    ``missing``) of each organisation of ``among`` (keys, or a query of them) that has a due member."""
     due_day = min(deadline, as_of)
     conditions = _comment_conditions(year, as_of, deadline)
     due = _with_comment(_of_members(Referral.objects.filter(due_condition(due_day)), members), year, as_of)
     aggregates = {key: Count("member", distinct=True, filter=q) for key, q in conditions.items()}
-    empty = dict.fromkeys(conditions, 0)
     workplace = (
         due.annotate(
             home_then=FilteredRelation("member__homes", condition=in_force_q(due_day, prefix="member__homes__"))
         )
-        .filter(home_then__organisation__ancestor_links__ancestor__in=pks)
+        .filter(home_then__organisation__ancestor_links__ancestor__in=among)
         .values(side=F("home_then__organisation__ancestor_links__ancestor"))
         .annotate(**aggregates)
         .order_by()
     )
     residence = (
         due.annotate(placement_then=FilteredRelation("placements", condition=in_force_q(due_day, "placements__")))
-        .filter(placement_then__residential_cell__ancestor_links__ancestor__in=pks)
+        .filter(placement_then__residential_cell__ancestor_links__ancestor__in=among)
         .values(side=F("placement_then__residential_cell__ancestor_links__ancestor"))
         .annotate(**aggregates)
         .order_by()
     )
-    by_side = {name: {row.pop("side"): row for row in rows} for name, rows in (("w", workplace), ("r", residence))}
     return {
-        pk: CommentSides(
-            workplace=_comment_counts(by_side["w"].get(pk, empty), as_of, deadline),
-            residence=_comment_counts(by_side["r"].get(pk, empty), as_of, deadline),
-        )
-        for pk in pks
+        name: {row.pop("side"): row for row in rows}
+        for name, rows in (("workplace", workplace), ("residence", residence))
     }
 
 
@@ -859,17 +874,15 @@ class GrassrootsRow:
     stalled_addressed: int  # stalled referrals addressed to its wards (the residence side)
 
 
-def _rows_above(rows: list[Organisation]) -> dict[int, list[int]]:
-    """For each organisation of the subtrees of ``rows``, the rows it stands under (itself included): one query on
-    the ancestor relation, read through its index by ancestor. The rows' keys go to PostgreSQL as one array
+def _rows_above(rows: list[int]) -> dict[int, list[int]]:
+    """For each organisation of the subtrees of ``rows`` (their keys), the rows it stands under (itself included): one
+    query on the ancestor relation, read through its index by ancestor. The rows' keys go to PostgreSQL as one array
     (``KeysIn``) and the links are read in one fetch: at the nation's root, 51,912 keys as as many parameters and
     196,245 links read through a cursor in chunks took 1.9-2.2 s, 0.9-1.3 s this way."""
     above: dict[int, list[int]] = {}
     if not rows:
         return above
-    links = OrganisationAncestor.objects.filter(KeysIn(F("ancestor"), [row.pk for row in rows])).values_list(
-        "descendant_id", "ancestor_id"
-    )
+    links = OrganisationAncestor.objects.filter(KeysIn(F("ancestor"), rows)).values_list("descendant_id", "ancestor_id")
     for descendant, ancestor in links:
         above.setdefault(descendant, []).append(ancestor)
     return above
@@ -1092,15 +1105,18 @@ def _counts_by_row(
     return sums
 
 
-def _grassroots_above(keys: set, organisation: Organisation, as_of: datetime.date) -> dict[int, list[int]]:
-    """For each organisation of ``keys``, the rows of ``by_grassroots_organisation`` it stands under (the grassroots
-    organisations of the subtree existing on ``as_of``): one query on the ancestor relation by descendant, for a few
-    organisations (``_rows_above`` reads every row's subtree)."""
+def _grassroots_rows(organisation: Organisation, as_of: datetime.date) -> QuerySet:
+    """The rows of ``by_grassroots_organisation``: the grassroots organisations of the subtree existing on ``as_of``."""
+    return Organisation.objects.subtree(organisation).valid_on(as_of).filter(kind__in=Organisation.GRASSROOTS_KINDS)
+
+
+def _above_among(keys: set, rows: QuerySet) -> dict[int, list[int]]:
+    """For each organisation of ``keys``, the ``rows`` (organisations) it stands under: one query on the ancestor
+    relation by descendant, for a few organisations (``_rows_above`` reads every row's subtree)."""
     keys.discard(None)
     above: dict[int, list[int]] = {}
     if not keys:
         return above
-    rows = Organisation.objects.subtree(organisation).valid_on(as_of).filter(kind__in=Organisation.GRASSROOTS_KINDS)
     links = OrganisationAncestor.objects.filter(
         KeysIn(F("descendant"), sorted(keys)), ancestor__in=rows.values("pk")
     ).values_list("descendant_id", "ancestor_id")
@@ -1119,10 +1135,10 @@ def grassroots_counts(
     people = _people_by_home(organisation, as_of, members)
     referrals = _referrals_by_side(organisation, as_of, members)
     if members is None:
-        above = _rows_above(_grassroots_of(organisation, as_of))
+        above = _rows_above(list(_grassroots_rows(organisation, as_of).values_list("pk", flat=True)))
     else:
         keys = {*people, *(key[0] for key in referrals), *(key[1] for key in referrals)}
-        above = _grassroots_above(keys, organisation, as_of)
+        above = _above_among(keys, _grassroots_rows(organisation, as_of))
     return _counts_by_row(above, people, referrals)
 
 
@@ -1133,21 +1149,25 @@ def _rolled_up(
     people: dict[int, dict[str, int]] | None = None,
     referrals: dict[tuple, dict] | None = None,
     counts: dict[int, dict[str, int]] | None = None,
+    among: QuerySet | None = None,
+    above: dict[int, list[int]] | None = None,
 ) -> None:
     """Each row's counts, summed from grouped counts of the organisations under it: the counts by home, by issuer
     and ward, by cell (a fixed number of grouped queries), each group added to the rows above it (the ancestor
     relation, one query). A correlated count per row would read every member and referral once per row.
     ``people``, ``referrals``: ``_people_by_home`` and ``_referrals_by_side``, when the caller has read them;
-    ``counts``: ``grassroots_counts`` (carried from a stored day: ``reports.snapshots``), whose rows above are then
-    found for the cells of the meetings and comments alone."""
+    ``counts``: ``grassroots_counts`` or ``summary_counts`` (carried from a stored day: ``reports.snapshots``), whose
+    rows above are then found for the cells of the meetings and comments alone, among the rows ``among`` (a query of
+    the same rows; default ``by_grassroots_organisation``'s), or read from ``above`` (``_rows_above``) when given."""
     missed, late = _missed_and_late(organisation, as_of)
     if counts is None:
-        above = _rows_above(rows)
+        above = _rows_above([row.pk for row in rows])
         people = _people_by_home(organisation, as_of) if people is None else people
         referrals = _referrals_by_side(organisation, as_of) if referrals is None else referrals
         counts = _counts_by_row(above, people, referrals)
-    else:
-        above = _grassroots_above({*missed, *late}, organisation, as_of)
+    elif above is None:
+        among = _grassroots_rows(organisation, as_of) if among is None else among
+        above = _above_among({*missed, *late}, among)
     by_cell = {pk: dict.fromkeys(("missed", "late"), 0) for pk in (row.pk for row in rows)}
     for name, cells in (("missed", missed), ("late", late)):
         for cell, n in cells.items():
@@ -1249,25 +1269,81 @@ def _summary_organisations(organisation: Organisation, first: datetime.date, as_
     return grassroots.exclude(Exists(enclosing))
 
 
-def summary_rows(organisation: Organisation, year: int, as_of: datetime.date) -> list[SummaryRow]:
+# The counts of a summary row that add up member by member (``summary_counts``): the breakdown's, then each comment
+# count of each side ("workplace_due", ..., "residence_late"; "missing" follows from them and the day).
+SUMMARY_COUNTS = (*ROW_COUNTS, *(f"{side}_{name}" for side in ("workplace", "residence") for name in COMMENT_COUNTS))
+
+
+def summary_counts(
+    organisation: Organisation, year: int, as_of: datetime.date, members: QuerySet | None = None
+) -> dict[int, dict[str, int]]:
+    """``summary_rows``' counts that add up member by member (``SUMMARY_COUNTS``), by row key, only the rows with a
+    count: the members by home and the referrals by issuer and ward added to the rows above (``grassroots_counts``),
+    and the comment round's counts of each side by row (``_comment_sides_of``). ``members``: only their part, for
+    ``reports.steps``, the rows above found for their organisations alone."""
+    deadline = comment_deadline(organisation, year)
+    rows = _summary_organisations(organisation, datetime.date(year, 1, 1), as_of).order_by()
+    if members is None:
+        keys = list(rows.values_list("pk", flat=True))
+        return _summary_counts(organisation, year, as_of, deadline, keys, _rows_above(keys))
+    return _summary_counts(organisation, year, as_of, deadline, rows.values("pk"), None, members)
+
+
+def _summary_counts(
+    organisation: Organisation,
+    year: int,
+    as_of: datetime.date,
+    deadline: datetime.date,
+    keys,
+    above: dict[int, list[int]] | None,
+    members: QuerySet | None = None,
+) -> dict[int, dict[str, int]]:
+    """``summary_counts`` of the rows ``keys`` (keys, or a query of them), ``above`` their ``_rows_above`` (None: found
+    for the members' organisations alone, among ``keys``)."""
+    people = _people_by_home(organisation, as_of, members)
+    referrals = _referrals_by_side(organisation, as_of, members)
+    if above is None:
+        above = _above_among({*people, *(key[0] for key in referrals), *(key[1] for key in referrals)}, keys)
+    counts = _counts_by_row(above, people, referrals)
+    for side, by_row in _comment_groups(keys, year, as_of, deadline, members).items():
+        for pk, comments in by_row.items():
+            row = counts.setdefault(pk, dict.fromkeys(ROW_COUNTS, 0))
+            for name in COMMENT_COUNTS:
+                row[f"{side}_{name}"] = comments[name]
+    return {pk: {name: row.get(name, 0) for name in SUMMARY_COUNTS} for pk, row in counts.items() if any(row.values())}
+
+
+def summary_rows(
+    organisation: Organisation, year: int, as_of: datetime.date, counts: dict[int, dict[str, int]] | None = None
+) -> list[SummaryRow]:
     """The rows of the yearly workbook's summary: they add up, column by column, to the organisation's own figures
     (``headline``, ``comment_sides``): a referral counts under the organisation that issued it on the workplace side
     and under its ward on the residence side; a member under their home; a comment under the member's home and,
-    apart, under the ward of the cell the member is placed in. One query for the rows, two for the comments of each
-    (bounded by the number of rows, not by the referrals: a correlated count of each comment figure for every row
-    would read every referral once per row and figure)."""
+    apart, under the ward of the cell the member is placed in. A fixed number of queries whatever the number of rows
+    (``summary_counts``; a correlated count of each figure for every row would read every referral once per row and
+    figure). ``counts``: its ``summary_counts``, carried from a stored day (``reports.snapshots.summary_rows_on``); the
+    rows, their names, meetings and late comments by cell are read as of the day."""
     deadline = comment_deadline(organisation, year)
-    rows = list(
-        _summary_organisations(organisation, datetime.date(year, 1, 1), as_of)
-        .annotate(name_then=name_on_expression(as_of))
-        .order_by("path")
-    )
-    _rolled_up(rows, organisation, as_of)
-    sides = _comment_sides_of([row.pk for row in rows], year, as_of, deadline)
+    among = _summary_organisations(organisation, datetime.date(year, 1, 1), as_of)
+    rows = list(among.annotate(name_then=name_on_expression(as_of)).order_by("path"))
+    above = None
+    if counts is None:
+        keys = [row.pk for row in rows]
+        above = _rows_above(keys)
+        counts = _summary_counts(organisation, year, as_of, deadline, keys, above)
+    _rolled_up(rows, organisation, as_of, counts=counts, among=among.order_by(), above=above)
+    nothing = dict.fromkeys(SUMMARY_COUNTS, 0)
+
+    def side(row: dict[str, int], name: str) -> CommentCounts:
+        return _comment_counts({count: row[f"{name}_{count}"] for count in COMMENT_COUNTS}, as_of, deadline)
+
     return [
         SummaryRow(
             figures=_grassroots_row(row),
-            comments=sides[row.pk],
+            comments=CommentSides(
+                workplace=side(counts.get(row.pk, nothing), "workplace"),
+                residence=side(counts.get(row.pk, nothing), "residence"),
+            ),
             valid_to=row.valid_to if row.valid_to and row.valid_to <= as_of else None,
         )
         for row in rows

@@ -62,7 +62,8 @@ class ReportSnapshot(models.Model):
     "comments_by_side", ``figures.comment_sides``), the members by sector ("by_sector", ``figures.by_sector``), or
     the counts of the breakdown by grassroots organisation that add up member by member
     ("by_grassroots_organisation", ``figures.grassroots_counts``), and of the breakdown by ward and cell
-    ("by_ward_and_cell", ``figures.residence_counts``).
+    ("by_ward_and_cell", ``figures.residence_counts``); or, for the yearly workbook, the counts of its summary's rows
+    that add up member by member ("summary", ``figures.summary_counts``).
 
     They change only with a write the triggers see (``reports.stale.WATCHED``); a later day's are carried from them
     (``reports.snapshots``)."""
@@ -73,6 +74,7 @@ class ReportSnapshot(models.Model):
         BY_SECTOR = "by_sector"
         BY_GRASSROOTS_ORGANISATION = "by_grassroots_organisation"
         BY_WARD_AND_CELL = "by_ward_and_cell"
+        SUMMARY = "summary"
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
     part = models.CharField(max_length=30, choices=Part.choices)

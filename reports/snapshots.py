@@ -296,13 +296,14 @@ def _decoded_by_key(names: tuple[str, ...]) -> Callable:
 _encoded_grassroots, _decoded_grassroots = _encoded_by_key(figures.ROW_COUNTS), _decoded_by_key(figures.ROW_COUNTS)
 _encoded_residence = _encoded_by_key(figures.RESIDENCE_COUNTS)
 _decoded_residence = _decoded_by_key(figures.RESIDENCE_COUNTS)
+_encoded_summary, _decoded_summary = _encoded_by_key(figures.SUMMARY_COUNTS), _decoded_by_key(figures.SUMMARY_COUNTS)
 
 
 @dataclasses.dataclass(frozen=True)
 class _Part:
     """How one part of ``ReportSnapshot`` is computed whole, stepped, stored and read back."""
 
-    part: str  # a field of ``reports.report.Report``
+    part: str  # a field of ``reports.report.Report``, or the yearly workbook's "summary"
     whole: Callable  # (organisation, day) -> figures
     stepped: Callable  # (organisation, base, since, until) -> figures, or None when the step cannot be taken
     decoded: Callable  # (stored JSON) -> figures
@@ -356,6 +357,17 @@ _RESIDENCE = _Part(
 )
 
 
+# The counts of the yearly workbook's summary rows (``figures.summary_counts``), of the day's year.
+_SUMMARY = _Part(
+    ReportSnapshot.Part.SUMMARY,
+    lambda organisation, day: figures.summary_counts(organisation, day.year, day),
+    lambda organisation, base, since, until: steps.stepped_summary_counts(organisation, base, since, until),
+    _decoded_summary,
+    within_year=True,
+    encoded=_encoded_summary,
+)
+
+
 def comments_on(
     organisation: Organisation, year: int, day: datetime.date, *, large: bool | None = None
 ) -> figures.CommentFigures:
@@ -402,6 +414,23 @@ def by_ward_and_cell_on(
     if not _large(organisation, large):
         return figures.by_ward_and_cell(organisation, day)
     return figures.by_ward_and_cell(organisation, day, counts=_part_on(_RESIDENCE, organisation, day, large=True))
+
+
+def summary_rows_on(
+    organisation: Organisation, year: int, day: datetime.date, *, large: bool | None = None
+) -> list[figures.SummaryRow]:
+    """``figures.summary_rows(organisation, year, day)``: a large subtree's round of the day's own year with its
+    counts carried from a stored day of that year (``by_grassroots_on``, ``comments_on``); another year's, or a
+    smaller subtree's, counted whole."""
+    if year != day.year or not _large(organisation, large):
+        return figures.summary_rows(organisation, year, day)
+    return figures.summary_rows(organisation, year, day, counts=_part_on(_SUMMARY, organisation, day, large=True))
+
+
+def summary_rows_computed(organisation: Organisation, day: datetime.date, *, store: bool = False):
+    """``summary_rows_on``'s rows of the day's year, their counts from ``_part_computed``."""
+    counts = _part_computed(_SUMMARY, organisation, day, store=store)
+    return figures.summary_rows(organisation, day.year, day, counts=counts)
 
 
 def comments_computed(organisation: Organisation, day: datetime.date, *, store: bool = False):

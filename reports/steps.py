@@ -216,11 +216,10 @@ def _carried_grid(base: dict, now: dict, then: dict) -> dict[str, dict[str, int]
     return grid
 
 
-COMMENT_COUNTS = ("due", "written", "sent", "received", "late")
-
-
 def _carried_counts(base, now, then, as_of: datetime.date, deadline: datetime.date) -> dict[str, int]:
-    counts = {name: _carried(getattr(base, name), getattr(now, name), getattr(then, name)) for name in COMMENT_COUNTS}
+    counts = {
+        name: _carried(getattr(base, name), getattr(now, name), getattr(then, name)) for name in figures.COMMENT_COUNTS
+    }
     counts["missing"] = counts["due"] - counts["written"] if as_of > deadline else 0
     return counts
 
@@ -349,3 +348,19 @@ def stepped_residence_counts(
     """``figures.residence_counts(organisation, until)`` from ``base``, that of ``since``: the referrals of the members
     who changed in between, by ward and cell (``stepped_grassroots_counts``)."""
     return _stepped_by_key(figures.residence_counts, figures.RESIDENCE_COUNTS, organisation, base, since, until)
+
+
+def stepped_summary_counts(
+    organisation: Organisation, base: dict[int, dict[str, int]], since: datetime.date, until: datetime.date
+) -> dict[int, dict[str, int]] | None:
+    """``figures.summary_counts(organisation, until.year, until)`` from ``base``, that of ``since`` (an earlier day of
+    the same year), by the members who changed in between: the breakdown's (``stepped_grassroots_counts``) and the
+    comment round's (``stepped_comment_sides``), whose members are these; None when the step cannot be taken. Over no
+    restructure, the rows (the grassroots organisations of some day of the year) are the same on both days."""
+    year = until.year
+    members = _comment_members(since, until, year)
+    if members is None:
+        return None
+    now = figures.summary_counts(organisation, year, until, members)
+    then = figures.summary_counts(organisation, year, since, members)
+    return _carried_by_key(base, now, then, figures.SUMMARY_COUNTS)

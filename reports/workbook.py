@@ -182,6 +182,7 @@ class TotalFigures:
     meetings: figures.MeetingFigures
     comments_by_side: figures.CommentSides
     comment_deadline: datetime.date
+    large: bool  # its parts carried from stored days (``steps.pays``)
 
     @classmethod
     def of(cls, organisation: Organisation, year: int, as_of: datetime.date) -> "TotalFigures":
@@ -194,6 +195,7 @@ class TotalFigures:
             meetings=snapshots.meetings_on(organisation, as_of, large=large),
             comments_by_side=snapshots.comment_sides_on(organisation, year, as_of, large=large),
             comment_deadline=figures.comment_deadline(organisation, year),
+            large=large,
         )
 
 
@@ -423,7 +425,7 @@ def _summary_sheet(workbook, report: TotalFigures, heading: str, cell_meetings: 
         number_formats=SUMMARY_FORMATS,
         groups=[group for group, _, _ in SUMMARY_COLUMNS],
     )
-    rows = figures.summary_rows(organisation, year, as_of)
+    rows = snapshots.summary_rows_on(organisation, year, as_of, large=report.large)
     # The meeting figures of each row from the residential cells of the subtree and their periodic meetings, read
     # once (``CellMeetings``) and added up under the row whose path is a prefix of the cell's: a fixed number of
     # queries, whatever the number of rows.

@@ -93,6 +93,22 @@ def todays_if_large(organisation: Organisation) -> figures.Headline | None:
     return _carried_from_yesterday(organisation, today, today)
 
 
+def city_todo_if_large(
+    city: Organisation, day: datetime.date, *, headline: figures.Headline | None = None
+) -> dict[str, int] | None:
+    """A large city's to-do counts that its dashboard shows too (``members.selectors.todo.CITY_FIGURES``): the eligible
+    members not introduced (the headline's) and the irregular attendees (the meetings'), each carried from a stored
+    day (``headline``: the day's, when the caller has it); None for a smaller city, which counts its lists."""
+    if headline is None and not steps.pays(city):
+        return None
+    headline = headline or headline_on(city, day)
+    meetings = meetings_on(city, day, large=True)
+    return {
+        "eligible_not_introduced": headline.eligible - headline.introduced,
+        "irregular_attendees": meetings.irregular_attendees,
+    }
+
+
 def _carried_from_yesterday(organisation: Organisation, day: datetime.date, today: datetime.date) -> figures.Headline:
     """The headline of ``day`` (today or later) from yesterday's, stored first when it is not, in one transaction on
     the primary, with writes held off when none is in progress, so that the stored day and the step read the same

@@ -361,6 +361,7 @@ def stepped_summary_counts(
     members = _comment_members(since, until, year)
     if members is None:
         return None
-    now = figures.summary_counts(organisation, year, until, members)
-    then = figures.summary_counts(organisation, year, since, members)
+    rows = figures.summary_keys(organisation, year, until)  # the same on both days
+    now = figures.summary_counts(organisation, year, until, members, rows)
+    then = figures.summary_counts(organisation, year, since, members, rows)
     return _carried_by_key(base, now, then, figures.SUMMARY_COUNTS)

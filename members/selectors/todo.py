@@ -12,6 +12,7 @@ meets, writes comments and records who reported to it. A user with several posts
 
 import dataclasses
 import datetime
+from collections.abc import Callable
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
@@ -167,15 +168,41 @@ def _city_of(access) -> Organisation | None:
     return Organisation.objects.filter(kind=Kind.ROOT).order_by("pk").first()
 
 
-def todo_for(user, *, day: datetime.date, shown: int = 10) -> ToDo:
-    """The to-do of ``user`` on ``day``; ``shown``: how many rows the one-click lists hold."""
+# The counts of a city's to-do that are figures of its dashboard too (``carried``).
+CITY_FIGURES = ("eligible_not_introduced", "irregular_attendees")
+
+
+def _city_alone(access, city: Organisation | None) -> bool:
+    """Whether the user's scope is the city's tree and no more (its posts are under it, one of them at its root): the
+    city's figures are then the counts of the lists the user sees."""
+    if city is None or access.is_superuser:
+        return False
+    return all(organisation.path.startswith(city.path) for organisation in access.organisations)
+
+
+def todo_for(
+    user,
+    *,
+    day: datetime.date,
+    shown: int = 10,
+    carried: Callable[[Organisation], dict[str, int] | None] | None = None,
+) -> ToDo:
+    """The to-do of ``user`` on ``day``; ``shown``: how many rows the one-click lists hold.
+
+    ``carried(city)``: the city's ``CITY_FIGURES`` as its dashboard reads them, carried from a stored day for a large
+    city (``reports.snapshots.city_todo_if_large``), or None: then, as for a smaller one, they are counted here. At
+    the nation's root counting them read every member twice (5 of the home page's 6.6 s)."""
     roles = roles_of(user)
     if not roles:
         return ToDo(day=day, roles=(), round=None)
     names = {r.role for r in roles}
     access = access_for(user)
     counts: dict = dict(_referral_counts(keys_first(visible_referrals(user)), day))
-    if names & {Role.CITY, Role.WORKPLACE, Role.WARD}:
+    city = _city_of(access) if Role.CITY in names else None
+    city_figures = carried(city) if carried is not None and _city_alone(access, city) else None
+    if city_figures is not None:
+        counts.update((name, city_figures[name]) for name in CITY_FIGURES)
+    elif names & {Role.CITY, Role.WORKPLACE, Role.WARD}:
         members = visible_members(user)
         # Below the city the scope is a ward's, a cell's, a workplace's (a district's at most, a tenth of the city):
         # each of its members asked for their home (``MemberQuerySet.few``), not every workplace home hashed.
@@ -197,14 +224,13 @@ def todo_for(user, *, day: datetime.date, shown: int = 10) -> ToDo:
         own = access.residential_cell_ids()
         if own and counts["cells_without_meeting"]:  # the user's own cells are among those counted
             due_cells = tuple(without.filter(pk__in=own).order_by("name"))
-    city = None
     if Role.CITY in names:
-        city = _city_of(access)
         cells = visible_residential_cells(user)
         counts["cells_missed"] = cells_that_missed(cells, half_year_before(day), day).count()
-        if city is not None:
-            # The member list's ``irregular_in`` filter on its default (the members of today, not outside ones).
-            members = members_in_status(visible_members(user), MemberStatus.CURRENT, day=day)
+        if city is not None and city_figures is None:
+            # The member list's ``irregular_in`` filter on every status, as the dashboard's figure counts them (those
+            # who left since and members of outside organisations placed in the city's cells too).
+            members = members_in_status(visible_members(user), MemberStatus.ALL, day=day)
             counts["irregular_attendees"] = irregular_attendees_under(members, city, day=day).count()
     receivable: list[Referral] = []
     ward = next((r for r in roles if r.role == Role.WARD), None)

@@ -117,7 +117,7 @@ def _city(todo: ToDo) -> tuple[Item, ...]:
                 _item(
                     "irregular_attendees",
                     _("Irregular attendees this year"),
-                    _url("members:member-list", irregular_in=todo.city.pk),
+                    _url("members:member-list", status="all", irregular_in=todo.city.pk),
                     todo.irregular_attendees,
                     who_acts="cell",
                 ),
@@ -287,12 +287,11 @@ def todo_sections(todo: ToDo) -> list[Section]:
     return sections
 
 
-def _overview(organisation: Organisation, day: datetime.date) -> OrganisationOverview:
+def _overview(organisation: Organisation, day: datetime.date, headline) -> OrganisationOverview:
     """The home page's figures of ``organisation``: for a large subtree (a city's, a province's), from the dashboard's
-    headline of the day, carried from yesterday's stored one by the members who changed since (at the nation's root
-    the whole count read 5.6 million members: 5.6 s, carried 0.4 s); for a ward, a committee, a cell, counted whole
-    in one query."""
-    headline = snapshots.todays_if_large(organisation)
+    headline of the day (``headline``), carried from yesterday's stored one by the members who changed since (at the
+    nation's root the whole count read 5.6 million members: 5.6 s, carried 0.4 s); for a ward, a committee, a cell
+    (``headline`` None), counted whole in one query."""
     if headline is not None:
         return OrganisationOverview.of_headline(organisation, day, headline)
     return organisation_overview(organisation=organisation, day=day)
@@ -302,7 +301,14 @@ def _overview(organisation: Organisation, day: datetime.date) -> OrganisationOve
 def home(request: HttpRequest) -> HttpResponse:
     day = timezone.localdate()
     # The posts of the day as the header reads them (``access_for`` keeps them for the request: one query for both).
-    posts = [(post, _overview(post.organisation, day)) for post in access_for(request.user, day=day).posts]
-    todo = todo_for(request.user, day=day)
+    posts_of_day = access_for(request.user, day=day).posts
+    headlines = {post.organisation.pk: snapshots.todays_if_large(post.organisation) for post in posts_of_day}
+    posts = [(post, _overview(post.organisation, day, headlines[post.organisation.pk])) for post in posts_of_day]
+    # A large city's to-do counts that are dashboard figures: from its carried figures, its headline read once.
+    todo = todo_for(
+        request.user,
+        day=day,
+        carried=lambda city: snapshots.city_todo_if_large(city, day, headline=headlines.get(city.pk)),
+    )
     context = {"day": day, "posts": posts, "todo": todo, "todo_sections": todo_sections(todo)}
     return render(request, "home.html", context)

@@ -302,3 +302,73 @@ def test_the_todo_counts_take_few_queries(client, tree, world, django_assert_max
 
     with django_assert_max_num_queries(10):
         todo_for(user, day=today())
+
+
+# -- a large city: the figures its dashboard shows too -----------------------------------------------------------------
+
+
+@pytest.fixture
+def irregular(tree, world):
+    """Two members who missed this half-year's periodic meeting of ward 1's first cell: one of the committee, one of
+    an outside organisation (counted by the dashboard's figure, and by the member list on every status)."""
+    from members.models import Attendance
+
+    held = Meeting.objects.create(
+        residential_cell=tree.ward1_cell1,
+        held_on=days_ago(10),
+        kind=Meeting.Kind.PERIODIC,
+        year=HalfYear.of(days_ago(10)).year,
+        half=HalfYear.of(days_ago(10)).half,
+    )
+    outsider = placed(tree.ward1_cell1, tree.outside, reported_on=days_ago(30))
+    for referral in (world["not_reported"][1], outsider):
+        Attendance.objects.create(meeting=held, member=referral.member, status=Attendance.Status.ABSENT)
+    return held
+
+
+def dashboard_figures(client) -> dict[str, str]:
+    page = client.get(reverse("reports:dashboard")).content.decode()
+    figures = dict(re.findall(r'data-figure="(\w+)">\s*<div class="app-figure-value">([^<]*)</div>', page))
+    figures |= dict(re.findall(r'data-count="(\w+)">([^<]*)<', page))
+    return figures
+
+
+def test_the_citys_irregular_attendees_are_its_dashboards(client, tree, world, irregular):
+    login(client, make_officer(tree.root, role="staff"))
+    counts = assert_counts_match_lists(client)
+    shown = dashboard_figures(client)
+    assert counts["irregular_attendees"] == int(shown["irregular_attendees"]) == 2  # the outsider too
+    assert counts["eligible_not_introduced"] == int(shown["not_introduced"])
+
+
+def test_a_large_citys_dashboard_figures_are_read_carried_not_counted(client, tree, world, irregular, monkeypatch):
+    """A city large enough to carry its figures (``reports.steps.pays``) reads the two counts its dashboard shows from
+    them: the same numbers, each the size of its list, without counting the lists."""
+    from members.selectors import todo as todo_selectors
+    from reports import steps
+
+    login(client, make_officer(tree.root, role="staff"))
+    counted = assert_counts_match_lists(client)
+    monkeypatch.setattr(steps, "STEPPED_FROM", 0)
+
+    def not_counted(*args, **kwargs):
+        raise AssertionError("counted, not carried")
+
+    monkeypatch.setattr(todo_selectors, "irregular_attendees_under", not_counted)
+    monkeypatch.setattr(todo_selectors, "eligible_not_introduced", not_counted)
+    carried = assert_counts_match_lists(client)
+    assert carried == counted
+    assert (carried["irregular_attendees"], carried["eligible_not_introduced"]) == (2, 2)
+
+
+def test_a_user_beyond_one_city_counts_the_lists(client, tree, world, irregular, monkeypatch):
+    """A superuser sees every tree: the city's figures are not the counts of their lists."""
+    from reports import steps
+    from tests.factories import make_tree, make_user
+
+    other = make_tree()
+    make_member(other.cell)  # another city's member to introduce: in the superuser's list, not in the city's figure
+    monkeypatch.setattr(steps, "STEPPED_FROM", 0)
+    login(client, make_user(is_superuser=True))
+    counts = assert_counts_match_lists(client)
+    assert counts["eligible_not_introduced"] == 3

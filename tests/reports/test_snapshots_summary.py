@@ -44,9 +44,9 @@ def counted(monkeypatch) -> list:
     calls = []
     function = figures.summary_counts
 
-    def recorded(organisation, year, as_of, members=None):
+    def recorded(organisation, year, as_of, members=None, rows=None):
         calls.append((as_of, members is not None))
-        return function(organisation, year, as_of, members)
+        return function(organisation, year, as_of, members, rows)
 
     monkeypatch.setattr(figures, "summary_counts", recorded)
     return calls

@@ -1371,22 +1371,26 @@ def summary_rows(
         counts = _summary_counts(organisation, year, as_of, deadline, keys, above)
     _rolled_up(rows, organisation, as_of, counts=counts, among=set(keys), above=above)
     nothing = dict.fromkeys(SUMMARY_COUNTS, 0)
-    names = {side: [f"{side}_{count}" for count in COMMENT_COUNTS] for side in ("workplace", "residence")}
-    made: dict[tuple, CommentCounts] = {}  # most rows share their few small counts: each made once
+    names = [f"{side}_{count}" for side in ("workplace", "residence") for count in COMMENT_COUNTS]
+    made: dict[tuple, CommentSides] = {}  # most rows share their few small counts: each made once (0.3 s less)
 
-    def side(row: dict[str, int], name: str) -> CommentCounts:
-        values = tuple(row[key] for key in names[name])
+    def sides(row: dict[str, int]) -> CommentSides:
+        values = tuple([row[name] for name in names])
         if values not in made:
-            made[values] = _comment_counts(dict(zip(COMMENT_COUNTS, values, strict=True)), as_of, deadline)
+            half = len(COMMENT_COUNTS)
+            workplace, residence = (
+                dict(zip(COMMENT_COUNTS, part, strict=True)) for part in (values[:half], values[half:])
+            )
+            made[values] = CommentSides(
+                workplace=_comment_counts(workplace, as_of, deadline),
+                residence=_comment_counts(residence, as_of, deadline),
+            )
         return made[values]
 
     return [
         SummaryRow(
             figures=_grassroots_row(row),
-            comments=CommentSides(
-                workplace=side(counts.get(row.pk, nothing), "workplace"),
-                residence=side(counts.get(row.pk, nothing), "residence"),
-            ),
+            comments=sides(counts.get(row.pk, nothing)),
             valid_to=row.valid_to if row.valid_to and row.valid_to <= as_of else None,
         )
         for row in rows

@@ -552,6 +552,36 @@ def _lock_out_writes() -> bool:
         return cursor.fetchone()[0]
 
 
+@dataclasses.dataclass(frozen=True)
+class Pruned:
+    """The stored rows ``prune`` deleted (or would delete), by table."""
+
+    headlines: int
+    meetings: int
+    report_parts: int
+
+    @property
+    def total(self) -> int:
+        return self.headlines + self.meetings + self.report_parts
+
+
+def prune(before: datetime.date, *, dry_run: bool = False) -> Pruned:
+    """Delete the stored figures of the days before ``before``, but the headlines of 31 December (every dashboard's
+    trend reads them: at the nation's root each would take 20 s to count again). Never makes a figure wrong: a day
+    without a stored row is computed again when asked, from a later stored day or whole. ``dry_run``: only count."""
+    stored = {
+        "headlines": FigureSnapshot.objects.using(DEFAULT_DB_ALIAS)
+        .filter(day__lt=before)
+        .exclude(day__month=12, day__day=31),
+        "meetings": MeetingSnapshot.objects.using(DEFAULT_DB_ALIAS).filter(day__lt=before),
+        "report_parts": ReportSnapshot.objects.using(DEFAULT_DB_ALIAS).filter(day__lt=before),
+    }
+    if dry_run:
+        return Pruned(**{name: rows.count() for name, rows in stored.items()})
+    with transaction.atomic(using=DEFAULT_DB_ALIAS):
+        return Pruned(**{name: rows.delete()[0] for name, rows in stored.items()})
+
+
 def clear_all(using: str = DEFAULT_DB_ALIAS) -> int:
     """Delete every snapshot: after a load that bypassed the triggers (``session_replication_role = replica``)."""
     stored = (FigureSnapshot, MeetingSnapshot, ReportSnapshot)

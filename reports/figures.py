@@ -1190,7 +1190,8 @@ def _rolled_up(
     ``people``, ``referrals``: ``_people_by_home`` and ``_referrals_by_side``, when the caller has read them;
     ``counts``: ``grassroots_counts`` or ``summary_counts`` (carried from a stored day: ``reports.snapshots``), whose
     rows above are then found for the cells of the meetings and comments alone, among the rows ``among`` (a query of
-    the same rows; default ``by_grassroots_organisation``'s), or read from ``above`` (``_rows_above``) when given."""
+    the same rows, or their keys; default ``by_grassroots_organisation``'s), or read from ``above`` (``_rows_above``)
+    when given."""
     missed, late = _missed_and_late(organisation, as_of)
     if counts is None:
         above = _rows_above([row.pk for row in rows])
@@ -1250,8 +1251,7 @@ def by_grassroots_organisation(
 
 
 def _grassroots_of(organisation: Organisation, as_of: datetime.date) -> list[_Row]:
-    """The rows of ``by_grassroots_organisation``: every field of the model made 998 rows at the province's root in
-    22 ms, the fields a ``GrassrootsRow`` reads 13 ms (51,912 at the nation's root)."""
+    """The rows of ``by_grassroots_organisation``, with the fields a ``GrassrootsRow`` reads (``_rows_of``)."""
     return _rows_of(_grassroots_rows(organisation, as_of), as_of)
 
 

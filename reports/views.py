@@ -28,12 +28,16 @@ from reports.report import build_report, report_as_json
 
 
 def organisation_from_query(request: HttpRequest) -> Organisation:
-    """The organisation ``?org=CODE`` names, in the user's scope: 404 outside it, like an unknown code or one no code
-    can be (PostgreSQL refuses a NUL character in a query: a 500 the fuzz test found)."""
-    code = request.GET.get("org", "")
+    """The organisation ``?org=CODE`` names, in the user's scope: 404 outside it (``organisation_of``)."""
+    return organisation_of(visible_organisations(access_for(request.user)), request.GET.get("org", ""))
+
+
+def organisation_of(organisations, code: str) -> Organisation:
+    """The organisation of ``organisations`` (the user's scope) with ``code``: 404 outside it, like an unknown code or
+    one no code can be (PostgreSQL refuses a NUL character in a query: a 500 the fuzz test found)."""
     if "\x00" in code:
         raise Http404
-    return get_object_or_404(visible_organisations(access_for(request.user)), code=code)
+    return get_object_or_404(organisations, code=code)
 
 
 @login_required
@@ -478,8 +482,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def dashboard_org(request: HttpRequest, code: str) -> HttpResponse:
     """The same dashboard for another organisation of the user's scope (drill-down); 404 outside it."""
     organisations = _visible(request)
-    organisation = get_object_or_404(organisations, code=code)
-    return _dashboard_page(request, organisations, organisation)
+    return _dashboard_page(request, organisations, organisation_of(organisations, code))
 
 
 # -- the tracking-book gaps ------------------------------------------------------------------------------------------
@@ -504,7 +507,7 @@ def tracking_book_gaps(request: HttpRequest, code: str, which: str) -> HttpRespo
     """All the committees (or wards) of the dashboard's weak spot 1 for an organisation of the user's scope, a page at
     a time, each with its tracking book; as of the dashboard's day and year. 404 outside the scope."""
     organisations = _visible(request)
-    organisation = get_object_or_404(organisations, code=code)
+    organisation = organisation_of(organisations, code)
     if which not in GAP_LISTS:
         raise Http404
     field, title = GAP_LISTS[which]

@@ -22,6 +22,7 @@ from reports import figures, snapshots, steps
 from reports.models import ReportSnapshot
 from reports.workbook import write_workbook
 from tests.factories import make_member, make_organisation, make_referral
+from tests.reports.test_snapshots_comments import comment
 from tests.reports.test_workbook_sums import check_workbook, city  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.django_db
@@ -78,20 +79,6 @@ def assert_exact(city, before: dict) -> None:  # noqa: F811
 
 def by_code(rows) -> dict:
     return {row.figures.code: row for row in rows}
-
-
-def comment(member, cell, written_on, *, sent_on=None) -> ResidenceComment:
-    written = services.residence_comment_write(
-        member=member,
-        year=2018,
-        residential_cell=cell,
-        verdict=ResidenceComment.Verdict.GOOD,
-        written_on=written_on,
-        by=None,
-    )
-    if sent_on is not None:
-        written = services.residence_comment_send(comment=written, sent_on=sent_on, by=None)
-    return written
 
 
 def test_a_later_day_is_carried_and_its_rows_read_that_day(city, counted):  # noqa: F811

@@ -172,3 +172,10 @@ def test_the_queries_do_not_grow_with_the_list(client, few, today):
         return len(captured)
 
     assert queries(3) == queries(30)
+
+
+@pytest.mark.parametrize("url", ["/reports/T%00/", "/reports/T%00/tracking-book-gaps/committees/"])
+def test_a_code_no_organisation_can_have_is_404(client, city, url):
+    """A NUL character in the code: PostgreSQL refuses it in a query (it was a 500 there)."""
+    client.force_login(make_officer(city.root))
+    assert client.get(url).status_code == 404

@@ -31,34 +31,10 @@ class FigureSnapshot(models.Model):
         return f"{self.organisation_id} {self.day}"
 
 
-class MeetingSnapshot(models.Model):
-    """The ``reports.figures.MeetingCounts`` of ``organisation`` as of ``day`` (a day before the one it was computed
-    on): the attendance at the periodic meetings of the day's year held up to it in the subtree, and the irregular
-    attendees.
-
-    They change only with a write the triggers see (``reports.stale.MEETINGS_WATCHED``, and the placements, referrals
-    and exemptions of the headline's); a later day's are carried from them (``reports.snapshots``)."""
-
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
-    day = models.DateField()
-    expected = models.PositiveIntegerField()
-    present = models.PositiveIntegerField()
-    irregular = models.PositiveIntegerField()
-    computed_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["organisation", "day"], name="meeting_snapshot_once_a_day"),
-        ]
-        indexes = [models.Index(fields=["day"], name="meeting_snapshot_day")]
-
-    def __str__(self) -> str:
-        return f"{self.organisation_id} {self.day}: {self.present}/{self.expected}, {self.irregular}"
-
-
 class ReportSnapshot(models.Model):
     """A part of the report (``reports.report.Report``) of ``organisation`` as of ``day`` (a day before the one it was
-    computed on), as JSON: the comment figures of the day's year (``part`` "comments", ``figures.comments``; or
+    computed on), as JSON: the meetings' counts of the day's year ("meetings", ``figures.meeting_counts``: the
+    attendance and the irregular attendees), the comment figures of the day's year ("comments", ``figures.comments``; or
     "comments_by_side", ``figures.comment_sides``), the members by sector ("by_sector", ``figures.by_sector``), or
     the counts of the breakdown by grassroots organisation that add up member by member
     ("by_grassroots_organisation", ``figures.grassroots_counts``), and of the breakdown by ward and cell
@@ -69,6 +45,7 @@ class ReportSnapshot(models.Model):
     (``reports.snapshots``)."""
 
     class Part(models.TextChoices):
+        MEETINGS = "meetings"
         COMMENTS = "comments"
         COMMENTS_BY_SIDE = "comments_by_side"
         BY_SECTOR = "by_sector"

@@ -1,5 +1,5 @@
-"""The headline figures, the meetings' counts and the comment figures of past days, read from ``FigureSnapshot``,
-``MeetingSnapshot`` and ``ReportSnapshot`` or computed once and stored.
+"""The headline figures and the other parts of the report of past days, read from ``FigureSnapshot`` and
+``ReportSnapshot`` or computed once and stored.
 
 A day before today has figures that change only when a write touches that day or an earlier one; the database's
 triggers (``reports.stale``) delete the snapshots such a write makes wrong, in the write's own transaction. So a
@@ -14,7 +14,8 @@ day, a day's figures read that day's members instead of the nation's.
 The meetings' counts of a large subtree are carried the same way, within a year (``meeting_counts_on``): the
 attendance adds the meetings held since the stored day, the irregular attendees step by the members who changed. So
 are the comment figures of the day's year (``comments_on``, ``comment_sides_on``): each counts members, and steps by
-the members whose rows, comment or rating changed.
+the members whose rows, comment or rating changed; and the members by sector, the breakdowns and the workbook's
+summary. Each is a ``_Part``, read, stepped and stored by one path (``_part_on``, ``_part_computed``).
 
 Storing a computed snapshot races with a concurrent write: the write may change the data after the figures were read
 and delete the snapshots before this one is stored. On PostgreSQL the computation holds the snapshots' advisory lock
@@ -35,7 +36,7 @@ from django.utils import timezone
 
 from branches.models import Organisation
 from reports import figures, stale, steps
-from reports.models import FigureSnapshot, MeetingSnapshot, ReportSnapshot
+from reports.models import FigureSnapshot, ReportSnapshot
 
 FIELDS = tuple(field.name for field in dataclasses.fields(figures.Headline))
 
@@ -173,12 +174,7 @@ def _computed_and_stored(organisation: Organisation, day: datetime.date) -> figu
     return headline
 
 
-# -- the meetings' counts: attendance and irregular attendees ------------------------------------------------------
-
-
-def meetings_on(organisation: Organisation, day: datetime.date, *, large: bool | None = None) -> figures.MeetingFigures:
-    """``figures.meetings(organisation, day)``, its counts from ``meeting_counts_on``."""
-    return figures.meetings(organisation, day, meeting_counts_on(organisation, day, large=large))
+# -- parts of the report stored as JSON: the meetings' counts, the comment figures of the year, the breakdowns ------
 
 
 def _large(organisation: Organisation, large: bool | None) -> bool:
@@ -187,93 +183,13 @@ def _large(organisation: Organisation, large: bool | None) -> bool:
     return steps.pays(organisation) if large is None else large
 
 
-def meeting_counts_on(
-    organisation: Organisation, day: datetime.date, *, large: bool | None = None
-) -> figures.MeetingCounts:
-    """``figures.meeting_counts(organisation, day)``. A large subtree's (``steps.pays``) is carried from a stored day
-    of the same year (``meeting_counts_computed``): a past day's from the nearest stored day before it, stored in
-    turn; today's from yesterday's, stored first. A smaller subtree's is counted whole, and stores nothing. ``large``:
-    whether the subtree is large, when the caller knows (``_large``)."""
-    if not _large(organisation, large):
-        return figures.meeting_counts(organisation, day)
-    today = timezone.localdate()
-    yesterday = today - datetime.timedelta(days=1)
-    with transaction.atomic(using=DEFAULT_DB_ALIAS):
-        alone = _lock_out_writes()
-        if day < today:
-            return _stored_meeting_counts(organisation, day) or meeting_counts_computed(organisation, day, store=alone)
-        if yesterday.year != day.year:
-            return figures.meeting_counts(organisation, day)
-        if _stored_meeting_counts(organisation, yesterday) is None:
-            meeting_counts_computed(organisation, yesterday, store=alone)
-        return meeting_counts_computed(organisation, day)
-
-
-def _stored_meeting_counts(organisation: Organisation, day: datetime.date) -> figures.MeetingCounts | None:
-    found = (
-        MeetingSnapshot.objects.using(DEFAULT_DB_ALIAS)
-        .filter(organisation=organisation, day=day)
-        .values_list("expected", "present", "irregular")
-        .first()
-    )
-    return None if found is None else _counts(*found)
-
-
-def _counts(expected: int, present: int, irregular: int) -> figures.MeetingCounts:
+def _decoded_meetings(data: list) -> figures.MeetingCounts:
+    expected, present, irregular = data
     return figures.MeetingCounts(figures.AttendanceCounts(expected, present), irregular)
 
 
-def meeting_counts_computed(
-    organisation: Organisation, day: datetime.date, *, store: bool = False
-) -> figures.MeetingCounts:
-    """The meeting counts of ``day``, carried from the nearest stored day before it in its year, up to
-    ``steps.MAX_STEP_DAYS`` before: the attendance is the stored day's plus the meetings held since
-    (``figures.attendance`` reads each meeting as of its own day), the irregular attendees are stepped by the members
-    who changed (``steps.stepped_irregular``). Whole when no day is stored or the step cannot be taken. Stored when
-    ``store`` (a day before today, no write in progress)."""
-    nearest = (
-        MeetingSnapshot.objects.using(DEFAULT_DB_ALIAS)
-        .filter(
-            organisation=organisation,
-            day__lt=day,
-            day__gte=max(datetime.date(day.year, 1, 1), day - datetime.timedelta(days=steps.MAX_STEP_DAYS)),
-        )
-        .order_by("-day")
-        .values_list("day", "expected", "present", "irregular")
-        .first()
-    )
-    counted = None
-    if nearest is not None:
-        since, *stored = nearest
-        base = _counts(*stored)
-        irregular = steps.stepped_irregular(organisation, base.irregular, since, day)
-        if irregular is not None:
-            attendance = base.attendance + figures.attendance(organisation, day, held_after=since)
-            counted = figures.MeetingCounts(attendance, irregular)
-    if counted is None:
-        counted = figures.meeting_counts(organisation, day)
-    if store:
-        row = MeetingSnapshot(
-            organisation=organisation,
-            day=day,
-            expected=counted.attendance.expected,
-            present=counted.attendance.present,
-            irregular=counted.irregular,
-        )
-        try:
-            with transaction.atomic(using=DEFAULT_DB_ALIAS):
-                MeetingSnapshot.objects.using(DEFAULT_DB_ALIAS).bulk_create(
-                    [row],
-                    update_conflicts=True,
-                    unique_fields=["organisation", "day"],
-                    update_fields=["expected", "present", "irregular", "computed_at"],
-                )
-        except DatabaseError:
-            pass  # SQLite: a write committed meanwhile; the figures shown are still this transaction's own
-    return counted
-
-
-# -- parts of the report stored as JSON: the comment figures of the year, the figures by sector -------------------
+def _encoded_meetings(counts: figures.MeetingCounts) -> list[int]:
+    return [counts.attendance.expected, counts.attendance.present, counts.irregular]
 
 
 def _decoded_comments(data: dict) -> figures.CommentFigures:
@@ -328,6 +244,14 @@ class _Part:
 
 
 # The functions are looked up when called, not bound here (so that a test can watch them).
+_MEETINGS = _Part(
+    ReportSnapshot.Part.MEETINGS,
+    lambda organisation, day: figures.meeting_counts(organisation, day),
+    lambda organisation, base, since, until: steps.stepped_meeting_counts(organisation, base, since, until),
+    _decoded_meetings,
+    within_year=True,
+    encoded=_encoded_meetings,
+)
 _COMMENTS = _Part(
     ReportSnapshot.Part.COMMENTS,
     lambda organisation, day: figures.comments(organisation, day.year, day),
@@ -382,6 +306,28 @@ _SUMMARY = _Part(
     within_year=True,
     encoded=_encoded_summary,
 )
+
+
+def meetings_on(organisation: Organisation, day: datetime.date, *, large: bool | None = None) -> figures.MeetingFigures:
+    """``figures.meetings(organisation, day)``, its counts from ``meeting_counts_on``."""
+    return figures.meetings(organisation, day, meeting_counts_on(organisation, day, large=large))
+
+
+def meeting_counts_on(
+    organisation: Organisation, day: datetime.date, *, large: bool | None = None
+) -> figures.MeetingCounts:
+    """``figures.meeting_counts(organisation, day)``. A large subtree's (``steps.pays``) is carried from a stored day
+    of the same year (``steps.stepped_meeting_counts``): a past day's from the nearest stored day before it, stored in
+    turn; today's from yesterday's, stored first. A smaller subtree's is counted whole, and stores nothing. ``large``:
+    whether the subtree is large, when the caller knows (``_large``)."""
+    return _part_on(_MEETINGS, organisation, day, large)
+
+
+def meeting_counts_computed(
+    organisation: Organisation, day: datetime.date, *, store: bool = False
+) -> figures.MeetingCounts:
+    """The meeting counts of ``day``, carried from the nearest stored day before it in its year (``_part_computed``)."""
+    return _part_computed(_MEETINGS, organisation, day, store=store)
 
 
 def comments_on(
@@ -476,7 +422,7 @@ def by_grassroots_computed(organisation: Organisation, day: datetime.date, *, st
 
 def _part_on(spec: _Part, organisation: Organisation, day: datetime.date, large: bool | None = None):
     """A large subtree's part: a past day's stored, or carried from the nearest stored day before it and stored;
-    today's carried from yesterday's, stored first (``meeting_counts_on``). A smaller subtree's, counted whole."""
+    today's carried from yesterday's, stored first. A smaller subtree's, counted whole."""
     if not _large(organisation, large):
         return spec.whole(organisation, day)
     today = timezone.localdate()
@@ -557,12 +503,11 @@ class Pruned:
     """The stored rows ``prune`` deleted (or would delete), by table."""
 
     headlines: int
-    meetings: int
     report_parts: int
 
     @property
     def total(self) -> int:
-        return self.headlines + self.meetings + self.report_parts
+        return self.headlines + self.report_parts
 
 
 def prune(before: datetime.date, *, dry_run: bool = False) -> Pruned:
@@ -573,7 +518,6 @@ def prune(before: datetime.date, *, dry_run: bool = False) -> Pruned:
         "headlines": FigureSnapshot.objects.using(DEFAULT_DB_ALIAS)
         .filter(day__lt=before)
         .exclude(day__month=12, day__day=31),
-        "meetings": MeetingSnapshot.objects.using(DEFAULT_DB_ALIAS).filter(day__lt=before),
         "report_parts": ReportSnapshot.objects.using(DEFAULT_DB_ALIAS).filter(day__lt=before),
     }
     if dry_run:
@@ -584,5 +528,5 @@ def prune(before: datetime.date, *, dry_run: bool = False) -> Pruned:
 
 def clear_all(using: str = DEFAULT_DB_ALIAS) -> int:
     """Delete every snapshot: after a load that bypassed the triggers (``session_replication_role = replica``)."""
-    stored = (FigureSnapshot, MeetingSnapshot, ReportSnapshot)
+    stored = (FigureSnapshot, ReportSnapshot)
     return sum(model.objects.using(using).all()._raw_delete(using) for model in stored)

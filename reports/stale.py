@@ -36,7 +36,7 @@ import dataclasses
 from django.db import transaction
 
 SNAPSHOT_TABLE = "reports_figuresnapshot"
-MEETING_SNAPSHOT_TABLE = "reports_meetingsnapshot"
+MEETING_SNAPSHOT_TABLE = "reports_meetingsnapshot"  # reports 0002-0004; its rows are now the report's parts
 REPORT_SNAPSHOT_TABLE = "reports_reportsnapshot"
 LOCK_KEY = 7_602_017_601  # the advisory lock of the snapshots (any constant no other code of the project uses)
 EVERY_DAY = "0001-01-01"
@@ -130,12 +130,14 @@ COMMENTS_WATCHED = (
 )
 WATCHED = HEADLINE_WATCHED + MEETINGS_WATCHED + COMMENTS_WATCHED
 # The tables of stored figures: a write deletes the rows of each from its first stale day.
-SNAPSHOT_TABLES = (SNAPSHOT_TABLE, MEETING_SNAPSHOT_TABLE, REPORT_SNAPSHOT_TABLE)
-# What migration reports/0001 created (the headline alone), reports/0002 (the meetings too) and reports/0003 (the
-# comments and the report's parts too), for later migrations to drop or create again (``replaced``).
+SNAPSHOT_TABLES = (SNAPSHOT_TABLE, REPORT_SNAPSHOT_TABLE)
+# What migration reports/0001 created (the headline alone), reports/0002 (the meetings too), reports/0003 (the
+# comments and the report's parts too) and reports/0005 (the meetings' counts moved into the report's parts, their own
+# table dropped), for later migrations to drop or create again (``replaced``).
 FIRST = (HEADLINE_WATCHED, (SNAPSHOT_TABLE,))
 SECOND = (HEADLINE_WATCHED + MEETINGS_WATCHED, (SNAPSHOT_TABLE, MEETING_SNAPSHOT_TABLE))
-THIRD = (WATCHED, SNAPSHOT_TABLES)
+THIRD = (WATCHED, (SNAPSHOT_TABLE, MEETING_SNAPSHOT_TABLE, REPORT_SNAPSHOT_TABLE))
+FOURTH = (WATCHED, SNAPSHOT_TABLES)
 
 
 class _Dialect:

@@ -167,6 +167,20 @@ def pays(organisation: Organisation) -> bool:
     return subtree[: STEPPED_FROM + 1].count() > STEPPED_FROM
 
 
+def stepped_meeting_counts(
+    organisation: Organisation, base: figures.MeetingCounts, since: datetime.date, until: datetime.date
+) -> figures.MeetingCounts | None:
+    """``figures.meeting_counts(organisation, until)`` from ``base``, that of ``since`` (an earlier day of the same
+    year): the attendance is the stored day's plus the meetings held since (``figures.attendance`` reads each meeting
+    as of its own day), the irregular attendees are stepped by the members who changed (``stepped_irregular``); None
+    when the step cannot be taken."""
+    irregular = stepped_irregular(organisation, base.irregular, since, until)
+    if irregular is None:
+        return None
+    attendance = base.attendance + figures.attendance(organisation, until, held_after=since)
+    return figures.MeetingCounts(attendance, irregular)
+
+
 # -- the comment figures of a year ----------------------------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from reports import figures, snapshots, steps
-from reports.models import FigureSnapshot, MeetingSnapshot, ReportSnapshot
+from reports.models import FigureSnapshot, ReportSnapshot
 from tests.reports.test_snapshots import tree  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.django_db
@@ -26,15 +26,16 @@ def large(monkeypatch):
 
 @pytest.fixture
 def stored(tree):  # noqa: F811
-    """The root's headline, meeting counts and report parts of three old days and of yesterday."""
+    """The root's headline and report parts (its meeting counts, comments and breakdown) of three old days and of
+    yesterday."""
     yesterday = timezone.localdate() - datetime.timedelta(days=1)
     for day in [*OLD, yesterday]:
         snapshots.headline_on(tree.root, day)
         snapshots.meeting_counts_on(tree.root, day)
         snapshots.comments_on(tree.root, day.year, day)
         snapshots.by_grassroots_on(tree.root, day)
-    assert FigureSnapshot.objects.count() == MeetingSnapshot.objects.count() == 4
-    assert ReportSnapshot.objects.count() == 8
+    assert FigureSnapshot.objects.count() == 4
+    assert ReportSnapshot.objects.count() == 12
     return yesterday
 
 
@@ -48,9 +49,8 @@ def test_old_days_are_deleted_but_the_trends_31_december(tree, stored):  # noqa:
     before = {day: figures.headline(tree.root, day) for day in OLD}
     output = run("--keep-days", "30")
     assert "Deleted 11 stored rows" in output
-    assert "2 headlines, 3 meeting counts, 6 report parts" in output  # 31/12's headline kept
+    assert "2 headlines, 9 report parts" in output  # 31/12's headline kept
     assert set(FigureSnapshot.objects.values_list("day", flat=True)) == {D(2017, 12, 31), stored}
-    assert set(MeetingSnapshot.objects.values_list("day", flat=True)) == {stored}
     assert set(ReportSnapshot.objects.values_list("day", flat=True)) == {stored}
     # Read again: the same figures, computed and stored again.
     assert {day: snapshots.headline_on(tree.root, day) for day in OLD} == before
@@ -60,18 +60,18 @@ def test_old_days_are_deleted_but_the_trends_31_december(tree, stored):  # noqa:
 def test_a_dry_run_counts_and_deletes_nothing(stored):
     output = run("--dry-run")
     assert output.startswith("Would delete 11 stored rows")
-    assert FigureSnapshot.objects.count() == MeetingSnapshot.objects.count() == 4
-    assert ReportSnapshot.objects.count() == 8
+    assert FigureSnapshot.objects.count() == 4
+    assert ReportSnapshot.objects.count() == 12
 
 
 def test_the_default_keeps_two_step_windows(stored):
     run()
-    assert MeetingSnapshot.objects.filter(day=stored).exists()
-    assert not MeetingSnapshot.objects.filter(day__lt=timezone.localdate() - datetime.timedelta(days=62)).exists()
+    assert ReportSnapshot.objects.filter(day=stored).count() == 3
+    assert not ReportSnapshot.objects.filter(day__lt=timezone.localdate() - datetime.timedelta(days=62)).exists()
 
 
 @pytest.mark.parametrize("value", ["0", "-5", "abc", "1.5", ""])
 def test_a_wrong_number_of_days_is_refused_and_deletes_nothing(stored, value):
     with pytest.raises(CommandError, match="--keep-days must be a whole number of days"):
         run("--keep-days", value)
-    assert FigureSnapshot.objects.count() == 4 and ReportSnapshot.objects.count() == 8
+    assert FigureSnapshot.objects.count() == 4 and ReportSnapshot.objects.count() == 12

@@ -11,9 +11,9 @@ DEFAULT_KEEP_DAYS = 2 * MAX_STEP_DAYS
 
 class Command(BaseCommand):
     help = (
-        "Delete the stored figures of past days (reports_figuresnapshot, reports_meetingsnapshot, "
-        "reports_reportsnapshot) older than --keep-days, but the headlines of 31 December (the dashboards' trend). "
-        "Safe at any time: a day without a stored row is computed again when asked. Run it from cron, e.g. weekly."
+        "Delete the stored figures of past days (reports_figuresnapshot, reports_reportsnapshot) older than "
+        "--keep-days, but the headlines of 31 December (the dashboards' trend). Safe at any time: a day without a "
+        "stored row is computed again when asked. Run it from cron, e.g. weekly."
     )
 
     def add_arguments(self, parser):
@@ -38,5 +38,5 @@ class Command(BaseCommand):
         verb = "Would delete" if dry_run else "Deleted"
         self.stdout.write(
             f"{verb} {pruned.total} stored rows of days before {before:%Y-%m-%d}: {pruned.headlines} headlines, "
-            f"{pruned.meetings} meeting counts, {pruned.report_parts} report parts (31 December's headlines kept)."
+            f"{pruned.report_parts} report parts (31 December's headlines kept)."
         )

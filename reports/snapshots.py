@@ -1,10 +1,13 @@
 """The headline figures and the other parts of the report of past days, read from ``FigureSnapshot`` and
 ``ReportSnapshot`` or computed once and stored.
 
-A day before today has figures that change only when a write touches that day or an earlier one; the database's
-triggers (``reports.stale``) delete the snapshots such a write makes wrong, in the write's own transaction. So a
-snapshot that exists is exact, and ``headlines_on`` returns what ``figures.headline`` would compute now. Today and
-later days change with every ordinary write: they are computed, never stored.
+A day's figures change only when a write touches that day or an earlier one; the database's triggers
+(``reports.stale``) delete the snapshots such a write makes wrong, in the write's own transaction. So a snapshot that
+exists is exact, and ``headlines_on`` returns what ``figures.headline`` would compute now. That holds for today as for
+any day before it: a write of today deletes today's snapshots (its first stale day is today or earlier), a row dated
+after today counts on no day before its date. So a large subtree's figures of today are stored too, and read back
+until the next write; a view after a write carries them again from yesterday's. Days after today are computed, never
+stored (nobody reads them twice).
 
 A day's headline is computed from the nearest stored day before it, up to ``steps.MAX_STEP_DAYS`` before, by the
 members whose rows changed in between (``reports.steps``), and whole only when there is none. Today's, for a large
@@ -63,12 +66,14 @@ def headline_on(organisation: Organisation, day: datetime.date) -> figures.Headl
 
 def headlines_on(organisation: Organisation, days: list[datetime.date]) -> dict[datetime.date, figures.Headline]:
     """The headline of each of ``days``: the stored ones in one query, the others computed (``computed``) and stored
-    when past; today and later, for a large subtree, carried from yesterday's, stored first."""
+    when past; today and later, for a large subtree, carried from yesterday's, stored first (and today's stored in
+    turn)."""
     today = timezone.localdate()
-    past = sorted({day for day in days if day < today})
+    large = any(day >= today for day in days) and steps.pays(organisation)
+    storable = sorted({day for day in days if day < today or (large and day == today)})
     found: dict[datetime.date, figures.Headline] = {}
-    if past:
-        stored = FigureSnapshot.objects.using(DEFAULT_DB_ALIAS).filter(organisation=organisation, day__in=past)
+    if storable:
+        stored = FigureSnapshot.objects.using(DEFAULT_DB_ALIAS).filter(organisation=organisation, day__in=storable)
         for day, data in stored.values_list("day", "figures"):
             headline = decode(data)
             if headline is not None:
@@ -78,7 +83,7 @@ def headlines_on(organisation: Organisation, days: list[datetime.date]) -> dict[
             continue
         if day < today:
             found[day] = _computed_and_stored(organisation, day)
-        elif steps.pays(organisation):
+        elif large:
             found[day] = _carried_from_yesterday(organisation, day, today)
         else:
             found[day] = figures.headline(organisation, day)
@@ -86,12 +91,12 @@ def headlines_on(organisation: Organisation, days: list[datetime.date]) -> dict[
 
 
 def todays_if_large(organisation: Organisation) -> figures.Headline | None:
-    """Today's headline of a large subtree (``steps.pays``), carried from yesterday's; None for a smaller one, whose
-    figures the caller counts its own way."""
+    """Today's headline of a large subtree (``steps.pays``): stored, or carried from yesterday's and stored; None for a
+    smaller one, whose figures the caller counts its own way."""
     if not steps.pays(organisation):
         return None
     today = timezone.localdate()
-    return _carried_from_yesterday(organisation, today, today)
+    return _stored(organisation, today) or _carried_from_yesterday(organisation, today, today)
 
 
 def city_todo_if_large(
@@ -113,16 +118,19 @@ def city_todo_if_large(
 def _carried_from_yesterday(organisation: Organisation, day: datetime.date, today: datetime.date) -> figures.Headline:
     """The headline of ``day`` (today or later) from yesterday's, stored first when it is not, in one transaction on
     the primary, with writes held off when none is in progress, so that the stored day and the step read the same
-    data."""
+    data; today's stored in turn."""
     yesterday = today - datetime.timedelta(days=1)
     with transaction.atomic(using=DEFAULT_DB_ALIAS):
-        _lock_out_writes()
+        alone = _lock_out_writes()
         base = _stored(organisation, yesterday) or _computed_and_stored(organisation, yesterday)
+        headline = None
         if day - yesterday <= datetime.timedelta(days=steps.MAX_STEP_DAYS):
             headline = steps.stepped(organisation, base, yesterday, day)
-            if headline is not None:
-                return headline
-        return figures.headline(organisation, day)
+        if headline is None:
+            headline = figures.headline(organisation, day)
+        if alone and day == today:
+            _store(organisation, day, headline)
+        return headline
 
 
 def _stored(organisation: Organisation, day: datetime.date) -> figures.Headline | None:
@@ -161,17 +169,22 @@ def _computed_and_stored(organisation: Organisation, day: datetime.date) -> figu
         alone = _lock_out_writes()
         headline = computed(organisation, day)
         if alone:
-            try:
-                with transaction.atomic(using=DEFAULT_DB_ALIAS):
-                    FigureSnapshot.objects.using(DEFAULT_DB_ALIAS).bulk_create(
-                        [FigureSnapshot(organisation=organisation, day=day, figures=encode(headline))],
-                        update_conflicts=True,
-                        unique_fields=["organisation", "day"],
-                        update_fields=["figures", "computed_at"],
-                    )
-            except DatabaseError:
-                pass  # SQLite: a write committed meanwhile; the figures shown are still this transaction's own
+            _store(organisation, day, headline)
     return headline
+
+
+def _store(organisation: Organisation, day: datetime.date, headline: figures.Headline) -> None:
+    """Store ``headline`` as ``day``'s, inside the caller's transaction that holds writes off (``_lock_out_writes``)."""
+    try:
+        with transaction.atomic(using=DEFAULT_DB_ALIAS):
+            FigureSnapshot.objects.using(DEFAULT_DB_ALIAS).bulk_create(
+                [FigureSnapshot(organisation=organisation, day=day, figures=encode(headline))],
+                update_conflicts=True,
+                unique_fields=["organisation", "day"],
+                update_fields=["figures", "computed_at"],
+            )
+    except DatabaseError:
+        pass  # SQLite: a write committed meanwhile; the figures shown are still this transaction's own
 
 
 # -- parts of the report stored as JSON: the meetings' counts, the comment figures of the year, the breakdowns ------
@@ -421,22 +434,24 @@ def by_grassroots_computed(organisation: Organisation, day: datetime.date, *, st
 
 
 def _part_on(spec: _Part, organisation: Organisation, day: datetime.date, large: bool | None = None):
-    """A large subtree's part: a past day's stored, or carried from the nearest stored day before it and stored;
-    today's carried from yesterday's, stored first. A smaller subtree's, counted whole."""
+    """A large subtree's part: a past day's or today's stored, or carried from the nearest stored day before it and
+    stored (today's from yesterday's, stored first). A smaller subtree's, counted whole."""
     if not _large(organisation, large):
         return spec.whole(organisation, day)
     today = timezone.localdate()
+    if day <= today:
+        stored = _stored_part(spec, organisation, day)  # may be empty (no sector, no row): not "not stored"
+        if stored is not None:
+            return stored
     yesterday = today - datetime.timedelta(days=1)
     with transaction.atomic(using=DEFAULT_DB_ALIAS):
         alone = _lock_out_writes()
         if day < today:
-            stored = _stored_part(spec, organisation, day)  # may be empty (no sector, no row): not "not stored"
-            return stored if stored is not None else _part_computed(spec, organisation, day, store=alone)
-        if spec.within_year and yesterday.year != day.year:
-            return spec.whole(organisation, day)
-        if _stored_part(spec, organisation, yesterday) is None:
+            return _part_computed(spec, organisation, day, store=alone)
+        first_of_year = spec.within_year and yesterday.year != day.year  # nothing to carry it from
+        if not first_of_year and _stored_part(spec, organisation, yesterday) is None:
             _part_computed(spec, organisation, yesterday, store=alone)
-        return _part_computed(spec, organisation, day)
+        return _part_computed(spec, organisation, day, store=alone and day == today)
 
 
 def _stored_part(spec: _Part, organisation: Organisation, day: datetime.date):
@@ -452,7 +467,7 @@ def _stored_part(spec: _Part, organisation: Organisation, day: datetime.date):
 def _part_computed(spec: _Part, organisation: Organisation, day: datetime.date, *, store: bool = False):
     """The part as of ``day``, stepped from the nearest stored day before it, up to ``steps.MAX_STEP_DAYS`` before
     (and in its year when ``spec.within_year``), by the members who changed in between (``reports.steps``); whole
-    when no day is stored or the step cannot be taken. Stored when ``store`` (a day before today, no write in
+    when no day is stored or the step cannot be taken. Stored when ``store`` (today or a day before it, no write in
     progress)."""
     earliest = day - datetime.timedelta(days=steps.MAX_STEP_DAYS)
     if spec.within_year:

@@ -45,7 +45,7 @@ def test_a_write_on_or_before_the_day_changes_its_stored_headline(client, data, 
     assert figure_on(after, "introduced") == str(figures.headline(data.root, day).introduced)
 
 
-def test_todays_headline_is_never_stored(client, data, today):  # noqa: F811
+def test_a_small_subtrees_headline_of_today_is_never_stored(client, data, today):  # noqa: F811
     client.force_login(make_officer(data.root))
     client.get(DASHBOARD)
     assert not FigureSnapshot.objects.filter(day__gte=today).exists()

@@ -5,12 +5,14 @@ of today and back-dated ones; and the home page of a large subtree reads its fig
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from members import services
 from members.selectors import organisation_overview
-from reports import figures, snapshots, steps
+from reports import figures, snapshots, stale, steps
 from reports.models import FigureSnapshot
 from tests.factories import make_officer, make_referral
 from tests.reports.test_snapshots import tree  # noqa: F401 - the fixture
@@ -40,27 +42,39 @@ def stored_days(organisation) -> set[datetime.date]:
     return set(FigureSnapshot.objects.filter(organisation=organisation).values_list("day", flat=True))
 
 
-def test_todays_headline_is_carried_from_yesterdays_stored_one(tree, large, monkeypatch):  # noqa: F811
+def test_todays_headline_is_carried_from_yesterdays_stored_one_and_stored(tree, large, monkeypatch):  # noqa: F811
     today = timezone.localdate()
     whole = figures.headline(tree.root, today)
     assert snapshots.headline_on(tree.root, today) == whole
-    assert stored_days(tree.root) == {today - ONE_DAY}  # yesterday's, never today's
+    assert stored_days(tree.root) == {today - ONE_DAY, today}
 
-    whole_again = []
-    monkeypatch.setattr(figures, "headline", lambda *args: whole_again.append(args))
-    assert snapshots.headline_on(tree.root, today) == whole
-    assert whole_again == []
+    monkeypatch.setattr(figures, "headline", lambda *args: pytest.fail("computed whole"))
+    monkeypatch.setattr(steps, "stepped", lambda *args: pytest.fail("stepped"))
+    with CaptureQueriesContext(connection) as queries:
+        assert snapshots.headline_on(tree.root, today) == whole
+        assert snapshots.todays_if_large(tree.root) == whole
+    assert len(queries) == 4  # the subtree's size, today's stored headline; both again for the home's
 
 
 def test_a_write_of_today_is_in_todays_carried_headline(tree, large):  # noqa: F811
     today = timezone.localdate()
     snapshots.headline_on(tree.root, today)
     make_referral(tree.waiting, receiving_ward=tree.ward1, introduced_on=today)
-    assert stored_days(tree.root) == {today - ONE_DAY}  # a write of today leaves yesterday's figures alone
+    assert stored_days(tree.root) == {today - ONE_DAY}  # today's deleted by the write, yesterday's left alone
     carried = snapshots.headline_on(tree.root, today)
     assert carried == figures.headline(tree.root, today)
     assert carried.awaiting_reception == 2  # the new one, and the stalled one of the tree
     assert carried.awaiting_reception_addressed == 2
+    assert stored_days(tree.root) == {today - ONE_DAY, today}
+
+
+def test_a_write_dated_after_today_keeps_todays_stored_headline_exact(tree, large):  # noqa: F811
+    today = timezone.localdate()
+    stored = snapshots.headline_on(tree.root, today)
+    make_referral(tree.waiting, receiving_ward=tree.ward1, introduced_on=today + ONE_DAY)
+    assert stored_days(tree.root) == {today - ONE_DAY, today}
+    assert snapshots.headline_on(tree.root, today) == stored == figures.headline(tree.root, today)
+    assert figures.headline(tree.root, today + ONE_DAY) != stored  # the row counts from its day
 
 
 def test_a_back_dated_write_makes_yesterday_computed_again(tree, large):  # noqa: F811
@@ -69,7 +83,29 @@ def test_a_back_dated_write_makes_yesterday_computed_again(tree, large):  # noqa
     services.referral_receive(referral=tree.stalled_referral, received_on=D(2018, 10, 1), by=None)
     assert stored_days(tree.root) == set()
     assert snapshots.headline_on(tree.root, today) == figures.headline(tree.root, today)
-    assert stored_days(tree.root) == {today - ONE_DAY}
+    assert stored_days(tree.root) == {today - ONE_DAY, today}
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_todays_headline_is_not_stored_while_another_transaction_writes(tree, large):  # noqa: F811
+    """As a past day's (``test_nothing_is_stored_while_another_transaction_writes``): computed and shown, not
+    stored, while a write holds the lock."""
+    import psycopg2
+
+    today = timezone.localdate()
+    settings = connection.settings_dict
+    other = psycopg2.connect(
+        host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"], dbname=settings["NAME"]
+    )
+    try:
+        other.cursor().execute("SELECT pg_advisory_xact_lock_shared(%s)", [stale.LOCK_KEY])
+        assert snapshots.headline_on(tree.root, today) == figures.headline(tree.root, today)
+        assert stored_days(tree.root) == set()
+        other.rollback()
+        snapshots.headline_on(tree.root, today)
+        assert stored_days(tree.root) == {today - ONE_DAY, today}
+    finally:
+        other.close()
 
 
 def test_a_past_day_is_carried_from_the_nearest_stored_day_before_it(tree, large, monkeypatch):  # noqa: F811
@@ -114,4 +150,4 @@ def test_the_home_page_of_a_large_subtree_reads_the_carried_headline(client, tre
     assert response.status_code == 200
     [(_post, overview)] = response.context["posts"]
     assert overview == organisation_overview(organisation=tree.root, day=today)
-    assert stored_days(tree.root) == {today - ONE_DAY}
+    assert stored_days(tree.root) == {today - ONE_DAY, today}

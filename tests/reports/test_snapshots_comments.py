@@ -210,7 +210,7 @@ def test_another_years_round_is_counted_whole_and_stores_nothing(tree, counted):
     assert ("comments", D(2019, 1, 20), False) in counted  # no day of 2018 carried into 2019
 
 
-def test_todays_is_carried_from_yesterdays_stored_one(tree, counted):
+def test_todays_is_carried_from_yesterdays_stored_one_and_stored(tree, counted):
     today = timezone.localdate()
     yesterday = today - ONE_DAY
     if yesterday.year != today.year:
@@ -220,14 +220,18 @@ def test_todays_is_carried_from_yesterdays_stored_one(tree, counted):
     carried = both_on(tree.root, today)
     assert ("comments", today, True) in counted and ("comments", yesterday, True) in counted
     assert carried == fresh_both(tree.root, today)
-    assert set(ReportSnapshot.objects.values_list("day", flat=True)) == {yesterday}  # never today's
-    # A write of today leaves yesterday's stored figures alone and is in today's.
+    assert set(ReportSnapshot.objects.values_list("day", flat=True)) == {yesterday, today}
+    counted.clear()
+    assert both_on(tree.root, today) == carried  # today's read back
+    assert counted == []
+    # A write of today deletes today's stored figures, leaves yesterday's alone, and is in today's.
     services.residence_comment_send(comment=written_today, sent_on=today, by=None)
     assert set(ReportSnapshot.objects.values_list("day", flat=True)) == {yesterday}
     counted.clear()
     carried = both_on(tree.root, today)
     assert counted and all(members for _, _, members in counted)
     assert carried == fresh_both(tree.root, today)
+    assert set(ReportSnapshot.objects.values_list("day", flat=True)) == {yesterday, today}
 
 
 def test_a_small_subtree_is_counted_whole_and_stores_nothing(tree, monkeypatch):

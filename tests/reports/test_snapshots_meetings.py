@@ -195,27 +195,34 @@ def test_no_day_is_carried_into_another_year(tree, counted):
     assert counted == [(D(2019, 1, 25), None)]
 
 
-def test_todays_is_carried_from_yesterdays_stored_one(tree, counted, irregular_counted):
+def test_todays_is_carried_from_yesterdays_stored_one_and_stored(tree, counted, irregular_counted):
     today = timezone.localdate()
     yesterday = today - ONE_DAY
     if yesterday.year != today.year:
         pytest.skip("the first of January: today's counts are counted whole")
     meeting(tree.ward1_cell1, yesterday, {tree.placed: PRESENT, tree.neighbour: PRESENT})
-    meeting(tree.ward1_cell1, today, {tree.placed: ABSENT}, kind=Meeting.Kind.AD_HOC)
+    ad_hoc = meeting(tree.ward1_cell1, today, {tree.placed: ABSENT}, kind=Meeting.Kind.AD_HOC)
     held_today = meeting(tree.ward1_cell2, today, {})
     carried = snapshots.meeting_counts_on(tree.root, today)
     assert counted[-1] == (today, yesterday)
     assert irregular_counted[-2:] == [(today, True), (yesterday, True)]
     assert carried == figures.meeting_counts(tree.root, today)
-    assert set(stored_counts().values_list("day", flat=True)) == {yesterday}  # never today's
-    # A write of today leaves yesterday's stored figures alone and is in today's.
-    services.attendance_record(meeting=tree.march, member=tree.placed, status=PRESENT, by=None)
+    assert set(stored_counts().values_list("day", flat=True)) == {yesterday, today}
+    counted.clear()
+    assert snapshots.meeting_counts_on(tree.root, today) == carried  # today's read back
+    assert counted == []
+    # A write no count reads keeps them; a write of today deletes today's stored counts, leaves yesterday's alone,
+    # and is in today's.
+    services.attendance_record(meeting=tree.march, member=tree.placed, status=PRESENT, by=None)  # as it was
     services.meeting_update(meeting=held_today, by=None, summary="Sinh hoạt định kỳ")
+    assert set(stored_counts().values_list("day", flat=True)) == {yesterday, today}
+    services.attendance_record(meeting=ad_hoc, member=tree.placed, status=PRESENT, by=None)
     assert set(stored_counts().values_list("day", flat=True)) == {yesterday}
     counted.clear()
     carried = snapshots.meeting_counts_on(tree.root, today)
     assert counted == [(today, yesterday)]
     assert carried == figures.meeting_counts(tree.root, today)
+    assert set(stored_counts().values_list("day", flat=True)) == {yesterday, today}
 
 
 def test_a_small_subtree_is_counted_whole_and_stores_nothing(tree, monkeypatch):

@@ -413,9 +413,35 @@ def meeting_counts(organisation: Organisation, as_of: datetime.date) -> MeetingC
     return MeetingCounts(attendance(organisation, as_of), irregular_attendees(organisation, as_of))
 
 
-def meetings(organisation: Organisation, as_of: datetime.date, counted: MeetingCounts | None = None) -> MeetingFigures:
-    """The half-years of the year of ``as_of`` up to it, attendance at periodic meetings and irregular attendees
-    (``meeting_counts``, unless ``counted`` gives them)."""
+def meetings(
+    organisation: Organisation,
+    as_of: datetime.date,
+    counted: MeetingCounts | None = None,
+    half_years: list[HalfYearMeetings] | None = None,
+) -> MeetingFigures:
+    """The half-years of the year of ``as_of`` up to it (``half_year_meetings``, unless ``half_years`` gives them),
+    attendance at periodic meetings and irregular attendees (``meeting_counts``, unless ``counted`` gives them)."""
+    if half_years is None:
+        half_years = half_year_meetings(organisation, as_of)
+    if counted is None:
+        counted = meeting_counts(organisation, as_of)
+    expected, present = counted.attendance.expected, counted.attendance.present
+    rate = None
+    if expected:
+        rate = (Decimal(100) * present / expected).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return MeetingFigures(
+        year=as_of.year,
+        half_years=half_years,
+        attendance_expected=expected,
+        attendance_present=present,
+        attendance_rate=rate,
+        irregular_attendees=counted.irregular,
+    )
+
+
+def half_year_meetings(organisation: Organisation, as_of: datetime.date) -> list[HalfYearMeetings]:
+    """The residential cells of the subtree due to meet, and those that met, in each half-year of ``as_of``'s year up
+    to it (one query)."""
     year = as_of.year
     halves = [HalfYear(year, 1)] + ([HalfYear(year, 2)] if as_of >= HalfYear(year, 2).first_day else [])
     # The half-years' cells in one pass over the subtree's cells: each half-year counts those existing on its last day
@@ -434,7 +460,7 @@ def meetings(organisation: Organisation, as_of: datetime.date, counted: MeetingC
         cell_counts[f"due{half.half}"] = Count("pk", filter=existing)
         cell_counts[f"held{half.half}"] = Count("pk", filter=existing & Q(Exists(meeting)))
     counts = _totals(Organisation.objects.subtree(organisation).filter(kind=Kind.RESIDENTIAL_CELL), **cell_counts)
-    half_years = [
+    return [
         HalfYearMeetings(
             half_year=f"{half.year}-H{half.half}",
             cells_due=counts[f"due{half.half}"],
@@ -442,20 +468,6 @@ def meetings(organisation: Organisation, as_of: datetime.date, counted: MeetingC
         )
         for half in halves
     ]
-    if counted is None:
-        counted = meeting_counts(organisation, as_of)
-    expected, present = counted.attendance.expected, counted.attendance.present
-    rate = None
-    if expected:
-        rate = (Decimal(100) * present / expected).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-    return MeetingFigures(
-        year=year,
-        half_years=half_years,
-        attendance_expected=expected,
-        attendance_present=present,
-        attendance_rate=rate,
-        irregular_attendees=counted.irregular,
-    )
 
 
 def with_expected_attendees(meetings: QuerySet) -> tuple[QuerySet, str, Q]:

@@ -32,20 +32,24 @@ class FigureSnapshot(models.Model):
 
 
 class ReportSnapshot(models.Model):
-    """A part of the report (``reports.report.Report``) of ``organisation`` as of ``day`` (a day before the one it was
-    computed on), as JSON: the meetings' counts of the day's year ("meetings", ``figures.meeting_counts``: the
-    attendance and the irregular attendees), the comment figures of the day's year ("comments", ``figures.comments``; or
-    "comments_by_side", ``figures.comment_sides``), the members by sector ("by_sector", ``figures.by_sector``), or
-    the counts of the breakdown by grassroots organisation that add up member by member
-    ("by_grassroots_organisation", ``figures.grassroots_counts``), and of the breakdown by ward and cell
+    """A part of the report (``reports.report.Report``) of ``organisation`` as of ``day`` (today, or a day before
+    it), as JSON: the meetings' counts of the day's year ("meetings", ``figures.meeting_counts``: the attendance and
+    the irregular attendees; "meeting_half_years", ``figures.half_year_meetings``: the cells due to meet and those
+    that met, by half-year), the tracking book's gaps of the day's year ("tracking_book",
+    ``figures.tracking_book_activity``, by the organisations' keys), the comment figures of the day's year
+    ("comments", ``figures.comments``; or "comments_by_side", ``figures.comment_sides``), the members by sector
+    ("by_sector", ``figures.by_sector``), or the counts of the breakdown by grassroots organisation that add up member
+    by member ("by_grassroots_organisation", ``figures.grassroots_counts``), and of the breakdown by ward and cell
     ("by_ward_and_cell", ``figures.residence_counts``); or, for the yearly workbook, the counts of its summary's rows
     that add up member by member ("summary", ``figures.summary_counts``).
 
     They change only with a write the triggers see (``reports.stale.WATCHED``); a later day's are carried from them
-    (``reports.snapshots``)."""
+    (``reports.snapshots``). A large subtree's today's are stored too: a write of today deletes them."""
 
     class Part(models.TextChoices):
         MEETINGS = "meetings"
+        MEETING_HALF_YEARS = "meeting_half_years"
+        TRACKING_BOOK = "tracking_book"
         COMMENTS = "comments"
         COMMENTS_BY_SIDE = "comments_by_side"
         BY_SECTOR = "by_sector"

@@ -55,7 +55,7 @@ def build_report(
         headline=headline,
         meetings=snapshots.meetings_on(organisation, as_of, large=large),
         comments=snapshots.comments_on(organisation, year, as_of, large=large),
-        tracking_book=figures.tracking_book_activity(organisation, year, as_of),
+        tracking_book=snapshots.tracking_book_on(organisation, year, as_of, large=large),
         by_grassroots_organisation=by_grassroots,
         comments_by_side=snapshots.comment_sides_on(organisation, year, as_of, large=large) if breakdowns else None,
         by_sector=snapshots.by_sector_on(organisation, as_of, large=large) if breakdowns else None,

@@ -23,7 +23,7 @@ from dongha76.periods import FIRST_DAY, PeriodError, parse_iso_day, parse_year
 from members.forms.common import date_field
 from members.periods import HalfYear
 from members.selectors import FIRST_COMMENT_YEAR, comment_years
-from reports import charts, figures, snapshots
+from reports import charts, snapshots
 from reports.report import build_report, report_as_json
 
 
@@ -515,7 +515,7 @@ def tracking_book_gaps(request: HttpRequest, code: str, which: str) -> HttpRespo
     form, as_of, year = _day_and_year(request, today)
     carried = _carried(as_of, year, today)
     year = year or as_of.year
-    refs = getattr(figures.tracking_book_activity(organisation, year, as_of), field)
+    refs = getattr(snapshots.tracking_book_on(organisation, year, as_of), field)
     page = Paginator(refs, GAPS_PER_PAGE).get_page(request.GET.get("page"))
     known = _grassroots_pks(organisations, organisation, [ref.code for ref in page.object_list])
     return render(

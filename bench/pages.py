@@ -22,8 +22,9 @@ query count and the HTML size. Writes bench-results/pages.json and prints a tabl
 
 PAGES_DATABASE_URL (default the province: dongha76_province; only read, bar the session rows of signing in, the
 access log rows (``audit.AccessLog``) and the figure snapshots the pages write as they do in production: a member's
-page showing a national ID, the yearly workbook's page; the day before PAGES_TODAY's headline stored by a large
-subtree's home page and dashboard),
+page showing a national ID, the yearly workbook's page; the day before PAGES_TODAY's figures and that day's own stored
+by a large subtree's home page and dashboard, so that the requests measured after the warm-up read today's stored
+figures, as every view between two writes of a day does),
 PAGES_N (default 10), PAGES_USERS (default the five), PAGES_TODAY (the day the app takes as today, default the
 real one: a data set built as of a day is looked at on that day), PAGES_BUDGET (seconds at most per page after
 the warm-up, default 30: a slow page is measured fewer times, at least 3), PAGES_NAMES (only these view names,

@@ -7,8 +7,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from reports import figures
-from reports.models import FigureSnapshot
+from reports import figures, steps
+from reports.models import FigureSnapshot, ReportSnapshot
 from tests.factories import make_member, make_officer, make_referral
 from tests.reports.test_dashboard import DASHBOARD, HEADLINE_KEYS, data, figure_on, today, tree  # noqa: F401
 
@@ -49,3 +49,32 @@ def test_a_small_subtrees_headline_of_today_is_never_stored(client, data, today)
     client.force_login(make_officer(data.root))
     client.get(DASHBOARD)
     assert not FigureSnapshot.objects.filter(day__gte=today).exists()
+
+
+def test_a_large_subtrees_dashboard_reads_todays_stored_figures_until_a_write_of_today(
+    client,
+    data,  # noqa: F811
+    today,  # noqa: F811
+    monkeypatch,
+):
+    """Today's figures of a large subtree are stored by the first view; the next reads them back (no figure counted),
+    and a write of today is on the view after it."""
+    monkeypatch.setattr(steps, "STEPPED_FROM", 0)  # the factories' tree counts as large
+    client.force_login(make_officer(data.root))
+    with CaptureQueriesContext(connection) as first_queries:
+        first = client.get(DASHBOARD).content.decode()
+    assert ReportSnapshot.objects.filter(organisation=data.root, day=today).exists()
+    assert FigureSnapshot.objects.filter(organisation=data.root, day=today).exists()
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get(DASHBOARD).content.decode()
+    assert len(queries) < len(first_queries) - 10
+    assert not any("members_member" in q["sql"] for q in queries)  # nothing counted over the members
+    for key in HEADLINE_KEYS:
+        assert figure_on(again, key) == figure_on(first, key) == str(getattr(figures.headline(data.root, today), key))
+
+    make_referral(make_member(data.cell), receiving_ward=data.ward1, introduced_on=today)
+    assert not FigureSnapshot.objects.filter(day=today).exists()
+    after = client.get(DASHBOARD).content.decode()
+    assert int(figure_on(after, "introduced")) == int(figure_on(first, "introduced")) + 1
+    for key in HEADLINE_KEYS:
+        assert figure_on(after, key) == str(getattr(figures.headline(data.root, today), key)), key

@@ -68,7 +68,7 @@ def codes(refs) -> list[str]:
     return [ref.code for ref in refs]
 
 
-def test_a_past_day_is_counted_once_then_read_back(tree, monkeypatch):
+def test_a_past_day_is_counted_once_then_read_back(tree, monkeypatch):  # noqa: F811
     first = book_on(tree.root, D(2018, 9, 30))
     assert first == figures.tracking_book_activity(tree.root, 2018, D(2018, 9, 30))
     assert codes(first.committees_without_introductions) == [tree.committee.code]
@@ -78,25 +78,25 @@ def test_a_past_day_is_counted_once_then_read_back(tree, monkeypatch):
     assert build_report(tree.root, D(2018, 9, 30), breakdowns=False).tracking_book == first
 
 
-def test_an_introduction_back_dated(tree):
+def test_an_introduction_back_dated(tree):  # noqa: F811
     before = store_all()
     make_referral(tree.waiting, receiving_ward=tree.ward1, introduced_on=D(2018, 3, 1))
     assert_exact(before)
 
 
-def test_a_reception_back_dated(tree):
+def test_a_reception_back_dated(tree):  # noqa: F811
     before = store_all()
     services.referral_receive(referral=tree.stalled_referral, received_on=D(2018, 6, 1), by=None)
     assert_exact(before)
 
 
-def test_an_exemption_back_dated(tree):
+def test_an_exemption_back_dated(tree):  # noqa: F811
     before = store_all()
     Exemption.objects.create(member=tree.teacher, kind=Exemption.Kind.INTRODUCTION, started_on=D(2018, 1, 1))
     assert_exact(before)
 
 
-def test_a_rename_and_a_corrected_code_are_read_with_the_stored_book(tree):
+def test_a_rename_and_a_corrected_code_are_read_with_the_stored_book(tree):  # noqa: F811
     before = store_all()
     branch_services.organisation_rename(
         organisation=tree.committee, name="Đảng bộ Sở Y tế và Dân số", effective_on=D(2018, 10, 1), by=None
@@ -107,7 +107,7 @@ def test_a_rename_and_a_corrected_code_are_read_with_the_stored_book(tree):
     assert codes(book_on(tree.root, D(2018, 9, 30)).wards_without_receptions) == ["W2-NEW"]
 
 
-def test_todays_is_stored_and_an_introduction_of_today_deletes_it(tree, monkeypatch):
+def test_todays_is_stored_and_an_introduction_of_today_deletes_it(tree, monkeypatch):  # noqa: F811
     today = timezone.localdate()
     stored = book_on(tree.root, today)
     assert set(stored_books().values_list("day", flat=True)) == {today}  # never stepped: yesterday's not needed
@@ -121,7 +121,7 @@ def test_todays_is_stored_and_an_introduction_of_today_deletes_it(tree, monkeypa
     assert again == figures.tracking_book_activity(tree.root, today.year, today) != stored
 
 
-def test_another_years_book_is_counted_and_not_stored(tree):
+def test_another_years_book_is_counted_and_not_stored(tree):  # noqa: F811
     assert book_on(tree.root, D(2018, 9, 30)) == snapshots.tracking_book_on(tree.root, 2018, D(2018, 9, 30))
     stored_books().delete()
     book = snapshots.tracking_book_on(tree.root, 2017, D(2018, 9, 30))
@@ -129,7 +129,7 @@ def test_another_years_book_is_counted_and_not_stored(tree):
     assert not stored_books().exists()
 
 
-def test_a_small_subtree_is_counted_whole_and_stores_nothing(tree, monkeypatch):
+def test_a_small_subtree_is_counted_whole_and_stores_nothing(tree, monkeypatch):  # noqa: F811
     monkeypatch.setattr(steps, "STEPPED_FROM", 1000)
     assert book_on(tree.root, D(2018, 9, 30)) == figures.tracking_book_activity(tree.root, 2018, D(2018, 9, 30))
     assert not stored_books().exists()

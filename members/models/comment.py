@@ -57,6 +57,9 @@ class ResidenceComment(models.Model):
         ordering = ["-year", "member"]
         indexes = [
             models.Index(fields=["residential_cell", "year"], name="comment_cell_year"),
+            # The ratings list joins each member to their comment of one year, and counts them for the whole city:
+            # without it, a year's comments are found by reading the index of every cell and year.
+            models.Index(fields=["year", "member"], name="comment_year_member"),
             # A step of the comment figures finds the comments written, sent or received between two days
             # (``reports.steps.members_commented_between``).
             models.Index(fields=["written_on"], name="comment_written_on"),
@@ -100,7 +103,12 @@ class YearEndRating(models.Model):
         verbose_name_plural = _("year-end ratings")
         ordering = ["-year", "member"]
         constraints = [models.UniqueConstraint(fields=["member", "year"], name="one_rating_per_member_and_year")]
-        indexes = [models.Index(fields=["decided_on"], name="rating_decided_on")]
+        indexes = [
+            models.Index(fields=["decided_on"], name="rating_decided_on"),
+            # The ratings list reads one year's ratings (its rows, "rated or working", its counts): without it every
+            # year's ratings were read to find them (``members.selectors.comments.rating_rows``).
+            models.Index(fields=["year", "member"], name="rating_year_member"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.member} – {self.year}: {self.get_level_display()}"

@@ -756,6 +756,20 @@ def test_the_workplace_sees_its_members_with_the_residence_verdict_next_to_the_r
     assert rating_names(warnings) == ["An Văn Thiếu", "Đỗ Thị Muộn"]
 
 
+def test_a_member_rated_for_the_year_stays_on_its_list_after_retiring(client, people, ratings):
+    """The list holds the members working at the round's day, and any member already rated for its year: a member
+    retired in June is not on it until rated (then counted with the rest)."""
+    client.force_login(people["workplace"])
+    url = reverse("members:rating-list", args=[YEAR])
+    assert "Tạ Văn Hưu" not in rating_names(client.get(url))
+    YearEndRating.objects.create(
+        member=ratings["retired"], year=YEAR, level=YearEndRating.Level.FULFILLED, decided_on=D(2025, 12, 20)
+    )
+    response = client.get(url)
+    assert "Tạ Văn Hưu" in rating_names(response)
+    assert response.context["counts"] == {"total": 10, "rated": 6, "warnings": 2}
+
+
 def test_city_staff_filter_the_ratings_by_organisation(client, tree, people, ratings):
     client.force_login(people["city"])
     url = reverse("members:rating-list", args=[YEAR])

@@ -73,11 +73,13 @@ bench: $(VENV)/.dev .venv-bench/.installed
 	$(PY) bench/generate.py --size province --replace --database-url $(BENCH_PROVINCE_URL)
 	$(PY) bench/figures.py --database-url $(BENCH_PROVINCE_URL)
 	-PAGES_DATABASE_URL=$(BENCH_PROVINCE_URL) PAGES_TODAY=2018-09-30 $(PY) bench/pages.py
+	-SCANS_DATABASE_URL=$(BENCH_PROVINCE_URL) SCANS_TODAY=2018-09-30 $(PY) bench/scans.py phuong1 phuong2 khupho1 coquan1
 	$(PY) bench/workbook.py --database-url $(BENCH_PROVINCE_URL) --export T01-H01:2017-12-31 --export T01:2017-12-31
 
 bench-nation: $(VENV)/.dev
 	$(PY) bench/generate.py --size nation --replace --database-url $(BENCH_NATION_URL)
 	$(PY) bench/figures.py --database-url $(BENCH_NATION_URL) --repeat 1
+	SCANS_DATABASE_URL=$(BENCH_NATION_URL) SCANS_TODAY=2018-09-30 $(PY) bench/scans.py phuong1 phuong2 khupho1 coquan1
 
 # Refresh the Vietnamese catalogue after changing user-facing text, translate, then compile.
 messages: $(VENV)/.dev

@@ -18,7 +18,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from branches.models import Organisation
-from members.models import Attendance, Exemption, ResidenceComment, YearEndRating
+from members.models import Attendance, Exemption, Member, ResidenceComment, YearEndRating
 from reports import figures
 from tests.factories import make_member, make_organisation, move_home
 from tests.reports.test_figures import attend, comment, meeting, place, refer
@@ -109,6 +109,34 @@ def test_comments_and_endings_are_the_same_through_each_shape(district_tree, day
             seen[shape] = (figures.comments(organisation, day.year, day), figures.endings_by_reason(organisation, day))
         first = seen[figures.Shape.SUBTREE]
         assert all(counted == first for counted in seen.values()), (organisation.code, seen)
+
+
+@pytest.mark.parametrize("day", DAYS)
+def test_a_steps_members_have_the_same_comment_figures_through_each_shape(district_tree, day, monkeypatch):
+    """``comments(..., members)``, a step's part (``reports.steps``), tests each of the members' due referrals by
+    lookups rather than the subtree's shape: every member's part is the whole figures, and a part of them is the same
+    through each shape."""
+    root, districts, wards = district_tree
+    everyone = Member.objects.values("pk")
+    # Every other member (the tree makes its members three at a time: placed, referred, idle).
+    some = Member.objects.filter(
+        pk__in=[pk for i, pk in enumerate(everyone.order_by("pk").values_list("pk", flat=True)) if i % 2]
+    )
+    parts = []
+    for organisation in (root, *districts, *wards):
+        seen = {}
+        for shape in figures.Shape:
+            _forced(monkeypatch, shape)
+            whole = figures.comments(organisation, day.year, day)
+            assert figures.comments(organisation, day.year, day, everyone) == whole, (organisation.code, shape)
+            seen[shape] = figures.comments(organisation, day.year, day, some.values("pk"))
+        first = seen[figures.Shape.SUBTREE]
+        assert all(counted == first for counted in seen.values()), (organisation.code, seen)
+        parts.append((first.due, whole.due))
+    if any(whole for _part, whole in parts):  # none is due before the round's year has placements to count
+        assert any(0 < part < whole for part, whole in parts), (
+            parts
+        )  # a part, and not an empty one  # a part, and not an empty one
 
 
 @pytest.mark.parametrize("day", DAYS)

@@ -64,7 +64,7 @@ django.setup()
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection, reset_queries  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import Resolver404, resolve  # noqa: E402
 
 from bench.bare_urls import BARE_URL  # noqa: E402
@@ -150,7 +150,9 @@ def measure(client: Client, url: str, n: int, budget: float) -> dict:
 
 
 def main() -> int:
-    setup_test_environment()  # the test client's hooks (templates rendered, the response's context)
+    # Not ``setup_test_environment()``: it makes every template render send a signal on which the test client keeps
+    # a copy of the context (one per include and form widget), work production never does, and a page with a form
+    # paid it a hundred times while the bare page paid it a few. Nothing here reads a response's templates or context.
     n = int(os.environ.get("PAGES_N", "10"))
     budget = float(os.environ.get("PAGES_BUDGET", "30"))
     users = [name for name in os.environ.get("PAGES_USERS", ",".join(USERS)).split(",") if name]

@@ -35,6 +35,7 @@ from members.selectors.scope import (
 )
 from reminders.models import Reminder, ReminderSettings
 from reminders.models import Rule as Code
+from reports import snapshots
 
 Kind = Organisation.Kind
 Closed = Reminder.Closed
@@ -455,7 +456,8 @@ def week_of(day: datetime.date) -> str:
 
 class WeeklyDigest(Rule):
     """City staff: once a week, the weak spots of the organisation with the numbers of the home page and the dashboard
-    (``members.selectors.todo_for``, counted the dashboard's way). A week's digest is replaced by the next one."""
+    (``members.selectors.todo_for``, counted the dashboard's way; a large city's two dashboard figures carried from
+    its stored ones, ``reports.snapshots.city_todo_if_large``). A week's digest is replaced by the next one."""
 
     code = Code.WEEKLY_DIGEST
     kinds = CITY_KINDS
@@ -468,7 +470,9 @@ class WeeklyDigest(Rule):
         made = Reminder.objects.filter(rule=self.code, organisation=organisation, object_id=organisation.pk, step=step)
         if made.exists():
             return []
-        todo = todo_for(committee, day=day, shown=0)
+        # A large city's two dashboard figures carried from its stored ones, as its home page reads them: counted
+        # whole, they read every member of the nation's root twice.
+        todo = todo_for(committee, day=day, shown=0, carried=lambda city: snapshots.city_todo_if_large(city, day))
         numbers = {
             "stalled": todo.stalled,
             "awaiting_reception": todo.awaiting_reception,

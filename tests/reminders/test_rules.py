@@ -509,6 +509,33 @@ def test_weekly_digest_once_per_iso_week_with_the_numbers_of_the_home_page(cast)
     assert set(reminders(rule=Code.WEEKLY_DIGEST).values_list("organisation_id", flat=True)) == {root}
 
 
+def test_a_large_citys_weekly_digest_reads_its_dashboard_figures_carried(cast, monkeypatch):
+    """A city large enough to carry its figures (``reports.steps.pays``) has the digest's two dashboard figures (the
+    members not introduced, the irregular attendees) read from them, as its home page does, not counted whole: at the
+    nation's root counting them read every member twice. The same numbers either way."""
+    from members.selectors import todo as todo_selectors
+    from reports import steps
+
+    introduced(cast, D0)
+    make_member(cast.tree.cell, admitted_on=day(1, 2))  # not introduced
+    monday = day(3, 17)
+    counted = todo_for(cast.root.secretary, day=monday, shown=0)
+    monkeypatch.setattr(steps, "STEPPED_FROM", 0)
+
+    def not_counted(*args, **kwargs):
+        raise AssertionError("counted, not carried")
+
+    monkeypatch.setattr(todo_selectors, "irregular_attendees_under", not_counted)
+    monkeypatch.setattr(todo_selectors, "eligible_not_introduced", not_counted)
+    update(monday)
+    digest = reminders(rule=Code.WEEKLY_DIGEST, step="2025-W12").first()
+    assert (digest.details["eligible_not_introduced"], digest.details["irregular_attendees"]) == (
+        counted.eligible_not_introduced,
+        counted.irregular_attendees,
+    )
+    assert digest.details["eligible_not_introduced"] == 1
+
+
 # -- who is reminded, and for how long --------------------------------------------------------------------------------
 
 

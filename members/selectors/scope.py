@@ -201,8 +201,15 @@ def national_ids_shown_to(user) -> QuerySet[Member]:
     """Members whose national ID the user may show in full (a logged step; everyone else sees it masked): the
     member's own committees, the workplace side that keeps the record (``members_editable_by``: the city staff
     among them) and the ward that receives the member now (an open referral addressed to it)."""
-    received_here = referrals_receivable_by(user).filter(member=OuterRef("pk"), ended_on__isnull=True)
-    return Member.objects.filter(Q(pk__in=members_editable_by(user).values("pk")) | Q(Exists(received_here)))
+    access = access_for(user)
+    if access.is_city(write=True):
+        return members_editable_by(user)  # every member
+    # The ward's open referrals (``referrals_receivable_by``), each part of its book on its own index scan: as an
+    # EXISTS over the book, PostgreSQL hashed it by reading every referral (a ward's page of a member it receives).
+    received_now = [
+        part.filter(ended_on__isnull=True).values("member_id") for part in _ward_referrals_of(access, write=True)
+    ]
+    return Member.objects.filter(Q(pk__in=members_editable_by(user).values("pk")) | _any_of(*received_now))
 
 
 def national_id_held_out_of_sight(user, national_id: str) -> bool:

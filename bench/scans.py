@@ -33,6 +33,12 @@ from bench.page_queries import BIG_TABLES  # noqa: E402 (sets Django up: Django'
 from bench.pages import USERS, discover  # noqa: E402
 
 CITY_STAFF = {"thanhuy"}
+# Pages whose queries depend on how the object stands to the user (a member the ward keeps the record of, one it
+# only receives, one placed in its cell...): besides the first link met, the other links of the list's first page are
+# checked too (``MORE_EXAMPLES``, e.g. "members:member-detail #2"). The first link alone missed a ward's page of a
+# member it receives, whose national ID check read every referral.
+EXAMPLES_FROM = {"members:member-detail": "members:member-list", "members:referral-detail": "members:referral-list"}
+MORE_EXAMPLES = 10
 SCAN = re.compile(r"Seq Scan on (\w+).*actual time=[\d.]+\.\.([\d.]+) rows=(\d+) loops=(\d+)")
 
 
@@ -50,6 +56,23 @@ def scans_of(sql: str) -> list[str]:
             loops = int(match.group(4))
             rows, ms = int(match.group(3)) * loops, float(match.group(2)) * loops
             found.append(f"{match.group(1)}: {rows:,} rows, {ms:.0f} ms")
+    return found
+
+
+def more_examples(client, pages: dict[str, str]) -> dict[str, str]:
+    """Up to ``MORE_EXAMPLES`` other links of each ``EXAMPLES_FROM`` page, found on its list's first page."""
+    from bench.pages import HREF, _name
+
+    found = {}
+    for detail, listing in EXAMPLES_FROM.items():
+        if listing not in pages or detail not in pages:
+            continue
+        links = dict.fromkeys(
+            link for link in HREF.findall(client.get(pages[listing]).content.decode()) if _name(link) == detail
+        )
+        links.pop(pages[detail], None)
+        for number, link in enumerate(list(links)[:MORE_EXAMPLES], start=2):
+            found[f"{detail} #{number}"] = link
     return found
 
 
@@ -71,6 +94,7 @@ def main() -> int:
         client = Client(raise_request_exception=False)
         client.force_login(get_user_model().objects.get(username=username))
         pages = discover(client)
+        pages.update(more_examples(client, pages))
         if names:
             pages = {name: url for name, url in pages.items() if name.split(" ")[0] in names}
         clean = 0

@@ -33,9 +33,10 @@ serve: $(VENV)/.runtime
 	DEBUG=0 exec $(VENV)/bin/gunicorn --config dongha76/gunicorn.conf.py --bind $(HOST):$(PORT)
 
 # On every core (pytest-xdist), a test file to a worker so that a module's fixtures (the demo data) are set up once;
-# each worker has its own test database. PYTEST_ARGS comes last: `make test PYTEST_ARGS="-n 0"` runs in one process.
+# each worker has its own test database. The files are taken in the order tests/conftest.py gives them (the heaviest
+# first), not xdist's. PYTEST_ARGS comes last: `make test PYTEST_ARGS="-n 0"` runs in one process.
 test: $(VENV)/.dev
-	$(VENV)/bin/pytest --numprocesses auto --dist loadfile $(PYTEST_ARGS)
+	$(VENV)/bin/pytest --numprocesses auto --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 # Only the browser tests (they also run in `make test`); they need Debian's chromium (apt-get install -y chromium).
 e2e: $(VENV)/.dev

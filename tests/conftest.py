@@ -91,15 +91,15 @@ MEMORY_FS = "/dev/shm"  # noqa: S108
 
 
 @pytest.fixture(scope="session")
-def django_db_modify_db_settings():
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     """SQLite's test database in a file of this process's own, on a memory file system where there is one, not in
     Django's default (shared-cache) in-memory database. Written inside a test's transaction, each row of a table with
     triggers runs in a statement sub-transaction; in the in-memory database that cost grew with the database's size
     (docs/architecture.md, "SQLite and bulk loads"), in a file it does not. In the whole suite: the test that seeds
     the demo again 237 s → 37 s, the workbook round trip 240 s → 66 s, the suite 22.5 → 17.9 minutes.
 
-    pytest-django's own fixture only puts the xdist worker's name on the test database's name; a folder of its own
-    per process does that. PostgreSQL's test databases are left as they are."""
+    After pytest-django's own (``..._parallel_suffix``), which puts the xdist worker's name on the name of every test
+    database but SQLite's in-memory ones: PostgreSQL's keep theirs, SQLite's get a folder of their own per process."""
     from django.conf import settings
 
     for alias, database in settings.DATABASES.items():

@@ -210,7 +210,7 @@ def test_the_nine_wards_before_2025_with_their_residential_cells(demo):
 @pytest.mark.django_db
 def test_same_seed_same_data_and_refusal_on_a_non_empty_database(demo):
     # Held to a value written down, not to a second build in the same process: that also catches a draw that
-    # depends on the process (a set of strings iterated in hash order), and it saves a build of a minute.
+    # depends on the process (a set of strings iterated in hash order), and it saves one build of the demo.
     assert demo["fingerprint"] == DEMO_FINGERPRINT, (
         "The demo data built from seed 76 changed. If the story changed on purpose, write its new fingerprint in "
         f"DEMO_FINGERPRINT: {demo['fingerprint']}"

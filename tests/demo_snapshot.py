@@ -285,7 +285,7 @@ def snapshot_present() -> bool:
 def attach(*, create: bool) -> bool:
     """SQLite: attach the copy's file to this connection, a new one the first time. A file, not ``:memory:``: a
     connection of its own reads it too (the browser tests' code runs beside Playwright's event loop, where Django
-    opens another connection to the shared in-memory test database)."""
+    opens another connection to the test database)."""
     global _sqlite_file
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA database_list")

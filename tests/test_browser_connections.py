@@ -4,8 +4,7 @@ Playwright stops. One left open - the demo data deleted at the end of a browser 
 teardown - kept the test database from being dropped at the end of the session.
 
 Outside tests/e2e: there the package's Playwright may be running already, and its sync API cannot be started twice
-in one thread. PostgreSQL only: the SQLite test database lives in this process's memory, nothing else connects to
-it, and Django ignores a request to close it."""
+in one thread. PostgreSQL only: a connection left open there is what kept the test database from being dropped."""
 
 import pytest
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -18,7 +17,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.postgresql]
 @pytest.mark.django_db
 def test_the_connections_opened_while_playwright_runs_are_closed_when_it_stops():
     if connections[DEFAULT_DB_ALIAS].vendor != "postgresql":
-        pytest.skip("Django never closes SQLite's in-memory test database (closing would destroy it)")
+        pytest.skip("a connection left open keeps a PostgreSQL test database from being dropped, not SQLite's file")
     before = connections[DEFAULT_DB_ALIAS]
     before.ensure_connection()
     with running_playwright():

@@ -4,8 +4,8 @@ throttling (django-axes) are rows of the database; the CSRF token and the messag
 the SECRET_KEY every process shares. (The cache and the workbook jobs' progress are rows too:
 tests/test_scaleout_settings.py and tests/workbooks.)
 
-PostgreSQL only: SQLite's test database lives in this process's memory. The data is committed
-(``transaction=True``) so that the servers' connections see it; both servers stop at the end."""
+PostgreSQL only: it is the database the app scales out on (docs/scaling.md); SQLite is the one-process default. The
+data is committed (``transaction=True``) so that the servers' connections see it; both servers stop at the end."""
 
 import os
 import re
@@ -83,7 +83,7 @@ def servers(django_db_setup):
     """Two gunicorn processes (`make serve`'s config file, one worker each) on free ports, for the module: their
     base URLs."""
     if connection.vendor != "postgresql":
-        pytest.skip("two processes share a PostgreSQL database (the SQLite test database is in memory)")
+        pytest.skip("two processes share a PostgreSQL database (SQLite is the one-process default)")
     env, processes, ports = server_env(), [], [free_port(), free_port()]
     try:
         for port in ports:

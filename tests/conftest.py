@@ -1,4 +1,5 @@
 import atexit
+import dataclasses
 import datetime
 import hashlib
 import os
@@ -33,25 +34,43 @@ HEAVIEST_FILES = (
 )
 
 
+# The test modules whose first test asks for the demo data (set at collection).
+DEMO_FIRST_MODULES: set = set()
+FLUSHING_FIXTURES = {"transactional_db", "live_server"}
+
+
 def pytest_collection_modifyitems(config, items):
     """The files in the order the workers are to take them (the Makefile runs xdist with ``--dist loadfile
-    --no-loadscope-reorder``): the heaviest measured first, then the other files of the demo data (marked slow),
-    then the browser's, then the rest, most tests first. A worker takes a file whole, so the file taken last sets
-    the end: a two-minute file taken last left the other worker idle for as long. The order within a file is kept."""
+    --no-loadscope-reorder``):
+    - the files of the demo data, one after another, so that a worker copies the demo once for all of them (the
+      ``demo`` fixture leaves it for the next): the heaviest measured first, then by number of tests, then those
+      whose first test runs without it or whose tests commit (a transactional test's flush clears it);
+    - then the other files: the heaviest measured first, then the rest marked slow, then the browser's, then the
+      rest, most tests first.
+    A worker takes a file whole, so the file taken last sets the end: a two-minute file taken last left the other
+    worker idle for as long. The order within a file is kept."""
     root = config.rootpath
     files: dict[str, list] = {}
     for item in items:
         files.setdefault(item.path.relative_to(root).as_posix(), []).append(item)
+    demo = {name for name, its in files.items() if any("demo" in item.fixturenames for item in its)}
+    DEMO_FIRST_MODULES.update(root / name for name in demo if "demo" in files[name][0].fixturenames)
 
     def rank(name: str) -> tuple:
-        first = files[name][0]
+        its = files[name]
+        heaviest = (HEAVIEST_FILES.index(name),) if name in HEAVIEST_FILES else (len(HEAVIEST_FILES), -len(its))
+        if name in demo:
+            # Last, those that start without the demo or end without it: each makes the next module copy it again.
+            starts_without = "demo" not in its[0].fixturenames
+            flushes = any(FLUSHING_FIXTURES & set(item.fixturenames) for item in its)
+            return (0, starts_without or flushes, *heaviest)
         if name in HEAVIEST_FILES:
-            return (0, HEAVIEST_FILES.index(name))
-        if first.get_closest_marker("slow"):
-            return (1, -len(files[name]))
+            return (1, *heaviest)
+        if its[0].get_closest_marker("slow"):
+            return (2, -len(its))
         if name.startswith("tests/e2e/"):
-            return (2, -len(files[name]))
-        return (3, -len(files[name]))
+            return (3, -len(its))
+        return (4, -len(its))
 
     items[:] = [item for name in sorted(files, key=rank) for item in files[name]]
 
@@ -151,20 +170,70 @@ def fingerprint() -> str:
     return hashlib.sha256(repr(rows).encode()).hexdigest()
 
 
+@dataclasses.dataclass
+class DemoLeft:
+    """The demo a module left in the database, every table as it was loaded, for the next module of the demo data
+    (the rows are cleared before a module without it, or at the end): ``seed_demo``'s output, its fingerprint and
+    the digest of every table (``demo_snapshot.digest``)."""
+
+    output: str
+    fingerprint: str
+    digest: str
+
+
+_demo_left: DemoLeft | None = None
+
+
+def _clear_the_demo_left() -> None:
+    global _demo_left
+    if _demo_left is not None:
+        _demo_left = None
+        clear_domain_data()
+
+
+@pytest.fixture(scope="session")
+def _demo_cleared_at_the_end(django_db_setup, django_db_blocker):
+    """No demo rows in the test database at the end of the session (``--reuse-db`` keeps it for the next run)."""
+    yield
+    with django_db_blocker.unblock():
+        _clear_the_demo_left()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _no_demo_without_asking(request, django_db_blocker):
+    """A module starts without the rows an earlier module of the demo left unless its first test asks for them (a
+    later test of a module sees them once a test before it asked, as it always has)."""
+    if _demo_left is not None and request.node.path not in DEMO_FIRST_MODULES:
+        with django_db_blocker.unblock():
+            _clear_the_demo_left()
+
+
 @pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
-    """The whole Đông Hà demo data for the test module that asks for it, deleted after it (slow: mark the module
+def demo(django_db_setup, django_db_blocker, _demo_cleared_at_the_end):
+    """The whole Đông Hà demo data for the test module that asks for it (slow: mark the module
     ``pytest.mark.slow``). Each test still runs in its own rolled-back transaction.
 
-    Built by ``seed_demo`` once per test process, then copied back for each module (tests/demo_snapshot.py says
-    how); the fingerprint of each copy is held to that of the build."""
-    global _built_fingerprint
+    Built by ``seed_demo`` once per test process, then copied back (tests/demo_snapshot.py says how); the fingerprint
+    of each copy is held to that of the build. The rows stay after the module when every table is as it was loaded
+    (each test rolled back), and the next module of the demo data takes them as they are; a transactional test's
+    flush or any write committed changes the digest, and they are cleared. Ordered first
+    (``pytest_collection_modifyitems``), the modules of the demo data follow one another on a worker: one copy and
+    one clear for all of them, not one each (on PostgreSQL about 18 s a module)."""
+    global _built_fingerprint, _demo_left
     with django_db_blocker.unblock():
-        output, copied = demo_snapshot.load(DEMO_TODAY)
-        found = fingerprint()
-        if copied:
-            assert found == _built_fingerprint, "the demo copied back differs from the demo built"
+        left, _demo_left = _demo_left, None
+        if left is not None:
+            output, found, loaded = left.output, left.fingerprint, left.digest
         else:
-            _built_fingerprint = found
+            output, copied = demo_snapshot.load(DEMO_TODAY)
+            found = fingerprint()
+            if copied:
+                assert found == _built_fingerprint, "the demo copied back differs from the demo built"
+            else:
+                _built_fingerprint = found
+            loaded = demo_snapshot.digest()
         yield {"output": output, "fingerprint": found}
-        clear_domain_data()
+        if demo_snapshot.digest() == loaded:
+            _demo_left = DemoLeft(output=output, fingerprint=found, digest=loaded)
+        else:
+            clear_domain_data()

@@ -17,13 +17,17 @@ model, because a flush (after each transactional test) creates the permissions a
 Whatever the copy cannot reproduce makes it step aside (with a warning when a copy was refused) and the demo is
 built by ``seed_demo``: domain rows already there, a kept row (the group the teardown leaves) that differs from the
 copy, an integrity error at the commit, a first build that changed rows it found or wrote a table without a
-one-column primary key. The module's teardown is
-unchanged (``clear_domain_data``): each module still starts and ends without demo rows.
+one-column primary key.
+
+The copy is needed less often than there are modules: the ``demo`` fixture (tests/conftest.py) leaves the rows for the
+next module of the demo data when every table is as it was loaded (``digest``), and clears them
+(``clear_domain_data``) before a module that does not ask for them.
 """
 
 # ruff: noqa: S608 - every name in the SQL comes from the database's own introspection
 import atexit
 import dataclasses
+import hashlib
 import io
 import os
 import shutil
@@ -302,6 +306,26 @@ def attach(*, create: bool) -> bool:
         cursor.execute(f"PRAGMA {q(SCHEMA)}.journal_mode = OFF")
         cursor.execute(f"PRAGMA {q(SCHEMA)}.synchronous = OFF")
     return True
+
+
+def digest() -> str:
+    """A digest of every row of every table of the database: equal after a module whose tests all rolled back, different
+    after anything committed (a flush, a fixture's write). On PostgreSQL the database hashes each row (its text form,
+    key included) and sums the hashes per table; on SQLite Python hashes the rows in the order of their row ids."""
+    found = hashlib.sha256()
+    with connection.cursor() as cursor:
+        for name in sorted(user_tables()):
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    f"SELECT COUNT(*), COALESCE(SUM(hashtextextended(t::text, 0)::numeric), 0) FROM {q(name)} AS t"
+                )
+                found.update(repr((name, cursor.fetchone())).encode())
+            else:
+                found.update(name.encode())
+                cursor.execute(f"SELECT * FROM {q(name)} ORDER BY rowid")
+                for row in cursor.fetchall():
+                    found.update(repr(row).encode())
+    return found.hexdigest()
 
 
 def user_tables() -> list[str]:

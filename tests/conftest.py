@@ -172,13 +172,13 @@ def fingerprint() -> str:
 
 @dataclasses.dataclass
 class DemoLeft:
-    """The demo a module left in the database, every table as it was loaded, for the next module of the demo data
-    (the rows are cleared before a module without it, or at the end): ``seed_demo``'s output, its fingerprint and
-    the digest of every table (``demo_snapshot.digest``)."""
+    """The demo a module left in the database, nothing committed since it was loaded, for the next module of the
+    demo data (the rows are cleared before a module without it, or at the end): ``seed_demo``'s output, its
+    fingerprint, and what ``demo_snapshot.committed`` said once it was loaded."""
 
     output: str
     fingerprint: str
-    digest: str
+    committed: str
 
 
 _demo_left: DemoLeft | None = None
@@ -214,16 +214,16 @@ def demo(django_db_setup, django_db_blocker, _demo_cleared_at_the_end):
     ``pytest.mark.slow``). Each test still runs in its own rolled-back transaction.
 
     Built by ``seed_demo`` once per test process, then copied back (tests/demo_snapshot.py says how); the fingerprint
-    of each copy is held to that of the build. The rows stay after the module when every table is as it was loaded
-    (each test rolled back), and the next module of the demo data takes them as they are; a transactional test's
-    flush or any write committed changes the digest, and they are cleared. Ordered first
+    of each copy is held to that of the build. The rows stay after the module when nothing was committed since they
+    were loaded (each test rolled back), and the next module of the demo data takes them as they are; after a
+    transactional test's flush or any other write committed, they are cleared. Ordered first
     (``pytest_collection_modifyitems``), the modules of the demo data follow one another on a worker: one copy and
     one clear for all of them, not one each (on PostgreSQL about 18 s a module)."""
     global _built_fingerprint, _demo_left
     with django_db_blocker.unblock():
         left, _demo_left = _demo_left, None
         if left is not None:
-            output, found, loaded = left.output, left.fingerprint, left.digest
+            output, found, loaded = left.output, left.fingerprint, left.committed
         else:
             output, copied = demo_snapshot.load(DEMO_TODAY)
             found = fingerprint()
@@ -231,9 +231,9 @@ def demo(django_db_setup, django_db_blocker, _demo_cleared_at_the_end):
                 assert found == _built_fingerprint, "the demo copied back differs from the demo built"
             else:
                 _built_fingerprint = found
-            loaded = demo_snapshot.digest()
+            loaded = demo_snapshot.committed()
         yield {"output": output, "fingerprint": found}
-        if demo_snapshot.digest() == loaded:
-            _demo_left = DemoLeft(output=output, fingerprint=found, digest=loaded)
+        if demo_snapshot.committed() == loaded:
+            _demo_left = DemoLeft(output=output, fingerprint=found, committed=loaded)
         else:
             clear_domain_data()

@@ -20,7 +20,7 @@ copy, an integrity error at the commit, a first build that changed rows it found
 one-column primary key.
 
 The copy is needed less often than there are modules: the ``demo`` fixture (tests/conftest.py) leaves the rows for the
-next module of the demo data when every table is as it was loaded (``digest``), and clears them
+next module of the demo data when nothing was committed since they were (``committed``), and clears them
 (``clear_domain_data``) before a module that does not ask for them.
 """
 
@@ -308,10 +308,26 @@ def attach(*, create: bool) -> bool:
     return True
 
 
+def committed() -> str:
+    """What changes whenever a write is committed to the database, and stays the same while every test rolls back (a
+    flush or a fixture's write changes it). On SQLite, the file change counter of the database's header (bytes 24-27,
+    incremented by every transaction that wrote, in any journal mode but WAL); else ``digest``."""
+    name = connection.settings_dict["NAME"]
+    if connection.vendor == "sqlite" and os.path.isfile(name):
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA journal_mode")
+            wal = cursor.fetchone()[0].lower() == "wal"
+        if not wal:
+            with open(name, "rb") as header:
+                header.seek(24)
+                return f"change counter {int.from_bytes(header.read(4), 'big')}"
+    return digest()
+
+
 def digest() -> str:
-    """A digest of every row of every table of the database: equal after a module whose tests all rolled back, different
-    after anything committed (a flush, a fixture's write). On PostgreSQL the database hashes each row (its text form,
-    key included) and sums the hashes per table; on SQLite Python hashes the rows in the order of their row ids."""
+    """A digest of every row of every table of the database. On PostgreSQL the database hashes each row (its text
+    form, key included) and sums the hashes per table; on SQLite Python hashes the rows in the order of their row
+    ids (1.5 s for the demo, against 0.4 s on PostgreSQL)."""
     found = hashlib.sha256()
     with connection.cursor() as cursor:
         for name in sorted(user_tables()):

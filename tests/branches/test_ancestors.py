@@ -79,8 +79,3 @@ def test_a_rebuild_writes_the_same_rows(world):
     OrganisationAncestor.objects.all().delete()
     assert rebuild_all() == len(before)
     assert stored_pairs() == before == expected_pairs()
-
-
-@pytest.mark.slow
-def test_the_demo_tree(demo):
-    assert_exact()

@@ -4,12 +4,9 @@ small scope; otherwise the workplace homes read once): they must give the same m
 import datetime
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from members import services
 from members.models import Member
-from members.selectors.referrals import eligible_not_introduced
-from members.selectors.scope import visible_members
 from tests.conftest import DEMO_TODAY
 from tests.factories import make_member, make_tree
 
@@ -39,17 +36,3 @@ def test_the_hint_is_kept_through_the_selectors_and_changes_no_row():
     members = Member.objects.few().filter(pk__gt=0).members_on(DEMO_TODAY)
     assert members._few
     assert not Member.objects.filter(pk__gt=0)._few
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("day", [DEMO_TODAY, D(DEMO_TODAY.year, 1, 1), D(DEMO_TODAY.year - 2, 6, 30)])
-def test_every_demo_scope_has_the_same_eligible_members_in_both_shapes(demo, day):
-    users = get_user_model().objects.filter(officer_posts__isnull=False).distinct().order_by("username")
-    assert users
-    for user in users:
-        members = visible_members(user)
-        both_shapes(members, day)
-        assert set(eligible_not_introduced(members, day).values_list("pk", flat=True)) == set(
-            eligible_not_introduced(members.few(), day).values_list("pk", flat=True)
-        )
-    assert both_shapes(Member.objects.all(), day)

@@ -1,6 +1,6 @@
 """The home page's figures of the root count its referrals in one pass (issue 15): the same numbers as the parts the
 overview uses below the root (placed in its cells; addressed to its wards, merged ones included), applied to the
-root's path, on a tree with mergers and placements, and on the demo data."""
+root's path, on a tree with mergers and placements (on the demo data: test_home_overview_root_demo.py)."""
 
 import datetime
 
@@ -15,7 +15,6 @@ from members.selectors.overview import (
     _referral_counts_below_root,
 )
 from reports import figures
-from tests.conftest import DEMO_TODAY
 from tests.factories import make_member, make_organisation, make_referral
 
 D = datetime.date
@@ -82,15 +81,3 @@ def test_the_roots_referrals_in_one_pass_as_by_parts(tree):
 def test_the_roots_overview_takes_two_queries(tree, django_assert_num_queries):
     with django_assert_num_queries(2):
         organisation_overview(organisation=tree.root, day=D(2025, 7, 1))
-
-
-@pytest.mark.slow
-def test_the_roots_referrals_in_one_pass_as_by_parts_on_the_demo(demo):
-    root = Organisation.objects.get(code="QT")
-    for day in (D(2018, 9, 30), D(2025, 6, 30), D(2025, 7, 1), DEMO_TODAY):
-        counts = assert_one_pass_counts_as_the_parts(root, day)
-        assert counts["received"] > 0
-    # The home page's day is today: the overview counts members by their home of today (``in_subtree``), the headline
-    # by their home of the day, which differ on a past day for the members who moved since.
-    for code in ("QT", "DH"):
-        assert_the_headline_gives_the_overview(Organisation.objects.get(code=code), DEMO_TODAY)

@@ -1,5 +1,6 @@
 """The yearly Excel workbook (issue 5): its sheets and layout on small hand-built data, the total row equal to the
-organisation's figures, the export command, the download view, and the 2018 workbook of the demo data (slow)."""
+organisation's figures, the export command, the download view (the 2018 workbook of the demo data:
+test_workbook_demo.py)."""
 
 import datetime
 import io
@@ -493,38 +494,3 @@ def test_the_workbook_shows_no_cell_of_today_for_a_member_who_left_the_reader(cl
 def test_the_download_needs_a_login(client, tree):
     response = download(client, org=tree.root.code, year="2018")
     assert response.status_code == 302
-
-
-# -- the demo data (slow) --------------------------------------------------------------------------------------------
-
-
-@pytest.mark.slow
-@pytest.mark.django_db
-def test_the_2018_workbook_of_the_demo_data_holds_the_seed_figures(demo, tmp_path):
-    target = tmp_path / "dh-2018.xlsx"
-    call_command(
-        "export_report",
-        "--org",
-        "DH",
-        "--year",
-        "2018",
-        "--as-of",
-        "2018-09-30",
-        "-o",
-        str(target),
-        stdout=io.StringIO(),
-    )
-    sheet = load_workbook(target)[SUMMARY]
-    assert summary_value(sheet, "Đảng viên") == 6150
-    assert summary_value(sheet, "Thuộc diện giới thiệu") == 2142
-    assert summary_value(sheet, "Đã giới thiệu") == 2127
-    assert summary_value(sheet, "Tỷ lệ giới thiệu") == pytest.approx(0.993)
-    assert summary_value(sheet, "Tiếp nhận từ ngoài Đảng bộ") == 3558
-    labels = {row[1]: row[2] for row in rows_of(sheet) if row[1]}
-    assert labels["Tổ chức cơ sở đảng"] == 35
-    assert labels["Chi bộ trực thuộc"] == 233
-    assert labels["Trong đó chi bộ khu phố/thôn"] == 83
-    # 35 grassroots organisations, then the total.
-    assert total_row(sheet) == FIRST + 35
-    with zipfile.ZipFile(target) as archive:
-        assert "xl/charts/chart1.xml" in archive.namelist()

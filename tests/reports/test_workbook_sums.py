@@ -1,8 +1,8 @@
 """Issue 11: the yearly workbook's ``Tổng hợp`` sheet adds up. Every summed column's rows add up to its total row, the
 total row is the organisation's own figures (``build_report``), and a referral or a comment that concerns two rows
 (issued by a committee, received by a ward) is counted once in the workplace side's columns and once in the residence
-side's, never twice in one column. The sheet is read back with openpyxl, on a small hand-built tree and on the demo
-data (as of 30/09/2018 and for the demo's current year)."""
+side's, never twice in one column. The sheet is read back with openpyxl, on a small hand-built tree (on the demo data:
+test_workbook_sums_demo.py)."""
 
 import datetime
 import io
@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 
 from branches.models import Organisation
 from branches.services import organisation_rename
-from members.models import Attendance, Meeting, Referral, ResidenceComment
+from members.models import Attendance, Meeting, ResidenceComment
 from reports import figures
 from reports.report import build_report, report_as_json
 from reports.workbook import (
@@ -26,7 +26,6 @@ from reports.workbook import (
     TOTAL_LABEL,
     write_workbook,
 )
-from tests.conftest import DEMO_TODAY
 from tests.factories import make_member, make_organisation, make_referral, make_tree, move_home
 
 D = datetime.date
@@ -315,34 +314,3 @@ def test_the_rows_and_the_title_bear_the_names_of_the_day(city):
         assert names[city.root.code] in sheet["A1"].value
         rows = {row[0]: row[1] for row in sheet.iter_rows(min_row=FIRST, max_col=2, values_only=True)}
         assert rows[city.committee.code] == names[city.committee.code]
-
-
-# -- the demo data (slow) --------------------------------------------------------------------------------------------
-
-
-@pytest.mark.slow
-@pytest.mark.django_db
-def test_the_demo_workbooks_add_up(demo):
-    """The city as of the seed day, and the root organisation for the demo's current year."""
-    city = Organisation.objects.get(code="DH")
-    _, rows, total = check_workbook(city, 2018, DAY)
-    assert len(rows) >= 35
-    assert total["Đảng viên"] == 6150
-    assert total["Tiếp nhận từ ngoài Đảng bộ"] == 3558
-    root = Organisation.objects.get(kind=Kind.ROOT)
-    _, rows, total = check_workbook(root, DEMO_TODAY.year, DEMO_TODAY)
-    assert total["Gửi đến, chờ tiếp nhận quá 30 ngày"] > 0 and total[f"{RECEIVED_COMMENTS} phải có"] > 0
-    assert Referral.objects.exists()
-
-
-@pytest.mark.slow
-@pytest.mark.django_db
-def test_the_demo_workbook_of_the_reform_year_adds_up(demo):
-    """2025: the wards merged on 01/07 keep their rows (their cells met in the first half-year) next to the new
-    ones, and every column still adds up to the province's figures."""
-    root = Organisation.objects.get(kind=Kind.ROOT)
-    _, rows, _ = check_workbook(root, 2025, D(2025, 12, 31))
-    ended = [row for row in rows if "(đến 30/06/2025)" in row["Tổ chức cơ sở đảng"]]
-    assert ended, "the wards merged away on 01/07/2025 keep their rows"
-    assert sum(row["Chi bộ đã sinh hoạt 6 tháng đầu năm"] for row in ended) > 0
-    assert all(row["Chi bộ phải sinh hoạt 6 tháng cuối năm"] == 0 for row in ended)

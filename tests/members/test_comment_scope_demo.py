@@ -35,15 +35,19 @@ def test_every_member_of_every_round_is_one_the_role_may_open(demo, role):
     assert strays == {}
 
 
-def test_coquan1_opens_every_member_its_comment_list_links_to(client, demo, monkeypatch):
+def test_coquan1_may_open_every_member_its_comment_list_links_to(client, demo, monkeypatch):
+    """Every member the page links to is one of the member page's own rows (``member_detail`` is 404 outside
+    ``visible_members``); the first and the last links open. Opening each of them took 65-75 s for the same answer."""
     from django.utils import timezone
 
     monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: DEMO_TODAY)
-    client.force_login(user("coquan1"))
+    who = user("coquan1")
+    client.force_login(who)
 
     page = client.get(reverse("members:comment-list", args=[2018]), {"per_page": 100000})
 
-    linked = sorted(set(MEMBER_LINK.findall(page.content.decode())))
-    assert linked
-    closed = [pk for pk in linked if client.get(reverse("members:member-detail", args=[pk])).status_code != 200]
-    assert closed == []
+    linked = sorted({int(pk) for pk in MEMBER_LINK.findall(page.content.decode())})
+    assert len(linked) > 2
+    assert set(linked) - set(visible_members(who).values_list("pk", flat=True)) == set()
+    for pk in (linked[0], linked[-1]):
+        assert client.get(reverse("members:member-detail", args=[pk])).status_code == 200

@@ -39,6 +39,7 @@ DEMO_FIRST_MODULES: set = set()
 FLUSHING_FIXTURES = {"transactional_db", "live_server"}
 
 
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected theirs: the first test of a module is one that runs
 def pytest_collection_modifyitems(config, items):
     """The files in the order the workers are to take them (the Makefile runs xdist with ``--dist loadfile
     --no-loadscope-reorder``):

@@ -41,13 +41,11 @@ def build_report(
     ``headline``: ``figures.headline(organisation, as_of)`` when the caller has it already (the dashboard reads a
     past day's from its snapshot, with its trend's)."""
     year = year or as_of.year
-    # A large subtree's parts are carried from stored days (``reports.snapshots``), a smaller one's counted whole.
+    # Every part is read stored (``reports.snapshots``); when it is not, a large subtree's is carried from a stored
+    # day, a smaller one's counted whole, and stored.
     large = steps.pays(organisation)
-    if headline is None and not large:
-        headline, by_grassroots = figures.headline_and_grassroots(organisation, as_of)
-    else:
-        headline = headline or snapshots.headline_on(organisation, as_of)
-        by_grassroots = snapshots.by_grassroots_on(organisation, as_of, large=large)
+    headline = headline or snapshots.headline_on(organisation, as_of)
+    by_grassroots = snapshots.by_grassroots_on(organisation, as_of, large=large)
     return Report(
         organisation=organisation,
         as_of=as_of,

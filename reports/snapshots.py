@@ -5,9 +5,11 @@ A day's figures change only when a write touches that day or an earlier one; the
 (``reports.stale``) delete the snapshots such a write makes wrong, in the write's own transaction. So a snapshot that
 exists is exact, and ``headlines_on`` returns what ``figures.headline`` would compute now. That holds for today as for
 any day before it: a write of today deletes today's snapshots (its first stale day is today or earlier), a row dated
-after today counts on no day before its date. So a large subtree's figures of today are stored too, and read back
-until the next write; a view after a write carries them again from yesterday's. Days after today are computed, never
-stored (nobody reads them twice).
+after today counts on no day before its date. So the figures of today are stored too, and read back until the next
+write; a view after a write counts them again (a large subtree's carried from yesterday's). Days after today are
+computed, never stored (nobody reads them twice). Every subtree's are stored, a ward's or a cell's as the nation's: a
+write deletes only the stored figures of the organisations it counts under (``reports.stale.CountedUnder``), so a
+ward's outlive the writes of every other ward.
 
 A day's headline is computed from the nearest stored day before it, up to ``steps.MAX_STEP_DAYS`` before, by the
 members whose rows changed in between (``reports.steps``), and whole only when there is none. Today's, for a large
@@ -66,11 +68,11 @@ def headline_on(organisation: Organisation, day: datetime.date) -> figures.Headl
 
 def headlines_on(organisation: Organisation, days: list[datetime.date]) -> dict[datetime.date, figures.Headline]:
     """The headline of each of ``days``: the stored ones in one query, the others computed (``computed``) and stored
-    when past; today and later, for a large subtree, carried from yesterday's, stored first (and today's stored in
-    turn)."""
+    when today or past; today's and later, for a large subtree, carried from yesterday's, stored first (and today's
+    stored in turn). Days after today are computed, never stored."""
     today = timezone.localdate()
     large = any(day >= today for day in days) and steps.pays(organisation)
-    storable = sorted({day for day in days if day < today or (large and day == today)})
+    storable = sorted({day for day in days if day <= today})
     found: dict[datetime.date, figures.Headline] = {}
     if storable:
         stored = FigureSnapshot.objects.using(DEFAULT_DB_ALIAS).filter(organisation=organisation, day__in=storable)
@@ -81,10 +83,10 @@ def headlines_on(organisation: Organisation, days: list[datetime.date]) -> dict[
     for day in sorted(set(days)):
         if day in found:
             continue
-        if day < today:
-            found[day] = _computed_and_stored(organisation, day)
-        elif large:
+        if day == today and large:
             found[day] = _carried_from_yesterday(organisation, day, today)
+        elif day <= today:
+            found[day] = _computed_and_stored(organisation, day)
         else:
             found[day] = figures.headline(organisation, day)
     return found
@@ -386,8 +388,8 @@ def meeting_counts_on(
 ) -> figures.MeetingCounts:
     """``figures.meeting_counts(organisation, day)``. A large subtree's (``steps.pays``) is carried from a stored day
     of the same year (``steps.stepped_meeting_counts``): a past day's from the nearest stored day before it, stored in
-    turn; today's from yesterday's, stored first. A smaller subtree's is counted whole, and stores nothing. ``large``:
-    whether the subtree is large, when the caller knows (``_large``)."""
+    turn; today's from yesterday's, stored first. A smaller subtree's is counted whole, and stored. ``large``: whether
+    the subtree is large, when the caller knows (``_large``)."""
     return _part_on(_MEETINGS, organisation, day, large)
 
 
@@ -401,8 +403,8 @@ def meeting_counts_computed(
 def tracking_book_on(
     organisation: Organisation, year: int, day: datetime.date, *, large: bool | None = None
 ) -> figures.TrackingBookActivity:
-    """``figures.tracking_book_activity(organisation, year, day)``: a large subtree's of the day's own year stored
-    (part "tracking_book"), another year's, or a smaller subtree's, counted and not stored."""
+    """``figures.tracking_book_activity(organisation, year, day)``: of the day's own year stored (part
+    "tracking_book"), another year's counted and not stored."""
     if year != day.year:
         return figures.tracking_book_activity(organisation, year, day)
     return _part_on(_TRACKING_BOOK, organisation, day, large)
@@ -412,8 +414,8 @@ def comments_on(
     organisation: Organisation, year: int, day: datetime.date, *, large: bool | None = None
 ) -> figures.CommentFigures:
     """``figures.comments(organisation, year, day)``. A large subtree's (``steps.pays``) round of the day's own year is
-    carried from a stored day of that year, as the meetings' counts are (``meeting_counts_on``); another year's, or
-    a smaller subtree's, is counted whole and stores nothing."""
+    carried from a stored day of that year, as the meetings' counts are (``meeting_counts_on``); a smaller subtree's
+    is counted whole and stored; another year's is counted whole and stores nothing."""
     if year != day.year:
         return figures.comments(organisation, year, day)
     return _part_on(_COMMENTS, organisation, day, large)
@@ -438,33 +440,30 @@ def by_sector_on(
 def by_grassroots_on(
     organisation: Organisation, day: datetime.date, *, large: bool | None = None
 ) -> list[figures.GrassrootsRow]:
-    """``figures.by_grassroots_organisation(organisation, day)``: a large subtree's rows read as of the day, with their
-    counts carried from a stored day (``by_sector_on``) and their meetings and comments counted that day."""
-    if not _large(organisation, large):
-        return figures.by_grassroots_organisation(organisation, day)
-    counts = _part_on(_GRASSROOTS, organisation, day, large=True)
+    """``figures.by_grassroots_organisation(organisation, day)``: the rows read as of the day, with their counts
+    stored (a large subtree's carried from a stored day, as ``by_sector_on``) and their meetings and comments counted
+    that day."""
+    counts = _part_on(_GRASSROOTS, organisation, day, large)
     return figures.by_grassroots_organisation(organisation, day, counts=counts)
 
 
 def by_ward_and_cell_on(
     organisation: Organisation, day: datetime.date, *, large: bool | None = None
 ) -> list[figures.ResidenceRow]:
-    """``figures.by_ward_and_cell(organisation, day)``: a large subtree's rows read as of the day, with their counts
-    carried from a stored day (``by_grassroots_on``)."""
-    if not _large(organisation, large):
-        return figures.by_ward_and_cell(organisation, day)
-    return figures.by_ward_and_cell(organisation, day, counts=_part_on(_RESIDENCE, organisation, day, large=True))
+    """``figures.by_ward_and_cell(organisation, day)``: the rows read as of the day, with their counts stored
+    (``by_grassroots_on``)."""
+    return figures.by_ward_and_cell(organisation, day, counts=_part_on(_RESIDENCE, organisation, day, large))
 
 
 def summary_rows_on(
     organisation: Organisation, year: int, day: datetime.date, *, large: bool | None = None
 ) -> list[figures.SummaryRow]:
-    """``figures.summary_rows(organisation, year, day)``: a large subtree's round of the day's own year with its
-    counts carried from a stored day of that year (``by_grassroots_on``, ``comments_on``); another year's, or a
-    smaller subtree's, counted whole."""
-    if year != day.year or not _large(organisation, large):
+    """``figures.summary_rows(organisation, year, day)``: the round of the day's own year with its counts stored (a
+    large subtree's carried from a stored day of that year: ``by_grassroots_on``, ``comments_on``); another year's
+    counted whole."""
+    if year != day.year:
         return figures.summary_rows(organisation, year, day)
-    return figures.summary_rows(organisation, year, day, counts=_part_on(_SUMMARY, organisation, day, large=True))
+    return figures.summary_rows(organisation, year, day, counts=_part_on(_SUMMARY, organisation, day, large))
 
 
 def summary_rows_computed(organisation: Organisation, day: datetime.date, *, store: bool = False):
@@ -499,15 +498,23 @@ def by_grassroots_computed(organisation: Organisation, day: datetime.date, *, st
 
 
 def _part_on(spec: _Part, organisation: Organisation, day: datetime.date, large: bool | None = None):
-    """A large subtree's part: a past day's or today's stored, or carried from the nearest stored day before it and
-    stored (today's from yesterday's, stored first). A smaller subtree's, counted whole."""
-    if not _large(organisation, large):
-        return spec.whole(organisation, day)
+    """A part of a past day or today: stored, or counted and stored. A large subtree's is carried from the nearest
+    stored day before it (today's from yesterday's, stored first); a smaller subtree's is counted whole. A day after
+    today's is counted, never stored."""
     today = timezone.localdate()
     if day <= today:
         stored = _stored_part(spec, organisation, day)  # may be empty (no sector, no row): not "not stored"
         if stored is not None:
             return stored
+    if not _large(organisation, large):
+        if day > today:
+            return spec.whole(organisation, day)
+        with transaction.atomic(using=DEFAULT_DB_ALIAS):
+            alone = _lock_out_writes()
+            counted = spec.whole(organisation, day)
+            if alone:
+                _store_part(spec, organisation, day, counted)
+            return counted
     yesterday = today - datetime.timedelta(days=1)
     with transaction.atomic(using=DEFAULT_DB_ALIAS):
         alone = _lock_out_writes()
@@ -553,18 +560,23 @@ def _part_computed(spec: _Part, organisation: Organisation, day: datetime.date, 
     if counted is None:
         counted = spec.whole(organisation, day)
     if store:
-        row = ReportSnapshot(organisation=organisation, part=spec.part, day=day, figures=spec.encoded(counted))
-        try:
-            with transaction.atomic(using=DEFAULT_DB_ALIAS):
-                ReportSnapshot.objects.using(DEFAULT_DB_ALIAS).bulk_create(
-                    [row],
-                    update_conflicts=True,
-                    unique_fields=["organisation", "part", "day"],
-                    update_fields=["figures", "computed_at"],
-                )
-        except DatabaseError:
-            pass  # SQLite: a write committed meanwhile; the figures shown are still this transaction's own
+        _store_part(spec, organisation, day, counted)
     return counted
+
+
+def _store_part(spec: _Part, organisation: Organisation, day: datetime.date, counted) -> None:
+    """Store ``counted`` as ``day``'s part, inside the caller's transaction that holds writes off."""
+    row = ReportSnapshot(organisation=organisation, part=spec.part, day=day, figures=spec.encoded(counted))
+    try:
+        with transaction.atomic(using=DEFAULT_DB_ALIAS):
+            ReportSnapshot.objects.using(DEFAULT_DB_ALIAS).bulk_create(
+                [row],
+                update_conflicts=True,
+                unique_fields=["organisation", "part", "day"],
+                update_fields=["figures", "computed_at"],
+            )
+    except DatabaseError:
+        pass  # SQLite: a write committed meanwhile; the figures shown are still this transaction's own
 
 
 # -- all ---------------------------------------------------------------------------------------------------------------

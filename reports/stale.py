@@ -16,6 +16,13 @@ its meeting's. The comment figures of a year (``comments``, ``comment_sides``) a
 ratings and the year's comment round (``COMMENTS_WATCHED``); a round's first stale day is the first of its year. Every
 write deletes the stored figures of every table of ``SNAPSHOT_TABLES``.
 
+A write deletes them only for the organisations its rows count under (``CountedUnder``, ``organisations_sql``): the
+organisations the rows name, those of every member they belong to (``MEMBER_ORGANISATIONS``: a member is counted
+only under organisations their own rows name), the successors of each and every organisation above them. So a
+ward's stored figures outlive the writes of every other ward, and a small subtree's figures are worth storing. A row
+of an organisation, and a comment round, still delete every organisation's: a change of place, kind or sector moves
+figures between subtrees, and a round's deadline is read by every organisation of its tree (rare writes both).
+
 Columns the figures do not read (names, addresses, letter numbers, notes, who recorded what, timestamps) change
 nothing. The triggers fire for every write: the services, the admin, the workbook import, the restructures,
 bulk ``update()`` and ``bulk_create`` (which bypass Django's signals), raw SQL and COPY. Only a load with the triggers
@@ -70,13 +77,50 @@ class FirstOfYear:
 
 
 @dataclasses.dataclass(frozen=True)
+class Select:
+    """Keys read for a written row: ``expression``, over the row (``{row}``) and ``tables`` joined to it on ``where``
+    (an organisation's or a member's key: ``CountedUnder``)."""
+
+    expression: str
+    tables: str = ""
+    where: str = ""
+
+    def sql(self, row: str, transition: str | None) -> str:
+        """A SELECT of the keys: ``row`` is the trigger's row (SQLite's NEW or OLD), or an alias of ``transition``
+        (PostgreSQL's transition table: one key or more for each of its rows)."""
+        tables = [table for table in (f"{transition} {row}" if transition else "", self.tables) if table]
+        sql = f"SELECT {self.expression.format(row=row)}"
+        if tables:
+            sql += f" FROM {', '.join(tables)}"
+        if self.where:
+            sql += f" WHERE {self.where.format(row=row)}"
+        return sql
+
+
+@dataclasses.dataclass(frozen=True)
+class CountedUnder:
+    """The organisations under which a written row can change a figure: its own (``organisations``), and every
+    organisation each of its ``members`` is counted under (``MEMBER_ORGANISATIONS``). The stored figures of those
+    organisations, of their successors and of every organisation above them are the only ones the write can make
+    wrong (``organisations_sql``)."""
+
+    members: tuple[Select, ...] = ()
+    organisations: tuple[Select, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
 class Watched:
     table: str
     dates: tuple[str, ...]  # the first is never null
     columns: tuple[str, ...] = ()  # columns without a date the figures read
     everything: tuple[str, ...] = ()  # columns whose change makes every day stale
     date_of: DateOf | FirstOfYear | None = None  # without dates of its own (``dates`` empty): the row's date is this
+    # Where the row counts; None: under every organisation (an organisation's own row, a comment round)
+    counted_under: CountedUnder | None = None
 
+
+# A row of a member's: counted under that member's organisations.
+_ITS_MEMBER = (Select("{row}.member_id"),)
 
 HEADLINE_WATCHED = (
     Watched(
@@ -89,38 +133,89 @@ HEADLINE_WATCHED = (
         "members_member",
         dates=("admitted_on", "retired_on", "left_on"),
         columns=("home_organisation_id",),
+        counted_under=CountedUnder(
+            members=(Select("{row}.id"),), organisations=(Select("{row}.home_organisation_id"),)
+        ),
     ),
-    Watched("members_memberhome", dates=("started_on", "ended_on"), columns=("member_id", "organisation_id")),
+    Watched(
+        "members_memberhome",
+        dates=("started_on", "ended_on"),
+        columns=("member_id", "organisation_id"),
+        counted_under=CountedUnder(_ITS_MEMBER, (Select("{row}.organisation_id"),)),
+    ),
     Watched(
         "members_referral",
         dates=("introduced_on", "received_on", "placed_on", "ended_on"),
         columns=("member_id", "issuing_organisation_id", "receiving_ward_id", "residential_cell_id"),
+        counted_under=CountedUnder(
+            _ITS_MEMBER,
+            (
+                Select("{row}.issuing_organisation_id"),
+                Select("{row}.receiving_ward_id"),
+                Select("{row}.residential_cell_id"),
+            ),
+        ),
     ),
-    Watched("members_placement", dates=("started_on", "ended_on"), columns=("referral_id", "residential_cell_id")),
-    Watched("members_exemption", dates=("started_on", "ended_on"), columns=("member_id", "kind")),
+    Watched(
+        "members_placement",
+        dates=("started_on", "ended_on"),
+        columns=("referral_id", "residential_cell_id"),
+        counted_under=CountedUnder(
+            (Select("referral.member_id", "members_referral referral", "referral.id = {row}.referral_id"),),
+            (Select("{row}.residential_cell_id"),),
+        ),
+    ),
+    Watched(
+        "members_exemption",
+        dates=("started_on", "ended_on"),
+        columns=("member_id", "kind"),
+        counted_under=CountedUnder(_ITS_MEMBER),
+    ),
 )
 # The attendance at periodic meetings (``reports.figures.attendance``) also reads the placements, referrals and
 # exemptions above, each compared with a meeting's day: a row counts for the meetings held from its earliest date on.
+# A meeting and an attendance count under the meeting's cell, and under the organisations of the members recorded at
+# it: a miss makes its member an irregular attendee wherever they are placed later in the year (a re-placement does
+# not move past misses: ``members.selectors.meetings.irregular_in``). A meeting without a member recorded absent
+# changes no one's attendance.
 MEETINGS_WATCHED = (
-    Watched("members_meeting", dates=("held_on",), columns=("residential_cell_id", "kind", "year", "half")),
+    Watched(
+        "members_meeting",
+        dates=("held_on",),
+        columns=("residential_cell_id", "kind", "year", "half"),
+        counted_under=CountedUnder(
+            (Select("attendance.member_id", "members_attendance attendance", "attendance.meeting_id = {row}.id"),),
+            (Select("{row}.residential_cell_id"),),
+        ),
+    ),
     Watched(
         "members_attendance",
         dates=(),
         columns=("meeting_id", "member_id", "status"),
         date_of=DateOf("meeting_id", "members_meeting", "held_on"),
+        counted_under=CountedUnder(
+            _ITS_MEMBER,
+            (Select("meeting.residential_cell_id", "members_meeting meeting", "meeting.id = {row}.meeting_id"),),
+        ),
     ),
 )
 # The comment figures of a year (``reports.figures.comments``, ``comment_sides``) also read the comments and the
 # year-end ratings, each through its dates, and the deadline of the year's comment round: a round written, moved or
 # deleted changes the figures of its year from its first day (before its deadline, the deadline decides nothing; but
-# a round inserted replaces the default deadline, which its row does not hold).
+# a round inserted replaces the default deadline, which its row does not hold), under every organisation.
 COMMENTS_WATCHED = (
     Watched(
         "members_residencecomment",
         dates=("written_on", "sent_on", "received_on"),
         columns=("member_id", "year", "residential_cell_id", "verdict"),
+        counted_under=CountedUnder(_ITS_MEMBER, (Select("{row}.residential_cell_id"),)),
     ),
-    Watched("members_yearendrating", dates=("decided_on",), columns=("member_id", "year", "level")),
+    Watched(
+        "members_yearendrating",
+        dates=("decided_on",),
+        columns=("member_id", "year", "level"),
+        counted_under=CountedUnder(_ITS_MEMBER),
+    ),
     Watched(
         "members_commentround",
         dates=(),
@@ -129,15 +224,58 @@ COMMENTS_WATCHED = (
     ),
 )
 WATCHED = HEADLINE_WATCHED + MEETINGS_WATCHED + COMMENTS_WATCHED
+# Every organisation a member's rows name, of any date: a figure counts a member under these alone (their workplace
+# and its history, the wards they were addressed to and the committees that introduced them, the cells they were
+# placed in, commented from or recorded at), each with its successors and everything above it.
+MEMBER_ORGANISATIONS = (
+    "SELECT home_organisation_id FROM members_member WHERE id IN ({members})",
+    "SELECT organisation_id FROM members_memberhome WHERE member_id IN ({members})",
+    "SELECT issuing_organisation_id FROM members_referral WHERE member_id IN ({members})",
+    "SELECT receiving_ward_id FROM members_referral WHERE member_id IN ({members})",
+    "SELECT residential_cell_id FROM members_referral WHERE member_id IN ({members})",
+    "SELECT placement.residential_cell_id FROM members_placement placement, members_referral referral"
+    " WHERE placement.referral_id = referral.id AND referral.member_id IN ({members})",
+    "SELECT residential_cell_id FROM members_residencecomment WHERE member_id IN ({members})",
+    "SELECT meeting.residential_cell_id FROM members_meeting meeting, members_attendance attendance"
+    " WHERE attendance.meeting_id = meeting.id AND attendance.member_id IN ({members})",
+)
+# A merged organisation's figures move to its successor (``reports.figures`` follows two successions; three here).
+_ABOVE = (
+    "SELECT above.ancestor_id FROM branches_organisation named"
+    " LEFT JOIN branches_organisation successor1 ON successor1.id = named.successor_id"
+    " LEFT JOIN branches_organisation successor2 ON successor2.id = successor1.successor_id"
+    " JOIN branches_organisationancestor above"
+    " ON above.descendant_id IN (named.id, named.successor_id, successor1.successor_id, successor2.successor_id)"
+    " WHERE named.id IN ({organisations})"
+)
+# A PostgreSQL statement writing more rows than this deletes every organisation's stored figures from its first stale
+# day, rather than finding where each row counts (an import, a bulk update: most organisations would be found).
+BROAD_STATEMENT_ROWS = 1000
+
+
+def organisations_sql(watched: Watched, rows: tuple[tuple[str, str | None], ...]) -> str:
+    """A SELECT of every organisation whose stored figures the written ``rows`` can change (``CountedUnder``): each
+    ``(row, transition)`` as ``Select.sql`` takes them (old and new for an update)."""
+    counted = watched.counted_under
+    members = " UNION ".join(select.sql(*row) for select in counted.members for row in rows)
+    named = [select.sql(*row) for select in counted.organisations for row in rows]
+    if members:
+        named += [part.format(members=members) for part in MEMBER_ORGANISATIONS]
+    return _ABOVE.format(organisations=" UNION ".join(named))
+
+
 # The tables of stored figures: a write deletes the rows of each from its first stale day.
 SNAPSHOT_TABLES = (SNAPSHOT_TABLE, REPORT_SNAPSHOT_TABLE)
 # What migration reports/0001 created (the headline alone), reports/0002 (the meetings too), reports/0003 (the
 # comments and the report's parts too) and reports/0005 (the meetings' counts moved into the report's parts, their own
-# table dropped), for later migrations to drop or create again (``replaced``).
-FIRST = (HEADLINE_WATCHED, (SNAPSHOT_TABLE,))
-SECOND = (HEADLINE_WATCHED + MEETINGS_WATCHED, (SNAPSHOT_TABLE, MEETING_SNAPSHOT_TABLE))
-THIRD = (WATCHED, (SNAPSHOT_TABLE, MEETING_SNAPSHOT_TABLE, REPORT_SNAPSHOT_TABLE))
-FOURTH = (WATCHED, SNAPSHOT_TABLES)
+# table dropped), each deleting every organisation's stored figures of the stale days, for later migrations to drop or
+# create again (``replaced``); the last, whether a write deletes only where its rows count.
+FIRST = (HEADLINE_WATCHED, (SNAPSHOT_TABLE,), False)
+SECOND = (HEADLINE_WATCHED + MEETINGS_WATCHED, (SNAPSHOT_TABLE, MEETING_SNAPSHOT_TABLE), False)
+THIRD = (WATCHED, (SNAPSHOT_TABLE, MEETING_SNAPSHOT_TABLE, REPORT_SNAPSHOT_TABLE), False)
+FOURTH = (WATCHED, SNAPSHOT_TABLES, False)
+# reports/0007: each write deletes only the stored figures of the organisations it counts under (``CountedUnder``).
+FIFTH = (WATCHED, SNAPSHOT_TABLES, True)
 
 
 class _Dialect:
@@ -189,32 +327,39 @@ def update_stale_from(watched: Watched, dialect: _Dialect, old: str, new: str) -
     return parts[0] if len(parts) == 1 else f"{dialect.least}({', '.join(parts)})"
 
 
-def _deletes(dialect: _Dialect, tables: tuple[str, ...], first_day: str) -> str:
-    return " ".join(f"DELETE FROM {table} WHERE day >= {first_day};" for table in tables)
+def _deletes(dialect: _Dialect, tables: tuple[str, ...], first_day: str, organisations: str | None = None) -> str:
+    under = f" AND organisation_id IN ({organisations})" if organisations else ""
+    return " ".join(f"DELETE FROM {table} WHERE day >= {first_day}{under};" for table in tables)
 
 
 def _name(watched: Watched, event: str) -> str:
     return f"reports_stale_{watched.table}_{event}"
 
 
-def sqlite_forward(watched_tables=WATCHED, tables=SNAPSHOT_TABLES) -> list[str]:
+def sqlite_forward(watched_tables=WATCHED, tables=SNAPSHOT_TABLES, by_organisation=True) -> list[str]:
     dialect = _Dialect("sqlite")
     statements = []
     for watched in watched_tables:
-        for event, stale_from in (
-            ("insert", row_stale_from(watched, dialect, "NEW")),
-            ("update", update_stale_from(watched, dialect, "OLD", "NEW")),
-            ("delete", row_stale_from(watched, dialect, "OLD", deleted=True)),
+        for event, stale_from, rows in (
+            ("insert", row_stale_from(watched, dialect, "NEW"), ("NEW",)),
+            ("update", update_stale_from(watched, dialect, "OLD", "NEW"), ("OLD", "NEW")),
+            ("delete", row_stale_from(watched, dialect, "OLD", deleted=True), ("OLD",)),
         ):
+            organisations, when = None, f"{stale_from} < {dialect.day(NO_DAY)}"
+            if by_organisation and watched.counted_under:
+                organisations = organisations_sql(watched, tuple((row, None) for row in rows))
+                # Not a row's organisations read when nothing is stored (a test's, a bulk import's many rows).
+                stored = " OR ".join(f"EXISTS (SELECT 1 FROM {table})" for table in tables)
+                when = f"({stored}) AND {when}"
             statements.append(
                 f"CREATE TRIGGER {_name(watched, event)} AFTER {event.upper()} ON {watched.table} "
-                f"WHEN {stale_from} < {dialect.day(NO_DAY)} "
-                f"BEGIN {_deletes(dialect, tables, stale_from)} END;"
+                f"WHEN {when} "
+                f"BEGIN {_deletes(dialect, tables, stale_from, organisations)} END;"
             )
     return statements
 
 
-def sqlite_backward(watched_tables=WATCHED, tables=SNAPSHOT_TABLES) -> list[str]:
+def sqlite_backward(watched_tables=WATCHED, tables=SNAPSHOT_TABLES, by_organisation=True) -> list[str]:
     return [
         f"DROP TRIGGER IF EXISTS {_name(watched, event)};"
         for watched in watched_tables
@@ -222,7 +367,7 @@ def sqlite_backward(watched_tables=WATCHED, tables=SNAPSHOT_TABLES) -> list[str]
     ]
 
 
-def postgresql_forward(watched_tables=WATCHED, tables=SNAPSHOT_TABLES) -> list[str]:
+def postgresql_forward(watched_tables=WATCHED, tables=SNAPSHOT_TABLES, by_organisation=True) -> list[str]:
     dialect = _Dialect("postgresql")
     statements = [
         f"""CREATE FUNCTION reports_snapshots_stale_from(first_day date) RETURNS void AS $$
@@ -238,25 +383,59 @@ def postgresql_forward(watched_tables=WATCHED, tables=SNAPSHOT_TABLES) -> list[s
         END;
         $$ LANGUAGE plpgsql;""",
     ]
+    if by_organisation:
+        statements.append(
+            f"""CREATE FUNCTION reports_snapshots_stale_under(first_day date, organisations bigint[]) RETURNS void AS $$
+            BEGIN
+                PERFORM pg_advisory_xact_lock_shared({LOCK_KEY});
+                {_deletes(dialect, tables, "first_day", "SELECT unnest(organisations)")}
+            END;
+            $$ LANGUAGE plpgsql;"""
+        )
     for watched in watched_tables:
-        for event, source, stale_from, transition in (
-            ("insert", "new_rows n", row_stale_from(watched, dialect, "n"), "NEW TABLE AS new_rows"),
+        for event, source, stale_from, transition, rows in (
+            (
+                "insert",
+                "new_rows n",
+                row_stale_from(watched, dialect, "n"),
+                "NEW TABLE AS new_rows",
+                (("n", "new_rows"),),
+            ),
             (
                 "update",
                 "old_rows o JOIN new_rows n ON n.id = o.id",
                 update_stale_from(watched, dialect, "o", "n"),
                 "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+                (("o", "old_rows"), ("n", "new_rows")),
             ),
-            ("delete", "old_rows o", row_stale_from(watched, dialect, "o", deleted=True), "OLD TABLE AS old_rows"),
+            (
+                "delete",
+                "old_rows o",
+                row_stale_from(watched, dialect, "o", deleted=True),
+                "OLD TABLE AS old_rows",
+                (("o", "old_rows"),),
+            ),
         ):
             name = _name(watched, event)
+            deletes = "PERFORM reports_snapshots_stale_from(first_day);"
+            if by_organisation and watched.counted_under:
+                # Only where the rows count, unless the statement wrote so many rows that most organisations would be
+                # found anyway (``BROAD_STATEMENT_ROWS``).
+                deletes = f"""IF (SELECT count(*) FROM (SELECT 1 FROM {rows[0][1]} LIMIT {BROAD_STATEMENT_ROWS + 1}) s)
+                            > {BROAD_STATEMENT_ROWS} THEN
+                        PERFORM reports_snapshots_stale_from(first_day);
+                    ELSE
+                        PERFORM reports_snapshots_stale_under(
+                            first_day, ARRAY(SELECT DISTINCT ancestor_id FROM ({organisations_sql(watched, rows)}) a)
+                        );
+                    END IF;"""
             statements += [
                 f"""CREATE FUNCTION {name}() RETURNS trigger AS $$
                 DECLARE first_day date;
                 BEGIN
                     SELECT MIN({stale_from}) INTO first_day FROM {source};
                     IF first_day < {dialect.day(NO_DAY)} THEN
-                        PERFORM reports_snapshots_stale_from(first_day);
+                        {deletes}
                     END IF;
                     RETURN NULL;
                 END;
@@ -271,7 +450,7 @@ def postgresql_forward(watched_tables=WATCHED, tables=SNAPSHOT_TABLES) -> list[s
     return statements
 
 
-def postgresql_backward(watched_tables=WATCHED, tables=SNAPSHOT_TABLES) -> list[str]:
+def postgresql_backward(watched_tables=WATCHED, tables=SNAPSHOT_TABLES, by_organisation=True) -> list[str]:
     statements = []
     for watched in watched_tables:
         for event in ("insert", "update", "delete", "truncate"):
@@ -281,6 +460,7 @@ def postgresql_backward(watched_tables=WATCHED, tables=SNAPSHOT_TABLES) -> list[
     statements += [
         "DROP FUNCTION IF EXISTS reports_snapshots_all_stale();",
         "DROP FUNCTION IF EXISTS reports_snapshots_stale_from(date);",
+        "DROP FUNCTION IF EXISTS reports_snapshots_stale_under(date, bigint[]);",
     ]
     return statements
 

@@ -45,10 +45,31 @@ def test_a_write_on_or_before_the_day_changes_its_stored_headline(client, data, 
     assert figure_on(after, "introduced") == str(figures.headline(data.root, day).introduced)
 
 
-def test_a_small_subtrees_headline_of_today_is_never_stored(client, data, today):  # noqa: F811
-    client.force_login(make_officer(data.root))
-    client.get(DASHBOARD)
-    assert not FigureSnapshot.objects.filter(day__gte=today).exists()
+def test_a_wards_dashboard_reads_its_stored_figures_until_a_write_under_it(client, data, today):  # noqa: F811
+    """A small subtree's figures of today are stored too: a write in another ward leaves them (it deletes only the
+    figures of the organisations it counts under), a write addressed to this ward deletes them."""
+    client.force_login(make_officer(data.ward1))
+    first = client.get(DASHBOARD).content.decode()
+    assert FigureSnapshot.objects.filter(organisation=data.ward1, day=today).exists()
+    assert ReportSnapshot.objects.filter(organisation=data.ward1, day=today).exists()
+
+    make_referral(make_member(data.cell), receiving_ward=data.ward2, introduced_on=today)
+    assert not FigureSnapshot.objects.filter(organisation=data.root, day=today).exists()
+    assert FigureSnapshot.objects.filter(organisation=data.ward1, day=today).exists()
+    assert ReportSnapshot.objects.filter(organisation=data.ward1, day=today).exists()
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get(DASHBOARD).content.decode()
+    assert not any("members_member" in q["sql"] for q in queries)  # nothing counted over the members
+    for key in HEADLINE_KEYS:
+        assert figure_on(again, key) == figure_on(first, key) == str(getattr(figures.headline(data.ward1, today), key))
+
+    make_referral(make_member(data.cell), receiving_ward=data.ward1, introduced_on=today)
+    assert not FigureSnapshot.objects.filter(organisation=data.ward1, day=today).exists()
+    assert not ReportSnapshot.objects.filter(organisation=data.ward1, day=today).exists()
+    after = client.get(DASHBOARD).content.decode()
+    for key in HEADLINE_KEYS:
+        assert figure_on(after, key) == str(getattr(figures.headline(data.ward1, today), key)), key
+    assert any(figure_on(after, key) != figure_on(first, key) for key in HEADLINE_KEYS)
 
 
 def test_a_large_subtrees_dashboard_reads_todays_stored_figures_until_a_write_of_today(

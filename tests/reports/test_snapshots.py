@@ -105,13 +105,15 @@ def test_a_past_day_is_computed_once_then_read_in_one_query(tree):
     assert again[D(2018, 9, 30)] == first
 
 
-def test_today_and_later_are_never_stored(tree):
+def test_today_is_stored_and_later_days_never(tree):
+    """A small subtree's today is counted whole and stored (a write of today deletes it); a later day never."""
     today = timezone.localdate()
-    assert snapshots.headline_on(tree.root, today) == figures.headline(tree.root, today)
     snapshots.headline_on(tree.root, today + datetime.timedelta(days=1))
     assert not FigureSnapshot.objects.exists()
+    assert snapshots.headline_on(tree.root, today) == figures.headline(tree.root, today)
+    assert list(FigureSnapshot.objects.values_list("day", flat=True)) == [today]
     snapshots.headline_on(tree.root, today - datetime.timedelta(days=1))
-    assert FigureSnapshot.objects.count() == 1
+    assert FigureSnapshot.objects.count() == 2
 
 
 def test_a_snapshot_stored_with_other_fields_is_computed_again(tree):
@@ -206,10 +208,18 @@ def test_a_write_dated_today_keeps_every_past_snapshot(tree):
     assert FigureSnapshot.objects.count() == count
 
 
-def test_only_the_days_from_the_write_on_are_deleted(tree):
+def test_only_the_days_from_the_write_on_are_deleted_and_only_where_it_counts(tree):
+    """The stalled referral (the teacher's, of the grassroots cell, to ward 2, introduced on 2/5/2018) counts under
+    its issuer, its ward and the organisations above them: only theirs go, from its introduction on."""
     store_all()
     services.referral_receive(referral=tree.stalled_referral, received_on=D(2018, 6, 1), by=None)
-    assert set(FigureSnapshot.objects.values_list("day", flat=True)) == {d for d in DAYS if d < D(2018, 5, 2)}
+    counted_under = {tree.root.pk, tree.grassroots_cell.pk, tree.ward2.pk}
+    for organisation in organisations():
+        days = set(FigureSnapshot.objects.filter(organisation=organisation).values_list("day", flat=True))
+        if organisation.pk in counted_under:
+            assert days == {d for d in DAYS if d < D(2018, 5, 2)}, organisation
+        else:
+            assert days == set(DAYS), organisation
 
 
 # -- members --------------------------------------------------------------------------------------------------------
@@ -337,6 +347,44 @@ def test_restructure_merge(tree):
         new_code="PMOI",
         new_name="Phường Mới",
     )
+    assert_exact(before)
+
+
+def test_a_write_after_a_merge_counts_under_the_successor(tree):
+    """The stalled referral is addressed to ward 2, merged into a new ward on 1/7/2018: its reception of August
+    counts under the new ward, which is not above ward 2 (``stale._ABOVE`` follows the successors)."""
+    restructure(
+        "merge",
+        by=None,
+        codes=[tree.ward1.code, tree.ward2.code],
+        effective_on=D(2018, 7, 1),
+        new_code="PMOI",
+        new_name="Phường Mới",
+    )
+    merged = Organisation.objects.get(code="PMOI")
+    before = store_all()
+    services.referral_receive(referral=tree.stalled_referral, received_on=D(2018, 8, 1), by=None)
+    assert before[merged.pk, D(2018, 9, 30)] != figures.headline(merged, D(2018, 9, 30))
+    assert_exact(before)
+
+
+def test_a_write_after_two_merges_counts_under_the_last_successor(tree):
+    restructure(
+        "merge",
+        by=None,
+        codes=[tree.ward1.code, tree.ward2.code],
+        effective_on=D(2018, 7, 1),
+        new_code="PMOI",
+        new_name="Phường Mới",
+    )
+    make_organisation(kind=Kind.WARD, parent=tree.root, code="PBA", sector=Organisation.Sector.WARD)
+    restructure(
+        "merge", by=None, codes=["PMOI", "PBA"], effective_on=D(2018, 8, 1), new_code="PHAI", new_name="Phường Hai"
+    )
+    last = Organisation.objects.get(code="PHAI")
+    before = store_all()
+    services.referral_receive(referral=tree.stalled_referral, received_on=D(2018, 8, 15), by=None)
+    assert before[last.pk, D(2018, 9, 30)] != figures.headline(last, D(2018, 9, 30))
     assert_exact(before)
 
 

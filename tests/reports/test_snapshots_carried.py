@@ -139,7 +139,7 @@ def test_a_small_subtree_is_counted_whole_without_a_snapshot_of_yesterday(tree):
     today = timezone.localdate()
     assert not steps.pays(tree.root)  # a dozen organisations
     assert snapshots.headline_on(tree.root, today) == figures.headline(tree.root, today)
-    assert not FigureSnapshot.objects.exists()
+    assert stored_days(tree.root) == {today}
 
 
 def test_the_home_page_of_a_large_subtree_reads_the_carried_headline(client, tree, large):  # noqa: F811

@@ -234,10 +234,14 @@ def test_todays_is_carried_from_yesterdays_stored_one_and_stored(tree, counted):
     assert set(ReportSnapshot.objects.values_list("day", flat=True)) == {yesterday, today}
 
 
-def test_a_small_subtree_is_counted_whole_and_stores_nothing(tree, monkeypatch):
+def test_a_small_subtree_is_counted_whole_and_stored(tree, counted, monkeypatch):
     monkeypatch.setattr(steps, "STEPPED_FROM", 1000)
     assert both_on(tree.root, D(2018, 12, 20)) == fresh_both(tree.root, D(2018, 12, 20))
-    assert not ReportSnapshot.objects.exists()
+    assert set(ReportSnapshot.objects.values_list("day", flat=True)) == {D(2018, 12, 20)}  # no day before it
+    counted.clear()
+    again = both_on(tree.root, D(2018, 12, 20))
+    assert not counted  # read back
+    assert again == fresh_both(tree.root, D(2018, 12, 20))
 
 
 def test_the_report_reads_the_stored_figures(tree, counted):

@@ -126,11 +126,15 @@ def test_no_step_over_a_restructure(tree, counted):  # noqa: F811
     assert carried == figures.by_grassroots_organisation(tree.root, D(2018, 7, 31))
 
 
-def test_a_small_subtree_is_counted_whole_and_stores_nothing(tree, monkeypatch):  # noqa: F811
+def test_a_small_subtree_is_counted_whole_and_stored(tree, counted, monkeypatch):  # noqa: F811
     monkeypatch.setattr(steps, "STEPPED_FROM", 1000)
     day = D(2018, 9, 30)
     assert snapshots.by_grassroots_on(tree.root, day) == figures.by_grassroots_organisation(tree.root, day)
-    assert not ReportSnapshot.objects.exists()
+    assert set(ReportSnapshot.objects.values_list("day", flat=True)) == {day}  # no day before it
+    counted.clear()
+    again = snapshots.by_grassroots_on(tree.root, day)
+    assert not counted  # read back
+    assert again == figures.by_grassroots_organisation(tree.root, day)
 
 
 def test_the_report_reads_the_carried_rows(tree, counted):  # noqa: F811

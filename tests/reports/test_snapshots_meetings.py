@@ -225,10 +225,14 @@ def test_todays_is_carried_from_yesterdays_stored_one_and_stored(tree, counted, 
     assert set(stored_counts().values_list("day", flat=True)) == {yesterday, today}
 
 
-def test_a_small_subtree_is_counted_whole_and_stores_nothing(tree, monkeypatch):
+def test_a_small_subtree_is_counted_whole_and_stored(tree, counted, monkeypatch):
     monkeypatch.setattr(steps, "STEPPED_FROM", 1000)
     assert snapshots.meeting_counts_on(tree.root, D(2018, 9, 30)) == counts(4, 3, 1)
-    assert not stored_counts().exists()
+    assert set(stored_counts().values_list("day", flat=True)) == {D(2018, 9, 30)}  # no day before it
+    counted.clear()
+    again = snapshots.meeting_counts_on(tree.root, D(2018, 9, 30))
+    assert not counted  # read back
+    assert again == counts(4, 3, 1)
 
 
 def test_the_meetings_figures_and_the_report_read_the_stored_counts(tree, counted):
@@ -263,7 +267,32 @@ def test_without_the_triggers_a_snapshot_goes_stale(tree):
 def test_an_attendance_corrected_back_dated(tree):
     before = store_all()
     services.attendance_record(meeting=tree.july, member=tree.neighbour, status=PRESENT, by=None)
-    assert set(stored_counts().values_list("day", flat=True)) == {D(2018, 3, 31), D(2018, 6, 30)}
+    days = stored_counts().filter(organisation=tree.root).values_list("day", flat=True)
+    assert set(days) == {D(2018, 3, 31), D(2018, 6, 30)}
+    assert_exact(before)
+
+
+def test_a_miss_corrected_after_a_re_placement_counts_where_the_member_is_placed_now(tree):
+    """The neighbour, absent in July in the first ward's cell, is placed in the second ward's from August: the miss
+    still makes them an irregular attendee there, so its correction changes the second ward's figures, not only those
+    above the meeting's cell (``stale.MEETINGS_WATCHED``: the members recorded at it)."""
+    places.move_placement(
+        referral=tree.neighbour_referral, residential_cell=tree.ward2_cell1, on=D(2018, 8, 1), by=None
+    )
+    before = store_all()
+    assert before[tree.ward2.pk, D(2018, 9, 30)].irregular == 1
+    # The form refuses a mark once the member is placed elsewhere; an admin's correction or an import does not.
+    Attendance.objects.filter(meeting=tree.july, member=tree.neighbour).update(status=PRESENT)
+    assert_exact(before)
+
+
+def test_a_meeting_turned_ad_hoc_after_a_re_placement_counts_where_its_absentees_are_placed_now(tree):
+    places.move_placement(
+        referral=tree.neighbour_referral, residential_cell=tree.ward2_cell1, on=D(2018, 8, 1), by=None
+    )
+    before = store_all()
+    services.meeting_update(meeting=tree.july, by=None, kind=Meeting.Kind.AD_HOC)
+    assert figures.meeting_counts(tree.ward2, D(2018, 9, 30)).irregular == 0
     assert_exact(before)
 
 

@@ -113,10 +113,14 @@ def test_no_step_over_a_restructure(tree, counted):
     assert counted[0] == (D(2018, 7, 31), False)
 
 
-def test_a_small_subtree_is_counted_whole_and_stores_nothing(tree, monkeypatch):
+def test_a_small_subtree_is_counted_whole_and_stored(tree, counted, monkeypatch):
     monkeypatch.setattr(steps, "STEPPED_FROM", 1000)
     assert snapshots.by_sector_on(tree.root, D(2018, 9, 30)) == figures.by_sector(tree.root, D(2018, 9, 30))
-    assert not ReportSnapshot.objects.exists()
+    assert set(ReportSnapshot.objects.values_list("day", flat=True)) == {D(2018, 9, 30)}  # no day before it
+    counted.clear()
+    again = snapshots.by_sector_on(tree.root, D(2018, 9, 30))
+    assert not counted  # read back
+    assert again == figures.by_sector(tree.root, D(2018, 9, 30))
 
 
 def test_the_report_reads_the_stored_rows(tree, counted):

@@ -114,14 +114,15 @@ def test_a_later_day_is_carried_and_its_rows_read_that_day(city, counted):  # no
     assert counted == []  # stored
 
 
-def test_another_year_and_a_small_subtree_are_counted_whole_and_store_nothing(city, counted, monkeypatch):  # noqa: F811
+def test_another_year_is_counted_whole_and_a_small_subtree_whole_and_stored(city, counted, monkeypatch):  # noqa: F811
     day = D(2019, 1, 10)
     assert snapshots.summary_rows_on(city.root, 2018, day) == figures.summary_rows(city.root, 2018, day)
+    assert not ReportSnapshot.objects.exists()
     monkeypatch.setattr(steps, "STEPPED_FROM", 1000)
     assert snapshots.summary_rows_on(city.root, 2018, D(2018, 12, 5)) == figures.summary_rows(
         city.root, 2018, D(2018, 12, 5)
     )
-    assert not ReportSnapshot.objects.exists()
+    assert set(ReportSnapshot.objects.values_list("day", flat=True)) == {D(2018, 12, 5)}  # no day before it
 
 
 def test_no_step_into_another_year(city, counted):  # noqa: F811

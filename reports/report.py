@@ -44,7 +44,7 @@ def build_report(
     # Every part is read stored (``reports.snapshots``); when it is not, a large subtree's is carried from a stored
     # day, a smaller one's counted whole, and stored.
     large = steps.pays(organisation)
-    headline = headline or snapshots.headline_on(organisation, as_of)
+    headline = headline or snapshots.headline_on(organisation, as_of, large=large)
     by_grassroots = snapshots.by_grassroots_on(organisation, as_of, large=large)
     return Report(
         organisation=organisation,

@@ -61,17 +61,19 @@ def decode(data: dict) -> figures.Headline | None:
     return figures.Headline(**{**data, "referral_rate": None if rate is None else Decimal(rate)})
 
 
-def headline_on(organisation: Organisation, day: datetime.date) -> figures.Headline:
-    """``figures.headline(organisation, day)``, from its snapshot when ``day`` is before today (``headlines_on``)."""
-    return headlines_on(organisation, [day])[day]
+def headline_on(organisation: Organisation, day: datetime.date, *, large: bool | None = None) -> figures.Headline:
+    """``figures.headline(organisation, day)``, from its snapshot when ``day`` is today or before (``headlines_on``)."""
+    return headlines_on(organisation, [day], large=large)[day]
 
 
-def headlines_on(organisation: Organisation, days: list[datetime.date]) -> dict[datetime.date, figures.Headline]:
+def headlines_on(
+    organisation: Organisation, days: list[datetime.date], *, large: bool | None = None
+) -> dict[datetime.date, figures.Headline]:
     """The headline of each of ``days``: the stored ones in one query, the others computed (``computed``) and stored
     when today or past; today's and later, for a large subtree, carried from yesterday's, stored first (and today's
-    stored in turn). Days after today are computed, never stored."""
+    stored in turn). Days after today are computed, never stored. ``large``: as ``_large``."""
     today = timezone.localdate()
-    large = any(day >= today for day in days) and steps.pays(organisation)
+    large = any(day >= today for day in days) and _large(organisation, large)
     storable = sorted({day for day in days if day <= today})
     found: dict[datetime.date, figures.Headline] = {}
     if storable:
@@ -92,22 +94,13 @@ def headlines_on(organisation: Organisation, days: list[datetime.date]) -> dict[
     return found
 
 
-def todays_if_large(organisation: Organisation) -> figures.Headline | None:
-    """Today's headline of a large subtree (``steps.pays``): stored, or carried from yesterday's and stored; None for a
-    smaller one, whose figures the caller counts its own way."""
-    if not steps.pays(organisation):
-        return None
-    today = timezone.localdate()
-    return _stored(organisation, today) or _carried_from_yesterday(organisation, today, today)
-
-
 def city_todo_if_large(
     city: Organisation, day: datetime.date, *, headline: figures.Headline | None = None
 ) -> dict[str, int] | None:
     """A large city's to-do counts that its dashboard shows too (``members.selectors.todo.CITY_FIGURES``): the eligible
     members not introduced (the headline's) and the irregular attendees (the meetings'), each carried from a stored
     day (``headline``: the day's, when the caller has it); None for a smaller city, which counts its lists."""
-    if headline is None and not steps.pays(city):
+    if not steps.pays(city):
         return None
     headline = headline or headline_on(city, day)
     return {

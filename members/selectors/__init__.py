@@ -48,10 +48,7 @@ from members.selectors.meetings import (
     roster_row,
     with_attendance_figures,
 )
-from members.selectors.overview import (
-    OrganisationOverview,
-    organisation_overview,
-)
+from members.selectors.overview import OrganisationOverview
 from members.selectors.people import (
     MemberFile,
     ReferralStateToday,
@@ -171,7 +168,6 @@ __all__ = [
     "national_id_held_out_of_sight",
     "national_ids_shown_to",
     "next_letter_number",
-    "organisation_overview",
     "placement_cells_for",
     "rating_counts",
     "rating_organisations",

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from members import services
-from members.selectors import organisation_overview
+from members.selectors import OrganisationOverview
 from reports import figures, snapshots, stale, steps
 from reports.models import FigureSnapshot
 from tests.factories import make_officer, make_referral
@@ -52,8 +52,7 @@ def test_todays_headline_is_carried_from_yesterdays_stored_one_and_stored(tree, 
     monkeypatch.setattr(steps, "stepped", lambda *args: pytest.fail("stepped"))
     with CaptureQueriesContext(connection) as queries:
         assert snapshots.headline_on(tree.root, today) == whole
-        assert snapshots.todays_if_large(tree.root) == whole
-    assert len(queries) == 4  # the subtree's size, today's stored headline; both again for the home's
+    assert len(queries) == 2  # the subtree's size, today's stored headline
 
 
 def test_a_write_of_today_is_in_todays_carried_headline(tree, large):  # noqa: F811
@@ -149,5 +148,5 @@ def test_the_home_page_of_a_large_subtree_reads_the_carried_headline(client, tre
     response = client.get(reverse("home"))
     assert response.status_code == 200
     [(_post, overview)] = response.context["posts"]
-    assert overview == organisation_overview(organisation=tree.root, day=today)
+    assert overview == OrganisationOverview.of_headline(tree.root, today, figures.headline(tree.root, today))
     assert stored_days(tree.root) == {today - ONE_DAY, today}

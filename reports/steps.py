@@ -162,7 +162,8 @@ def stepped_irregular(organisation: Organisation, base: int, since: datetime.dat
 def pays(organisation: Organisation) -> bool:
     """Whether ``organisation``'s headline is worth carrying from a stored day's: a subtree of more than
     ``STEPPED_FROM`` organisations, whose whole headline reads more members than a day's steps touch (one count of
-    the ancestor relation's index, stopped there). A smaller one is counted whole, and stores no snapshot a day."""
+    the ancestor relation's index, stopped there). A smaller one's missing days are counted whole (and stored, as a
+    larger one's are)."""
     subtree = OrganisationAncestor.objects.filter(ancestor=organisation).order_by()
     return subtree[: STEPPED_FROM + 1].count() > STEPPED_FROM
 

@@ -490,14 +490,7 @@ def test_numbers_over_a_thousand_are_written_with_a_dot_and_the_json_stays_raw(c
     def big(organisation, as_of):
         return dataclasses.replace(real(organisation, as_of), members=6126)
 
-    real_with_rows = figures.headline_and_grassroots
-
-    def big_with_rows(organisation, as_of):
-        headline, rows = real_with_rows(organisation, as_of)
-        return dataclasses.replace(headline, members=6126), rows
-
     monkeypatch.setattr(figures, "headline", big)
-    monkeypatch.setattr(figures, "headline_and_grassroots", big_with_rows)  # the API's report
     officer = make_officer(tree.root)
     page = get(client, officer, DASHBOARD).content.decode()
     assert figure_on(page, "members") == "6.126"

@@ -166,7 +166,6 @@ def test_received_from_outside_is_the_same_through_each_shape_of_the_roots_home_
         "headline": lambda org: figures.headline(org, day),
         "by_grassroots_organisation": lambda org: figures.by_grassroots_organisation(org, day),
         "by_ward_and_cell": lambda org: figures.by_ward_and_cell(org, day),
-        "headline_and_grassroots": lambda org: figures.headline_and_grassroots(org, day),
     }
     from_outside = 0
     for organisation in (root, *(_as_root(organisation) for organisation in (*districts, *wards))):

@@ -339,6 +339,12 @@ def test_organisation_services(tree):
 
 def test_restructure_merge(tree):
     before = store_all()
+    merge_the_wards(tree)
+    assert_exact(before)
+
+
+def merge_the_wards(tree) -> Organisation:
+    """Both wards merged into a new one on 1/7/2018."""
     restructure(
         "merge",
         by=None,
@@ -347,45 +353,29 @@ def test_restructure_merge(tree):
         new_code="PMOI",
         new_name="Phường Mới",
     )
+    return Organisation.objects.get(code="PMOI")
+
+
+def assert_a_reception_counts_under(tree, successor: Organisation, received_on: datetime.date) -> None:
+    """The stalled referral (addressed to ward 2) received on ``received_on``: ``successor``'s stored figures of
+    30/09/2018 change, and are deleted (``successor`` is not above ward 2: ``stale._ABOVE`` follows the successors)."""
+    before = store_all()
+    services.referral_receive(referral=tree.stalled_referral, received_on=received_on, by=None)
+    assert before[successor.pk, D(2018, 9, 30)] != figures.headline(successor, D(2018, 9, 30))
     assert_exact(before)
 
 
 def test_a_write_after_a_merge_counts_under_the_successor(tree):
-    """The stalled referral is addressed to ward 2, merged into a new ward on 1/7/2018: its reception of August
-    counts under the new ward, which is not above ward 2 (``stale._ABOVE`` follows the successors)."""
-    restructure(
-        "merge",
-        by=None,
-        codes=[tree.ward1.code, tree.ward2.code],
-        effective_on=D(2018, 7, 1),
-        new_code="PMOI",
-        new_name="Phường Mới",
-    )
-    merged = Organisation.objects.get(code="PMOI")
-    before = store_all()
-    services.referral_receive(referral=tree.stalled_referral, received_on=D(2018, 8, 1), by=None)
-    assert before[merged.pk, D(2018, 9, 30)] != figures.headline(merged, D(2018, 9, 30))
-    assert_exact(before)
+    assert_a_reception_counts_under(tree, merge_the_wards(tree), D(2018, 8, 1))
 
 
 def test_a_write_after_two_merges_counts_under_the_last_successor(tree):
-    restructure(
-        "merge",
-        by=None,
-        codes=[tree.ward1.code, tree.ward2.code],
-        effective_on=D(2018, 7, 1),
-        new_code="PMOI",
-        new_name="Phường Mới",
-    )
+    merge_the_wards(tree)
     make_organisation(kind=Kind.WARD, parent=tree.root, code="PBA", sector=Organisation.Sector.WARD)
     restructure(
         "merge", by=None, codes=["PMOI", "PBA"], effective_on=D(2018, 8, 1), new_code="PHAI", new_name="Phường Hai"
     )
-    last = Organisation.objects.get(code="PHAI")
-    before = store_all()
-    services.referral_receive(referral=tree.stalled_referral, received_on=D(2018, 8, 15), by=None)
-    assert before[last.pk, D(2018, 9, 30)] != figures.headline(last, D(2018, 9, 30))
-    assert_exact(before)
+    assert_a_reception_counts_under(tree, Organisation.objects.get(code="PHAI"), D(2018, 8, 15))
 
 
 def test_restructure_rename_changes_no_figure(tree):

@@ -572,6 +572,24 @@ def _store_part(spec: _Part, organisation: Organisation, day: datetime.date, cou
         pass  # SQLite: a write committed meanwhile; the figures shown are still this transaction's own
 
 
+# -- the counts of the lists of one organisation's users -----------------------------------------------------------
+
+
+def list_counts_on(part: str, organisation: Organisation, day: datetime.date, count: Callable[[], dict]) -> dict:
+    """The counts (numbers by name) ``count()`` takes of the lists of the users whose posts are all at
+    ``organisation`` (``members.selectors.todo.sole_organisation``: they hold the rows its committee sees), stored as
+    the day's ``part`` ("todo", "comment_counts") and read back, or counted and stored; a day after today's counted.
+
+    Exact as a figure is: every row those lists read names an organisation of the organisation's subtree, or of a
+    ward merged into it, or belongs to a member who does (``reports.stale.CountedUnder``: a write deletes the stored
+    rows of the organisations it counts under), and every column they read is one the triggers watch (the referral's
+    ``reported_on`` among their ``list_dates``)."""
+    spec = _Part(
+        ReportSnapshot.Part(part), lambda organisation, day: count(), None, dict, within_year=True, encoded=dict
+    )
+    return _part_on(spec, organisation, day, large=False)
+
+
 # -- all ---------------------------------------------------------------------------------------------------------------
 
 

@@ -115,6 +115,10 @@ class Watched:
     columns: tuple[str, ...] = ()  # columns without a date the figures read
     everything: tuple[str, ...] = ()  # columns whose change makes every day stale
     date_of: DateOf | FirstOfYear | None = None  # without dates of its own (``dates`` empty): the row's date is this
+    # Dates the figures do not read but the stored counts of a user's lists do (``reports.snapshots.list_counts_on``):
+    # a change is stale from the earlier of its old and new values, as for ``dates``; never a row's earliest date (a
+    # later date of the row than one of ``dates``), and not a step's (``reports.steps`` reads ``dates`` only).
+    list_dates: tuple[str, ...] = ()
     # Where the row counts; None: under every organisation (an organisation's own row, a comment round)
     counted_under: CountedUnder | None = None
 
@@ -147,6 +151,8 @@ HEADLINE_WATCHED = (
         "members_referral",
         dates=("introduced_on", "received_on", "placed_on", "ended_on"),
         columns=("member_id", "issuing_organisation_id", "receiving_ward_id", "residential_cell_id"),
+        # The to-do's "not reported to the cell yet" (``members.selectors.todo``).
+        list_dates=("reported_on",),
         counted_under=CountedUnder(
             _ITS_MEMBER,
             (
@@ -276,6 +282,9 @@ THIRD = (WATCHED, (SNAPSHOT_TABLE, MEETING_SNAPSHOT_TABLE, REPORT_SNAPSHOT_TABLE
 FOURTH = (WATCHED, SNAPSHOT_TABLES, False)
 # reports/0007: each write deletes only the stored figures of the organisations it counts under (``CountedUnder``).
 FIFTH = (WATCHED, SNAPSHOT_TABLES, True)
+# reports/0008: the same, and the dates only the stored counts of the lists read (``Watched.list_dates``). The
+# releases read ``WATCHED`` as it is now: 0008 makes the triggers again on a database migrated to 0007 before.
+SIXTH = (WATCHED, SNAPSHOT_TABLES, True)
 
 
 class _Dialect:
@@ -310,7 +319,7 @@ def update_stale_from(watched: Watched, dialect: _Dialect, old: str, new: str) -
     parts = [
         f"CASE WHEN {old}.{column} {dialect.distinct} {new}.{column} "
         f"THEN {dialect.earliest([f'{old}.{column}', f'{new}.{column}'])} ELSE {dialect.day(NO_DAY)} END"
-        for column in watched.dates
+        for column in watched.dates + watched.list_dates
     ]
     if watched.columns:
         # A row's date read through another row (``date_of``) is that row's now, old or new reference alike: the

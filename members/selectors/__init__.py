@@ -105,6 +105,7 @@ from members.selectors.scope import (
 )
 from members.selectors.todo import (
     ToDo,
+    comment_counts_for,
     todo_for,
 )
 
@@ -136,6 +137,7 @@ __all__ = [
     "cells_for_replacement",
     "comment_actions_for",
     "comment_counts",
+    "comment_counts_for",
     "comment_filter_choices",
     "comment_for",
     "comment_of",

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
-from branches.access import access_for
+from branches.access import Committee, access_for
 from branches.models import Organisation
 from members.models import Meeting, Referral
 from members.models.referral import (
@@ -122,6 +122,42 @@ def roles_of(user) -> tuple[RoleToDo, ...]:
     return tuple(r for r in found if r is not None)
 
 
+# The parts of the counts stored by organisation (``reports.models.ReportSnapshot.Part``): the to-do's, and the
+# comment list's of the round of today's year (the to-do's comment counts too).
+TODO_COUNTS = "todo"
+COMMENT_COUNTS = "comment_counts"
+
+# ``reports.snapshots.list_counts_on``: (part, organisation, day, count) -> the counts of ``part`` stored for the
+# organisation and day, or ``count()`` stored. Passed in by the views (the selectors do not store).
+StoredCounts = Callable[[str, Organisation, datetime.date, Callable[[], dict]], dict]
+
+
+def sole_organisation(user) -> Organisation | None:
+    """The organisation of all the user's posts when there is one and it is not the city's: the lists of every user
+    whose posts are there hold the rows its own committee sees (``branches.access.Committee``; a viewer reads what a
+    secretary does), so their counts are the organisation's and can be stored by it."""
+    access = access_for(user)
+    if access.is_city():
+        return None
+    organisations = {post.organisation.pk: post.organisation for post in access.posts}
+    return next(iter(organisations.values())) if len(organisations) == 1 else None
+
+
+def comment_counts_for(user, round_: CommentYear, *, stored: StoredCounts | None = None) -> dict[str, int]:
+    """``comment_counts(comment_rows(user, round_))``; of the round of today's year, for a user with one organisation
+    (``sole_organisation``), stored by the organisation for the day (``stored``)."""
+    own = sole_organisation(user) if stored is not None and round_.year == round_.today.year else None
+    if own is None:
+        return comment_counts(comment_rows(user, round_))
+    committee = Committee(own)
+    return stored(
+        COMMENT_COUNTS,
+        own,
+        round_.today,
+        lambda: comment_counts(comment_rows(committee, comment_year(committee, round_.year, today=round_.today))),
+    )
+
+
 def cells_without_meeting(cells: QuerySet[Organisation], day: datetime.date) -> QuerySet[Organisation]:
     """Residential cells existing on ``day`` with no periodic meeting recorded for the half-year of ``day``."""
     half_year = HalfYear.of(day)
@@ -180,21 +216,8 @@ def _city_alone(access, city: Organisation | None) -> bool:
     return all(organisation.path.startswith(city.path) for organisation in access.organisations)
 
 
-def todo_for(
-    user,
-    *,
-    day: datetime.date,
-    shown: int = 10,
-    carried: Callable[[Organisation], dict[str, int] | None] | None = None,
-) -> ToDo:
-    """The to-do of ``user`` on ``day``; ``shown``: how many rows the one-click lists hold.
-
-    ``carried(city)``: the city's ``CITY_FIGURES`` as its dashboard reads them, carried from a stored day for a large
-    city (``reports.snapshots.city_todo_if_large``), or None: then, as for a smaller one, they are counted here. At
-    the nation's root counting them read every member twice (5 of the home page's 6.6 s)."""
-    roles = roles_of(user)
-    if not roles:
-        return ToDo(day=day, roles=(), round=None)
+def _counts(user, roles: tuple[RoleToDo, ...], day: datetime.date, carried) -> dict[str, int]:
+    """The to-do's counts but the comments' (``todo_for``)."""
     names = {r.role for r in roles}
     access = access_for(user)
     counts: dict = dict(_referral_counts(keys_first(visible_referrals(user)), day))
@@ -209,21 +232,8 @@ def todo_for(
         counts["eligible_not_introduced"] = eligible_not_introduced(
             members if access.is_city() else members.few(), day
         ).count()
-    round_ = comment_year(user, day.year, today=day)
-    comments = comment_counts(comment_rows(user, round_))
-    counts.update(
-        comments_not_written=comments["not_written"],
-        comments_written=comments["written"],
-        comments_sent=comments["sent"],
-        comments_late=comments["late"],
-    )
-    due_cells: tuple[Organisation, ...] = ()
     if names & {Role.CITY, Role.WARD, Role.CELL}:
-        without = cells_without_meeting(visible_residential_cells(user), day)
-        counts["cells_without_meeting"] = without.count()
-        own = access.residential_cell_ids()
-        if own and counts["cells_without_meeting"]:  # the user's own cells are among those counted
-            due_cells = tuple(without.filter(pk__in=own).order_by("name"))
+        counts["cells_without_meeting"] = cells_without_meeting(visible_residential_cells(user), day).count()
     if Role.CITY in names:
         cells = visible_residential_cells(user)
         counts["cells_missed"] = cells_that_missed(cells, half_year_before(day), day).count()
@@ -232,6 +242,49 @@ def todo_for(
             # who left since and members of outside organisations placed in the city's cells too).
             members = members_in_status(visible_members(user), MemberStatus.ALL, day=day)
             counts["irregular_attendees"] = irregular_attendees_under(members, city, day=day).count()
+    return counts
+
+
+def todo_for(
+    user,
+    *,
+    day: datetime.date,
+    shown: int = 10,
+    carried: Callable[[Organisation], dict[str, int] | None] | None = None,
+    stored: StoredCounts | None = None,
+) -> ToDo:
+    """The to-do of ``user`` on ``day``; ``shown``: how many rows the one-click lists hold.
+
+    ``carried(city)``: the city's ``CITY_FIGURES`` as its dashboard reads them, carried from a stored day for a large
+    city (``reports.snapshots.city_todo_if_large``), or None: then, as for a smaller one, they are counted here. At
+    the nation's root counting them read every member twice (5 of the home page's 6.6 s).
+
+    ``stored``: for a user with one organisation (``sole_organisation``), the counts are its committee's, stored by it
+    for the day and read back until a write under it (``reports.snapshots.list_counts_on``): a ward's took 25 ms of
+    SQL and as much again to build its queries, on every view of the secretary's first screen."""
+    roles = roles_of(user)
+    if not roles:
+        return ToDo(day=day, roles=(), round=None)
+    access = access_for(user)
+    round_ = comment_year(user, day.year, today=day)
+    own = sole_organisation(user) if stored is not None else None
+    if own is None:
+        counts = _counts(user, roles, day, carried)
+    else:
+        committee = Committee(own)
+        counts = stored(TODO_COUNTS, own, day, lambda: _counts(committee, roles_of(committee), day, None))
+    comments = comment_counts_for(user, round_, stored=stored)
+    counts.update(
+        comments_not_written=comments["not_written"],
+        comments_written=comments["written"],
+        comments_sent=comments["sent"],
+        comments_late=comments["late"],
+    )
+    due_cells: tuple[Organisation, ...] = ()
+    own_cells = access.residential_cell_ids()
+    if own_cells and counts.get("cells_without_meeting"):  # the user's own cells are among those counted
+        without = cells_without_meeting(visible_residential_cells(user), day)
+        due_cells = tuple(without.filter(pk__in=own_cells).order_by("name"))
     receivable: list[Referral] = []
     ward = next((r for r in roles if r.role == Role.WARD), None)
     # The one-click lists are parts of rows already counted (the user's writable scope is within what they see):
@@ -254,6 +307,7 @@ def todo_for(
             .select_related("member", "residential_cell")
             .order_by("placed_on", "pk")[:shown]
         )
+    city = _city_of(access) if any(r.role == Role.CITY for r in roles) else None
     return ToDo(
         day=day,
         roles=roles,

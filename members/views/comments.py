@@ -39,6 +39,7 @@ from members.selectors import (
     cell_comments,
     comment_actions_for,
     comment_counts,
+    comment_counts_for,
     comment_filter_choices,
     comment_for,
     comment_of,
@@ -62,6 +63,11 @@ from members.selectors import (
 from members.tables import CommentTable, RatingTable
 from members.views.bulk import bulk_step, post_only_for
 from members.views.organisation_options import organisation_options
+from reports import snapshots
+
+# The parameters of the comment list that leave every row of the round counted: a state picks the rows shown, not
+# those counted; a page and an order show the same rows.
+UNFILTERED = frozenset({"state", "page", "sort"})
 
 
 def _round(request: HttpRequest, year: int) -> CommentYear:
@@ -98,7 +104,12 @@ def comment_list(request: HttpRequest, year: int) -> HttpResponse:
         if "state" not in request.GET
         else CommentFilter(without_state or None, queryset=rows, **choices, year=round_.year)
     )
-    counts = comment_counts(counted.qs)
+    if set(request.GET) <= UNFILTERED:
+        # Every row of the round in the user's scope: for a user of one organisation, the counts stored by it
+        # (``comment_counts_for``), the ones the home page's to-do reads.
+        counts = comment_counts_for(request.user, round_, stored=snapshots.list_counts_on)
+    else:
+        counts = comment_counts(counted.qs)
     actions = comment_actions_for(request.user)
     # A bulk step (issue 13) is offered on the list of exactly the rows it acts on: the written comments for the
     # ward to send, the sent ones for the workplace to record as received.

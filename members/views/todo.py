@@ -298,11 +298,13 @@ def home(request: HttpRequest) -> HttpResponse:
         (post, OrganisationOverview.of_headline(post.organisation, day, headlines[post.organisation.pk]))
         for post in posts_of_day
     ]
-    # A large city's to-do counts that are dashboard figures: from its carried figures, its headline read once.
+    # A large city's to-do counts that are dashboard figures: from its carried figures, its headline read once. A
+    # user of one organisation: its counts stored, read back until a write under it.
     todo = todo_for(
         request.user,
         day=day,
         carried=lambda city: snapshots.city_todo_if_large(city, day, headline=headlines.get(city.pk)),
+        stored=snapshots.list_counts_on,
     )
     context = {"day": day, "posts": posts, "todo": todo, "todo_sections": todo_sections(todo)}
     return render(request, "home.html", context)

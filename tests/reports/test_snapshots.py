@@ -37,6 +37,10 @@ DAYS = [D(2016, 12, 31), D(2018, 3, 31), D(2018, 9, 30), D(2021, 12, 31)]
 
 @pytest.fixture
 def tree():
+    return snapshot_tree()
+
+
+def snapshot_tree():
     """The small tree of the factories with: two working members of the committee's cell, one introduced in 2017
     and placed in 2018, one never introduced; a member of the grassroots cell introduced in 2018, not received (stalled
     by 30/09/2018); a retired member living in a residential cell."""

@@ -1,0 +1,37 @@
+"""The counts of the lists of one organisation's users are stored as parts of the report ("todo", "comment_counts":
+``reports.snapshots.list_counts_on``), and the triggers watch the one column they read that the figures do not: a
+referral's ``reported_on`` (``stale.Watched.list_dates``; ``stale.SIXTH``, back ``stale.FIFTH``)."""
+
+from django.db import migrations, models
+
+from reports import stale
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("reports", "0007_stale_by_organisation"),
+    ]
+
+    operations = [
+        migrations.AlterField(
+            model_name="reportsnapshot",
+            name="part",
+            field=models.CharField(
+                choices=[
+                    ("meetings", "Meetings"),
+                    ("meeting_half_years", "Meeting Half Years"),
+                    ("tracking_book", "Tracking Book"),
+                    ("comments", "Comments"),
+                    ("comments_by_side", "Comments By Side"),
+                    ("by_sector", "By Sector"),
+                    ("by_grassroots_organisation", "By Grassroots Organisation"),
+                    ("by_ward_and_cell", "By Ward And Cell"),
+                    ("summary", "Summary"),
+                    ("todo", "Todo"),
+                    ("comment_counts", "Comment Counts"),
+                ],
+                max_length=30,
+            ),
+        ),
+        migrations.RunPython(stale.replaced(stale.FIFTH, stale.SIXTH), stale.replaced(stale.SIXTH, stale.FIFTH)),
+    ]

@@ -583,7 +583,8 @@ def list_counts_on(part: str, organisation: Organisation, day: datetime.date, co
     Exact as a figure is: every row those lists read names an organisation of the organisation's subtree, or of a
     ward merged into it, or belongs to a member who does (``reports.stale.CountedUnder``: a write deletes the stored
     rows of the organisations it counts under), and every column they read is one the triggers watch (the referral's
-    ``reported_on`` among their ``list_dates``)."""
+    ``reported_on`` among their ``list_dates``). A release that changes what a part holds deletes its stored rows in a
+    migration (they are read back as they were stored)."""
     spec = _Part(
         ReportSnapshot.Part(part), lambda organisation, day: count(), None, dict, within_year=True, encoded=dict
     )

@@ -43,11 +43,11 @@ def test_a_ward_with_no_referral_counts_none(tree):
 def test_the_wards_home_reads_its_scope_by_keys_first(client, tree, world):  # noqa: F811 - the fixture
     user = make_officer(tree.ward1)
     client.force_login(user)
-    client.get(reverse("home"))
+    # The first view counts (and stores the counts: ``reports.snapshots.list_counts_on``); the next ones read them.
     with CaptureQueriesContext(connection) as queries:
         page = client.get(reverse("home"))
     assert page.status_code == 200
-    counts = [q["sql"] for q in queries if 'AS "awaiting_reception"' in q["sql"]]
+    counts = [q["sql"] for q in queries if 'AS "not_reported"' in q["sql"]]
     receivable = [q["sql"] for q in queries if 'ORDER BY "members_referral"."introduced_on" ASC' in q["sql"]]
     assert len(counts) == 1 and len(receivable) == 1
     if connection.vendor == "postgresql":

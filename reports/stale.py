@@ -26,10 +26,12 @@ figures between subtrees, and a round's deadline is read by every organisation o
 The counts of the lists of one organisation's users are stored beside the figures (``snapshots.list_counts_on``: the
 to-do, the comment list's) and read the same rows, and one date the figures do not: when a member reported to the
 cell (``Watched.list_dates``). Columns neither reads (names, addresses, letter numbers, notes, who recorded what,
-timestamps) change nothing. The triggers fire for every write: the services, the admin, the workbook import, the restructures,
-bulk ``update()`` and ``bulk_create`` (which bypass Django's signals), raw SQL and COPY. Only a load with the triggers
-disabled bypasses them: the generator's (``session_replication_role = replica``, then ``snapshots.clear_all``) and
-``seed_demo``'s on SQLite (``suspended_for_a_bulk_load``, which deletes every snapshot after it).
+timestamps) change nothing.
+
+The triggers fire for every write: the services, the admin, the workbook import, the restructures, bulk ``update()``
+and ``bulk_create`` (which bypass Django's signals), raw SQL and COPY. Only a load with the triggers disabled bypasses
+them: the generator's (``session_replication_role = replica``, then ``snapshots.clear_all``) and ``seed_demo``'s on
+SQLite (``suspended_for_a_bulk_load``, which deletes every snapshot after it).
 
 PostgreSQL: one statement-level trigger per table and event, reading the statement's transition tables (a bulk update
 of a million rows deletes once), and one on TRUNCATE. Each takes a shared advisory lock (``LOCK_KEY``) for the rest of

@@ -56,10 +56,12 @@ class ReportSnapshot(models.Model):
         BY_GRASSROOTS_ORGANISATION = "by_grassroots_organisation"
         BY_WARD_AND_CELL = "by_ward_and_cell"
         SUMMARY = "summary"
-        # Not figures: the counts of the lists of the users whose posts are all at the organisation, as of the day
-        # (``reports.snapshots.list_counts_on``): the home page's to-do, the comment list's round of the day's year.
+        # Not figures: the counts of the lists of the users who see the organisation's committee's rows, as of the
+        # day (``reports.snapshots.list_counts_on``): the home page's to-do; the comment list's and the ratings
+        # list's of the round of the day's year.
         TODO = "todo"
         COMMENT_COUNTS = "comment_counts"
+        RATING_COUNTS = "rating_counts"
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
     part = models.CharField(max_length=30, choices=Part.choices)

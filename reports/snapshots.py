@@ -576,15 +576,15 @@ def _store_part(spec: _Part, organisation: Organisation, day: datetime.date, cou
 
 
 def list_counts_on(part: str, organisation: Organisation, day: datetime.date, count: Callable[[], dict]) -> dict:
-    """The counts (numbers by name) ``count()`` takes of the lists of the users whose posts are all at
-    ``organisation`` (``members.selectors.todo.sole_organisation``: they hold the rows its committee sees), stored as
-    the day's ``part`` ("todo", "comment_counts") and read back, or counted and stored; a day after today's counted.
+    """The counts (numbers by name) ``count()`` takes of the lists of the users who see ``organisation``'s committee's
+    rows (``members.selectors.counted_by``), stored as the day's ``part`` ("todo", "comment_counts", "rating_counts")
+    and read back, or counted and stored; a day after today's counted only.
 
     Exact as a figure is: every row those lists read names an organisation of the organisation's subtree, or of a
     ward merged into it, or belongs to a member who does (``reports.stale.CountedUnder``: a write deletes the stored
-    rows of the organisations it counts under), and every column they read is one the triggers watch (the referral's
-    ``reported_on`` among their ``list_dates``). A release that changes what a part holds deletes its stored rows in a
-    migration (they are read back as they were stored)."""
+    rows of the organisations it counts under, and of every root: city staff see every row), and every column they
+    read is one the triggers watch (the referral's ``reported_on`` among their ``list_dates``). A release that changes
+    what a part holds deletes its stored rows in a migration (they are read back as they were stored)."""
     spec = _Part(
         ReportSnapshot.Part(part), lambda organisation, day: count(), None, dict, within_year=True, encoded=dict
     )

@@ -257,6 +257,9 @@ _ABOVE = (
     " JOIN branches_organisationancestor above"
     " ON above.descendant_id IN (named.id, named.successor_id, successor1.successor_id, successor2.successor_id)"
     " WHERE named.id IN ({organisations})"
+    # Every root too: city staff see every row (a member of an outside organisation's, named under no root), and the
+    # counts of their lists are stored by their root (``reports.snapshots.list_counts_on``).
+    " UNION SELECT id FROM branches_organisation WHERE kind = 'root'"
 )
 # A PostgreSQL statement writing more rows than this deletes every organisation's stored figures from its first stale
 # day, rather than finding where each row counts (an import, a bulk update: most organisations would be found).
@@ -286,8 +289,9 @@ THIRD = (WATCHED, (SNAPSHOT_TABLE, MEETING_SNAPSHOT_TABLE, REPORT_SNAPSHOT_TABLE
 FOURTH = (WATCHED, SNAPSHOT_TABLES, False)
 # reports/0007: each write deletes only the stored figures of the organisations it counts under (``CountedUnder``).
 FIFTH = (WATCHED, SNAPSHOT_TABLES, True)
-# reports/0008: the same, and the dates only the stored counts of the lists read (``Watched.list_dates``). The
-# releases read ``WATCHED`` as it is now: 0008 makes the triggers again on a database migrated to 0007 before.
+# reports/0008: the same, every root counted under every write, and the dates only the stored counts of the lists
+# read (``Watched.list_dates``). The releases read ``WATCHED`` and ``_ABOVE`` as they are now: 0008 makes the triggers
+# again on a database migrated to 0007 before.
 SIXTH = (WATCHED, SNAPSHOT_TABLES, True)
 
 

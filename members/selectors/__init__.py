@@ -32,6 +32,7 @@ from members.selectors.comments import (
     referral_to_comment,
     with_names_of_their_day,
 )
+from members.selectors.counted_by import comment_counts_for, rating_counts_for
 from members.selectors.meetings import (
     AttendanceFigures,
     HalfYearMeetings,
@@ -105,7 +106,6 @@ from members.selectors.scope import (
 )
 from members.selectors.todo import (
     ToDo,
-    comment_counts_for,
     todo_for,
 )
 
@@ -172,6 +172,7 @@ __all__ = [
     "next_letter_number",
     "placement_cells_for",
     "rating_counts",
+    "rating_counts_for",
     "rating_organisations",
     "rating_row",
     "rating_rows",

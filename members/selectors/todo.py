@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
-from branches.access import Committee, access_for
+from branches.access import access_for
 from branches.models import Organisation
 from members.models import Meeting, Referral
 from members.models.referral import (
@@ -26,7 +26,8 @@ from members.models.referral import (
     stalled_q,
 )
 from members.periods import HalfYear
-from members.selectors.comments import CommentYear, comment_counts, comment_rows, comment_year
+from members.selectors.comments import CommentYear, comment_year
+from members.selectors.counted_by import TODO_COUNTS, StoredCounts, comment_counts_for, stored_counts
 from members.selectors.paging import keys_first
 from members.selectors.people import MemberStatus, irregular_attendees_under, members_in_status
 from members.selectors.referrals import eligible_not_introduced
@@ -120,42 +121,6 @@ def roles_of(user) -> tuple[RoleToDo, ...]:
         role(WORKPLACE_KINDS, Role.WORKPLACE),
     )
     return tuple(r for r in found if r is not None)
-
-
-# The parts of the counts stored by organisation (``reports.models.ReportSnapshot.Part``): the to-do's, and the
-# comment list's of the round of today's year (the to-do's comment counts too).
-TODO_COUNTS = "todo"
-COMMENT_COUNTS = "comment_counts"
-
-# ``reports.snapshots.list_counts_on``: (part, organisation, day, count) -> the counts of ``part`` stored for the
-# organisation and day, or ``count()`` stored. Passed in by the views (the selectors do not store).
-StoredCounts = Callable[[str, Organisation, datetime.date, Callable[[], dict]], dict]
-
-
-def sole_organisation(user) -> Organisation | None:
-    """The organisation of all the user's posts when there is one and it is not the city's: the lists of every user
-    whose posts are there hold the rows its own committee sees (``branches.access.Committee``; a viewer reads what a
-    secretary does), so their counts are the organisation's and can be stored by it."""
-    access = access_for(user)
-    if access.is_city():
-        return None
-    organisations = {post.organisation.pk: post.organisation for post in access.posts}
-    return next(iter(organisations.values())) if len(organisations) == 1 else None
-
-
-def comment_counts_for(user, round_: CommentYear, *, stored: StoredCounts | None = None) -> dict[str, int]:
-    """``comment_counts(comment_rows(user, round_))``; of the round of today's year, for a user with one organisation
-    (``sole_organisation``), stored by the organisation for the day (``stored``)."""
-    own = sole_organisation(user) if stored is not None and round_.year == round_.today.year else None
-    if own is None:
-        return comment_counts(comment_rows(user, round_))
-    committee = Committee(own)
-    return stored(
-        COMMENT_COUNTS,
-        own,
-        round_.today,
-        lambda: comment_counts(comment_rows(committee, comment_year(committee, round_.year, today=round_.today))),
-    )
 
 
 def cells_without_meeting(cells: QuerySet[Organisation], day: datetime.date) -> QuerySet[Organisation]:
@@ -259,20 +224,17 @@ def todo_for(
     city (``reports.snapshots.city_todo_if_large``), or None: then, as for a smaller one, they are counted here. At
     the nation's root counting them read every member twice (5 of the home page's 6.6 s).
 
-    ``stored``: for a user with one organisation (``sole_organisation``), the counts are its committee's, stored by it
-    for the day and read back until a write under it (``reports.snapshots.list_counts_on``): a ward's took 25 ms of
-    SQL and as much again to build its queries, on every view of the secretary's first screen."""
+    ``stored``: the counts stored by the organisation whose rows the user sees (``members.selectors.counted_by``),
+    read back until a write under it: a ward's took 25 ms of SQL and as much again to build its queries, on every
+    view of the secretary's first screen."""
     roles = roles_of(user)
     if not roles:
         return ToDo(day=day, roles=(), round=None)
     access = access_for(user)
     round_ = comment_year(user, day.year, today=day)
-    own = sole_organisation(user) if stored is not None else None
-    if own is None:
-        counts = _counts(user, roles, day, carried)
-    else:
-        committee = Committee(own)
-        counts = stored(TODO_COUNTS, own, day, lambda: _counts(committee, roles_of(committee), day, None))
+    counts = stored_counts(
+        user, TODO_COUNTS, day, lambda viewer: _counts(viewer, roles_of(viewer), day, carried), stored
+    )
     comments = comment_counts_for(user, round_, stored=stored)
     counts.update(
         comments_not_written=comments["not_written"],

@@ -52,6 +52,7 @@ from members.selectors import (
     comments_writable_by,
     members_ratable_by,
     rating_counts,
+    rating_counts_for,
     rating_organisations,
     rating_row,
     rating_rows,
@@ -68,6 +69,8 @@ from reports import snapshots
 # The parameters of the comment list that leave every row of the round counted: a state picks the rows shown, not
 # those counted; a page and an order show the same rows.
 UNFILTERED = frozenset({"state", "page", "sort"})
+# The ratings list's, "only warnings" being its state.
+RATINGS_UNFILTERED = frozenset({"warnings", "page", "sort"})
 
 
 def _round(request: HttpRequest, year: int) -> CommentYear:
@@ -105,8 +108,8 @@ def comment_list(request: HttpRequest, year: int) -> HttpResponse:
         else CommentFilter(without_state or None, queryset=rows, **choices, year=round_.year)
     )
     if set(request.GET) <= UNFILTERED:
-        # Every row of the round in the user's scope: for a user of one organisation, the counts stored by it
-        # (``comment_counts_for``), the ones the home page's to-do reads.
+        # Every row of the round in the user's scope: the counts stored by the organisation whose rows the user sees
+        # (``members.selectors.counted_by``), the ones the home page's to-do reads.
         counts = comment_counts_for(request.user, round_, stored=snapshots.list_counts_on)
     else:
         counts = comment_counts(counted.qs)
@@ -442,7 +445,11 @@ def rating_list(request: HttpRequest, year: int) -> HttpResponse:
     without_warnings = request.GET.copy()
     without_warnings.pop("warnings", None)
     without_warnings.pop("page", None)
-    counts = rating_counts(_rating_filter(request, without_warnings, round_).qs)
+    if set(request.GET) <= RATINGS_UNFILTERED:
+        # Every row of the round in the user's scope: counts stored by the organisation whose rows the user sees.
+        counts = rating_counts_for(request.user, round_, stored=snapshots.list_counts_on)
+    else:
+        counts = rating_counts(_rating_filter(request, without_warnings, round_).qs)
     filters = request.GET.copy()
     filters.pop("page", None)
     table = RatingTable(

@@ -1,5 +1,6 @@
-"""The counts of the lists of one organisation's users are stored as parts of the report ("todo", "comment_counts":
-``reports.snapshots.list_counts_on``), and the triggers watch the one column they read that the figures do not: a
+"""The counts of the lists of the users who see an organisation's committee's rows are stored as parts of the report
+("todo", "comment_counts", "rating_counts": ``reports.snapshots.list_counts_on``). The triggers count every write
+under every root too (city staff see every row), and watch the one column the lists read that the figures do not: a
 referral's ``reported_on`` (``stale.Watched.list_dates``; ``stale.SIXTH``, back ``stale.FIFTH``)."""
 
 from django.db import migrations, models
@@ -29,6 +30,7 @@ class Migration(migrations.Migration):
                     ("summary", "Summary"),
                     ("todo", "Todo"),
                     ("comment_counts", "Comment Counts"),
+                    ("rating_counts", "Rating Counts"),
                 ],
                 max_length=30,
             ),

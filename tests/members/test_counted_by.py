@@ -1,10 +1,10 @@
-"""The counts of the lists of one organisation's users, stored by it (``reports.snapshots.list_counts_on``): the home
-page's to-do and the comment list's counts of the round.
+"""The counts of a user's lists stored by the organisation whose rows the user sees (``members.selectors.counted_by``,
+``reports.snapshots.list_counts_on``): the home page's to-do, the comment list's and the ratings list's counts.
 
 Each write test stores every organisation's counts of today, makes one write through a service, checks that the write
 changed some organisation's counts (so that a stored row kept would be found), then compares every stored row still
-there, and every read, with a fresh count. ``test_without_the_watched_report_day_the_count_goes_stale`` shows that
-comparison failing when the triggers miss a column the lists read.
+there, and every read, with a fresh count. ``test_without_the_watched_report_day_the_count_goes_stale`` and
+``test_a_write_under_no_root_still_makes_the_citys_counts_stale`` show the triggers' part of it failing without it.
 """
 
 import dataclasses
@@ -19,10 +19,18 @@ from django.utils import timezone
 from branches.access import Committee
 from branches.models import Officer, Organisation
 from members import services
-from members.models import Exemption, Referral, ResidenceComment
+from members.models import Exemption, Referral, ResidenceComment, YearEndRating
 from members.periods import HalfYear
-from members.selectors.comments import comment_counts, comment_rows, comment_year
-from members.selectors.todo import COMMENT_COUNTS, TODO_COUNTS, sole_organisation, todo_for
+from members.selectors.comments import comment_counts, comment_rows, comment_year, rating_counts, rating_rows
+from members.selectors.counted_by import (
+    COMMENT_COUNTS,
+    RATING_COUNTS,
+    TODO_COUNTS,
+    comment_counts_for,
+    counted_by,
+    rating_counts_for,
+)
+from members.selectors.todo import todo_for
 from reports import snapshots, stale
 from reports.models import ReportSnapshot
 from tests.factories import make_member, make_officer
@@ -32,7 +40,7 @@ pytestmark = pytest.mark.django_db
 
 D = datetime.date
 TODAY = D(2018, 9, 30)
-PARTS = (TODO_COUNTS, COMMENT_COUNTS)
+PARTS = (TODO_COUNTS, COMMENT_COUNTS, RATING_COUNTS)
 
 
 @pytest.fixture
@@ -46,41 +54,47 @@ def _today(monkeypatch):
     monkeypatch.setattr(timezone, "now", lambda: noon)
 
 
-def below_the_city() -> list[Organisation]:
-    """The organisations whose users have a to-do stored by them: not the city's, not an outside organisation's."""
-    kinds = (Organisation.Kind.ROOT, Organisation.Kind.OUTSIDE)
-    return list(Organisation.objects.exclude(kind__in=kinds).order_by("path"))
+def counting() -> list[Organisation]:
+    """The organisations whose committees have a to-do (an outside organisation's has none)."""
+    return list(Organisation.objects.exclude(kind=Organisation.Kind.OUTSIDE).order_by("path"))
 
 
 def fresh_counts(organisation: Organisation) -> dict[str, dict]:
     """The counts of ``organisation``'s committee, counted now and not stored, by part."""
     committee = Committee(organisation)
-    todo = dataclasses.asdict(todo_for(committee, day=TODAY, shown=0))
-    comments = comment_counts(comment_rows(committee, comment_year(committee, TODAY.year, today=TODAY)))
-    return {TODO_COUNTS: todo, COMMENT_COUNTS: comments}
+    round_ = comment_year(committee, TODAY.year, today=TODAY)
+    return {
+        TODO_COUNTS: dataclasses.asdict(todo_for(committee, day=TODAY, shown=0)),
+        COMMENT_COUNTS: comment_counts(comment_rows(committee, round_)),
+        RATING_COUNTS: rating_counts(rating_rows(committee, round_)),
+    }
 
 
 def read_counts(organisation: Organisation) -> dict[str, dict]:
     """The same counts as read through the stored rows (stored first when missing)."""
     committee = Committee(organisation)
-    todo = dataclasses.asdict(todo_for(committee, day=TODAY, shown=0, stored=snapshots.list_counts_on))
-    comments = snapshots.list_counts_on(COMMENT_COUNTS, organisation, TODAY, lambda: pytest.fail("not stored"))
-    return {TODO_COUNTS: todo, COMMENT_COUNTS: comments}
+    round_ = comment_year(committee, TODAY.year, today=TODAY)
+    stored = snapshots.list_counts_on
+    return {
+        TODO_COUNTS: dataclasses.asdict(todo_for(committee, day=TODAY, shown=0, stored=stored)),
+        COMMENT_COUNTS: comment_counts_for(committee, round_, stored=stored),
+        RATING_COUNTS: rating_counts_for(committee, round_, stored=stored),
+    }
 
 
 def store_all() -> dict:
-    counts = {organisation.pk: read_counts(organisation) for organisation in below_the_city()}
-    assert ReportSnapshot.objects.filter(part__in=PARTS).count() == 2 * len(counts)
+    counts = {organisation.pk: read_counts(organisation) for organisation in counting()}
+    assert ReportSnapshot.objects.filter(part__in=PARTS).count() == len(PARTS) * len(counts)
     return counts
 
 
 def assert_exact(before: dict) -> None:
     """Every stored row still there equals a fresh count, and so does every read; and the write changed some count."""
-    fresh = {organisation.pk: fresh_counts(organisation) for organisation in below_the_city()}
+    fresh = {organisation.pk: fresh_counts(organisation) for organisation in counting()}
     for row in ReportSnapshot.objects.filter(part__in=PARTS):
         expected = fresh[row.organisation_id][row.part]
         assert {name: expected[name] for name in row.figures} == row.figures, (row.organisation_id, row.part)
-    for organisation in below_the_city():
+    for organisation in counting():
         assert read_counts(organisation) == fresh[organisation.pk], organisation
     assert any(fresh[pk] != counts for pk, counts in before.items()), "the write changed no count"
 
@@ -88,15 +102,20 @@ def assert_exact(before: dict) -> None:
 # -- which users share an organisation's counts ------------------------------------------------------------------------
 
 
-def test_the_users_of_one_organisation_share_its_counts_the_others_count_their_own(tree, django_user_model):
+def test_whose_rows_a_user_sees(tree, django_user_model):
     secretary = make_officer(tree.ward1, role=Officer.Role.SECRETARY)
     viewer = make_officer(tree.ward1, role=Officer.Role.VIEWER)
-    assert sole_organisation(secretary) == sole_organisation(viewer) == tree.ward1
+    assert counted_by(secretary) == counted_by(viewer) == tree.ward1
     two_posts = make_officer(tree.ward1)
     Officer.objects.create(user=two_posts, organisation=tree.ward2, role="secretary", started_on=D(2000, 1, 1))
-    assert sole_organisation(two_posts) is None
-    assert sole_organisation(make_officer(tree.root)) is None  # the city sees every root's rows
-    assert sole_organisation(django_user_model.objects.create_superuser("admin", password="x")) is None
+    assert counted_by(two_posts) is None  # two scopes' union
+    city = make_officer(tree.root, role=Officer.Role.VIEWER)
+    Officer.objects.create(user=city, organisation=tree.ward2, role="secretary", started_on=D(2000, 1, 1))
+    assert counted_by(city) == tree.root  # every row, the root's rounds
+    assert counted_by(django_user_model.objects.create_superuser("admin", password="x")) is None  # every tree's
+    Officer.objects.create(user=city, organisation=tree.outside, role="viewer", started_on=D(2000, 1, 1))
+    del city._dongha76_access
+    assert counted_by(city) is None  # beyond the root's tree
 
 
 def test_a_ward_secretarys_home_counts_once_then_reads_its_stored_counts(client, tree):
@@ -126,6 +145,18 @@ def test_the_comment_list_reads_the_stored_counts_unless_filtered(client, tree):
     assert client.get(url, {"state": "sent"}).context["counts"]["written"] == 7
     cell = tree.ward1_cell2.pk
     assert client.get(url, {"cell": cell}).context["counts"]["written"] == 0  # filtered: counted
+
+
+def test_the_ratings_list_reads_the_stored_counts_unless_filtered(client, tree):
+    client.force_login(make_officer(tree.root))
+    url = reverse("members:rating-list", args=[2018])
+    counts = client.get(url).context["counts"]
+    assert counts["total"] == 3 and counts["rated"] == 0  # the placed, the waiting and the teacher work
+    stored = ReportSnapshot.objects.get(organisation=tree.root, day=TODAY, part=RATING_COUNTS)
+    stored.figures = {**stored.figures, "rated": 7}
+    stored.save()
+    assert client.get(url, {"warnings": "on", "page": 1}).context["counts"]["rated"] == 7
+    assert client.get(url, {"q": "x"}).context["counts"]["rated"] == 0  # filtered: counted
 
 
 def test_another_years_comment_counts_are_counted_not_stored(client, tree):
@@ -202,6 +233,47 @@ def test_the_comment_steps_and_the_round(tree):
     assert_exact(before)  # past the deadline: "not written" is now "missing", and the comment sent late
 
 
+def test_a_rating(tree):
+    before = store_all()
+    services.year_end_rating_record(
+        member=tree.placed, year=2018, level=YearEndRating.Level.GOOD, decided_on=TODAY, by=None
+    )
+    assert_exact(before)
+
+
+def test_a_write_under_no_root_still_makes_the_citys_counts_stale(tree, monkeypatch):
+    """A member of an outside organisation, never introduced, is rated: a row naming no organisation of the tree. City
+    staff see it (the ratings list lists every rated member): the write deletes every root's stored counts. Made
+    without the roots, the triggers keep the city's count of the day before."""
+    outsider = make_member(tree.outside, admitted_on=D(2000, 1, 1))
+
+    def rate(member):
+        services.year_end_rating_record(
+            member=member, year=2018, level=YearEndRating.Level.GOOD, decided_on=TODAY, by=None
+        )
+
+    before = store_all()
+    rate(outsider)
+    assert_exact(before)
+    monkeypatch.setattr(stale, "_ABOVE", stale._ABOVE.split(" UNION SELECT id FROM branches_organisation")[0])
+    replace_the_triggers(stale.WATCHED)
+    store_all()
+    rate(make_member(tree.outside, admitted_on=D(2000, 1, 1)))
+    stored = ReportSnapshot.objects.get(organisation=tree.root, day=TODAY, part=RATING_COUNTS).figures
+    assert stored["rated"] == fresh_counts(tree.root)[RATING_COUNTS]["rated"] - 1
+
+
+def replace_the_triggers(watched) -> None:
+    """The triggers made again from ``watched`` (and ``stale`` as it is), in the test's transaction."""
+    forward, backward = {
+        "sqlite": (stale.sqlite_forward, stale.sqlite_backward),
+        "postgresql": (stale.postgresql_forward, stale.postgresql_backward),
+    }[connection.vendor]
+    with connection.cursor() as cursor:
+        for statement in backward(stale.WATCHED) + forward(tuple(watched)):
+            cursor.execute(statement)
+
+
 def test_a_meeting(tree):
     before = store_all()
     services.meeting_create(
@@ -214,15 +286,7 @@ def test_without_the_watched_report_day_the_count_goes_stale(tree):
     """The figures do not read a referral's ``reported_on``; the to-do's "not reported" does. Without it among the
     watched dates, recording a report keeps the counts of the day before it."""
     referral = tree.placed_referral
-    without = [dataclasses.replace(w, list_dates=()) for w in stale.WATCHED]
-    vendor = connection.vendor
-    forward, backward = {
-        "sqlite": (stale.sqlite_forward, stale.sqlite_backward),
-        "postgresql": (stale.postgresql_forward, stale.postgresql_backward),
-    }[vendor]
-    with connection.cursor() as cursor:
-        for statement in backward(stale.WATCHED) + forward(tuple(without)):
-            cursor.execute(statement)
+    replace_the_triggers([dataclasses.replace(w, list_dates=()) for w in stale.WATCHED])
     store_all()
     services.referral_report(referral=referral, reported_on=D(2018, 9, 3), by=None)
     stored = ReportSnapshot.objects.get(organisation=tree.ward1, day=TODAY, part=TODO_COUNTS).figures

@@ -58,10 +58,11 @@ class ReportSnapshot(models.Model):
         SUMMARY = "summary"
         # Not figures: the counts of the lists of the users who see the organisation's committee's rows, as of the
         # day (``reports.snapshots.list_counts_on``): the home page's to-do; the comment list's and the ratings
-        # list's of the round of the day's year.
+        # list's of the round of the day's year; the member list's.
         TODO = "todo"
         COMMENT_COUNTS = "comment_counts"
         RATING_COUNTS = "rating_counts"
+        MEMBER_COUNT = "member_count"
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
     part = models.CharField(max_length=30, choices=Part.choices)

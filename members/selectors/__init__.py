@@ -32,7 +32,7 @@ from members.selectors.comments import (
     referral_to_comment,
     with_names_of_their_day,
 )
-from members.selectors.counted_by import comment_counts_for, rating_counts_for
+from members.selectors.counted_by import comment_counts_for, member_count_for, rating_counts_for
 from members.selectors.meetings import (
     AttendanceFigures,
     HalfYearMeetings,
@@ -157,6 +157,7 @@ __all__ = [
     "meeting_for",
     "meeting_roster",
     "meetings_writable_by",
+    "member_count_for",
     "member_file",
     "member_list",
     "member_to_introduce",

@@ -37,6 +37,7 @@ from members.forms.people import (
     OutsideMemberForm,
 )
 from members.selectors import (
+    member_count_for,
     member_file,
     member_list,
     members_editable_by,
@@ -47,12 +48,17 @@ from members.selectors import (
 )
 from members.tables import MemberTable
 from members.views.organisation_options import form_organisation_options, organisation_options
+from reports import snapshots
 
 PER_PAGE = 50
 
 
 def _filtered_members(request: HttpRequest, day) -> MemberFilter:
     return MemberFilter(request.GET, queryset=member_list(request.user, day=day), request=request, day=day)
+
+
+# The parameters of the member list that leave every member of today listed: a page and an order show the same rows.
+UNFILTERED = frozenset({"page", "sort"})
 
 
 @login_required
@@ -62,6 +68,10 @@ def member_list_view(request: HttpRequest) -> HttpResponse:
     if options := organisation_options(request, filterset):
         return options
     table = MemberTable(filterset.qs)
+    if set(request.GET) <= UNFILTERED:
+        # Today's members of the user's scope: the paginator takes their number stored by the organisation whose rows
+        # the user sees (``member_count_for``), not a count of the scope on every view.
+        table.data._length = member_count_for(request.user, day, stored=snapshots.list_counts_on)
     RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
     export_query = request.GET.copy()
     export_query.pop("page", None)

@@ -1,5 +1,5 @@
 """The counts of the lists of the users who see an organisation's committee's rows are stored as parts of the report
-("todo", "comment_counts", "rating_counts": ``reports.snapshots.list_counts_on``). The triggers count every write
+("todo", "comment_counts", "rating_counts", "member_count": ``reports.snapshots.list_counts_on``). The triggers count every write
 under every root too (city staff see every row), and watch the one column the lists read that the figures do not: a
 referral's ``reported_on`` (``stale.Watched.list_dates``; ``stale.SIXTH``, back ``stale.FIFTH``)."""
 
@@ -31,6 +31,7 @@ class Migration(migrations.Migration):
                     ("todo", "Todo"),
                     ("comment_counts", "Comment Counts"),
                     ("rating_counts", "Rating Counts"),
+                    ("member_count", "Member Count"),
                 ],
                 max_length=30,
             ),

@@ -24,12 +24,16 @@ from members.periods import HalfYear
 from members.selectors.comments import comment_counts, comment_rows, comment_year, rating_counts, rating_rows
 from members.selectors.counted_by import (
     COMMENT_COUNTS,
+    MEMBER_COUNT,
     RATING_COUNTS,
     TODO_COUNTS,
     comment_counts_for,
     counted_by,
+    member_count_for,
     rating_counts_for,
 )
+from members.selectors.people import members_in_status
+from members.selectors.scope import visible_members
 from members.selectors.todo import todo_for
 from reports import snapshots, stale
 from reports.models import ReportSnapshot
@@ -40,7 +44,7 @@ pytestmark = pytest.mark.django_db
 
 D = datetime.date
 TODAY = D(2018, 9, 30)
-PARTS = (TODO_COUNTS, COMMENT_COUNTS, RATING_COUNTS)
+PARTS = (TODO_COUNTS, COMMENT_COUNTS, RATING_COUNTS, MEMBER_COUNT)
 
 
 @pytest.fixture
@@ -67,6 +71,7 @@ def fresh_counts(organisation: Organisation) -> dict[str, dict]:
         TODO_COUNTS: dataclasses.asdict(todo_for(committee, day=TODAY, shown=0)),
         COMMENT_COUNTS: comment_counts(comment_rows(committee, round_)),
         RATING_COUNTS: rating_counts(rating_rows(committee, round_)),
+        MEMBER_COUNT: {"total": members_in_status(visible_members(committee), "", day=TODAY).count()},
     }
 
 
@@ -79,6 +84,7 @@ def read_counts(organisation: Organisation) -> dict[str, dict]:
         TODO_COUNTS: dataclasses.asdict(todo_for(committee, day=TODAY, shown=0, stored=stored)),
         COMMENT_COUNTS: comment_counts_for(committee, round_, stored=stored),
         RATING_COUNTS: rating_counts_for(committee, round_, stored=stored),
+        MEMBER_COUNT: {"total": member_count_for(committee, TODAY, stored=stored)},
     }
 
 
@@ -157,6 +163,17 @@ def test_the_ratings_list_reads_the_stored_counts_unless_filtered(client, tree):
     stored.save()
     assert client.get(url, {"warnings": "on", "page": 1}).context["counts"]["rated"] == 7
     assert client.get(url, {"q": "x"}).context["counts"]["rated"] == 0  # filtered: counted
+
+
+def test_the_member_list_pages_by_the_stored_count_unless_filtered(client, tree):
+    client.force_login(make_officer(tree.committee))
+    url = reverse("members:member-list")
+    assert client.get(url).context["table"].paginator.count == 2  # the placed and the waiting
+    stored = ReportSnapshot.objects.get(organisation=tree.committee, day=TODAY, part=MEMBER_COUNT)
+    stored.figures = {"total": 70}
+    stored.save()
+    assert client.get(url, {"page": 2}).context["table"].paginator.count == 70
+    assert client.get(url, {"working": "working"}).context["table"].paginator.count == 2  # filtered: counted
 
 
 def test_another_years_comment_counts_are_counted_not_stored(client, tree):

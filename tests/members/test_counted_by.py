@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from branches.access import Committee
 from branches.models import Officer, Organisation
-from members import services
+from members import places, services
 from members.models import Exemption, Referral, ResidenceComment, YearEndRating
 from members.periods import HalfYear
 from members.selectors.comments import comment_counts, comment_rows, comment_year, rating_counts, rating_rows
@@ -224,6 +224,13 @@ def test_a_member_leaves_and_an_exemption(tree):
     services.exemption_set(
         member=tree.placed, kind=Exemption.Kind.ACTIVITIES, reason="ốm", started_on=D(2018, 9, 1), by=None
     )
+    assert_exact(before)
+
+
+def test_a_home_move(tree):
+    """The waiting member moves from the committee's cell to the school's: the committee's lists lose them."""
+    before = store_all()
+    places.move_home(member_id=tree.waiting.pk, organisation=tree.grassroots_cell, on=D(2018, 9, 1), by=None)
     assert_exact(before)
 
 

@@ -572,13 +572,13 @@ def _store_part(spec: _Part, organisation: Organisation, day: datetime.date, cou
         pass  # SQLite: a write committed meanwhile; the figures shown are still this transaction's own
 
 
-# -- the counts of the lists of one organisation's users -----------------------------------------------------------
+# -- the counts of the lists, by the organisation whose rows they hold ---------------------------------------------
 
 
 def list_counts_on(part: str, organisation: Organisation, day: datetime.date, count: Callable[[], dict]) -> dict:
     """The counts (numbers by name) ``count()`` takes of the lists of the users who see ``organisation``'s committee's
-    rows (``members.selectors.counted_by``), stored as the day's ``part`` ("todo", "comment_counts", "rating_counts")
-    and read back, or counted and stored; a day after today's counted only.
+    rows (``members.selectors.counted_by``), stored as the day's ``part`` ("todo", "comment_counts", "rating_counts",
+    "member_count") and read back, or counted and stored; a day after today's counted only.
 
     Exact as a figure is: every row those lists read names an organisation of the organisation's subtree, or of a
     ward merged into it, or belongs to a member who does (``reports.stale.CountedUnder``: a write deletes the stored

@@ -23,10 +23,11 @@ ward's stored figures outlive the writes of every other ward, and a small subtre
 of an organisation, and a comment round, still delete every organisation's: a change of place, kind or sector moves
 figures between subtrees, and a round's deadline is read by every organisation of its tree (rare writes both).
 
-The counts of the lists of one organisation's users are stored beside the figures (``snapshots.list_counts_on``: the
-to-do, the comment list's) and read the same rows, and one date the figures do not: when a member reported to the
-cell (``Watched.list_dates``). Columns neither reads (names, addresses, letter numbers, notes, who recorded what,
-timestamps) change nothing.
+The counts of a user's lists are stored beside the figures, by the organisation whose rows the user sees
+(``snapshots.list_counts_on``: the to-do, the lists' counts). They read the same rows, and one date the figures do
+not: when a member reported to the cell (``Watched.list_dates``). City staff see every row, a member of an outside
+organisation's too: every write counts under every root as well. Columns neither reads (names, addresses, letter
+numbers, notes, who recorded what, timestamps) change nothing.
 
 The triggers fire for every write: the services, the admin, the workbook import, the restructures, bulk ``update()``
 and ``bulk_create`` (which bypass Django's signals), raw SQL and COPY. Only a load with the triggers disabled bypasses

@@ -100,18 +100,18 @@ def comment_list(request: HttpRequest, year: int) -> HttpResponse:
     without_state = request.GET.copy()
     without_state.pop("state", None)
     without_state.pop("page", None)
-    # Without a state, they follow the very filters of the list (another FilterSet of the same values, built and
-    # validated again, was 3-5 ms of the page).
-    counted = (
-        comment_filter
-        if "state" not in request.GET
-        else CommentFilter(without_state or None, queryset=rows, **choices, year=round_.year)
-    )
     if set(request.GET) <= UNFILTERED:
         # Every row of the round in the user's scope: the counts stored by the organisation whose rows the user sees
         # (``members.selectors.counted_by``), the ones the home page's to-do reads.
         counts = comment_counts_for(request.user, round_, stored=snapshots.list_counts_on)
     else:
+        # Without a state, they follow the very filters of the list (another FilterSet of the same values, built and
+        # validated again, was 3-5 ms of the page).
+        counted = (
+            comment_filter
+            if "state" not in request.GET
+            else CommentFilter(without_state or None, queryset=rows, **choices, year=round_.year)
+        )
         counts = comment_counts(counted.qs)
     actions = comment_actions_for(request.user)
     # A bulk step (issue 13) is offered on the list of exactly the rows it acts on: the written comments for the

@@ -176,6 +176,17 @@ def test_the_member_list_pages_by_the_stored_count_unless_filtered(client, tree)
     assert client.get(url, {"working": "working"}).context["table"].paginator.count == 2  # filtered: counted
 
 
+def test_a_large_subtrees_counts_are_counted_not_stored(client, tree, monkeypatch):
+    """Beyond ``LIST_COUNTS_STORED_UP_TO`` organisations, counting them while writes wait would hold every write of
+    the nation for seconds: they are counted on each view instead."""
+    monkeypatch.setattr(snapshots, "LIST_COUNTS_STORED_UP_TO", 3)  # the root's tree has 10, ward 1's 3
+    client.force_login(make_officer(tree.root))
+    assert client.get(reverse("home")).context["todo"].stalled == 1
+    client.force_login(make_officer(tree.ward1))
+    client.get(reverse("home"))
+    assert set(ReportSnapshot.objects.filter(part__in=PARTS).values_list("organisation", flat=True)) == {tree.ward1.pk}
+
+
 def test_another_years_comment_counts_are_counted_not_stored(client, tree):
     client.force_login(make_officer(tree.ward1))
     client.get(reverse("members:comment-list", args=[2017]))

@@ -16,10 +16,25 @@ Viewers read; every other role also writes. Superusers are treated as city staff
 import dataclasses
 import datetime
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from branches.models import Officer, Organisation
-from branches.selectors import officer_posts_for
+from branches.selectors import officer_posts_for, subtree_ids
+
+# A subtree of more organisations than this stays a subquery in the scope's queries (``Access.keys``): its keys as a
+# literal list would make every query longer than the subquery it saves planning.
+KEYS_READ_UP_TO = 1000
+
+# Counts the saves and deletions of organisations in this process (``organisation_written``, connected in
+# ``BranchesConfig.ready``): what an ``Access`` built from the tree before the last one is stale by.
+_tree_writes = 0
+
+
+def organisation_written(**kwargs) -> None:
+    global _tree_writes
+    _tree_writes += 1
+
 
 Kind = Organisation.Kind
 WORKPLACE_KINDS = (Kind.UPPER_COMMITTEE, Kind.COMMITTEE, Kind.GRASSROOTS_CELL, Kind.CELL, Kind.WARD)
@@ -30,15 +45,41 @@ RESIDENCE_KINDS = (Kind.UPPER_COMMITTEE, Kind.WARD)
 class Access:
     posts: tuple[Officer, ...]
     is_superuser: bool = False
-    # What the selectors built from these posts (the parts of a scope): an Access lives one request (``access_for``
-    # keeps it on the request's user), and a page asks for the same parts several times (its list, each row's steps).
+    # What the selectors built from these posts (the parts of a scope) and the keys of the organisations they read,
+    # as of the ``_tree_writes`` they were built under: an Access lives one request (``access_for`` keeps it on the
+    # request's user), and a page asks for the same parts several times (its list, each row's steps).
     _built: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     def built(self, key, build):
-        """``build()``, called once for this access and ``key``: for lazy querysets only, never for rows read."""
+        """``build()``, called once for this access and ``key`` while no organisation is written."""
+        if self._built.get("tree writes") != _tree_writes:
+            self._built.clear()
+            self._built["tree writes"] = _tree_writes
         if key not in self._built:
             self._built[key] = build()
         return self._built[key]
+
+    def keys(self, name: str, paths: tuple[str, ...], query) -> "list[int] | QuerySet":
+        """The keys of the organisations ``query(paths)`` selects, read once for this access while no organisation
+        is written; ``query(paths)`` itself when it selects more than KEYS_READ_UP_TO.
+
+        A ward's scope is a union of index scans over its subtree's ten organisations (``members.selectors.scope``).
+        With the subtree as a subquery in each part, PostgreSQL planned the union for 4-6 ms of every query of a
+        ward's page, longer than it ran; with the keys written out, each part is an index scan of a list.
+        Read rows are stale once the tree changes, hence ``_tree_writes``: a write of the same request (or of a test
+        holding the user) is seen by the next query.
+        """
+
+        def read():
+            selected = query(paths)
+            keys = sorted(selected.values_list("pk", flat=True)[: KEYS_READ_UP_TO + 1])
+            return selected if len(keys) > KEYS_READ_UP_TO else keys
+
+        return self.built((name, paths), read)
+
+    def subtree_keys(self, paths: tuple[str, ...]) -> "list[int] | QuerySet":
+        """``branches.selectors.subtree_ids(paths)``, read once (``keys``)."""
+        return self.keys("subtree", paths, subtree_ids)
 
     def _organisations(self, kinds, *, write: bool) -> tuple[Organisation, ...]:
         return tuple(

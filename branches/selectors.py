@@ -36,16 +36,20 @@ def subtree_ids(paths) -> QuerySet[Organisation]:
     return Organisation.objects.filter(condition).order_by().values("pk")
 
 
-def in_subtrees(field: str, paths) -> Q:
+def in_subtrees(field: str, paths, *, access=None) -> Q:
     """``field`` (a foreign key to Organisation, or "" for the organisation itself) lies under any of ``paths``.
 
     An empty list of paths matches nothing, never everything. On a foreign key, the condition is ``field_id IN
     (SELECT id FROM organisations WHERE path LIKE 'p%')``: the subtree's few ids from the path index, then the rows
-    from the foreign key's index, rather than a join that compares the path of every row's organisation.
+    from the foreign key's index, rather than a join that compares the path of every row's organisation. Given the
+    ``branches.access.Access`` the paths are of, the subtree's ids are read once for it (``Access.keys``) and
+    written out, on the organisation itself too.
     """
     paths = tuple(paths)
     if not paths:
         return Q(pk__in=[])
+    if access is not None:
+        return Q(**{f"{field}__in" if field else "pk__in": access.subtree_keys(paths)})
     if not field:
         condition = Q(pk__in=[])
         for path in paths:

@@ -60,14 +60,19 @@ def _member_condition(access: Access, *, write: bool) -> Q | None:
     return _any_of(*_member_keys(access, write=write))
 
 
-def _ward_referrals(paths) -> list[QuerySet[Referral]]:
+def _ward_referrals(paths, access: Access | None = None) -> list[QuerySet[Referral]]:
     """The parts of ``of_wards``: referrals addressed to a ward of ``paths`` or to a ward merged into one of them
-    (two successions deep), and referrals placed in one of their cells."""
+    (two successions deep), and referrals placed in one of their cells. With the ``access`` the paths are of, the
+    organisations' keys are read once for it (``Access.keys``)."""
     if not paths:
         return []
+    if access is None:
+        addressed, cells = wards_addressed(paths), subtree_ids(paths)
+    else:
+        addressed, cells = access.keys("wards addressed", paths, wards_addressed), access.subtree_keys(paths)
     return [
-        Referral.objects.filter(receiving_ward__in=wards_addressed(paths)).values("pk"),
-        Referral.objects.filter(residential_cell__in=subtree_ids(paths)).values("pk"),
+        Referral.objects.filter(receiving_ward__in=addressed).values("pk"),
+        Referral.objects.filter(residential_cell__in=cells).values("pk"),
     ]
 
 
@@ -75,14 +80,16 @@ def _ward_referrals_of(access: Access, *, write: bool) -> list[QuerySet[Referral
     """``_ward_referrals`` of the access's wards, built once a request: a page asks for them for its list and again
     for each step a row offers (the referral list: four times, 5-7 ms of a ward's page)."""
     paths = access.ward_paths(write=write)
-    return list(access.built(("ward referrals", paths), lambda: _ward_referrals(paths)))
+    return list(access.built(("ward referrals", paths), lambda: _ward_referrals(paths, access)))
 
 
 def _workplace_members(access: Access, *, write: bool) -> QuerySet[Member]:
     """The keys of the members whose home is in the access's workplace subtrees, built once a request."""
     paths = access.workplace_paths(write=write)
-    members = lambda: Member.objects.filter(in_subtrees("home_organisation", paths)).values("pk")  # noqa: E731
-    return access.built(("workplace members", paths), members)
+    return access.built(
+        ("workplace members", paths),
+        lambda: Member.objects.filter(in_subtrees("home_organisation", paths, access=access)).values("pk"),
+    )
 
 
 def wards_addressed(paths) -> QuerySet[Organisation]:
@@ -108,7 +115,9 @@ def _referral_keys(access: Access, *, write: bool) -> list[QuerySet[Referral]]:
     parts = []
     if workplaces:
         parts.append(Referral.objects.filter(member__in=_workplace_members(access, write=write)).values("pk"))
-        parts.append(Referral.objects.filter(in_subtrees("issuing_organisation", workplaces)).values("pk"))
+        parts.append(
+            Referral.objects.filter(in_subtrees("issuing_organisation", workplaces, access=access)).values("pk")
+        )
     parts.extend(_ward_referrals_of(access, write=write))
     cells = access.residential_cell_ids(write=write)
     if cells:
@@ -147,7 +156,9 @@ def visible_residential_cells(user) -> QuerySet[Organisation]:
     cells = Organisation.objects.filter(kind=Kind.RESIDENTIAL_CELL)
     if access.is_city():
         return cells
-    return cells.filter(in_subtrees("parent", access.ward_paths()) | Q(pk__in=access.residential_cell_ids()))
+    return cells.filter(
+        in_subtrees("parent", access.ward_paths(), access=access) | Q(pk__in=access.residential_cell_ids())
+    )
 
 
 def residential_cells_writable_by(user) -> QuerySet[Organisation]:
@@ -158,7 +169,8 @@ def residential_cells_writable_by(user) -> QuerySet[Organisation]:
     if access.is_city(write=True):
         return cells
     return cells.filter(
-        in_subtrees("parent", access.ward_paths(write=True)) | Q(pk__in=access.residential_cell_ids(write=True))
+        in_subtrees("parent", access.ward_paths(write=True), access=access)
+        | Q(pk__in=access.residential_cell_ids(write=True))
     )
 
 
@@ -267,7 +279,9 @@ def referral_letters_writable_by(user) -> QuerySet[Referral]:
         issuing_organisation__kind=Kind.OUTSIDE,
         member__in=members_editable_by(user).filter(home_organisation__kind=Kind.OUTSIDE).values("pk"),
     ).values("pk")
-    issued = Referral.objects.filter(in_subtrees("issuing_organisation", access.workplace_paths(write=True)))
+    issued = Referral.objects.filter(
+        in_subtrees("issuing_organisation", access.workplace_paths(write=True), access=access)
+    )
     return Referral.objects.filter(_any_of(issued.values("pk"), outside_registered))
 
 
@@ -280,7 +294,9 @@ def referrals_endable_by(user) -> QuerySet[Referral]:
     workplaces = access.workplace_paths(write=True)
     if workplaces:
         parts.append(Referral.objects.filter(member__in=_workplace_members(access, write=True)).values("pk"))
-        parts.append(Referral.objects.filter(in_subtrees("issuing_organisation", workplaces)).values("pk"))
+        parts.append(
+            Referral.objects.filter(in_subtrees("issuing_organisation", workplaces, access=access)).values("pk")
+        )
     parts.extend(_ward_referrals_of(access, write=True))
     return Referral.objects.filter(_any_of(*parts))
 
@@ -296,7 +312,9 @@ def _comment_condition(access: Access, *, write: bool) -> Q | None:
     parts = []
     wards = access.ward_paths(write=write)
     if wards:
-        parts.append(ResidenceComment.objects.filter(in_subtrees("residential_cell", wards)).values("pk"))
+        parts.append(
+            ResidenceComment.objects.filter(in_subtrees("residential_cell", wards, access=access)).values("pk")
+        )
     cells = access.residential_cell_ids(write=write)
     if cells:
         parts.append(ResidenceComment.objects.filter(residential_cell__in=cells).values("pk"))
@@ -327,7 +345,9 @@ def comments_sendable_by(user) -> QuerySet[ResidenceComment]:
     access = access_for(user)
     if access.is_city(write=True):
         return ResidenceComment.objects.all()
-    return ResidenceComment.objects.filter(in_subtrees("residential_cell", access.ward_paths(write=True)))
+    return ResidenceComment.objects.filter(
+        in_subtrees("residential_cell", access.ward_paths(write=True), access=access)
+    )
 
 
 def comments_receivable_by(user) -> QuerySet[ResidenceComment]:
@@ -335,7 +355,7 @@ def comments_receivable_by(user) -> QuerySet[ResidenceComment]:
     access = access_for(user)
     if access.is_city(write=True):
         return ResidenceComment.objects.all()
-    members = Member.objects.filter(in_subtrees("home_organisation", access.workplace_paths(write=True)))
+    members = Member.objects.filter(in_subtrees("home_organisation", access.workplace_paths(write=True), access=access))
     return ResidenceComment.objects.filter(member__in=members.values("pk"))
 
 
@@ -344,7 +364,7 @@ def visible_rated_members(user) -> QuerySet[Member]:
     access = access_for(user)
     if access.is_city():
         return Member.objects.all()
-    return Member.objects.filter(in_subtrees("home_organisation", access.workplace_paths()))
+    return Member.objects.filter(in_subtrees("home_organisation", access.workplace_paths(), access=access))
 
 
 def members_ratable_by(user) -> QuerySet[Member]:
@@ -352,7 +372,7 @@ def members_ratable_by(user) -> QuerySet[Member]:
     access = access_for(user)
     if access.is_city(write=True):
         return Member.objects.all()
-    return Member.objects.filter(in_subtrees("home_organisation", access.workplace_paths(write=True)))
+    return Member.objects.filter(in_subtrees("home_organisation", access.workplace_paths(write=True), access=access))
 
 
 def sets_comment_rounds(user) -> bool:

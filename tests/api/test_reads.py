@@ -204,8 +204,9 @@ def add_rows(inside_member, count: int):
 
 
 # list -> the data queries of one page: the token, its last use (written once a minute: here the first time), the
-# user's posts (the scope), the page, and one per prefetched relation
-QUERIES = {"member": 4, "referral": 5, "meeting": 5, "comment": 4, "organisation": 4}
+# user's posts (the scope), the keys of the ward's organisations (its subtree; the wards merged into it, for members
+# and referrals: ``Access.keys``), the page, and one per prefetched relation
+QUERIES = {"member": 6, "referral": 7, "meeting": 6, "comment": 5, "organisation": 4}
 
 
 @pytest.mark.parametrize("name", sorted(QUERIES))

@@ -28,7 +28,9 @@ def test_a_wards_referral_list_builds_its_scope_parts_once_a_request(tree, clien
     ward = make_officer(tree.ward1, username="ward")
     built = []
     build = scope._ward_referrals
-    monkeypatch.setattr(scope, "_ward_referrals", lambda paths: built.append(paths) or build(paths))
+    monkeypatch.setattr(
+        scope, "_ward_referrals", lambda paths, access=None: built.append(paths) or build(paths, access)
+    )
     client.force_login(ward)
     response = client.get("/referrals/")
     assert response.status_code == 200

@@ -419,4 +419,4 @@ def test_book_runs_a_constant_number_of_queries(client, tree, people, role):
     assert response.context["book"].received.count == 200 * 4 // 5
     many = count_queries(client, book_url(organisation, 2024)), count_queries(client, xlsx_url(organisation, 2024))
     assert few == many
-    assert few[0] <= 12
+    assert few[0] <= 13  # a ward's: with the keys of its organisations (``Access.keys``)

@@ -919,7 +919,7 @@ def test_the_lists_run_a_constant_number_of_queries(client, tree, people, role):
     add_due_members(tree, 190)
     many = [count_queries(client, url) for url in urls]
     assert few == many
-    assert max(few) <= 12
+    assert max(few) <= 14  # a ward's: its posts, the keys of its organisations (2), the round, the counts, the page...
     assert client.get(list_url()).context["counts"]["total"] == (100 if role == "cell1" else 200)
 
 

@@ -231,7 +231,7 @@ def _member_side_condition(access: Access, field: str) -> Q | None:
     """Rows about a member (``field`` is the path to the member) that the workplace side of the member sees."""
     if access.is_city():
         return None
-    return in_subtrees(f"{field}__home_organisation", access.workplace_paths(), access=access)
+    return in_subtrees(f"{field}__home_organisation", access.workplace_paths())
 
 
 def _or_scoped(queryset: QuerySet, *conditions: Q | None) -> QuerySet:

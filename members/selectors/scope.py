@@ -345,9 +345,7 @@ def comments_sendable_by(user) -> QuerySet[ResidenceComment]:
     access = access_for(user)
     if access.is_city(write=True):
         return ResidenceComment.objects.all()
-    return ResidenceComment.objects.filter(
-        in_subtrees("residential_cell", access.ward_paths(write=True), access=access)
-    )
+    return ResidenceComment.objects.filter(in_subtrees("residential_cell", access.ward_paths(write=True)))
 
 
 def comments_receivable_by(user) -> QuerySet[ResidenceComment]:
@@ -355,7 +353,7 @@ def comments_receivable_by(user) -> QuerySet[ResidenceComment]:
     access = access_for(user)
     if access.is_city(write=True):
         return ResidenceComment.objects.all()
-    members = Member.objects.filter(in_subtrees("home_organisation", access.workplace_paths(write=True), access=access))
+    members = Member.objects.filter(in_subtrees("home_organisation", access.workplace_paths(write=True)))
     return ResidenceComment.objects.filter(member__in=members.values("pk"))
 
 
@@ -364,7 +362,7 @@ def visible_rated_members(user) -> QuerySet[Member]:
     access = access_for(user)
     if access.is_city():
         return Member.objects.all()
-    return Member.objects.filter(in_subtrees("home_organisation", access.workplace_paths(), access=access))
+    return Member.objects.filter(in_subtrees("home_organisation", access.workplace_paths()))
 
 
 def members_ratable_by(user) -> QuerySet[Member]:
@@ -372,7 +370,7 @@ def members_ratable_by(user) -> QuerySet[Member]:
     access = access_for(user)
     if access.is_city(write=True):
         return Member.objects.all()
-    return Member.objects.filter(in_subtrees("home_organisation", access.workplace_paths(write=True), access=access))
+    return Member.objects.filter(in_subtrees("home_organisation", access.workplace_paths(write=True)))
 
 
 def sets_comment_rounds(user) -> bool:

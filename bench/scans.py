@@ -4,7 +4,9 @@ hot path").
 Every GET page of each user is found as bench/pages.py finds them (from the home page, following links), requested
 once to warm up and once with its queries captured; each query that reads is run again under EXPLAIN (ANALYZE) on
 the app's own connection (its settings: jit off, the collapse limits), and every sequential scan of a table of
-``bench.page_queries.BIG_TABLES`` is reported with the rows it read and its time. A secretary's or a cadre's page
+``bench.page_queries.BIG_TABLES`` is reported with the rows it read and its time, as is every index walked through
+more than 10,000 of its rows that a filter then removed (``bench.plans``: a list sorted by an index and cut to a page
+whose rows are few and far between reads the table whole too). A secretary's or a cadre's page
 should report none at the nation's size: its scope is a ward, a cell or a workplace. City staff's counts over the
 whole city read every row, and a sequential scan is the right plan there.
 
@@ -18,7 +20,6 @@ but the session rows of signing in and what the pages themselves write (access l
 
 import datetime
 import os
-import re
 import sys
 from pathlib import Path
 from unittest import mock
@@ -31,6 +32,7 @@ os.environ["QUERIES_DATABASE_URL"] = os.environ["PAGES_DATABASE_URL"] = DATABASE
 
 from bench.page_queries import BIG_TABLES  # noqa: E402 (sets Django up: Django's modules are imported where used)
 from bench.pages import USERS, discover  # noqa: E402
+from bench.plans import big_reads  # noqa: E402
 
 CITY_STAFF = {"thanhuy"}
 # Pages whose queries depend on how the object stands to the user (a member the ward keeps the record of, one it
@@ -39,24 +41,15 @@ CITY_STAFF = {"thanhuy"}
 # member it receives, whose national ID check read every referral.
 EXAMPLES_FROM = {"members:member-detail": "members:member-list", "members:referral-detail": "members:referral-list"}
 MORE_EXAMPLES = 10
-SCAN = re.compile(r"Seq Scan on (\w+).*actual time=[\d.]+\.\.([\d.]+) rows=(\d+) loops=(\d+)")
 
 
 def scans_of(sql: str) -> list[str]:
-    """The big tables ``sql`` reads whole, as "table: rows, ms" (its plan run for real)."""
+    """The big tables ``sql`` reads whole (``bench.plans.big_reads``), its plan run for real."""
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE) " + sql)
-        plan = [row[0] for row in cursor.fetchall()]
-    found = []
-    for line in plan:
-        match = SCAN.search(line)
-        if match and match.group(1) in BIG_TABLES:
-            loops = int(match.group(4))
-            rows, ms = int(match.group(3)) * loops, float(match.group(2)) * loops
-            found.append(f"{match.group(1)}: {rows:,} rows, {ms:.0f} ms")
-    return found
+        return big_reads([row[0] for row in cursor.fetchall()], BIG_TABLES)
 
 
 def more_examples(client, pages: dict[str, str]) -> dict[str, str]:

@@ -15,6 +15,7 @@ Viewers read; every other role also writes. Superusers are treated as city staff
 
 import dataclasses
 import datetime
+import functools
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -124,8 +125,10 @@ class Committee:
     is_authenticated = True
     is_superuser = False
 
-    @property
+    @functools.cached_property
     def access(self) -> Access:
+        """One access for this committee, as for a user's request: what it built and read (``Access.keys``) serves
+        every selector the committee is handed to (a reminder's rule asks several)."""
         return access_of(self.organisation)
 
 

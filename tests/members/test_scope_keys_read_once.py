@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from branches import access as access_module
-from branches.access import access_for
+from branches.access import Committee, access_for
 from branches.models import Organisation
 from branches.services import organisation_update
 from members.selectors import visible_members, visible_referrals
@@ -108,3 +108,12 @@ def test_an_organisation_deleted_by_a_queryset_is_no_longer_a_key(tree):
     assert empty.pk in access.subtree_keys((tree.ward1.path,))
     Organisation.objects.filter(pk=empty.pk).delete()  # as the admin's bulk delete: no Organisation.delete()
     assert empty.pk not in access.subtree_keys((tree.ward1.path,))
+
+
+def test_a_committee_reads_its_keys_once_for_every_selector_it_is_handed_to(tree, django_assert_num_queries):
+    committee = Committee(tree.ward1)  # as the reminders hand an organisation's committee to a rule's selectors
+    with django_assert_num_queries(3):  # the subtree's keys, the wards merged into it, the count
+        assert visible_referrals(committee).count() == 4
+    with django_assert_num_queries(2):
+        assert visible_referrals(committee).count() == 4
+        assert referrals_receivable_by(committee).count() == 4

@@ -856,7 +856,10 @@ class DemoBuilder:
                         add(cell, held_on, Meeting.Kind.AD_HOC, half_year, catalogue.AD_HOC_SUMMARIES)
         return meetings, rosters
 
-    def build_attendance(self, rosters) -> list[Attendance]:
+    ATTENDANCE = ("meeting", "member", "status", "reason")
+
+    def build_attendance(self, rosters) -> list[tuple]:
+        """The rows of ``ATTENDANCE`` (``insert_values``)."""
         rows = []
         for meeting, roster in rosters:
             for referral in roster:
@@ -869,11 +872,27 @@ class DemoBuilder:
                     status, reason = Attendance.Status.EXCUSED, self.rng.choice(catalogue.EXCUSE_REASONS)
                 else:
                     status, reason = Attendance.Status.PRESENT, ""
-                rows.append(Attendance(meeting=meeting, member=referral.member, status=status, reason=reason))
+                rows.append((meeting.pk, referral.member_id, status, reason))
         return rows
 
-    def build_comments(self) -> list[ResidenceComment]:
-        comments = []
+    COMMENT = (
+        "member",
+        "year",
+        "residential_cell",
+        "keeps_contact",
+        "citizen_example",
+        "attends_meetings",
+        "joins_movements",
+        "verdict",
+        "text",
+        "written_on",
+        "sent_on",
+        "received_on",
+    )
+
+    def build_comments(self) -> tuple[list[tuple], dict[tuple[int, int], str]]:
+        """The rows of ``COMMENT`` (``insert_values``), and each comment's verdict by (the member's index, year)."""
+        comments, verdicts = [], {}
         by_story_cell = self.placements_by_cell()
         for year in range(2017, self.today.year + 1):
             deadline, placed_by = Day(year, 11, 30), Day(year, 10, 31)
@@ -885,9 +904,10 @@ class DemoBuilder:
                     comment = self._comment(referral, year, deadline, cell)
                     if comment is not None:
                         comments.append(comment)
-        return comments
+                        verdicts[referral._demo_member_index, year] = comment[7]
+        return comments, verdicts
 
-    def _comment(self, referral: Referral, year: int, deadline: Day, cell: Organisation) -> ResidenceComment | None:
+    def _comment(self, referral: Referral, year: int, deadline: Day, cell: Organisation) -> tuple | None:
         roll = self.rng.random()
         if roll < 0.03:
             return None  # never collected: the "missing" comments
@@ -911,25 +931,25 @@ class DemoBuilder:
             verdict = "limited" if self.chance(0.6) else "fair"
         else:
             verdict = self.rng.choices(["good", "fair", "limited"], weights=[72, 26, 2])[0]
-        comment = ResidenceComment(
-            member=referral.member,
-            year=year,
-            residential_cell=cell,
-            keeps_contact=verdict != "limited" or self.chance(0.3),
-            citizen_example=verdict != "limited" or self.chance(0.7),
-            attends_meetings=index not in self.chronic_absentees,
-            joins_movements=verdict == "good" or self.chance(0.6),
-            verdict=verdict,
-            text=catalogue.COMMENT_TEXTS[verdict],
-            written_on=written_on,
-            sent_on=sent_on,
-            received_on=received_on,
+        return (
+            referral.member_id,
+            year,
+            cell.pk,
+            verdict != "limited" or self.chance(0.3),  # keeps contact
+            verdict != "limited" or self.chance(0.7),  # a citizen's example
+            index not in self.chronic_absentees,  # attends meetings
+            verdict == "good" or self.chance(0.6),  # joins movements
+            verdict,
+            catalogue.COMMENT_TEXTS[verdict],
+            written_on,
+            sent_on,
+            received_on,
         )
-        comment._demo_member_index = index
-        return comment
 
-    def build_ratings(self, comments: list[ResidenceComment]) -> list[YearEndRating]:
-        verdicts = {(c._demo_member_index, c.year): c.verdict for c in comments}
+    RATING = ("member", "year", "level", "decided_on")
+
+    def build_ratings(self, verdicts: dict[tuple[int, int], str]) -> list[tuple]:
+        """The rows of ``RATING`` (``insert_values``), drawn from the residence comment's verdict of the year."""
         weights = {
             "good": [20, 72, 8, 0],
             "fair": [2, 60, 38, 0],
@@ -946,9 +966,7 @@ class DemoBuilder:
                 if not member.is_working_on(year_end) or not member.is_member_on(year_end):
                     continue
                 level = self.rng.choices(levels, weights=weights[verdicts.get((index, year))])[0]
-                ratings.append(
-                    YearEndRating(member=member, year=year, level=level, decided_on=Day(year, 12, 15 + index % 15))
-                )
+                ratings.append((member.pk, year, level, Day(year, 12, 15 + index % 15)))
         return ratings
 
     # -- users ---------------------------------------------------------------------------------------------
@@ -998,11 +1016,11 @@ class DemoBuilder:
             meeting.residential_cell = self.now_on(meeting.residential_cell, meeting.held_on)
         Meeting.objects.bulk_create(meetings, batch_size=2000)
         attendances = self.build_attendance(rosters)
-        insert_rows(Attendance, attendances)
-        comments = self.build_comments()
-        insert_rows(ResidenceComment, comments)
-        ratings = self.build_ratings(comments)
-        insert_rows(YearEndRating, ratings)
+        insert_values(Attendance, self.ATTENDANCE, attendances)
+        comments, verdicts = self.build_comments()
+        insert_values(ResidenceComment, self.COMMENT, comments)
+        ratings = self.build_ratings(verdicts)
+        insert_values(YearEndRating, self.RATING, ratings)
         return {
             "meetings": len(meetings),
             "attendances": len(attendances),
@@ -1129,48 +1147,79 @@ class DemoBuilder:
 
 
 def insert_rows(model: type[Model], objs: list[Model]) -> None:
-    """Insert ``objs`` as ``bulk_create`` would, for the largest tables of the demo and the periods of the histories,
-    whose rows nothing reads back (their ids stay unset), in their order (the history triggers check each row).
-
-    ``bulk_create`` prepares every value through the query compiler (on SQLite at most 999 values a statement): for
-    the 200,000 attendances, comments and ratings that is most of the seed. Here a value the driver takes as it is
-    (an int, a str, a bool, None) is passed as it is, as its field would give it back, and any other goes through
-    its field; SQLite runs one prepared single-row INSERT over all rows (``executemany``), psycopg2 sends them a
-    thousand a statement (``execute_values``: its ``executemany`` is one round trip a row). Other drivers:
-    ``bulk_create``."""
-    postgresql = connection.vendor == "postgresql" and connection.Database.__name__ == "psycopg2"
-    if connection.vendor != "sqlite" and not postgresql:
-        model.objects.bulk_create(objs, batch_size=5000)
-        return
+    """Insert ``objs`` as ``bulk_create`` would, for the periods of the histories, whose rows nothing reads back
+    (their ids stay unset), in their order (the history triggers check each row). A related object set before it was
+    saved is read as ``bulk_create`` reads it; one never saved is refused."""
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
-    for field in fields:
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            raise TypeError(f"insert_rows() does not fill {field} (auto_now): use bulk_create().")
-    quote = connection.ops.quote_name
-    head = "INSERT INTO {} ({}) VALUES ".format(  # noqa: S608 - names from the model
-        quote(model._meta.db_table), ", ".join(quote(field.column) for field in fields)
-    )
-    plain = (int, str, bool, type(None))
-    columns = [(field, field.attname, field.is_relation) for field in fields]
 
-    def value(obj: Model, field, attname: str, relation: bool):
-        found = getattr(obj, attname)
-        if found is None and relation and field.is_cached(obj):
+    def value(obj: Model, field):
+        found = getattr(obj, field.attname)
+        if found is None and field.is_relation and field.is_cached(obj):
             related = field.get_cached_value(obj)  # set before it was saved, as bulk_create reads it
             if related is not None:
                 if related.pk is None:
                     raise ValueError(f"insert_rows() of {model.__name__}: the related {field.name} is not saved.")
                 found = related.pk
-        return found if type(found) in plain else field.get_db_prep_save(found, connection)
+        return found
 
-    rows = [tuple(value(obj, *column) for column in columns) for obj in objs]
+    insert_values(
+        model, [field.name for field in fields], [tuple(value(obj, field) for field in fields) for obj in objs]
+    )
+
+
+def insert_values(model: type[Model], names: list[str], rows: list[tuple]) -> None:
+    """Insert ``rows``, each the values of the fields ``names`` (a related object by its id), as ``bulk_create`` of
+    the model instances would store them; a field not named takes its default.
+
+    The demo's largest tables (200,000 attendances, comments and ratings) are written as tuples: made as model
+    instances they cost a third of the seed, and ``bulk_create`` prepares every value through the query compiler (on
+    SQLite at most 999 values a statement). Here a value the driver takes as it is (an int, a str, a bool, a day,
+    None) is passed as it is, as its field would give it back, and any other goes through its field; SQLite runs one
+    prepared single-row INSERT over all rows (``executemany``), psycopg2 sends them a thousand a statement
+    (``execute_values``: its ``executemany`` is one round trip a row). Other drivers: ``bulk_create``."""
+    named = [model._meta.get_field(name) for name in names]
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    for field in fields:
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            raise TypeError(f"insert_rows() does not fill {field} (auto_now): use bulk_create().")
+    position = {field: index for index, field in enumerate(named)}
+    defaults = {field: field.get_default() for field in fields if field not in position}
+    postgresql = connection.vendor == "postgresql" and connection.Database.__name__ == "psycopg2"
+    if connection.vendor != "sqlite" and not postgresql:
+        objs = [model(**{f.attname: v for f, v in zip(named, row, strict=True)}) for row in rows]
+        model.objects.bulk_create(objs, batch_size=5000)
+        return
+    plain = (int, str, bool, type(None))
+    # (the value's index in a row or None, its default, its field, the types the driver takes as the field stores them)
+    columns = [
+        (
+            position.get(field),
+            defaults.get(field),
+            field,
+            (*plain, datetime.date) if field.get_internal_type() == "DateField" else plain,
+        )
+        for field in fields
+    ]
+
+    def stored(row: tuple) -> tuple:
+        values = []
+        for index, default, field, passed in columns:
+            found = default if index is None else row[index]
+            values.append(found if type(found) in passed else field.get_db_prep_save(found, connection))
+        return tuple(values)
+
+    quote = connection.ops.quote_name
+    head = "INSERT INTO {} ({}) VALUES ".format(  # noqa: S608 - names from the model
+        quote(model._meta.db_table), ", ".join(quote(field.column) for field in fields)
+    )
+    prepared_rows = [stored(row) for row in rows]
     with connection.cursor() as cursor:
         if postgresql:
             from psycopg2.extras import execute_values
 
-            execute_values(cursor.cursor, head + "%s", rows, page_size=1000)
+            execute_values(cursor.cursor, head + "%s", prepared_rows, page_size=1000)
         else:
-            cursor.executemany(head + "({})".format(", ".join(["%s"] * len(fields))), rows)
+            cursor.executemany(head + "({})".format(", ".join(["%s"] * len(fields))), prepared_rows)
 
 
 def seed_demo(*, seed: int = 76, today: Day) -> SeedResult:

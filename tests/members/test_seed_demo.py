@@ -17,7 +17,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q
 from django.urls import reverse
 
 from branches.models import Officer, Organisation, Restructure
-from members.demo.builder import DEMO_PASSWORD, QUIET_COMMITTEES, QUIET_WARDS, insert_rows
+from members.demo.builder import DEMO_PASSWORD, QUIET_COMMITTEES, QUIET_WARDS, insert_rows, insert_values
 from members.models import (
     Attendance,
     Exemption,
@@ -413,3 +413,29 @@ def test_the_demo_inserts_rows_as_bulk_create_does():
     with pytest.raises(ValueError, match="not saved"):
         insert_rows(YearEndRating, [unsaved])
     assert YearEndRating.objects.filter(member__home_organisation=cell).count() == 1
+
+
+@pytest.mark.django_db
+def test_the_demo_inserts_tuples_as_bulk_create_does():
+    """``insert_values`` (the seed's insert of its largest tables, as tuples) stores a row as ``bulk_create`` stores
+    the model instance of the same values: a choice given as its enum member, a related object by its id, days, and
+    the defaults of the fields it does not name."""
+    tree = make_tree()
+    cell = tree.ward1_cell1
+    first, second = make_member(cell), make_member(cell)
+    values = {
+        "year": 2024,
+        "verdict": ResidenceComment.Verdict.FAIR,
+        "text": "Gương mẫu",
+        "written_on": D(2024, 11, 2),
+        "sent_on": None,
+    }
+    ResidenceComment.objects.bulk_create([ResidenceComment(member=first, residential_cell=cell, **values)])
+    insert_values(ResidenceComment, ["member", "residential_cell", *values], [(second.pk, cell.pk, *values.values())])
+
+    fields = [f.attname for f in ResidenceComment._meta.concrete_fields if f.attname not in ("id", "member_id")]
+    stored = ResidenceComment.objects.filter(member__in=[first, second]).order_by("member_id").values_list(*fields)
+    assert len(stored) == 2
+    assert stored[0] == stored[1]
+    assert stored[1][fields.index("keeps_contact")] is True  # a default
+    assert stored[1][fields.index("verdict")] == "fair"

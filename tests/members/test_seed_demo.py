@@ -417,16 +417,16 @@ def test_the_demo_inserts_rows_as_bulk_create_does():
 
 @pytest.mark.django_db
 def test_the_demo_inserts_tuples_as_bulk_create_does():
-    """``insert_values`` (the seed's insert of its largest tables, as tuples) stores a row as ``bulk_create`` stores
-    the model instance of the same values: a choice given as its enum member, a related object by its id, days, and
-    the defaults of the fields it does not name."""
+    """``insert_values`` (the seed's insert of its largest tables, as tuples; COPY on PostgreSQL) stores a row as
+    ``bulk_create`` stores the model instance of the same values: a choice given as its enum member, a related object
+    by its id, days, a text with tabs, line breaks and backslashes, and the defaults of the fields it does not name."""
     tree = make_tree()
     cell = tree.ward1_cell1
     first, second = make_member(cell), make_member(cell)
     values = {
         "year": 2024,
         "verdict": ResidenceComment.Verdict.FAIR,
-        "text": "Gương mẫu",
+        "text": "Gương mẫu,\ttích cực \\N\r\nở khu phố \\",  # what PostgreSQL's COPY escapes
         "written_on": D(2024, 11, 2),
         "sent_on": None,
     }
@@ -439,3 +439,4 @@ def test_the_demo_inserts_tuples_as_bulk_create_does():
     assert stored[0] == stored[1]
     assert stored[1][fields.index("keeps_contact")] is True  # a default
     assert stored[1][fields.index("verdict")] == "fair"
+    assert stored[1][fields.index("text")] == values["text"]

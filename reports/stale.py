@@ -31,8 +31,8 @@ numbers, notes, who recorded what, timestamps) change nothing.
 
 The triggers fire for every write: the services, the admin, the workbook import, the restructures, bulk ``update()``
 and ``bulk_create`` (which bypass Django's signals), raw SQL and COPY. Only a load with the triggers disabled bypasses
-them: the generator's (``session_replication_role = replica``, then ``snapshots.clear_all``) and ``seed_demo``'s on
-SQLite (``suspended_for_a_bulk_load``, which deletes every snapshot after it).
+them: the generator's (``session_replication_role = replica``, then ``snapshots.clear_all``) and ``seed_demo``'s
+(``suspended_for_a_bulk_load``, which deletes every snapshot after it).
 
 PostgreSQL: one statement-level trigger per table and event, reading the statement's transition tables (a bulk update
 of a million rows deletes once), and one on TRUNCATE. Each takes a shared advisory lock (``LOCK_KEY``) for the rest of
@@ -511,22 +511,42 @@ def trigger_names(vendor: str) -> set[str]:
 
 @contextlib.contextmanager
 def suspended_for_a_bulk_load(connection):
-    """SQLite: the triggers dropped for the length of a bulk load, created again after it, and every snapshot deleted
-    (the load's writes went unseen), all in one transaction, so a failed load keeps the triggers. Nothing on
-    PostgreSQL, whose triggers fire once per statement.
+    """The triggers off for the length of a bulk load (the demo's), on again after it, and every snapshot deleted (the
+    load's writes went unseen), all in one transaction, so a failed load keeps the triggers. SQLite: dropped and
+    created again; PostgreSQL: disabled and enabled (``ALTER TABLE``, which locks each table until the transaction
+    ends: for a load, not for a live database).
 
     Why: SQLite runs each row written to a table with triggers in a statement sub-transaction. Inside a savepoint of a
     large in-memory database (a test's ``seed_demo --reset``), releasing it took 2-4 ms a row, in proportion to the
     database's pages, not the row's: the demo's 60,000 attendances alone would take minutes. A row of a table without
-    triggers takes microseconds."""
-    if connection.vendor != "sqlite":
+    triggers takes microseconds. PostgreSQL's fire once per statement, but each finds the organisations its rows
+    count under: the demo's reform writes in some hundred statements, and they took a tenth of its build."""
+    if connection.vendor not in ("sqlite", "postgresql"):
         yield
         return
+    if connection.vendor == "sqlite":
+        off, on = sqlite_backward(), sqlite_forward()
+    else:
+        off, on = _postgresql_switched("DISABLE"), _postgresql_switched("ENABLE")
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-        for statement in sqlite_backward():
+        for statement in off:
             cursor.execute(statement)
         yield
-        for statement in sqlite_forward():
+        for statement in on:
             cursor.execute(statement)
         for table in SNAPSHOT_TABLES:
             cursor.execute(f"DELETE FROM {table}")
+
+
+def _postgresql_switched(switch: str) -> list[str]:
+    # A table with pending trigger events (the checks of deferred foreign keys) cannot be altered: they are checked
+    # first, then deferred again as Django declares them.
+    return [
+        "SET CONSTRAINTS ALL IMMEDIATE;",
+        *(
+            f"ALTER TABLE {watched.table} {switch} TRIGGER {_name(watched, event)};"
+            for watched in WATCHED
+            for event in ("insert", "update", "delete", "truncate")
+        ),
+        "SET CONSTRAINTS ALL DEFERRED;",
+    ]

@@ -413,6 +413,22 @@ def test_clearing_the_data_leaves_no_snapshot(tree):
     assert not FigureSnapshot.objects.exists()
 
 
+def test_a_bulk_load_deletes_every_snapshot_and_leaves_the_triggers_on(tree):
+    """The demo's load runs with the triggers off (``suspended_for_a_bulk_load``): its writes go unseen, so every
+    snapshot is deleted after it, and the triggers are on again for the writes that follow."""
+    store_all()
+    with stale.suspended_for_a_bulk_load(connection):
+        services.referral_receive(referral=tree.stalled_referral, received_on=D(2018, 6, 1), by=None)
+        assert FigureSnapshot.objects.exists()  # unseen while loading
+    assert not FigureSnapshot.objects.exists()
+    test_every_trigger_is_in_the_database()
+    before = store_all()
+    services.referral_place(
+        referral=tree.stalled_referral, residential_cell=tree.ward2_cell1, placed_on=D(2018, 6, 5), by=None
+    )
+    assert_exact(before)
+
+
 def test_a_workbook_import_writing_back_older_values(tree, tmp_path):
     workbook = tmp_path / "tree.xlsx"
     call_command("export_workbook", output=str(workbook), stdout=io.StringIO())

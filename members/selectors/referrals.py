@@ -15,7 +15,7 @@ from branches.models import Organisation
 from branches.selectors import in_subtrees, names_on, residential_cells_of, successor_on, wards_on
 from members.models import Member, MemberHome, Referral
 from members.models.history import in_force_q
-from members.selectors.paging import keys_first, listed
+from members.selectors.paging import keys_first, listed, page_first
 from members.selectors.scope import (
     members_introducible_by,
     referrals_endable_by,
@@ -149,13 +149,16 @@ def cells_for_replacement(referral: Referral, *, day: datetime.date) -> QuerySet
 def referrals_awaiting_placement(user, *, day: datetime.date) -> QuerySet[Referral]:
     """The referrals the user may place that are received and not placed on ``day``, by ward. The scope's keys first
     (``keys_first``): paged in the ward's order, PostgreSQL otherwise walked every organisation of the nation sorted by
-    name to find a ward's six (0.27 s at the nation's size)."""
-    return (
+    name to find a ward's six (0.27 s at the nation's size). A page's keys first (``page_first``), then its rows with
+    their member and organisations: city staff's first 100 of the province's 1,141 were found by joining every
+    member (a hash join over a sequential scan of 100,000)."""
+    waiting = (
         keys_first(referrals_receivable_by(user))
         .awaiting_placement_on(day)
         .select_related("member", "receiving_ward", "issuing_organisation")
         .order_by("receiving_ward__name", "received_on", "pk")
     )
+    return page_first(waiting, lambda page: page.select_related("member", "receiving_ward", "issuing_organisation"))
 
 
 def placement_cells_for(user, *, day: datetime.date) -> QuerySet[Organisation]:

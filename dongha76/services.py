@@ -12,8 +12,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import IntegrityError, models
+from django.core.exceptions import NON_FIELD_ERRORS, FieldError, ValidationError
+from django.db import DatabaseError, IntegrityError, connections, models, router, transaction
+from django.db.models.functions import Coalesce
+from django.db.models.sql import Query
+from django.db.models.sql.constants import SINGLE
 from django.utils.functional import Promise
 
 User = AbstractBaseUser
@@ -84,9 +87,17 @@ def validate_model(
             collected.setdefault(field, field_errors)
     # As full_clean() does: a constraint on a field that already has an error is not checked again.
     exclude = {name for name in collected if name != NON_FIELD_ERRORS}
+    checked_with = frozenset(exclude)
+    broken = _broken_checks(instance, exclude)
     for constraint in instance._meta.constraints:
         try:
-            constraint.validate(type(instance), instance, exclude=exclude)
+            if broken is not None and isinstance(constraint, models.CheckConstraint) and exclude == checked_with:
+                if constraint.name in broken:
+                    raise ValidationError(
+                        constraint.get_violation_error_message(), code=constraint.violation_error_code
+                    )
+            else:  # another kind, or a field with an error since: Django's own check
+                constraint.validate(type(instance), instance, exclude=exclude)
         except ValidationError as exc:
             known = messages.get(constraint.name)
             if known is None:
@@ -96,6 +107,44 @@ def validate_model(
                 exclude.add(known.field)
     if collected:
         raise ValidationError(collected)
+
+
+def _broken_checks(instance: models.Model, exclude: set[str]) -> set[str] | None:
+    """The names of the check constraints ``instance`` breaks, all asked in one query; None when that query fails
+    (each is then asked as Django asks it).
+
+    Django's ``CheckConstraint.validate`` asks one query per check, inside a savepoint of its own when in a
+    transaction: a referral's step (seven checks) took 21 statements, and the demo's reform spent a seventh of its
+    build there. Here every condition is one column of a single SELECT, NULL read as passing (as Django reads it); a
+    check naming a field left out (``exclude``: it has an error already) is skipped, as Django skips it."""
+    checks = [c for c in instance._meta.constraints if isinstance(c, models.CheckConstraint)]
+    if not checks:
+        return set()
+    using = router.db_for_write(type(instance), instance=instance)
+    query = Query(None)
+    for name, value in instance._get_field_expression_map(meta=instance._meta, exclude=exclude).items():
+        query.add_annotation(value if hasattr(value, "resolve_expression") else models.Value(value), name, select=False)
+    asked = []
+    for index, check in enumerate(checks):
+        passing = Coalesce(
+            models.ExpressionWrapper(models.Q(check.condition), output_field=models.BooleanField()),
+            models.Value(True),
+            output_field=models.BooleanField(),
+        )
+        try:
+            query.add_annotation(passing, f"check_{index}")
+        except FieldError:
+            continue
+        asked.append(check.name)
+    if not asked:
+        return set()
+    savepoint = transaction.atomic(using=using) if connections[using].in_atomic_block else contextlib.nullcontext()
+    try:
+        with savepoint:
+            row = query.get_compiler(using=using).execute_sql(SINGLE)
+    except DatabaseError:
+        return None
+    return {name for name, passed in zip(asked, row, strict=True) if not passed}
 
 
 @contextlib.contextmanager

@@ -26,6 +26,18 @@ def homes_of(member):
     return list(MemberHome.objects.filter(member=member).values_list("organisation__name", "started_on", "ended_on"))
 
 
+def placed_referral(tree, member) -> Referral:
+    """``member`` introduced to ward 1 in January 2015, received, and placed in its first cell on 09/01/2015."""
+    return make_referral(
+        member,
+        receiving_ward=tree.ward1,
+        introduced_on=D(2015, 1, 1),
+        received_on=D(2015, 1, 5),
+        residential_cell=tree.ward1_cell1,
+        placed_on=D(2015, 1, 9),
+    )
+
+
 # -- the database holds the chain, whatever writes -----------------------------------------------------------------
 
 
@@ -61,14 +73,7 @@ def test_the_open_period_is_the_members_home(tree):
 
 def test_the_first_placement_starts_on_the_placement_day(tree):
     member = make_member(tree.cell)
-    referral = make_referral(
-        member,
-        receiving_ward=tree.ward1,
-        introduced_on=D(2015, 1, 1),
-        received_on=D(2015, 1, 5),
-        residential_cell=tree.ward1_cell1,
-        placed_on=D(2015, 1, 9),
-    )
+    referral = placed_referral(tree, member)
     assert list(referral.placements.values_list("residential_cell", "started_on", "ended_on")) == [
         (tree.ward1_cell1.pk, D(2015, 1, 9), None)
     ]
@@ -79,14 +84,7 @@ def test_the_first_placement_starts_on_the_placement_day(tree):
 
 def test_a_referral_placed_again_by_a_plain_save_keeps_one_period_in_step(tree):
     member = make_member(tree.cell)
-    referral = make_referral(
-        member,
-        receiving_ward=tree.ward1,
-        introduced_on=D(2015, 1, 1),
-        received_on=D(2015, 1, 5),
-        residential_cell=tree.ward1_cell1,
-        placed_on=D(2015, 1, 9),
-    )
+    referral = placed_referral(tree, member)
     referral.residential_cell, referral.placed_on = tree.ward1_cell2, D(2015, 1, 12)
     referral.save()
     assert list(referral.placements.values_list("residential_cell", "started_on", "ended_on")) == [
@@ -126,17 +124,7 @@ def test_opening_a_period_reads_its_owners_periods_not_the_days(tree, history):
         members = [make_member(tree.cell, admitted_on=D(2010, 3, 1)) for _ in range(count)]
         if history == "homes":
             return members
-        return [
-            make_referral(
-                member,
-                receiving_ward=tree.ward1,
-                introduced_on=D(2015, 1, 1),
-                received_on=D(2015, 1, 5),
-                residential_cell=tree.ward1_cell1,
-                placed_on=D(2015, 1, 9),
-            )
-            for member in members
-        ]
+        return [placed_referral(tree, member) for member in members]
 
     def end_on_the_day(owners: list) -> None:
         pks = [owner.pk for owner in owners]
@@ -231,14 +219,7 @@ def test_retiring_into_a_residential_cell_keeps_the_member_eligible_before_that_
 @pytest.fixture
 def placed(tree):
     member = make_member(tree.cell, admitted_on=D(2010, 3, 1))
-    return make_referral(
-        member,
-        receiving_ward=tree.ward1,
-        introduced_on=D(2015, 1, 1),
-        received_on=D(2015, 1, 5),
-        residential_cell=tree.ward1_cell1,
-        placed_on=D(2015, 1, 9),
-    )
+    return placed_referral(tree, member)
 
 
 def test_a_re_placement_moves_the_member_from_its_day(tree, placed):

@@ -1173,7 +1173,7 @@ def insert_values(model: type[Model], names: list[str], rows: list[tuple]) -> No
     the model instances would store them; a field not named takes its default.
 
     The demo's largest tables (200,000 attendances, comments and ratings) are written as tuples: made as model
-    instances they cost a third of the seed, and ``bulk_create`` prepares every value through the query compiler (on
+    instances they cost a fifth of the seed, and ``bulk_create`` prepares every value through the query compiler (on
     SQLite at most 999 values a statement). Here a value the driver takes as it is (an int, a str, a bool, a day,
     None) is passed as it is, as its field would give it back, and any other goes through its field. SQLite runs one
     prepared single-row INSERT over all rows (``executemany``); psycopg2 sends them to one COPY (a fifth of the time
@@ -1183,7 +1183,7 @@ def insert_values(model: type[Model], names: list[str], rows: list[tuple]) -> No
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
     for field in fields:
         if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            raise TypeError(f"insert_rows() does not fill {field} (auto_now): use bulk_create().")
+            raise TypeError(f"insert_values() does not fill {field} (auto_now): use bulk_create().")
     position = {field: index for index, field in enumerate(named)}
     defaults = {field: field.get_default() for field in fields if field not in position}
     postgresql = connection.vendor == "postgresql" and connection.Database.__name__ == "psycopg2"

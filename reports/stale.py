@@ -520,7 +520,7 @@ def suspended_for_a_bulk_load(connection):
     large in-memory database (a test's ``seed_demo --reset``), releasing it took 2-4 ms a row, in proportion to the
     database's pages, not the row's: the demo's 60,000 attendances alone would take minutes. A row of a table without
     triggers takes microseconds. PostgreSQL's fire once per statement, but each finds the organisations its rows
-    count under: the demo's reform writes in some hundred statements, and they took a tenth of its build."""
+    count under: the demo's reform writes in some hundred statements, and they took a fifth of its build."""
     if connection.vendor not in ("sqlite", "postgresql"):
         yield
         return

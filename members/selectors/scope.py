@@ -192,6 +192,11 @@ def members_editable_by(user) -> QuerySet[Member]:
     access = access_for(user)
     if access.is_city(write=True):
         return Member.objects.all()
+    return Member.objects.filter(_any_of(*_editable_member_keys(access)))
+
+
+def _editable_member_keys(access: Access) -> list[QuerySet]:
+    """The parts of ``members_editable_by`` below the city: querysets of member keys."""
     parts = []
     workplaces = access.workplace_paths(write=True)
     if workplaces:
@@ -206,13 +211,17 @@ def members_editable_by(user) -> QuerySet[Member]:
             part.exclude(Exists(later)).values("member_id") for part in _ward_referrals_of(access, write=True)
         ]
         parts.append(Member.objects.filter(Q(home_organisation__kind=Kind.OUTSIDE), _any_of(*latest_here)).values("pk"))
-    return Member.objects.filter(_any_of(*parts))
+    return parts
 
 
 def national_ids_shown_to(user) -> QuerySet[Member]:
     """Members whose national ID the user may show in full (a logged step; everyone else sees it masked): the
     member's own committees, the workplace side that keeps the record (``members_editable_by``: the city staff
-    among them) and the ward that receives the member now (an open referral addressed to it)."""
+    among them) and the ward that receives the member now (an open referral addressed to it).
+
+    One union of every part, not ``pk IN (editable) OR pk IN (received now)``: under an OR PostgreSQL cannot join a
+    subquery, so it built both whole and hashed them to test one member (a ward's member page at the province's
+    size: 10 ms, half the page's database time); as one union it pushes the member's key into each part (0.1 ms)."""
     access = access_for(user)
     if access.is_city(write=True):
         return members_editable_by(user)  # every member
@@ -221,7 +230,7 @@ def national_ids_shown_to(user) -> QuerySet[Member]:
     received_now = [
         part.filter(ended_on__isnull=True).values("member_id") for part in _ward_referrals_of(access, write=True)
     ]
-    return Member.objects.filter(Q(pk__in=members_editable_by(user).values("pk")) | _any_of(*received_now))
+    return Member.objects.filter(_any_of(*_editable_member_keys(access), *received_now))
 
 
 def national_id_held_out_of_sight(user, national_id: str) -> bool:

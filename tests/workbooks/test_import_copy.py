@@ -142,3 +142,73 @@ def test_the_keys_are_the_ones_bulk_create_gives():
 
     assert [member.pk for member in copied] == expected
     assert expected[0] > created[-1].pk
+
+
+def test_the_history_of_updated_rows_is_what_bulk_history_create_writes(monkeypatch):
+    """Rows the import changes get their "~" history records by the same statement as new rows
+    (``copying.copy_history``): members whose names change, referrals re-placed by the sheet "Chuyển chi bộ"."""
+    from members import places
+    from tests.factories import make_member, make_referral
+    from tests.workbooks.books import layout_workbook
+
+    tree = make_tree()
+    user = make_officer(tree.root, role="staff")
+    stored = [make_member(tree.cell, card_number=f"4800{n:04d}") for n in range(4)]
+    referrals = [
+        make_referral(
+            member,
+            receiving_ward=tree.ward1,
+            introduced_on=datetime.date(2018, 3, 10),
+            received_on=datetime.date(2018, 3, 20),
+            residential_cell=tree.ward1_cell1,
+            placed_on=datetime.date(2018, 3, 20),
+        )
+        for member in stored[:3]
+    ]
+    places.move_placement(
+        referral=referrals[2], residential_cell=tree.ward1_cell2, on=datetime.date(2019, 1, 1), by=None
+    )
+    rows = {
+        "members": [
+            {
+                "card_number": member.card_number,
+                "full_name": f"Trần Thị {n}",
+                "date_of_birth": member.date_of_birth,
+                "gender": member.gender,
+                "admitted_on": member.admitted_on,
+                "home_organisation": tree.cell.code,
+                "working": "x",
+            }
+            for n, member in enumerate(stored)
+        ],
+        "placements": [
+            {
+                "card_number": referral.member.card_number,
+                "introduced_on": referral.introduced_on,
+                "residential_cell": tree.ward1_cell2.code,
+                "started_on": datetime.date(2019, 6, 1),
+            }
+            for referral in referrals[:2]
+        ],
+    }
+
+    def updated() -> dict:
+        with transaction.atomic():
+            result = import_workbook(layout_workbook(rows), by=user, update_existing=True, file_name="lists.xlsx")
+            assert result.applied, result.problems
+            snapshot = written(result)
+            transaction.set_rollback(True)
+        return snapshot
+
+    copied = updated()
+    monkeypatch.setattr(copying, "usable", lambda model: False)
+    bulk = updated()
+
+    assert copied == bulk
+    changed = [row for row in copied["HistoricalMember"] if row["history_type"] == "~"]
+    assert sorted(row["full_name"] for row in changed) == [f"Trần Thị {n}" for n in range(4)]
+    # (The re-placement made before the import is a "~" record too, by nobody.)
+    moved = [row for row in copied["HistoricalReferral"] if row["history_type"] == "~" and row["history_user_id"]]
+    assert len(moved) == 2 and {row["residential_cell_id"] for row in moved} == {tree.ward1_cell2.pk}
+    assert {row["history_user_id"] for row in changed} == {user.pk}
+    assert {row["history_change_reason"] for row in changed + moved} == {"Nhập từ tệp Excel lists.xlsx"}

@@ -182,8 +182,8 @@ def copy_create(objects: list, model, *, history: bool, user=None, reason: str =
     for obj in objects:
         obj._state.adding = False
         obj._state.db = connection.alias
-    if history and getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
-        _copy_history(objects, model, user=user, reason=reason)
+    if history:
+        copy_history(objects, model, user=user, reason=reason)
 
 
 def _new_keys(meta, count: int) -> list[int]:
@@ -240,9 +240,12 @@ def _returned(objects: list, model) -> None:
                 setattr(by_pk[pk], field.attname, value)
 
 
-def _copy_history(objects: list, model, *, user, reason: str) -> None:
-    """``HistoryManager.bulk_history_create(objects, default_user=user, default_change_reason=reason)``: one "+"
-    record per object, its history id drawn by the table's default."""
+def copy_history(objects: list, model, *, user, reason: str, update: bool = False) -> None:
+    """``HistoryManager.bulk_history_create(objects, update=update, default_user=user, default_change_reason=reason)``
+    for a model ``usable`` says this writes: one record per object ("+", or "~" for an update), its history id drawn
+    by the table's default."""
+    if not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
+        return
     history = _history_model(model)
     tracked = [field.attname for field in history.tracked_fields]
     by_name = {field.attname: field for field in history._meta.concrete_fields}
@@ -259,7 +262,7 @@ def _copy_history(objects: list, model, *, user, reason: str) -> None:
                 *(getattr(obj, name) for name in tracked),
                 getattr(obj, "_history_date", now),
                 get_change_reason_from_object(obj) or reason,
-                "+",
+                "~" if update else "+",
                 getattr(history_user, "pk", None),
             ]
 

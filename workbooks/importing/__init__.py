@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from audit.models import AccessLog
 from audit.services import record_access
 from branches.access import Access
+from dongha76.garbage import collected_rarely
 from dongha76.periods import one_day
 from dongha76.services import User
 from workbooks.importing.context import FINISHING, READING, UPDATE_NOT_TICKED, ImportContext, RowOutcome, SheetCounts
@@ -80,7 +81,9 @@ def import_workbook(
     sheet; a row counts a third once its values are read, another once checked, the last once written), then
     ``finishing``.
     """
-    with one_day():  # every date of every row is read and checked against the same day, read once
+    # Every date of every row is read and checked against the same day, read once; the rows and models the import
+    # keeps to its end are not walked again and again by the garbage collector.
+    with one_day(), collected_rarely():
         return _import(
             upload,
             by=by,

@@ -1,5 +1,6 @@
 """``dongha76.garbage.collected_rarely``: the collector's threshold raised for a long piece of work, then restored."""
 
+import datetime
 import gc
 import threading
 
@@ -64,5 +65,15 @@ def test_an_import_runs_with_the_threshold_raised(monkeypatch, default_threshold
     monkeypatch.setattr(importing, "read_workbook", reading)
     with pytest.raises(importing.WorkbookRefused):
         importing.import_workbook(None, by=None)
+    assert seen == [(garbage.RARELY, *default_threshold[1:])]
+    assert gc.get_threshold() == default_threshold
+
+
+def test_the_demo_is_built_with_the_threshold_raised(monkeypatch, default_threshold):
+    from members.demo import builder
+
+    seen = []
+    monkeypatch.setattr(builder.DemoBuilder, "build", lambda self: seen.append(gc.get_threshold()))
+    builder.seed_demo(today=datetime.date(2026, 11, 30))
     assert seen == [(garbage.RARELY, *default_threshold[1:])]
     assert gc.get_threshold() == default_threshold

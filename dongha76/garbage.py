@@ -19,10 +19,11 @@ def collected_rarely():
 
     An import holds every row it read and every model it built until it ends: hundreds of thousands of objects that
     are garbage to no one. With the default threshold the collector ran a full collection each time the heap had
-    grown by a quarter, walking all of them again: 10-14 full collections and about 3 s of the demo's 14 s import on
-    SQLite, and of the 6 s of importing it again (issue 15). Raised, it runs no full collection, the peak memory is
-    the same, and garbage in cycles is still collected. The threshold is the process's: nested or concurrent holders
-    (two imports in two threads) share one change, undone when the last one leaves."""
+    grown by a quarter, walking all of them again: 14-16 full collections and 2.8-3.4 s of the demo's import into an
+    empty database on SQLite (15.8-18.4 s), 10 and 3 s of importing it again (issue 15). Raised, it runs no full
+    collection, the peak memory is the same, and garbage in cycles is still collected. The threshold is the
+    process's: nested or concurrent holders (two imports in two threads) share one change, undone when the last one
+    leaves."""
     global _holders, _threshold_before
     with _lock:
         if _holders == 0:

@@ -212,3 +212,30 @@ def test_the_history_of_updated_rows_is_what_bulk_history_create_writes(monkeypa
     assert len(moved) == 2 and {row["residential_cell_id"] for row in moved} == {tree.ward1_cell2.pk}
     assert {row["history_user_id"] for row in changed} == {user.pk}
     assert {row["history_change_reason"] for row in changed + moved} == {"Nhập từ tệp Excel lists.xlsx"}
+
+
+def test_rows_are_updated_by_shared_values_or_one_by_one(django_assert_num_queries):
+    """``update_rows``: rows sharing their values in one UPDATE each set of values; rows whose values all differ,
+    and values that cannot be compared as keys, as ``bulk_update`` writes them."""
+    from workbooks.importing.context import update_rows
+
+    tree = make_tree()
+    members = [Member.objects.create(**member_fields(tree.cell)) for _ in range(6)]
+    for n, member in enumerate(members):
+        member.phone = "0900" if n % 2 else "0911"
+    with django_assert_num_queries(2):
+        update_rows(members, Member, ["phone"])
+    assert sorted(Member.objects.values_list("phone", flat=True)) == ["0900"] * 3 + ["0911"] * 3
+
+    for n, member in enumerate(members):
+        member.phone = f"09{n:02d}"
+    update_rows(members, Member, ["phone"])
+    assert sorted(Member.objects.values_list("phone", flat=True)) == [f"09{n:02d}" for n in range(6)]
+
+    class Unhashable(str):
+        __hash__ = None
+
+    for member in members:
+        member.phone = Unhashable("0922")
+    update_rows(members, Member, ["phone"])
+    assert set(Member.objects.values_list("phone", flat=True)) == {"0922"}

@@ -34,9 +34,12 @@ def update_rows(objects: list, model, fields: list[str], *, batch_size: int = BA
         return
     columns = [model._meta.get_field(name).attname for name in fields]
     groups: dict[tuple, list] = {}
-    for obj in objects:
-        groups.setdefault(tuple(getattr(obj, column) for column in columns), []).append(obj.pk)
-    if len(groups) * 2 > len(objects):
+    try:
+        for obj in objects:
+            groups.setdefault(tuple(getattr(obj, column) for column in columns), []).append(obj.pk)
+    except TypeError:  # a value that cannot be a key (a JSON field's dict): no sharing to find
+        groups = {}
+    if not groups or len(groups) * 2 > len(objects):
         model._base_manager.bulk_update(objects, fields, batch_size=batch_size)
         return
     step = min(batch_size, connection.ops.bulk_batch_size(["pk"], objects))

@@ -14,7 +14,9 @@ from collections.abc import Callable
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -781,9 +783,6 @@ def test_a_stored_referral_given_rows_gets_exactly_those_and_its_ward_may_write_
 def re_place_many(tree, count: int, prefix: str) -> tuple[int, list[Referral]]:
     """``count`` referrals placed in ward 1's cell 1, re-placed by the workbook in its cell 2 on 01/06/2019: the
     UPDATE statements of the referrals the import ran, and the referrals."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     placed = [
         make_referral(
             make_member(tree.cell, card_number=f"{prefix}{n:04d}"),

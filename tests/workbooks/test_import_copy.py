@@ -6,12 +6,15 @@ import datetime
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
+from members import places
 from members.models import Exemption, Member, MemberHome, Placement, Referral
-from tests.factories import make_officer, make_tree, member_fields
+from tests.factories import make_member, make_officer, make_referral, make_tree, member_fields
 from tests.workbooks.books import (
     MEMBERS,
     REFERRALS,
+    layout_workbook,
     member_row,
     member_sheet,
     referral_row,
@@ -19,6 +22,7 @@ from tests.workbooks.books import (
     workbook,
 )
 from workbooks.importing import copying, import_workbook
+from workbooks.importing.context import update_rows
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db]
 
@@ -87,8 +91,6 @@ def test_copy_writes_what_bulk_create_writes(monkeypatch):
 
 
 def test_copy_statements_are_counted_as_queries():
-    from django.test.utils import CaptureQueriesContext
-
     tree = make_tree()
     with CaptureQueriesContext(connection) as captured:
         assert import_workbook(book(tree), by=None).applied
@@ -147,10 +149,6 @@ def test_the_keys_are_the_ones_bulk_create_gives():
 def test_the_history_of_updated_rows_is_what_bulk_history_create_writes(monkeypatch):
     """Rows the import changes get their "~" history records by the same statement as new rows
     (``copying.copy_history``): members whose names change, referrals re-placed by the sheet "Chuyển chi bộ"."""
-    from members import places
-    from tests.factories import make_member, make_referral
-    from tests.workbooks.books import layout_workbook
-
     tree = make_tree()
     user = make_officer(tree.root, role="staff")
     stored = [make_member(tree.cell, card_number=f"4800{n:04d}") for n in range(4)]
@@ -217,8 +215,6 @@ def test_the_history_of_updated_rows_is_what_bulk_history_create_writes(monkeypa
 def test_rows_are_updated_by_shared_values_or_one_by_one(django_assert_num_queries):
     """``update_rows``: rows sharing their values in one UPDATE each set of values; rows whose values all differ,
     and values that cannot be compared as keys, as ``bulk_update`` writes them."""
-    from workbooks.importing.context import update_rows
-
     tree = make_tree()
     members = [Member.objects.create(**member_fields(tree.cell)) for _ in range(6)]
     for n, member in enumerate(members):
